@@ -1,0 +1,227 @@
+//! Error types, one enum per concern.
+//!
+//! No error in this module ever carries secret material or the text a user
+//! typed: positions and counts only, so an error can be logged as it is.
+
+use thiserror::Error;
+
+/// A base32 setup key or a secret's bytes were refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SecretError {
+    /// The key contained nothing but separators.
+    #[error("the setup key is empty")]
+    Empty,
+    /// The input is longer than any key this crate accepts; it was not examined.
+    #[error("the setup key is too long (more than {max} characters)")]
+    InputTooLong {
+        /// The largest accepted input, in bytes.
+        max: usize,
+    },
+    /// A character outside the RFC 4648 base32 alphabet (`A-Z`, `2-7`, case-insensitive).
+    #[error(
+        "the setup key has a character outside the base32 alphabet (A-Z, 2-7) at character {position}; \
+         the digits 0, 1, 8 and 9 never occur in a base32 key"
+    )]
+    InvalidCharacter {
+        /// 1-based position of the character in the input.
+        position: usize,
+    },
+    /// `=` padding followed by more key characters.
+    #[error("the setup key has `=` padding before its end (character {position})")]
+    MisplacedPadding {
+        /// 1-based position of the first character after the padding.
+        position: usize,
+    },
+    /// A number of base32 characters no byte string encodes to (1, 3 or 6 modulo 8).
+    #[error("the setup key has {length} base32 characters, a length no key encodes to")]
+    InvalidLength {
+        /// Number of base32 characters (separators and padding excluded).
+        length: usize,
+    },
+    /// The unused low bits of the last character are not zero: the text is not
+    /// the canonical encoding of any key (often a truncated or mistyped key).
+    #[error(
+        "the setup key's last character has non-zero unused bits; the key is truncated or mistyped"
+    )]
+    NonZeroTrailingBits,
+    /// The key is shorter than the minimum for this constructor.
+    #[error("the key has {bits} bits; at least {min_bits} are required")]
+    TooShort {
+        /// The key's length in bits.
+        bits: usize,
+        /// The minimum accepted by the constructor that refused it.
+        min_bits: usize,
+    },
+    /// The key is longer than this crate accepts.
+    #[error("the key has {bits} bits; at most {max_bits} are accepted")]
+    TooLong {
+        /// The key's length in bits.
+        bits: usize,
+        /// The maximum accepted length in bits.
+        max_bits: usize,
+    },
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator is unavailable")]
+    RandomUnavailable,
+}
+
+/// An [`OtpPolicy`](crate::OtpPolicy) could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// Digits outside `6..=8`.
+    #[error("codes must have 6, 7 or 8 digits, not {0}")]
+    Digits(u32),
+    /// Period outside the accepted range.
+    #[error("the period must be between {min} and {max} seconds, not {period}")]
+    Period {
+        /// The requested period in seconds.
+        period: u64,
+        /// Smallest accepted period.
+        min: u32,
+        /// Largest accepted period.
+        max: u32,
+    },
+    /// A window wider than [`Window::MAX_STEPS`](crate::Window::MAX_STEPS) in one direction.
+    #[error("the verification window may reach at most {max} steps each way, not {steps}")]
+    Window {
+        /// The requested number of steps.
+        steps: u32,
+        /// The largest accepted number of steps.
+        max: u8,
+    },
+    /// The issuer is empty or only whitespace.
+    #[error("the issuer must not be empty")]
+    EmptyIssuer,
+    /// The issuer contains `:`, which separates issuer and account in the key URI label.
+    #[error("the issuer must not contain ':'")]
+    IssuerContainsColon,
+    /// The issuer contains a control character.
+    #[error("the issuer must not contain control characters")]
+    IssuerContainsControl,
+    /// The issuer is longer than [`OtpPolicy::MAX_ISSUER_BYTES`](crate::OtpPolicy::MAX_ISSUER_BYTES).
+    #[error("the issuer is longer than {max} bytes")]
+    IssuerTooLong {
+        /// The limit in UTF-8 bytes.
+        max: usize,
+    },
+    /// The algorithm name is not SHA1, SHA256 or SHA512.
+    #[error("unknown algorithm; expected SHA1, SHA256 or SHA512")]
+    UnknownAlgorithm,
+}
+
+/// What a customer typed is not a one-time code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CodeError {
+    /// Nothing but whitespace was entered.
+    #[error("no code was entered")]
+    Empty,
+    /// The input exceeds [`Code::MAX_INPUT_BYTES`](crate::Code::MAX_INPUT_BYTES); it was not examined.
+    #[error("the input is too long to be a code")]
+    InputTooLong,
+    /// A character that is neither a digit (ASCII or full-width) nor a separator.
+    #[error("character {position} is not a digit (0-9) or a separator (space, '-')")]
+    InvalidCharacter {
+        /// 1-based position in the input (after surrounding whitespace).
+        position: usize,
+    },
+    /// A separator at the start or end, or two separators in a row.
+    #[error("character {position} is a separator that is not between two digits")]
+    MisplacedSeparator {
+        /// 1-based position in the input (after surrounding whitespace).
+        position: usize,
+    },
+    /// The wrong number of digits.
+    #[error("the code must have {expected} digits, {found} were entered")]
+    WrongLength {
+        /// The policy's number of digits.
+        expected: u8,
+        /// The number of digits in the input.
+        found: usize,
+    },
+}
+
+/// The clock could not give a usable time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ClockError {
+    /// The system clock reads a time before 1970-01-01T00:00:00Z.
+    #[error("the system clock is set before 1970")]
+    BeforeUnixEpoch,
+}
+
+/// An `otpauth://` URI was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum UriError {
+    /// The URI is longer than [`KeyUri::MAX_URI_BYTES`](crate::KeyUri::MAX_URI_BYTES); it was not examined.
+    #[error("the URI is longer than {max} bytes")]
+    TooLong {
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// The URI does not start with `otpauth://`.
+    #[error("not an otpauth:// URI")]
+    NotOtpauth,
+    /// An `otpauth://hotp/` URI: counter-based keys are not supported.
+    #[error("HOTP (counter-based) keys are not supported; only time-based (totp) keys are")]
+    HotpNotSupported,
+    /// A type other than `totp` or `hotp`.
+    #[error("unknown key type; expected totp")]
+    UnknownType,
+    /// The label (`ISSUER:ACCOUNT`) is missing or malformed.
+    #[error("the label is missing or malformed: {0}")]
+    Label(&'static str),
+    /// A `%` escape is malformed or the decoded text is not UTF-8.
+    #[error("invalid percent-encoding in the {0}")]
+    Encoding(&'static str),
+    /// The account name or issuer contains `:`.
+    #[error("the {0} must not contain ':'")]
+    ColonInField(&'static str),
+    /// A field exceeds its length limit.
+    #[error("the {field} is longer than {max} bytes")]
+    FieldTooLong {
+        /// Which field.
+        field: &'static str,
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// The issuer prefix of the label and the `issuer` parameter disagree.
+    #[error("the label's issuer prefix and the issuer parameter disagree")]
+    IssuerMismatch,
+    /// Neither a label prefix nor an `issuer` parameter names the issuer.
+    #[error("the URI names no issuer")]
+    MissingIssuer,
+    /// No `secret` parameter.
+    #[error("the URI has no secret parameter")]
+    MissingSecret,
+    /// A parameter appears more than once.
+    #[error("the parameter {0} appears more than once")]
+    DuplicateParameter(&'static str),
+    /// A parameter's value is not a valid number.
+    #[error("the {0} parameter is not a number")]
+    InvalidNumber(&'static str),
+    /// The query is malformed (a parameter without `=`).
+    #[error("malformed query string")]
+    MalformedQuery,
+    /// The secret is not an acceptable key.
+    #[error("invalid secret: {0}")]
+    Secret(#[from] SecretError),
+    /// Algorithm, digits, period or issuer outside the policy's bounds.
+    #[error("unsupported parameters: {0}")]
+    Policy(#[from] PolicyError),
+}
+
+/// A QR code could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum QrError {
+    /// The data does not fit in the largest QR code.
+    #[error("the URI is too long for a QR code")]
+    DataTooLong,
+    /// The PNG encoder failed.
+    #[error("PNG encoding failed")]
+    Png,
+}

@@ -1,0 +1,344 @@
+//! HOTP (RFC 4226) over a [`PreparedKey`], and TOTP (RFC 6238) on top of it in [`Totp`].
+//!
+//! The HMAC key schedule (`H(K ⊕ ipad)` and `H(K ⊕ opad)`) is computed once per secret and
+//! kept as two chaining states, so each code costs exactly two compression-function calls
+//! for SHA-1 and SHA-256 (and two for SHA-512 with its 128-byte block): the hardware floor.
+//! The compression functions are the RustCrypto `sha1`/`sha2` crates' own; this module only
+//! lays out the final padded blocks, which for HOTP's 8-byte message are fixed in shape.
+
+use core::fmt;
+
+use sha1::Digest as _;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::code::Code;
+use crate::policy::{Algorithm, Digits, OtpPolicy, Window};
+use crate::secret::Secret;
+
+/// FIPS 180-4 §5.3.1 initial hash value of SHA-1.
+const SHA1_IV: [u32; 5] = [
+    0x6745_2301,
+    0xEFCD_AB89,
+    0x98BA_DCFE,
+    0x1032_5476,
+    0xC3D2_E1F0,
+];
+/// FIPS 180-4 §5.3.3 initial hash value of SHA-256.
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+/// FIPS 180-4 §5.3.5 initial hash value of SHA-512.
+const SHA512_IV: [u64; 8] = [
+    0x6a09_e667_f3bc_c908,
+    0xbb67_ae85_84ca_a73b,
+    0x3c6e_f372_fe94_f82b,
+    0xa54f_f53a_5f1d_36f1,
+    0x510e_527f_ade6_82d1,
+    0x9b05_688c_2b3e_6c1f,
+    0x1f83_d9ab_fb41_bd6b,
+    0x5be0_cd19_137e_2179,
+];
+
+const IPAD: u8 = 0x36;
+const OPAD: u8 = 0x5c;
+
+/// HMAC chaining states after the key block, per hash function.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+enum States {
+    Sha1 { inner: [u32; 5], outer: [u32; 5] },
+    Sha256 { inner: [u32; 8], outer: [u32; 8] },
+    Sha512 { inner: [u64; 8], outer: [u64; 8] },
+}
+
+/// An HMAC key prepared for HOTP: the inner and outer hash states after absorbing the padded
+/// key. Holds key-equivalent material: zeroized on drop, redacted in `Debug`.
+#[derive(Clone)]
+pub struct PreparedKey {
+    states: States,
+}
+
+/// Pads (or first hashes) `key` to one block of `N` bytes, XORed with `pad`.
+fn key_block<const N: usize>(key: &[u8], hashed: &[u8], pad: u8) -> [u8; N] {
+    let source = if key.len() > N { hashed } else { key };
+    let mut block = [pad; N];
+    for (b, k) in block.iter_mut().zip(source) {
+        *b ^= k;
+    }
+    block
+}
+
+impl PreparedKey {
+    /// Runs the HMAC key schedule for `secret` under `algorithm`.
+    pub fn new(secret: &Secret, algorithm: Algorithm) -> Self {
+        let key = secret.expose_secret_bytes();
+        let states = match algorithm {
+            Algorithm::Sha1 => {
+                let mut hashed = sha1::Sha1::digest(key);
+                let (inner, outer) = sha1_pair(key, &hashed);
+                hashed.as_mut_slice().zeroize();
+                States::Sha1 { inner, outer }
+            }
+            Algorithm::Sha256 => {
+                let mut hashed = sha2::Sha256::digest(key);
+                let (inner, outer) = sha256_pair(key, &hashed);
+                hashed.as_mut_slice().zeroize();
+                States::Sha256 { inner, outer }
+            }
+            Algorithm::Sha512 => {
+                let mut hashed = sha2::Sha512::digest(key);
+                let (inner, outer) = sha512_pair(key, &hashed);
+                hashed.as_mut_slice().zeroize();
+                States::Sha512 { inner, outer }
+            }
+        };
+        Self { states }
+    }
+
+    /// The hash function this key was prepared for.
+    pub fn algorithm(&self) -> Algorithm {
+        match self.states {
+            States::Sha1 { .. } => Algorithm::Sha1,
+            States::Sha256 { .. } => Algorithm::Sha256,
+            States::Sha512 { .. } => Algorithm::Sha512,
+        }
+    }
+
+    /// RFC 4226 §5.3 dynamic truncation of `HMAC(K, counter)`: a 31-bit value.
+    ///
+    /// Costs two compression-function calls. The truncation offset comes from the MAC and
+    /// selects four bytes of a stack array: an index, not a branch.
+    pub fn truncated(&self, counter: u64) -> u32 {
+        let message = counter.to_be_bytes();
+        match &self.states {
+            States::Sha1 { inner, outer } => {
+                let mut block = [0u8; 64];
+                small_block_64(&mut block, &message, 64 + 8);
+                let mut h = *inner;
+                sha1::block_api::compress(&mut h, core::slice::from_ref(&block));
+                let mut digest = [0u8; 20];
+                words_to_bytes(&h, &mut digest);
+                small_block_64(&mut block, &digest, 64 + 20);
+                let mut h = *outer;
+                sha1::block_api::compress(&mut h, core::slice::from_ref(&block));
+                words_to_bytes(&h, &mut digest);
+                dynamic_truncation(&digest)
+            }
+            States::Sha256 { inner, outer } => {
+                let mut block = [0u8; 64];
+                small_block_64(&mut block, &message, 64 + 8);
+                let mut h = *inner;
+                sha2::block_api::compress256(&mut h, core::slice::from_ref(&block));
+                let mut digest = [0u8; 32];
+                words_to_bytes(&h, &mut digest);
+                small_block_64(&mut block, &digest, 64 + 32);
+                let mut h = *outer;
+                sha2::block_api::compress256(&mut h, core::slice::from_ref(&block));
+                words_to_bytes(&h, &mut digest);
+                dynamic_truncation(&digest)
+            }
+            States::Sha512 { inner, outer } => {
+                let mut block = [0u8; 128];
+                small_block_128(&mut block, &message, 128 + 8);
+                let mut h = *inner;
+                sha2::block_api::compress512(&mut h, core::slice::from_ref(&block));
+                let mut digest = [0u8; 64];
+                words64_to_bytes(&h, &mut digest);
+                small_block_128(&mut block, &digest, 128 + 64);
+                let mut h = *outer;
+                sha2::block_api::compress512(&mut h, core::slice::from_ref(&block));
+                words64_to_bytes(&h, &mut digest);
+                dynamic_truncation(&digest)
+            }
+        }
+    }
+
+    /// The HOTP value (RFC 4226 §5.3) for `counter` with `digits` digits.
+    pub fn hotp(&self, counter: u64, digits: Digits) -> Code {
+        Code::from_value(digits.reduce(self.truncated(counter)), digits)
+    }
+}
+
+impl fmt::Debug for PreparedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PreparedKey({}, [REDACTED])", self.algorithm())
+    }
+}
+
+fn sha1_pair(key: &[u8], hashed: &[u8]) -> ([u32; 5], [u32; 5]) {
+    let mut pair = (SHA1_IV, SHA1_IV);
+    for (state, pad) in [(&mut pair.0, IPAD), (&mut pair.1, OPAD)] {
+        let mut block = key_block::<64>(key, hashed, pad);
+        sha1::block_api::compress(state, core::slice::from_ref(&block));
+        block.zeroize();
+    }
+    pair
+}
+
+fn sha256_pair(key: &[u8], hashed: &[u8]) -> ([u32; 8], [u32; 8]) {
+    let mut pair = (SHA256_IV, SHA256_IV);
+    for (state, pad) in [(&mut pair.0, IPAD), (&mut pair.1, OPAD)] {
+        let mut block = key_block::<64>(key, hashed, pad);
+        sha2::block_api::compress256(state, core::slice::from_ref(&block));
+        block.zeroize();
+    }
+    pair
+}
+
+fn sha512_pair(key: &[u8], hashed: &[u8]) -> ([u64; 8], [u64; 8]) {
+    let mut pair = (SHA512_IV, SHA512_IV);
+    for (state, pad) in [(&mut pair.0, IPAD), (&mut pair.1, OPAD)] {
+        let mut block = key_block::<128>(key, hashed, pad);
+        sha2::block_api::compress512(state, core::slice::from_ref(&block));
+        block.zeroize();
+    }
+    pair
+}
+
+/// Lays out the single final block of a 64-byte-block hash (SHA-1, SHA-256) whose whole
+/// message is one key block followed by `data`: `data ‖ 0x80 ‖ 0… ‖ bit length (64-bit BE)`.
+/// `total_bytes` counts the key block too. `data` is at most 32 bytes, so it always fits.
+fn small_block_64(block: &mut [u8; 64], data: &[u8], total_bytes: u64) {
+    block.fill(0);
+    let (head, tail) = block.split_at_mut(56);
+    for (b, d) in head.iter_mut().zip(data) {
+        *b = *d;
+    }
+    if let Some(b) = head.get_mut(data.len()) {
+        *b = 0x80;
+    }
+    tail.copy_from_slice(&total_bytes.saturating_mul(8).to_be_bytes());
+}
+
+/// As [`small_block_64`] for SHA-512's 128-byte block and 128-bit length field.
+fn small_block_128(block: &mut [u8; 128], data: &[u8], total_bytes: u64) {
+    block.fill(0);
+    let (head, tail) = block.split_at_mut(112);
+    for (b, d) in head.iter_mut().zip(data) {
+        *b = *d;
+    }
+    if let Some(b) = head.get_mut(data.len()) {
+        *b = 0x80;
+    }
+    tail.copy_from_slice(&u128::from(total_bytes.saturating_mul(8)).to_be_bytes());
+}
+
+fn words_to_bytes(words: &[u32], out: &mut [u8]) {
+    for (chunk, word) in out.chunks_exact_mut(4).zip(words) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+}
+
+fn words64_to_bytes(words: &[u64], out: &mut [u8]) {
+    for (chunk, word) in out.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+}
+
+/// RFC 4226 §5.3: offset = low nibble of the last byte; 31 bits from there.
+fn dynamic_truncation(mac: &[u8]) -> u32 {
+    let offset = usize::from(mac.last().copied().unwrap_or(0) & 0x0f);
+    let mut four = [0u8; 4];
+    // offset + 4 <= 19 < mac.len() for every hash, so the slice is always full.
+    for (b, m) in four.iter_mut().zip(mac.iter().skip(offset)) {
+        *b = *m;
+    }
+    u32::from_be_bytes(four) & 0x7fff_ffff
+}
+
+/// TOTP (RFC 6238) for one secret under one policy: a prepared key plus the policy's
+/// digits, period and window. Build it once per secret and reuse it.
+///
+/// Time is always passed in as seconds since the Unix epoch (`T0 = 0`): this type never
+/// reads a clock. Every step computation is checked; times beyond 2^32 (RFC 6238 §4.2) and up
+/// to `u64::MAX` work.
+///
+/// ```
+/// use totp_enroll::{OtpPolicy, Secret, Totp};
+/// // RFC 6238 Appendix B, SHA-1, T = 59 s, truncated to 6 digits.
+/// let secret = Secret::from_bytes(b"12345678901234567890")?;
+/// let totp = Totp::new(&secret, &OtpPolicy::new("Example")?);
+/// assert_eq!(totp.code_at(59).to_string(), "287082");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Totp {
+    pub(crate) key: PreparedKey,
+    pub(crate) digits: Digits,
+    pub(crate) period: u32,
+    pub(crate) window: Window,
+}
+
+impl Totp {
+    /// Prepares `secret` under `policy`.
+    pub fn new(secret: &Secret, policy: &OtpPolicy) -> Self {
+        Self {
+            key: PreparedKey::new(secret, policy.algorithm()),
+            digits: policy.digits(),
+            period: policy.period(),
+            window: policy.window(),
+        }
+    }
+
+    /// The time step containing `unix_seconds`: `floor(t / period)`. Never overflows.
+    pub fn step_at(&self, unix_seconds: u64) -> u64 {
+        step_at(unix_seconds, self.period)
+    }
+
+    /// The first second of `step`, or `None` if it lies beyond `u64::MAX` seconds.
+    pub fn step_start(&self, step: u64) -> Option<u64> {
+        step.checked_mul(u64::from(self.period))
+    }
+
+    /// The code for the step containing `unix_seconds`.
+    pub fn code_at(&self, unix_seconds: u64) -> Code {
+        self.code_at_step(self.step_at(unix_seconds))
+    }
+
+    /// The code for time step `step` (the HOTP value with counter `step`).
+    pub fn code_at_step(&self, step: u64) -> Code {
+        self.key.hotp(step, self.digits)
+    }
+
+    /// Digits per code under this policy.
+    pub fn digits(&self) -> Digits {
+        self.digits
+    }
+
+    /// Period in seconds.
+    pub fn period(&self) -> u32 {
+        self.period
+    }
+
+    /// The verification window.
+    pub fn window(&self) -> Window {
+        self.window
+    }
+
+    /// The prepared HMAC key.
+    pub fn prepared_key(&self) -> &PreparedKey {
+        &self.key
+    }
+}
+
+impl fmt::Debug for Totp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Totp")
+            .field("key", &self.key)
+            .field("digits", &self.digits.get())
+            .field("period", &self.period)
+            .field("window", &self.window)
+            .finish()
+    }
+}
+
+/// `floor(t / period)`; a zero period (impossible through [`OtpPolicy`]) maps to step 0.
+pub(crate) fn step_at(unix_seconds: u64, period: u32) -> u64 {
+    unix_seconds.checked_div(u64::from(period)).unwrap_or(0)
+}

@@ -1,0 +1,137 @@
+//! The verifier: a constant-time scan of the whole window with a replay floor.
+//!
+//! For every verification, all `behind + 1 + ahead` candidate codes are computed and each is
+//! compared to the submitted code with `subtle`'s constant-time equality. Matches are folded
+//! with constant-time selects in ascending step order, so the largest eligible matching step
+//! wins and no comparison result steers a branch until the single final verdict.
+
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+
+use crate::code::Code;
+use crate::error::CodeError;
+use crate::otp::Totp;
+
+/// A code was accepted.
+///
+/// Store [`Verified::step`] as the new last-used step before acting on the acceptance: a later
+/// verification must pass it as `last_used_step` so that this code (and every earlier one)
+/// can never be accepted again (RFC 6238 §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[must_use = "an accepted code must be recorded as used, or it can be replayed"]
+pub struct Verified {
+    step: u64,
+    drift: i8,
+}
+
+impl Verified {
+    /// The time step the code belongs to.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The step relative to now: `-1` for the previous step, `0` for the current, `1` next.
+    pub fn drift(&self) -> i8 {
+        self.drift
+    }
+}
+
+/// Why a code was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The input is not a code of the policy's shape.
+    #[error("malformed code: {0}")]
+    Malformed(#[from] CodeError),
+    /// The code matches no step of the window.
+    #[error("wrong code")]
+    WrongCode,
+    /// The code matches only steps at or before the last used one: it was already used,
+    /// or an older code than one already used.
+    #[error("code already used")]
+    Replayed,
+}
+
+impl Totp {
+    /// Verifies `code` at `unix_seconds` against every step of the window.
+    ///
+    /// `last_used_step` is the step of the last accepted code for this secret (`None` if
+    /// none was ever accepted). Only steps strictly greater are eligible. When the digits
+    /// match several eligible steps, the largest is reported.
+    ///
+    /// Candidate steps that do not exist (before step 0, after `u64::MAX`) are still
+    /// computed, on a stand-in counter, and never accepted, so the work is the same for
+    /// every input.
+    ///
+    /// ```
+    /// use totp_enroll::{OtpPolicy, Rejection, Secret, Totp};
+    /// let totp = Totp::new(&Secret::generate()?, &OtpPolicy::new("Example")?);
+    /// let now = 1_700_000_000;
+    /// let code = totp.code_at(now);
+    /// let ok = totp.verify(&code, now, None)?;
+    /// assert_eq!(ok.drift(), 0);
+    /// assert_eq!(totp.verify(&code, now, Some(ok.step())), Err(Rejection::Replayed));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify(
+        &self,
+        code: &Code,
+        unix_seconds: u64,
+        last_used_step: Option<u64>,
+    ) -> Result<Verified, Rejection> {
+        if code.digits() != self.digits {
+            return Err(Rejection::Malformed(CodeError::WrongLength {
+                expected: self.digits.get(),
+                found: usize::from(code.digits().get()),
+            }));
+        }
+        let now_step = self.step_at(unix_seconds);
+        let behind = i8::try_from(self.window.behind()).unwrap_or(i8::MAX);
+        let ahead = i8::try_from(self.window.ahead()).unwrap_or(i8::MAX);
+        let submitted = code.value();
+
+        let mut accepted = Choice::from(0);
+        let mut replayed = Choice::from(0);
+        let mut best_step = 0u64;
+        let mut best_drift = 0i8;
+        for drift in behind.saturating_neg()..=ahead {
+            let candidate_step = now_step.checked_add_signed(i64::from(drift));
+            // Which steps exist and are above the floor is public; the codes are not.
+            let exists = candidate_step.is_some();
+            let step = candidate_step.unwrap_or(now_step);
+            let above_floor = last_used_step.is_none_or(|last| step > last);
+            let eligible = Choice::from(u8::from(exists && above_floor));
+            let replay_zone = Choice::from(u8::from(exists && !above_floor));
+
+            let candidate = self.digits.reduce(self.key.truncated(step));
+            let equal = candidate.ct_eq(&submitted);
+
+            let hit = equal & eligible;
+            best_step.conditional_assign(&step, hit);
+            best_drift.conditional_assign(&drift, hit);
+            accepted |= hit;
+            replayed |= equal & replay_zone;
+        }
+
+        if bool::from(accepted) {
+            Ok(Verified {
+                step: best_step,
+                drift: best_drift,
+            })
+        } else if bool::from(replayed) {
+            Err(Rejection::Replayed)
+        } else {
+            Err(Rejection::WrongCode)
+        }
+    }
+
+    /// Parses `input` with the policy's digits ([`Code::parse`]) and verifies it.
+    pub fn verify_input(
+        &self,
+        input: &str,
+        unix_seconds: u64,
+        last_used_step: Option<u64>,
+    ) -> Result<Verified, Rejection> {
+        let code = Code::parse(input, self.digits)?;
+        self.verify(&code, unix_seconds, last_used_step)
+    }
+}

@@ -8,6 +8,8 @@ mod code;
 mod error;
 mod otp;
 mod policy;
+mod provisioning;
+mod qr;
 mod secret;
 mod uri;
 mod verify;

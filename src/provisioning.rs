@@ -1,0 +1,1 @@
+//! What the registration screen shows: URI, QR and the hidden setup key.

@@ -1,0 +1,1 @@
+//! QR rendering (svg, png, data URL, terminal).

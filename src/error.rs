@@ -109,6 +109,12 @@ pub enum PolicyError {
     /// The algorithm name is not SHA1, SHA256 or SHA512.
     #[error("unknown algorithm; expected SHA1, SHA256 or SHA512")]
     UnknownAlgorithm,
+    /// A throttling bound is out of range.
+    #[error("invalid throttle policy: {0}")]
+    Throttle(&'static str),
+    /// A lifecycle bound (pending lifetime, step-up age) is out of range.
+    #[error("invalid lifecycle policy: {0}")]
+    Lifecycle(&'static str),
 }
 
 /// What a customer typed is not a one-time code.
@@ -224,4 +230,178 @@ pub enum QrError {
     /// The PNG encoder failed.
     #[error("PNG encoding failed")]
     Png,
+    /// The QR encoder refused the data for a reason other than its length.
+    #[error("the QR encoder refused the data")]
+    Encoder,
+    /// A PNG scale (pixels per module) outside the accepted range.
+    #[error("the PNG scale must be between {min} and {max} pixels per module, not {scale}")]
+    Scale {
+        /// The requested scale.
+        scale: u32,
+        /// Smallest accepted scale.
+        min: u32,
+        /// Largest accepted scale.
+        max: u32,
+    },
+}
+
+/// A secret could not be sealed or opened.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SealError {
+    /// The record was sealed under a key id the key ring does not hold.
+    #[error("the secret was sealed under key id {0}, which the key ring does not hold")]
+    UnknownKeyId(u32),
+    /// Authentication failed: wrong key, a record copied from another account, or tampering.
+    #[error(
+        "the sealed secret does not open under this key and account (wrong key, copied record or tampering)"
+    )]
+    Authentication,
+    /// The key ring has no key with the id it names as current.
+    #[error("the key ring's current key id {0} has no key")]
+    MissingCurrentKey(u32),
+    /// Sealing failed (random nonce unavailable or a malformed secret).
+    #[error("sealing failed")]
+    Seal,
+}
+
+/// Stored enrollment bytes could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The bytes do not start with this crate's record header.
+    #[error("not an enrollment record (bad header)")]
+    BadHeader,
+    /// A format version this build does not know.
+    #[error("unsupported record format version {0}")]
+    UnsupportedVersion(u8),
+    /// The bytes end before the record does.
+    #[error("the record is truncated")]
+    Truncated,
+    /// Bytes follow the end of the record.
+    #[error("the record has trailing bytes")]
+    TrailingBytes,
+    /// A field holds a value outside its domain.
+    #[error("the record's {0} field is invalid")]
+    InvalidField(&'static str),
+}
+
+/// A store operation failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The record changed since it was loaded (optimistic concurrency): reload and decide again.
+    #[error("the record was changed concurrently")]
+    Conflict,
+    /// The stored bytes are not a valid record.
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(#[from] RecordError),
+    /// The backend failed (connection lost, disk full, database locked, …).
+    #[error("storage backend failed: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps a backend error.
+    pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Backend(Box::new(error))
+    }
+}
+
+/// The step-up proof (transaction password re-verification) does not allow enrollment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum StepUpError {
+    /// The proof was issued for another account.
+    #[error("the step-up proof is for another account")]
+    WrongAccount,
+    /// The transaction password was verified too long ago.
+    #[error("the transaction password was verified {age} s ago; at most {max_age} s is accepted")]
+    Expired {
+        /// Seconds since the re-verification.
+        age: u64,
+        /// The policy's limit.
+        max_age: u64,
+    },
+    /// The proof claims a re-verification in the future.
+    #[error("the step-up proof is dated in the future")]
+    FromTheFuture,
+}
+
+/// Why the engine refused a one-time code. Every refusal is audited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The input is not a code of the policy's shape (not counted as a failed attempt).
+    #[error("malformed code: {0}")]
+    Malformed(CodeError),
+    /// The code is wrong (counted as a failed attempt).
+    #[error("wrong code")]
+    WrongCode,
+    /// The code was already used, or is older than one already used (RFC 6238 §5.2).
+    #[error("code already used")]
+    Replayed,
+    /// Too many recent failures: no code is checked until `until` (Unix seconds).
+    #[error("too many failed attempts; try again after {until}")]
+    Throttled {
+        /// When attempts are allowed again, in Unix seconds.
+        until: u64,
+    },
+    /// Locked after too many consecutive failures; only an administrative reset unlocks.
+    #[error("locked after too many failed attempts; contact support")]
+    Locked,
+}
+
+/// Why an engine call did not succeed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// A one-time code was refused.
+    #[error("one-time code refused: {0}")]
+    Refused(#[from] Refusal),
+    /// The step-up proof was refused.
+    #[error("step-up refused: {0}")]
+    StepUp(#[from] StepUpError),
+    /// Enrollment cannot start: the one-time password service is already in use.
+    #[error("the one-time password service is already in use for this account")]
+    AlreadyActive,
+    /// There is no pending enrollment to confirm (never started, expired or already confirmed).
+    #[error("there is no pending enrollment to confirm")]
+    NoPendingEnrollment,
+    /// The operation needs an active enrollment.
+    #[error("the one-time password service is not in use for this account")]
+    NotActive,
+    /// Re-displaying the secret for another device is disabled by policy.
+    #[error("re-displaying the setup key is disabled by policy")]
+    RedisplayDisabled,
+    /// An administrative reset needs an operator and a reason.
+    #[error("an administrative reset needs a non-empty operator and reason")]
+    InvalidReset,
+    /// The account id is empty or too long.
+    #[error("invalid account id")]
+    InvalidAccount,
+    /// Too many concurrent writers; nothing was decided.
+    #[error("too much concurrent contention on this enrollment; nothing was changed")]
+    Contention,
+    /// The store failed; nothing was accepted.
+    #[error("storage failed: {0}")]
+    Store(#[from] StoreError),
+    /// A sealed secret could not be opened or sealed.
+    #[error("secret sealing failed: {0}")]
+    Seal(#[from] SealError),
+    /// The clock failed.
+    #[error("clock failed: {0}")]
+    Clock(#[from] ClockError),
+    /// A new secret could not be generated.
+    #[error("secret generation failed: {0}")]
+    Secret(#[from] SecretError),
+    /// The account label cannot be put in a key URI.
+    #[error("invalid account label: {0}")]
+    Uri(#[from] UriError),
+    /// The QR code could not be rendered.
+    #[error("QR rendering failed: {0}")]
+    Qr(#[from] QrError),
+    /// The engine's policy is inconsistent.
+    #[error("invalid policy: {0}")]
+    Policy(#[from] PolicyError),
 }

@@ -3,22 +3,43 @@
 #![warn(missing_docs)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod account;
+mod audit;
 mod clock;
 mod code;
+mod engine;
+mod enrollment;
 mod error;
 mod otp;
 mod policy;
 mod provisioning;
 mod qr;
+mod record;
+mod seal;
 mod secret;
+pub mod store;
+mod throttle;
 mod uri;
 mod verify;
 
+pub use account::{AccountId, Operator, StepUp};
+pub use audit::{AuditEvent, AuditKind, AuditSink, MemoryAudit, NoAudit, Operation};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::Code;
-pub use error::{ClockError, CodeError, PolicyError, QrError, SecretError, UriError};
+pub use engine::{Engine, EnginePolicy, Login};
+pub use enrollment::{Access, Status};
+pub use error::{
+    ClockError, CodeError, EngineError, PolicyError, QrError, RecordError, Refusal, SealError,
+    SecretError, StepUpError, StoreError, UriError,
+};
 pub use otp::{PreparedKey, Totp};
 pub use policy::{Algorithm, CompatibilityWarning, Digits, OtpPolicy, OtpPolicyBuilder, Window};
+pub use provisioning::{KeyType, Provisioning};
+pub use qr::QrCode;
+pub use record::{EnrollmentRecord, OtpParams, RecordStatus};
+pub use seal::{KeyRing, SealedSecret};
 pub use secret::Secret;
+pub use store::{MemoryStore, Store, Versioned};
+pub use throttle::{ThrottlePolicy, ThrottleState};
 pub use uri::KeyUri;
 pub use verify::{Rejection, Verified};

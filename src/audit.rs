@@ -1,0 +1,158 @@
+//! Audit events: every transition and verdict, without secrets or typed codes.
+
+use std::sync::Mutex;
+
+use crate::account::{AccountId, Operator};
+use crate::error::Refusal;
+
+/// Which engine call a verdict belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// 確認: confirming a new enrollment with the app's first code.
+    Confirm,
+    /// Login with ID, password and code.
+    Login,
+    /// コード再表示: re-displaying the setup key for another device.
+    Redisplay,
+    /// 利用停止: stopping the service.
+    Stop,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuditKind {
+    /// Enrollment began (申込) after a step-up; pending until `expires_at`.
+    EnrollmentStarted {
+        /// When the pending enrollment lapses.
+        expires_at: u64,
+        /// Whether an earlier pending enrollment was replaced.
+        replaced_pending: bool,
+    },
+    /// A begin was refused because the step-up proof was missing, stale or for another account.
+    StepUpRefused,
+    /// Enrollment confirmed (受付); the service is in use.
+    EnrollmentConfirmed {
+        /// The consumed step of the confirmation code.
+        step: u64,
+    },
+    /// A pending enrollment lapsed and its secret was erased.
+    EnrollmentExpired,
+    /// A login code was accepted.
+    LoginAccepted {
+        /// The consumed step.
+        step: u64,
+        /// Its distance from the current step.
+        drift: i8,
+    },
+    /// A code was refused (wrong, malformed, replayed, throttled or locked).
+    Refused {
+        /// The call it was submitted to.
+        operation: Operation,
+        /// Why.
+        refusal: Refusal,
+        /// Consecutive failures after this attempt.
+        failures: u32,
+    },
+    /// This failure locked the enrollment.
+    Locked {
+        /// Consecutive failures that caused the lock.
+        failures: u32,
+    },
+    /// The setup key was shown again for another device.
+    Redisplayed,
+    /// The service was stopped (利用停止); the secret was erased.
+    Stopped,
+    /// A support-desk operator reset the enrollment; the secret and counters were erased.
+    AdministrativelyReset {
+        /// Who reset it.
+        operator: Operator,
+        /// Why, as the operator recorded it.
+        reason: String,
+    },
+}
+
+impl AuditKind {
+    /// Whether the customer should be notified (e.g. by e-mail) that an authentication
+    /// factor changed (OWASP ASVS 2.5.5): confirmed, re-displayed, stopped, reset or locked.
+    pub fn is_factor_change(&self) -> bool {
+        matches!(
+            self,
+            Self::EnrollmentConfirmed { .. }
+                | Self::Redisplayed
+                | Self::Stopped
+                | Self::AdministrativelyReset { .. }
+                | Self::Locked { .. }
+        )
+    }
+}
+
+/// One audit event. Carries no secret and no typed code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// The account.
+    pub account: AccountId,
+    /// When (Unix seconds).
+    pub at: u64,
+    /// What happened.
+    pub kind: AuditKind,
+}
+
+/// Where the engine sends audit events. Called after the state change is durable; must not
+/// block for long (hand slow work such as e-mail to a queue).
+pub trait AuditSink: Send + Sync {
+    /// Records one event.
+    fn record(&self, event: AuditEvent);
+}
+
+/// Discards events.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoAudit;
+
+impl AuditSink for NoAudit {
+    fn record(&self, _event: AuditEvent) {}
+}
+
+/// Keeps events in memory, for tests and demos.
+#[derive(Debug, Default)]
+pub struct MemoryAudit {
+    events: Mutex<Vec<AuditEvent>>,
+}
+
+impl MemoryAudit {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A copy of the events so far.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.events
+            .lock()
+            .map(|events| events.clone())
+            .unwrap_or_default()
+    }
+
+    /// Removes and returns the events so far.
+    pub fn take(&self) -> Vec<AuditEvent> {
+        self.events
+            .lock()
+            .map(|mut events| core::mem::take(&mut *events))
+            .unwrap_or_default()
+    }
+}
+
+impl AuditSink for MemoryAudit {
+    fn record(&self, event: AuditEvent) {
+        if let Ok(mut events) = self.events.lock() {
+            events.push(event);
+        }
+    }
+}
+
+impl<A: AuditSink + ?Sized> AuditSink for std::sync::Arc<A> {
+    fn record(&self, event: AuditEvent) {
+        (**self).record(event);
+    }
+}

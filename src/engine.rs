@@ -1,0 +1,612 @@
+//! [`Engine`]: the async façade the portal calls, one method per screen of the seed manual.
+//!
+//! Each call loads the record, opens its secret, decides with the pure transitions of
+//! [`EnrollmentRecord`], writes the result with [`Store::replace_if`] and only then reports
+//! the verdict and emits the audit event. A conflicting write makes it reload and decide
+//! again; a storage failure is an error, never an acceptance (fail closed).
+
+use std::sync::Arc;
+
+use crate::account::{AccountId, Operator, StepUp};
+use crate::audit::{AuditEvent, AuditKind, AuditSink, NoAudit, Operation};
+use crate::clock::{Clock, SystemClock};
+use crate::enrollment::Status;
+use crate::error::{EngineError, PolicyError, StoreError};
+use crate::otp::{PreparedKey, Totp};
+use crate::policy::OtpPolicy;
+use crate::provisioning::Provisioning;
+use crate::record::{EnrollmentRecord, OtpParams, RecordStatus};
+use crate::seal::KeyRing;
+use crate::secret::Secret;
+use crate::store::{Store, Versioned};
+use crate::throttle::ThrottlePolicy;
+use crate::uri::KeyUri;
+use crate::verify::Verified;
+
+/// How many times one call reloads after conflicting writes before giving up with
+/// [`EngineError::Contention`]. Each conflict means another writer made progress.
+const MAX_RETRIES: usize = 512;
+
+/// The lifecycle rules around the code policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnginePolicy {
+    otp: OtpPolicy,
+    throttle: ThrottlePolicy,
+    pending_ttl: u64,
+    step_up_max_age: u64,
+    step_up_max_skew: u64,
+    allow_redisplay: bool,
+}
+
+impl EnginePolicy {
+    /// A pending enrollment lapses after 10 minutes.
+    pub const DEFAULT_PENDING_TTL: u64 = 10 * 60;
+    /// A transaction-password re-verification is good for 5 minutes.
+    pub const DEFAULT_STEP_UP_MAX_AGE: u64 = 5 * 60;
+    /// A step-up proof may be dated up to 30 s in the future (server clock differences).
+    pub const DEFAULT_STEP_UP_MAX_SKEW: u64 = 30;
+
+    /// The defaults around `otp`: throttling per [`ThrottlePolicy::default`], pending
+    /// lifetime 10 min, step-up valid 5 min, re-display for another device allowed (as the
+    /// seed portal does).
+    pub fn new(otp: OtpPolicy) -> Self {
+        Self {
+            otp,
+            throttle: ThrottlePolicy::default(),
+            pending_ttl: Self::DEFAULT_PENDING_TTL,
+            step_up_max_age: Self::DEFAULT_STEP_UP_MAX_AGE,
+            step_up_max_skew: Self::DEFAULT_STEP_UP_MAX_SKEW,
+            allow_redisplay: true,
+        }
+    }
+
+    /// Sets the throttling policy.
+    #[must_use]
+    pub fn with_throttle(mut self, throttle: ThrottlePolicy) -> Self {
+        self.throttle = throttle;
+        self
+    }
+
+    /// Sets how long a pending enrollment waits for confirmation (1 s to 1 day).
+    #[must_use]
+    pub fn with_pending_ttl(mut self, seconds: u64) -> Self {
+        self.pending_ttl = seconds;
+        self
+    }
+
+    /// Sets how old a step-up proof may be (1 s to 1 hour).
+    #[must_use]
+    pub fn with_step_up_max_age(mut self, seconds: u64) -> Self {
+        self.step_up_max_age = seconds;
+        self
+    }
+
+    /// Allows or forbids re-displaying the secret for another device. NIST SP 800-63B
+    /// discourages cloning one secret to several devices; the seed portal allows it.
+    #[must_use]
+    pub fn with_redisplay(mut self, allowed: bool) -> Self {
+        self.allow_redisplay = allowed;
+        self
+    }
+
+    /// The code policy.
+    pub fn otp(&self) -> &OtpPolicy {
+        &self.otp
+    }
+
+    /// The throttling policy.
+    pub fn throttle(&self) -> &ThrottlePolicy {
+        &self.throttle
+    }
+
+    fn validate(&self) -> Result<(), PolicyError> {
+        if !(1..=24 * 60 * 60).contains(&self.pending_ttl) {
+            return Err(PolicyError::Lifecycle(
+                "pending_ttl must be between 1 s and 1 day",
+            ));
+        }
+        if !(1..=60 * 60).contains(&self.step_up_max_age) {
+            return Err(PolicyError::Lifecycle(
+                "step_up_max_age must be between 1 s and 1 hour",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The answer to a login's code check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a login is allowed only on Verified or NotRequired"]
+#[non_exhaustive]
+pub enum Login {
+    /// The code was accepted and its step is recorded as used.
+    Verified(Verified),
+    /// The account does not use the one-time password service (未登録, or an unconfirmed
+    /// enrollment): log in with ID and password alone, as the manual describes.
+    NotRequired,
+}
+
+/// Which state an operation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    Pending,
+    Active,
+}
+
+/// The result of a code check that may have been refused for the record's state.
+enum Checked {
+    /// The record is not in the state the operation needs.
+    WrongState(Option<Versioned>),
+    /// Accepted and durably recorded.
+    Accepted {
+        verified: Verified,
+        secret: Secret,
+        record: EnrollmentRecord,
+    },
+}
+
+/// The engine behind every screen of the one-time password service.
+///
+/// ```
+/// # tokio_test_block_on(async {
+/// use std::sync::Arc;
+/// use totp_enroll::{AccountId, Engine, EnginePolicy, KeyRing, ManualClock, MemoryStore, OtpPolicy, StepUp, Totp};
+///
+/// let clock = Arc::new(ManualClock::new(1_700_000_000));
+/// let policy = EnginePolicy::new(OtpPolicy::new("Example Securities")?);
+/// let engine = Engine::new(MemoryStore::new(), KeyRing::generate(1)?, policy)?.with_clock(clock.clone());
+/// let account = AccountId::new("customer-42")?;
+///
+/// let step_up = StepUp::transaction_password_verified(&account, 1_700_000_000);
+/// let screen = engine.begin(&account, "customer-42", &step_up).await?;
+/// // The customer's app computes the code from the provisioned key:
+/// let app = Totp::new(&totp_enroll::KeyUri::parse(&screen.uri())?.secret().clone(), engine.policy().otp());
+/// engine.confirm(&account, &app.code_at(1_700_000_000).to_string()).await?;
+/// assert_eq!(engine.status(&account).await?.portal_label(), "利用中");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+pub struct Engine<S> {
+    store: S,
+    keys: KeyRing,
+    policy: EnginePolicy,
+    clock: Arc<dyn Clock>,
+    audit: Arc<dyn AuditSink>,
+}
+
+impl<S> core::fmt::Debug for Engine<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Engine")
+            .field("keys", &self.keys)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store> Engine<S> {
+    /// An engine over `store`, sealing secrets with `keys`, using the system clock and no
+    /// audit sink.
+    pub fn new(store: S, keys: KeyRing, policy: EnginePolicy) -> Result<Self, EngineError> {
+        policy.validate()?;
+        Ok(Self {
+            store,
+            keys,
+            policy,
+            clock: Arc::new(SystemClock),
+            audit: Arc::new(NoAudit),
+        })
+    }
+
+    /// Uses `clock` instead of the system clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sends audit events to `audit`.
+    #[must_use]
+    pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &EnginePolicy {
+        &self.policy
+    }
+
+    /// The key ring, e.g. to rotate keys between requests.
+    pub fn keys_mut(&mut self) -> &mut KeyRing {
+        &mut self.keys
+    }
+
+    /// For the registration-info screen: not registered, pending (until when) or active
+    /// (since when), and whether verification is throttled or locked.
+    pub async fn status(&self, account: &AccountId) -> Result<Status, EngineError> {
+        let now = self.clock.now()?;
+        Ok(self
+            .store
+            .load(account)
+            .await?
+            .map_or(Status::NotRegistered, |v| v.record.status_at(now)))
+    }
+
+    /// 申込: begins enrollment after the portal re-verified the transaction password.
+    ///
+    /// Issues a fresh secret and returns what the registration screen shows (QR code,
+    /// account name, key type, and the setup key behind an explicit reveal). Starting again
+    /// while pending replaces the pending secret; starting while active is refused with
+    /// [`EngineError::AlreadyActive`]. `label` is the account name put in the key URI.
+    pub async fn begin(
+        &self,
+        account: &AccountId,
+        label: &str,
+        step_up: &StepUp,
+    ) -> Result<Provisioning, EngineError> {
+        let now = self.clock.now()?;
+        if let Err(refused) = step_up.check(
+            account,
+            now,
+            self.policy.step_up_max_age,
+            self.policy.step_up_max_skew,
+        ) {
+            self.emit(account, now, AuditKind::StepUpRefused);
+            return Err(refused.into());
+        }
+        let secret = Secret::generate()?;
+        let provisioning =
+            Provisioning::new(KeyUri::new(secret.clone(), label, &self.policy.otp)?)?;
+        let sealed = self.keys.seal(&secret, account)?;
+        let params = OtpParams::from_policy(&self.policy.otp);
+        for _ in 0..MAX_RETRIES {
+            let (version, record) = self.load_or_default(account).await?;
+            let replaced_pending = matches!(record.status(), RecordStatus::Pending { .. })
+                && !record.is_expired_pending(now);
+            let next = record.begin(
+                sealed.clone(),
+                params,
+                label.to_owned(),
+                now,
+                self.policy.pending_ttl,
+            )?;
+            match self.store.replace_if(account, version, &next).await {
+                Ok(_) => {
+                    let expires_at = now.saturating_add(self.policy.pending_ttl);
+                    self.emit(
+                        account,
+                        now,
+                        AuditKind::EnrollmentStarted {
+                            expires_at,
+                            replaced_pending,
+                        },
+                    );
+                    return Ok(provisioning);
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(EngineError::Contention)
+    }
+
+    /// 確認: confirms a pending enrollment with the first code from the app. On success the
+    /// service is in use (利用中) and the code's step is consumed, so the confirmation code
+    /// can never be used to log in. Wrong codes count toward throttling.
+    pub async fn confirm(&self, account: &AccountId, code: &str) -> Result<Verified, EngineError> {
+        let now = self.clock.now()?;
+        let checked = self
+            .check_code(
+                account,
+                code,
+                now,
+                Operation::Confirm,
+                Needs::Pending,
+                |record, v| record.confirmed(v.step(), now),
+            )
+            .await?;
+        match checked {
+            Checked::Accepted { verified, .. } => {
+                self.emit(
+                    account,
+                    now,
+                    AuditKind::EnrollmentConfirmed {
+                        step: verified.step(),
+                    },
+                );
+                Ok(verified)
+            }
+            Checked::WrongState(Some(loaded)) if loaded.record.is_expired_pending(now) => {
+                self.erase_expired(account, loaded, now).await?;
+                Err(EngineError::NoPendingEnrollment)
+            }
+            Checked::WrongState(_) => Err(EngineError::NoPendingEnrollment),
+        }
+    }
+
+    /// Login: checks the code of an active enrollment with replay protection and
+    /// throttling. For an account that does not use the service the answer is
+    /// [`Login::NotRequired`]; the code is then not examined.
+    pub async fn verify_login(
+        &self,
+        account: &AccountId,
+        code: &str,
+    ) -> Result<Login, EngineError> {
+        let now = self.clock.now()?;
+        let checked = self
+            .check_code(
+                account,
+                code,
+                now,
+                Operation::Login,
+                Needs::Active,
+                |record, v| record.used(v.step()),
+            )
+            .await?;
+        match checked {
+            Checked::Accepted { verified, .. } => {
+                self.emit(
+                    account,
+                    now,
+                    AuditKind::LoginAccepted {
+                        step: verified.step(),
+                        drift: verified.drift(),
+                    },
+                );
+                Ok(Login::Verified(verified))
+            }
+            Checked::WrongState(_) => Ok(Login::NotRequired),
+        }
+    }
+
+    /// コード再表示: after a current valid code (consumed), shows the SAME secret again for
+    /// another device. Refused when the policy forbids it. Always audited.
+    pub async fn redisplay(
+        &self,
+        account: &AccountId,
+        code: &str,
+    ) -> Result<Provisioning, EngineError> {
+        if !self.policy.allow_redisplay {
+            return Err(EngineError::RedisplayDisabled);
+        }
+        let now = self.clock.now()?;
+        let checked = self
+            .check_code(
+                account,
+                code,
+                now,
+                Operation::Redisplay,
+                Needs::Active,
+                |record, v| record.used(v.step()),
+            )
+            .await?;
+        let Checked::Accepted { secret, record, .. } = checked else {
+            return Err(EngineError::NotActive);
+        };
+        let (_, params, label) = record.key_material().ok_or(EngineError::NotActive)?;
+        let policy = self
+            .policy
+            .otp
+            .to_builder()
+            .algorithm(params.algorithm())
+            .digits(u32::from(params.digits().get()))
+            .period(u64::from(params.period()))
+            .build()?;
+        let provisioning = Provisioning::new(KeyUri::new(secret, label, &policy)?)?;
+        self.emit(account, now, AuditKind::Redisplayed);
+        Ok(provisioning)
+    }
+
+    /// 利用停止: after a current valid code (consumed), erases the secret; the status
+    /// returns to 未登録. A wrong or replayed code changes nothing but the failure counter.
+    pub async fn stop(&self, account: &AccountId, code: &str) -> Result<(), EngineError> {
+        let now = self.clock.now()?;
+        let checked = self
+            .check_code(
+                account,
+                code,
+                now,
+                Operation::Stop,
+                Needs::Active,
+                |_, _| Some(EnrollmentRecord::not_registered()),
+            )
+            .await?;
+        match checked {
+            Checked::Accepted { .. } => {
+                self.emit(account, now, AuditKind::Stopped);
+                Ok(())
+            }
+            Checked::WrongState(_) => Err(EngineError::NotActive),
+        }
+    }
+
+    /// Support desk (lost phone): erases the enrollment and its counters. Needs the
+    /// operator and a reason, which are audited; never returns the secret.
+    pub async fn admin_reset(
+        &self,
+        account: &AccountId,
+        operator: &Operator,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        if reason.trim().is_empty() {
+            return Err(EngineError::InvalidReset);
+        }
+        let now = self.clock.now()?;
+        let cleared = EnrollmentRecord::not_registered();
+        for _ in 0..MAX_RETRIES {
+            let version = self.store.load(account).await?.map(|v| v.version);
+            match self.store.replace_if(account, version, &cleared).await {
+                Ok(_) => {
+                    self.emit(
+                        account,
+                        now,
+                        AuditKind::AdministrativelyReset {
+                            operator: operator.clone(),
+                            reason: reason.to_owned(),
+                        },
+                    );
+                    return Ok(());
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(EngineError::Contention)
+    }
+
+    /// Loads, checks `code` against the record's secret, and writes the outcome with the
+    /// version it loaded, retrying from the load on a conflict. An acceptance is returned
+    /// only after `on_accept`'s record was written.
+    async fn check_code(
+        &self,
+        account: &AccountId,
+        code: &str,
+        now: u64,
+        operation: Operation,
+        needs: Needs,
+        on_accept: impl Fn(&EnrollmentRecord, Verified) -> Option<EnrollmentRecord>,
+    ) -> Result<Checked, EngineError> {
+        for _ in 0..MAX_RETRIES {
+            let loaded = self.store.load(account).await?;
+            let Some(Versioned { version, record }) = &loaded else {
+                return Ok(Checked::WrongState(None));
+            };
+            let in_state = match (needs, record.status()) {
+                (Needs::Pending, RecordStatus::Pending { .. }) => !record.is_expired_pending(now),
+                (Needs::Active, RecordStatus::Active { .. }) => true,
+                _ => false,
+            };
+            let Some((sealed, params, _)) = record.key_material().filter(|_| in_state) else {
+                return Ok(Checked::WrongState(loaded));
+            };
+            let secret = self.keys.open(sealed, account)?;
+            let totp = totp_for(&secret, params, &self.policy.otp);
+            let attempt = record.attempt(now, &self.policy.throttle, |last_used| {
+                totp.verify_input(code, now, last_used)
+            });
+            match attempt.verdict {
+                Ok(verified) => {
+                    let next = on_accept(record, verified).ok_or(EngineError::NotActive)?;
+                    let next = self.resealed(next, &secret, account)?;
+                    match self.store.replace_if(account, Some(*version), &next).await {
+                        Ok(_) => {
+                            return Ok(Checked::Accepted {
+                                verified,
+                                secret,
+                                record: next,
+                            });
+                        }
+                        Err(StoreError::Conflict) => continue,
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+                Err(refusal) => {
+                    let mut failures = record.throttle().failures();
+                    if let Some(failed) = attempt.failure_record {
+                        let failed = self.resealed(failed, &secret, account)?;
+                        match self
+                            .store
+                            .replace_if(account, Some(*version), &failed)
+                            .await
+                        {
+                            Ok(_) => {}
+                            Err(StoreError::Conflict) => continue,
+                            Err(error) => return Err(error.into()),
+                        }
+                        failures = failed.throttle().failures();
+                        if failed.throttle().is_locked() && !record.throttle().is_locked() {
+                            self.emit(account, now, AuditKind::Locked { failures });
+                        }
+                    }
+                    self.emit(
+                        account,
+                        now,
+                        AuditKind::Refused {
+                            operation,
+                            refusal,
+                            failures,
+                        },
+                    );
+                    return Err(EngineError::Refused(refusal));
+                }
+            }
+        }
+        Err(EngineError::Contention)
+    }
+
+    /// Erases a lapsed pending enrollment's secret (keeping its failure counter).
+    async fn erase_expired(
+        &self,
+        account: &AccountId,
+        loaded: Versioned,
+        now: u64,
+    ) -> Result<(), EngineError> {
+        let erased = EnrollmentRecord {
+            status: RecordStatus::NotRegistered,
+            throttle: loaded.record.throttle,
+        };
+        match self
+            .store
+            .replace_if(account, Some(loaded.version), &erased)
+            .await
+        {
+            // Someone else changed it first: their write decides.
+            Ok(_) | Err(StoreError::Conflict) => {}
+            Err(error) => return Err(error.into()),
+        }
+        self.emit(account, now, AuditKind::EnrollmentExpired);
+        Ok(())
+    }
+
+    async fn load_or_default(
+        &self,
+        account: &AccountId,
+    ) -> Result<(Option<u64>, EnrollmentRecord), EngineError> {
+        Ok(match self.store.load(account).await? {
+            Some(Versioned { version, record }) => (Some(version), record),
+            None => (None, EnrollmentRecord::not_registered()),
+        })
+    }
+
+    /// Re-seals the record's secret under the current key if it was sealed under another.
+    fn resealed(
+        &self,
+        record: EnrollmentRecord,
+        secret: &Secret,
+        account: &AccountId,
+    ) -> Result<EnrollmentRecord, EngineError> {
+        match record.key_material() {
+            Some((sealed, _, _)) if self.keys.needs_reseal(sealed) => {
+                Ok(record.with_secret(self.keys.seal(secret, account)?))
+            }
+            _ => Ok(record),
+        }
+    }
+
+    fn emit(&self, account: &AccountId, at: u64, kind: AuditKind) {
+        self.audit.record(AuditEvent {
+            account: account.clone(),
+            at,
+            kind,
+        });
+    }
+}
+
+/// The verifier for a stored enrollment: its own algorithm, digits and period, and the
+/// engine's current window.
+fn totp_for(secret: &Secret, params: &OtpParams, policy: &OtpPolicy) -> Totp {
+    Totp {
+        key: PreparedKey::new(secret, params.algorithm()),
+        digits: params.digits(),
+        period: params.period(),
+        window: policy.window(),
+    }
+}

@@ -1,0 +1,234 @@
+//! The enrollment state machine as pure transitions over [`EnrollmentRecord`]s.
+//!
+//! No function here does I/O or reads a clock: each takes the current time and returns the
+//! record to write (if any) together with the verdict. The [`Engine`](crate::Engine) loads,
+//! calls these, writes conditionally and only then reports the verdict.
+
+use crate::error::{EngineError, Refusal};
+use crate::record::{EnrollmentRecord, OtpParams, RecordStatus};
+use crate::seal::SealedSecret;
+use crate::throttle::{ThrottlePolicy, ThrottleState};
+use crate::verify::{Rejection, Verified};
+
+/// What the registration-info screen shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Status {
+    /// 未登録: never enrolled, stopped, reset, or a pending enrollment that expired.
+    NotRegistered,
+    /// Enrollment started; the first code from the app is awaited until `expires_at`.
+    Pending {
+        /// When the pending enrollment lapses (Unix seconds).
+        expires_at: u64,
+        /// Whether confirmation attempts are currently allowed.
+        access: Access,
+    },
+    /// 利用中: codes are required at login.
+    Active {
+        /// When enrollment was confirmed (Unix seconds).
+        since: u64,
+        /// Whether verification is currently allowed.
+        access: Access,
+    },
+}
+
+impl Status {
+    /// The label the seed portal shows for this status: `未登録` or `利用中`. A pending
+    /// enrollment is still `未登録` (the manual has no third state).
+    pub fn portal_label(&self) -> &'static str {
+        match self {
+            Self::Active { .. } => "利用中",
+            _ => "未登録",
+        }
+    }
+}
+
+/// Whether codes are currently checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Access {
+    /// Codes are checked.
+    Open,
+    /// No code is checked before `until` (Unix seconds) after repeated failures.
+    Throttled {
+        /// When attempts are allowed again.
+        until: u64,
+    },
+    /// Locked after too many failures; only an administrative reset unlocks.
+    Locked,
+}
+
+/// The result of checking a code against a record: the verdict, and the record to write
+/// for it (`None` when nothing changes). On acceptance the caller derives the record to
+/// write from the operation (login, confirm, stop, re-display).
+#[derive(Debug)]
+pub(crate) struct Attempt {
+    pub(crate) verdict: Result<Verified, Refusal>,
+    pub(crate) failure_record: Option<EnrollmentRecord>,
+}
+
+impl EnrollmentRecord {
+    /// The record as seen at `now`: a lapsed pending enrollment reads as not registered.
+    pub fn status_at(&self, now: u64) -> Status {
+        let access = match self.throttle.gate(now) {
+            Ok(()) => Access::Open,
+            Err(Refusal::Throttled { until }) => Access::Throttled { until },
+            Err(_) => Access::Locked,
+        };
+        match &self.status {
+            RecordStatus::NotRegistered => Status::NotRegistered,
+            RecordStatus::Pending { expires_at, .. } if now >= *expires_at => Status::NotRegistered,
+            RecordStatus::Pending { expires_at, .. } => Status::Pending {
+                expires_at: *expires_at,
+                access,
+            },
+            RecordStatus::Active { since, .. } => Status::Active {
+                since: *since,
+                access,
+            },
+        }
+    }
+
+    /// Whether the record holds a pending enrollment that lapsed at or before `now`.
+    pub fn is_expired_pending(&self, now: u64) -> bool {
+        matches!(&self.status, RecordStatus::Pending { expires_at, .. } if now >= *expires_at)
+    }
+
+    /// Begins (or restarts) enrollment with a freshly sealed secret. Refused while active.
+    /// The failure counter carries over, so restarting never clears a lock.
+    pub(crate) fn begin(
+        &self,
+        secret: SealedSecret,
+        params: OtpParams,
+        label: String,
+        now: u64,
+        pending_ttl: u64,
+    ) -> Result<Self, EngineError> {
+        if matches!(self.status, RecordStatus::Active { .. }) {
+            return Err(EngineError::AlreadyActive);
+        }
+        Ok(Self {
+            status: RecordStatus::Pending {
+                secret,
+                params,
+                label,
+                started_at: now,
+                expires_at: now.saturating_add(pending_ttl),
+            },
+            throttle: self.throttle,
+        })
+    }
+
+    /// Checks a code: refuses without checking while locked or backing off, otherwise runs
+    /// `verify` with the replay floor and counts a wrong code as one failure.
+    pub(crate) fn attempt(
+        &self,
+        now: u64,
+        policy: &ThrottlePolicy,
+        verify: impl FnOnce(Option<u64>) -> Result<Verified, Rejection>,
+    ) -> Attempt {
+        if let Err(refusal) = self.throttle.gate(now) {
+            return Attempt {
+                verdict: Err(refusal),
+                failure_record: None,
+            };
+        }
+        match verify(self.last_used_step()) {
+            Ok(verified) => Attempt {
+                verdict: Ok(verified),
+                failure_record: None,
+            },
+            Err(Rejection::WrongCode) => Attempt {
+                verdict: Err(Refusal::WrongCode),
+                failure_record: Some(Self {
+                    status: self.status.clone(),
+                    throttle: self.throttle.after_failure(now, policy),
+                }),
+            },
+            Err(Rejection::Replayed) => Attempt {
+                verdict: Err(Refusal::Replayed),
+                failure_record: None,
+            },
+            Err(Rejection::Malformed(error)) => Attempt {
+                verdict: Err(Refusal::Malformed(error)),
+                failure_record: None,
+            },
+        }
+    }
+
+    /// Pending → active, consuming the confirmation code's step.
+    pub(crate) fn confirmed(&self, step: u64, now: u64) -> Option<Self> {
+        match &self.status {
+            RecordStatus::Pending {
+                secret,
+                params,
+                label,
+                ..
+            } => Some(Self {
+                status: RecordStatus::Active {
+                    secret: secret.clone(),
+                    params: *params,
+                    label: label.clone(),
+                    since: now,
+                    last_used_step: step,
+                },
+                throttle: ThrottleState::default(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Active, with `step` recorded as used and the failure counter cleared.
+    pub(crate) fn used(&self, step: u64) -> Option<Self> {
+        match &self.status {
+            RecordStatus::Active {
+                secret,
+                params,
+                label,
+                since,
+                ..
+            } => Some(Self {
+                status: RecordStatus::Active {
+                    secret: secret.clone(),
+                    params: *params,
+                    label: label.clone(),
+                    since: *since,
+                    last_used_step: step,
+                },
+                throttle: ThrottleState::default(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The same record with its secret re-sealed (after a key rotation).
+    pub(crate) fn with_secret(&self, sealed: SealedSecret) -> Self {
+        let mut next = self.clone();
+        match &mut next.status {
+            RecordStatus::Pending { secret, .. } | RecordStatus::Active { secret, .. } => {
+                *secret = sealed;
+            }
+            RecordStatus::NotRegistered => {}
+        }
+        next
+    }
+
+    /// The sealed secret, parameters and label of a pending or active record.
+    pub(crate) fn key_material(&self) -> Option<(&SealedSecret, &OtpParams, &str)> {
+        match &self.status {
+            RecordStatus::Pending {
+                secret,
+                params,
+                label,
+                ..
+            }
+            | RecordStatus::Active {
+                secret,
+                params,
+                label,
+                ..
+            } => Some((secret, params, label)),
+            RecordStatus::NotRegistered => None,
+        }
+    }
+}

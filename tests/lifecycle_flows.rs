@@ -1,0 +1,441 @@
+//! The seed manual's chapters as rules: every screen of flows.md is one engine call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+mod common;
+
+use common::{App, Harness, T0};
+use totp_enroll::{
+    Access, AuditKind, EngineError, KeyType, Login, Operation, Operator, RecordStatus, Refusal,
+    Status, StepUp, StepUpError,
+};
+
+// ---- Chapter 1: new enrollment -------------------------------------------------------
+
+#[tokio::test]
+async fn chapter1_new_enrollment_from_not_registered_to_in_use() {
+    let h = Harness::new();
+    // Registration info shows 未登録 and the apply button.
+    let status = h.engine.status(&h.account).await.unwrap();
+    assert_eq!(status, Status::NotRegistered);
+    assert_eq!(status.portal_label(), "未登録");
+
+    // 申込 after the transaction password: QR, account name, key type, hidden setup key.
+    let screen = h.begin().await;
+    assert_eq!(screen.account_name(), common::ISSUER);
+    assert_eq!(screen.key_type(), KeyType::TimeBased);
+    assert!(screen.qr().width() > 0);
+    assert!(matches!(
+        h.engine.status(&h.account).await.unwrap(),
+        Status::Pending { .. }
+    ));
+
+    // A phone-only customer types the setup key; a PC customer scans the QR: same codes.
+    let typed = App::type_in(&screen.reveal_setup_key(), h.engine.policy().otp());
+    let scanned = App::scan(&screen);
+    assert_eq!(typed.code_at(h.now()), scanned.code_at(h.now()));
+
+    // 確認 with the 6 digits the app shows ("123 456", with its space).
+    h.engine
+        .confirm(&h.account, &scanned.shown_at(h.now()))
+        .await
+        .unwrap();
+    let status = h.engine.status(&h.account).await.unwrap();
+    assert_eq!(status.portal_label(), "利用中");
+    assert!(matches!(status, Status::Active { since, access: Access::Open } if since == T0 as u64));
+
+    // From now on: login ID + password, then the one-time password.
+    h.next_step();
+    let login = h
+        .engine
+        .verify_login(&h.account, &scanned.code_at(h.now()))
+        .await
+        .unwrap();
+    assert!(matches!(login, Login::Verified(_)));
+    assert!(matches!(
+        h.audit_kinds().as_slice(),
+        [
+            AuditKind::EnrollmentStarted { .. },
+            AuditKind::EnrollmentConfirmed { .. },
+            AuditKind::LoginAccepted { .. }
+        ]
+    ));
+}
+
+#[tokio::test]
+async fn enrollment_cannot_begin_without_a_fresh_transaction_password_step_up() {
+    let h = Harness::new();
+    let now = h.now() as u64;
+    let stale = StepUp::transaction_password_verified(&h.account, now - 301);
+    let err = h
+        .engine
+        .begin(&h.account, "taro", &stale)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        EngineError::StepUp(StepUpError::Expired {
+            age: 301,
+            max_age: 300
+        })
+    ));
+
+    let other = totp_enroll::AccountId::new("someone-else").unwrap();
+    let foreign = StepUp::transaction_password_verified(&other, now);
+    let err = h
+        .engine
+        .begin(&h.account, "taro", &foreign)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        EngineError::StepUp(StepUpError::WrongAccount)
+    ));
+
+    let future = StepUp::transaction_password_verified(&h.account, now + 3600);
+    let err = h
+        .engine
+        .begin(&h.account, "taro", &future)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        EngineError::StepUp(StepUpError::FromTheFuture)
+    ));
+
+    // Nothing was issued or stored, and every refusal was audited.
+    assert_eq!(
+        h.engine.status(&h.account).await.unwrap(),
+        Status::NotRegistered
+    );
+    assert!(h.store.inner().raw_record(&h.account).is_none());
+    assert_eq!(
+        h.audit_kinds(),
+        vec![AuditKind::StepUpRefused; 3],
+        "each refused step-up is audited"
+    );
+
+    // A step-up exactly at the limit still works.
+    let at_limit = StepUp::transaction_password_verified(&h.account, now - 300);
+    h.engine.begin(&h.account, "taro", &at_limit).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_confirmation_code_can_never_be_used_to_log_in() {
+    let h = Harness::new();
+    let app = App::scan(&h.begin().await);
+    let code = app.code_at(h.now());
+    h.engine.confirm(&h.account, &code).await.unwrap();
+    let err = h.engine.verify_login(&h.account, &code).await.unwrap_err();
+    assert!(matches!(err, EngineError::Refused(Refusal::Replayed)));
+}
+
+#[tokio::test]
+async fn a_pending_enrollment_never_satisfies_login() {
+    let h = Harness::new();
+    let app = App::scan(&h.begin().await);
+    // Even the right code does not verify a login: the service is not in use yet.
+    let login = h
+        .engine
+        .verify_login(&h.account, &app.code_at(h.now()))
+        .await
+        .unwrap();
+    assert_eq!(login, Login::NotRequired);
+    // And the code was not consumed: it still confirms.
+    h.engine
+        .confirm(&h.account, &app.code_at(h.now()))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_pending_enrollment_expires_after_ten_minutes_and_its_secret_is_erased() {
+    let h = Harness::new();
+    let app = App::scan(&h.begin().await);
+    h.clock.advance(600);
+    assert_eq!(
+        h.engine.status(&h.account).await.unwrap(),
+        Status::NotRegistered
+    );
+    let err = h
+        .engine
+        .confirm(&h.account, &app.code_at(h.now()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::NoPendingEnrollment));
+    assert_eq!(h.record().await.status(), &RecordStatus::NotRegistered);
+    assert!(h.audit_kinds().contains(&AuditKind::EnrollmentExpired));
+    // Enrollment can start again.
+    h.begin().await;
+}
+
+#[tokio::test]
+async fn starting_again_while_pending_replaces_the_pending_secret() {
+    let h = Harness::new();
+    let first = App::scan(&h.begin().await);
+    let second = App::scan(&h.begin().await);
+    assert_ne!(
+        first.code_at_step(1) + &first.code_at_step(2),
+        second.code_at_step(1) + &second.code_at_step(2),
+        "a new secret was issued"
+    );
+    let err = h
+        .engine
+        .confirm(&h.account, &first.code_at(h.now()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Refused(Refusal::WrongCode)));
+    h.engine
+        .confirm(&h.account, &second.code_at(h.now()))
+        .await
+        .unwrap();
+    assert!(h.audit_kinds().contains(&AuditKind::EnrollmentStarted {
+        expires_at: T0 as u64 + 600,
+        replaced_pending: true
+    }));
+}
+
+#[tokio::test]
+async fn starting_while_in_use_is_refused() {
+    let h = Harness::new();
+    h.enrolled().await;
+    let err = h
+        .engine
+        .begin(&h.account, "taro", &h.step_up())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::AlreadyActive));
+}
+
+#[tokio::test]
+async fn confirming_without_a_pending_enrollment_is_refused() {
+    let h = Harness::new();
+    let err = h.engine.confirm(&h.account, "123456").await.unwrap_err();
+    assert!(matches!(err, EngineError::NoPendingEnrollment));
+}
+
+#[tokio::test]
+async fn a_wrong_confirmation_code_counts_as_a_failure() {
+    let h = Harness::new();
+    let app = App::scan(&h.begin().await);
+    let wrong = wrong_code(&app, h.now());
+    let err = h.engine.confirm(&h.account, &wrong).await.unwrap_err();
+    assert!(matches!(err, EngineError::Refused(Refusal::WrongCode)));
+    assert_eq!(h.record().await.throttle().failures(), 1);
+}
+
+// ---- Chapter 2: a second device --------------------------------------------------------
+
+#[tokio::test]
+async fn chapter2_second_device_gets_the_same_secret_after_a_code_check() {
+    let h = Harness::new();
+    let phone = h.enrolled().await;
+    let before = h
+        .engine
+        .begin(&h.account, "x", &h.step_up())
+        .await
+        .unwrap_err();
+    assert!(matches!(before, EngineError::AlreadyActive));
+
+    let screen = h
+        .engine
+        .redisplay(&h.account, &phone.code_at(h.now()))
+        .await
+        .unwrap();
+    let tablet = App::scan(&screen);
+    for step in 0..5 {
+        let t = h.now() + step * 30;
+        assert_eq!(
+            phone.code_at(t),
+            tablet.code_at(t),
+            "both devices show the same codes"
+        );
+    }
+    assert!(h.audit_kinds().contains(&AuditKind::Redisplayed));
+
+    // The code that unlocked the re-display was consumed.
+    let err = h
+        .engine
+        .verify_login(&h.account, &phone.code_at(h.now()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Refused(Refusal::Replayed)));
+    // The second device logs in at the next step.
+    h.next_step();
+    let login = h
+        .engine
+        .verify_login(&h.account, &tablet.code_at(h.now()))
+        .await
+        .unwrap();
+    assert!(matches!(login, Login::Verified(_)));
+}
+
+#[tokio::test]
+async fn redisplay_with_a_wrong_code_shows_nothing_and_counts_a_failure() {
+    let h = Harness::new();
+    let phone = h.enrolled().await;
+    let err = h
+        .engine
+        .redisplay(&h.account, &wrong_code(&phone, h.now()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Refused(Refusal::WrongCode)));
+    assert_eq!(h.record().await.throttle().failures(), 1);
+    assert!(h.audit_kinds().contains(&AuditKind::Refused {
+        operation: Operation::Redisplay,
+        refusal: Refusal::WrongCode,
+        failures: 1
+    }));
+}
+
+#[tokio::test]
+async fn redisplay_can_be_forbidden_by_policy() {
+    let h = Harness::with_policy(common::policy().with_redisplay(false));
+    let phone = h.enrolled().await;
+    let err = h
+        .engine
+        .redisplay(&h.account, &phone.code_at(h.now()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::RedisplayDisabled));
+}
+
+// ---- Chapter 3: stopping the service ---------------------------------------------------
+
+#[tokio::test]
+async fn chapter3_stopping_needs_a_current_code_then_login_needs_no_otp() {
+    let h = Harness::new();
+    let phone = h.enrolled().await;
+    h.engine
+        .stop(&h.account, &phone.code_at(h.now()))
+        .await
+        .unwrap();
+    assert_eq!(
+        h.engine.status(&h.account).await.unwrap().portal_label(),
+        "未登録"
+    );
+    assert_eq!(h.record().await.status(), &RecordStatus::NotRegistered);
+    assert!(h.audit_kinds().contains(&AuditKind::Stopped));
+
+    // Login is ID + password alone again.
+    h.next_step();
+    let login = h
+        .engine
+        .verify_login(&h.account, &phone.code_at(h.now()))
+        .await
+        .unwrap();
+    assert_eq!(login, Login::NotRequired);
+    // And enrollment can begin again.
+    h.begin().await;
+}
+
+#[tokio::test]
+async fn a_wrong_or_replayed_code_does_not_stop_the_service() {
+    let h = Harness::new();
+    let phone = h.enrolled().await;
+    let wrong = h
+        .engine
+        .stop(&h.account, &wrong_code(&phone, h.now()))
+        .await
+        .unwrap_err();
+    assert!(matches!(wrong, EngineError::Refused(Refusal::WrongCode)));
+    let login_code = phone.code_at(h.now());
+    let _ = h
+        .engine
+        .verify_login(&h.account, &login_code)
+        .await
+        .unwrap();
+    let replayed = h.engine.stop(&h.account, &login_code).await.unwrap_err();
+    assert!(matches!(replayed, EngineError::Refused(Refusal::Replayed)));
+    assert_eq!(
+        h.engine.status(&h.account).await.unwrap().portal_label(),
+        "利用中"
+    );
+}
+
+#[tokio::test]
+async fn stopping_a_service_not_in_use_is_refused() {
+    let h = Harness::new();
+    let err = h.engine.stop(&h.account, "123456").await.unwrap_err();
+    assert!(matches!(err, EngineError::NotActive));
+}
+
+// ---- Chapter 4 and the support desk: lost phone ----------------------------------------
+
+#[tokio::test]
+async fn lost_phone_support_desk_reset_then_enrollment_is_possible_again() {
+    let h = Harness::new();
+    let _lost = h.enrolled().await;
+    let operator = Operator::new("support-desk-07").unwrap();
+    h.engine
+        .admin_reset(
+            &h.account,
+            &operator,
+            "customer lost the phone (call #4711)",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        h.engine.status(&h.account).await.unwrap(),
+        Status::NotRegistered
+    );
+    assert_eq!(h.record().await.status(), &RecordStatus::NotRegistered);
+    assert!(h.audit_kinds().contains(&AuditKind::AdministrativelyReset {
+        operator,
+        reason: "customer lost the phone (call #4711)".into()
+    }));
+    // Login needs no OTP until the customer enrolls a new phone.
+    assert_eq!(
+        h.engine.verify_login(&h.account, "000000").await.unwrap(),
+        Login::NotRequired
+    );
+    let new_phone = App::scan(&h.begin().await);
+    h.engine
+        .confirm(&h.account, &new_phone.code_at(h.now()))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_administrative_reset_needs_an_operator_and_a_reason() {
+    let h = Harness::new();
+    h.enrolled().await;
+    assert!(matches!(
+        Operator::new("  "),
+        Err(EngineError::InvalidReset)
+    ));
+    let operator = Operator::new("support-desk-07").unwrap();
+    let err = h
+        .engine
+        .admin_reset(&h.account, &operator, " ")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::InvalidReset));
+    assert_eq!(
+        h.engine.status(&h.account).await.unwrap().portal_label(),
+        "利用中"
+    );
+}
+
+#[tokio::test]
+async fn an_account_that_never_applied_logs_in_without_otp() {
+    let h = Harness::new();
+    assert_eq!(
+        h.engine.verify_login(&h.account, "garbage").await.unwrap(),
+        Login::NotRequired
+    );
+}
+
+/// A code that differs from every code of the window around `now`.
+pub fn wrong_code(app: &App, now: i64) -> String {
+    let valid: Vec<String> = (-1..=1).map(|d| app.code_at(now + d * 30)).collect();
+    (0..1_000_000u32)
+        .map(|n| format!("{n:06}"))
+        .find(|c| !valid.contains(c))
+        .unwrap()
+}

@@ -301,7 +301,7 @@ impl<S: Store> Engine<S> {
     /// 確認: confirms a pending enrollment with the first code from the app. On success the
     /// service is in use (利用中) and the code's step is consumed, so the confirmation code
     /// can never be used to log in. Wrong codes count toward throttling.
-    pub async fn confirm(&self, account: &AccountId, code: &str) -> Result<Verified, EngineError> {
+    pub async fn confirm(&self, account: &AccountId, code: &str) -> Result<(), EngineError> {
         let now = self.clock.now()?;
         let checked = self
             .check_code(
@@ -322,7 +322,7 @@ impl<S: Store> Engine<S> {
                         step: verified.step(),
                     },
                 );
-                Ok(verified)
+                Ok(())
             }
             Checked::WrongState(Some(loaded)) if loaded.record.is_expired_pending(now) => {
                 self.erase_expired(account, loaded, now).await?;

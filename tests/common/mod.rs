@@ -140,3 +140,13 @@ impl Harness {
         self.audit.events().into_iter().map(|e| e.kind).collect()
     }
 }
+
+/// `n` codes that differ from every code of the ±1 window around `now`.
+pub fn wrong_codes(app: &App, now: i64, n: usize) -> Vec<String> {
+    let valid: Vec<String> = (-1..=1).map(|d| app.code_at(now + d * 30)).collect();
+    (0..1_000_000u32)
+        .map(|n| format!("{n:06}"))
+        .filter(|c| !valid.contains(c))
+        .take(n)
+        .collect()
+}

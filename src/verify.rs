@@ -58,9 +58,9 @@ impl Totp {
     /// none was ever accepted). Only steps strictly greater are eligible. When the digits
     /// match several eligible steps, the largest is reported.
     ///
-    /// Candidate steps that do not exist (before step 0, after `u64::MAX`) are still
-    /// computed, on a stand-in counter, and never accepted, so the work is the same for
-    /// every input.
+    /// Candidate steps that do not exist (before step 0, or starting after `u64::MAX`
+    /// seconds) are still computed, on a stand-in counter, and never accepted, so the work is
+    /// the same for every input.
     ///
     /// ```
     /// use totp_enroll::{OtpPolicy, Rejection, Secret, Totp};
@@ -94,7 +94,10 @@ impl Totp {
         let mut best_step = 0u64;
         let mut best_drift = 0i8;
         for drift in behind.saturating_neg()..=ahead {
-            let candidate_step = now_step.checked_add_signed(i64::from(drift));
+            // A step exists if its first second is a representable Unix time.
+            let candidate_step = now_step
+                .checked_add_signed(i64::from(drift))
+                .filter(|step| self.step_start(*step).is_some());
             // Which steps exist and are above the floor is public; the codes are not.
             let exists = candidate_step.is_some();
             let step = candidate_step.unwrap_or(now_step);

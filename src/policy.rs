@@ -286,6 +286,14 @@ impl OtpPolicy {
         &self.issuer
     }
 
+    /// This policy with the default window: all a key URI carries.
+    pub(crate) fn with_default_window(&self) -> Self {
+        Self {
+            window: Window::ONE,
+            ..self.clone()
+        }
+    }
+
     /// What some authenticator apps would compute differently under this policy, or where it
     /// is weaker than recommended. Empty for the default policy.
     pub fn compatibility_warnings(&self) -> Vec<CompatibilityWarning> {

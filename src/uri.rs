@@ -53,8 +53,10 @@ impl KeyUri {
     pub const MAX_ACCOUNT_BYTES: usize = 256;
 
     /// A key URI for `account` under `policy` (whose issuer becomes the label prefix and the
-    /// `issuer` parameter). The account name must be non-empty, without `:` or control
-    /// characters, and at most [`KeyUri::MAX_ACCOUNT_BYTES`].
+    /// `issuer` parameter). The account name must be non-empty, must not start with a space
+    /// (the label format drops spaces before the account name), must be without `:` or control
+    /// characters, and at most [`KeyUri::MAX_ACCOUNT_BYTES`]. The policy's window, which a URI
+    /// does not carry, is not kept: [`KeyUri::policy`] has the default window.
     pub fn new(
         secret: Secret,
         account: impl Into<String>,
@@ -65,7 +67,7 @@ impl KeyUri {
         Ok(Self {
             secret,
             account,
-            policy: policy.clone(),
+            policy: policy.with_default_window(),
         })
     }
 
@@ -209,7 +211,7 @@ impl Params {
 }
 
 /// Splits a decoded label into an optional issuer prefix and the account name. Google's
-/// format allows spaces before the account name; they are dropped.
+/// format allows spaces before the account name; they are dropped, with or without a prefix.
 fn split_label(label: &str) -> Result<(Option<&str>, &str), UriError> {
     if label.is_empty() {
         return Err(UriError::Label("empty"));
@@ -217,7 +219,7 @@ fn split_label(label: &str) -> Result<(Option<&str>, &str), UriError> {
     let mut parts = label.split(':');
     let first = parts.next().unwrap_or("");
     match (parts.next(), parts.next()) {
-        (None, _) => Ok((None, first)),
+        (None, _) => Ok((None, first.trim_start_matches(' '))),
         (Some(account), None) => {
             if first.is_empty() {
                 return Err(UriError::Label("empty issuer prefix"));
@@ -231,6 +233,9 @@ fn split_label(label: &str) -> Result<(Option<&str>, &str), UriError> {
 fn validate_account(account: &str) -> Result<(), UriError> {
     if account.trim().is_empty() {
         return Err(UriError::Label("empty account name"));
+    }
+    if account.starts_with(' ') {
+        return Err(UriError::Label("account name starts with a space"));
     }
     if account.len() > KeyUri::MAX_ACCOUNT_BYTES {
         return Err(UriError::FieldTooLong {

@@ -13,11 +13,21 @@ use crate::account::AccountId;
 use crate::error::StoreError;
 use crate::record::EnrollmentRecord;
 
+#[cfg(feature = "testing")]
+pub mod conformance;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 /// A record with the version it was loaded at.
 #[derive(Debug, Clone, PartialEq, Eq)]

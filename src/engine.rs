@@ -12,11 +12,12 @@ use crate::audit::{AuditEvent, AuditKind, AuditSink, NoAudit, Operation};
 use crate::clock::{Clock, SystemClock};
 use crate::enrollment::Status;
 use crate::error::{EngineError, PolicyError, StoreError};
+use crate::key_cache::KeyCache;
 use crate::otp::{PreparedKey, Totp};
 use crate::policy::OtpPolicy;
 use crate::provisioning::Provisioning;
 use crate::record::{EnrollmentRecord, OtpParams, RecordStatus};
-use crate::seal::KeyRing;
+use crate::seal::{KeyRing, SealedSecret};
 use crate::secret::Secret;
 use crate::store::{Store, Versioned};
 use crate::throttle::ThrottlePolicy;
@@ -36,6 +37,7 @@ pub struct EnginePolicy {
     step_up_max_age: u64,
     step_up_max_skew: u64,
     allow_redisplay: bool,
+    key_cache_capacity: usize,
 }
 
 impl EnginePolicy {
@@ -45,6 +47,8 @@ impl EnginePolicy {
     pub const DEFAULT_STEP_UP_MAX_AGE: u64 = 5 * 60;
     /// A step-up proof may be dated up to 30 s in the future (server clock differences).
     pub const DEFAULT_STEP_UP_MAX_SKEW: u64 = 30;
+    /// Prepared keys of up to 4096 accounts are kept between logins.
+    pub const DEFAULT_KEY_CACHE_CAPACITY: usize = 4096;
 
     /// The defaults around `otp`: throttling per [`ThrottlePolicy::default`], pending
     /// lifetime 10 min, step-up valid 5 min, re-display for another device allowed (as the
@@ -57,7 +61,18 @@ impl EnginePolicy {
             step_up_max_age: Self::DEFAULT_STEP_UP_MAX_AGE,
             step_up_max_skew: Self::DEFAULT_STEP_UP_MAX_SKEW,
             allow_redisplay: true,
+            key_cache_capacity: Self::DEFAULT_KEY_CACHE_CAPACITY,
         }
+    }
+
+    /// Sets how many accounts' prepared HMAC keys are kept between verifications, so a
+    /// login need not unseal its secret each time (0 disables it). Entries are bound to the
+    /// exact sealed bytes they came from, zeroized on eviction, and evicted when a secret
+    /// is erased; the engine's key ring, which opens every record, is in memory anyway.
+    #[must_use]
+    pub fn with_key_cache(mut self, capacity: usize) -> Self {
+        self.key_cache_capacity = capacity;
+        self
     }
 
     /// Sets the throttling policy.
@@ -140,7 +155,6 @@ enum Checked {
     /// Accepted and durably recorded.
     Accepted {
         verified: Verified,
-        secret: Secret,
         record: EnrollmentRecord,
     },
 }
@@ -175,6 +189,7 @@ pub struct Engine<S> {
     policy: EnginePolicy,
     clock: Arc<dyn Clock>,
     audit: Arc<dyn AuditSink>,
+    key_cache: KeyCache,
 }
 
 impl<S> core::fmt::Debug for Engine<S> {
@@ -194,6 +209,7 @@ impl<S: Store> Engine<S> {
         Ok(Self {
             store,
             keys,
+            key_cache: KeyCache::new(policy.key_cache_capacity),
             policy,
             clock: Arc::new(SystemClock),
             audit: Arc::new(NoAudit),
@@ -280,6 +296,8 @@ impl<S: Store> Engine<S> {
             )?;
             match self.store.replace_if(account, version, &next).await {
                 Ok(_) => {
+                    // A replaced pending secret must not linger in the cache.
+                    self.key_cache.evict(account);
                     let expires_at = now.saturating_add(self.policy.pending_ttl);
                     self.emit(
                         account,
@@ -388,10 +406,11 @@ impl<S: Store> Engine<S> {
                 |record, v| record.used(v.step()),
             )
             .await?;
-        let Checked::Accepted { secret, record, .. } = checked else {
+        let Checked::Accepted { record, .. } = checked else {
             return Err(EngineError::NotActive);
         };
-        let (_, params, label) = record.key_material().ok_or(EngineError::NotActive)?;
+        let (sealed, params, label) = record.key_material().ok_or(EngineError::NotActive)?;
+        let secret = self.keys.open(sealed, account)?;
         let policy = self
             .policy
             .otp
@@ -421,6 +440,7 @@ impl<S: Store> Engine<S> {
             .await?;
         match checked {
             Checked::Accepted { .. } => {
+                self.key_cache.evict(account);
                 self.emit(account, now, AuditKind::Stopped);
                 Ok(())
             }
@@ -445,6 +465,7 @@ impl<S: Store> Engine<S> {
             let version = self.store.load(account).await?.map(|v| v.version);
             match self.store.replace_if(account, version, &cleared).await {
                 Ok(_) => {
+                    self.key_cache.evict(account);
                     self.emit(
                         account,
                         now,
@@ -487,20 +508,23 @@ impl<S: Store> Engine<S> {
             let Some((sealed, params, _)) = record.key_material().filter(|_| in_state) else {
                 return Ok(Checked::WrongState(loaded));
             };
-            let secret = self.keys.open(sealed, account)?;
-            let totp = totp_for(&secret, params, &self.policy.otp);
+            let totp = Totp {
+                key: self.prepared_key(account, sealed, params)?,
+                digits: params.digits(),
+                period: params.period(),
+                window: self.policy.otp.window(),
+            };
             let attempt = record.attempt(now, &self.policy.throttle, |last_used| {
                 totp.verify_input(code, now, last_used)
             });
             match attempt.verdict {
                 Ok(verified) => {
                     let next = on_accept(record, verified).ok_or(EngineError::NotActive)?;
-                    let next = self.resealed(next, &secret, account)?;
+                    let next = self.resealed(next, account)?;
                     match self.store.replace_if(account, Some(*version), &next).await {
                         Ok(_) => {
                             return Ok(Checked::Accepted {
                                 verified,
-                                secret,
                                 record: next,
                             });
                         }
@@ -511,7 +535,7 @@ impl<S: Store> Engine<S> {
                 Err(refusal) => {
                     let mut failures = record.throttle().failures();
                     if let Some(failed) = attempt.failure_record {
-                        let failed = self.resealed(failed, &secret, account)?;
+                        let failed = self.resealed(failed, account)?;
                         match self
                             .store
                             .replace_if(account, Some(*version), &failed)
@@ -562,6 +586,7 @@ impl<S: Store> Engine<S> {
             Ok(_) | Err(StoreError::Conflict) => {}
             Err(error) => return Err(error.into()),
         }
+        self.key_cache.evict(account);
         self.emit(account, now, AuditKind::EnrollmentExpired);
         Ok(())
     }
@@ -580,15 +605,32 @@ impl<S: Store> Engine<S> {
     fn resealed(
         &self,
         record: EnrollmentRecord,
-        secret: &Secret,
         account: &AccountId,
     ) -> Result<EnrollmentRecord, EngineError> {
         match record.key_material() {
             Some((sealed, _, _)) if self.keys.needs_reseal(sealed) => {
-                Ok(record.with_secret(self.keys.seal(secret, account)?))
+                let secret = self.keys.open(sealed, account)?;
+                Ok(record.with_secret(self.keys.seal(&secret, account)?))
             }
             _ => Ok(record),
         }
+    }
+
+    /// The prepared key of a sealed secret: from the cache when it holds one for exactly
+    /// these sealed bytes, otherwise unsealed (authenticating the record) and prepared.
+    fn prepared_key(
+        &self,
+        account: &AccountId,
+        sealed: &SealedSecret,
+        params: &OtpParams,
+    ) -> Result<PreparedKey, EngineError> {
+        if let Some(key) = self.key_cache.get(account, sealed, params.algorithm()) {
+            return Ok(key);
+        }
+        let secret = self.keys.open(sealed, account)?;
+        let key = PreparedKey::new(&secret, params.algorithm());
+        self.key_cache.insert(account, sealed, &key);
+        Ok(key)
     }
 
     fn emit(&self, account: &AccountId, at: u64, kind: AuditKind) {
@@ -597,16 +639,5 @@ impl<S: Store> Engine<S> {
             at,
             kind,
         });
-    }
-}
-
-/// The verifier for a stored enrollment: its own algorithm, digits and period, and the
-/// engine's current window.
-fn totp_for(secret: &Secret, params: &OtpParams, policy: &OtpPolicy) -> Totp {
-    Totp {
-        key: PreparedKey::new(secret, params.algorithm()),
-        digits: params.digits(),
-        period: params.period(),
-        window: policy.window(),
     }
 }

@@ -9,6 +9,7 @@ mod clock;
 mod code;
 mod engine;
 mod enrollment;
+mod key_cache;
 mod error;
 mod otp;
 mod policy;

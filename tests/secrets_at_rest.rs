@@ -215,3 +215,47 @@ async fn flipping_any_bit_of_a_sealed_secret_makes_login_fail_never_accept() {
         "most flips decode and must be caught by the AEAD: {decoded}"
     );
 }
+
+#[tokio::test]
+async fn with_the_key_cache_disabled_every_verification_unseals_and_still_works() {
+    let h = Harness::with_policy(common::policy().with_key_cache(0));
+    let app = h.enrolled().await;
+    for _ in 0..3 {
+        let login = h
+            .engine
+            .verify_login(&h.account, &app.code_at(h.now()))
+            .await
+            .unwrap();
+        assert!(matches!(login, Login::Verified(_)));
+        h.next_step();
+    }
+}
+
+#[tokio::test]
+async fn a_cached_key_never_outlives_its_sealed_secret() {
+    // Enroll, stop, enroll again: the second secret must be the one checked, even though
+    // the first one's prepared key was cached.
+    let h = Harness::new();
+    let first = h.enrolled().await;
+    h.engine
+        .stop(&h.account, &first.code_at(h.now()))
+        .await
+        .unwrap();
+    h.next_step();
+    let second = h.enrolled().await;
+    let old = h
+        .engine
+        .verify_login(&h.account, &first.code_at(h.now()))
+        .await;
+    assert!(
+        matches!(old, Err(EngineError::Refused(_)))
+            || first.code_at(h.now()) == second.code_at(h.now()),
+        "{old:?}"
+    );
+    let new = h
+        .engine
+        .verify_login(&h.account, &second.code_at(h.now()))
+        .await
+        .unwrap();
+    assert!(matches!(new, Login::Verified(_)));
+}

@@ -1,0 +1,197 @@
+//! The seed manual's whole story in one process: a securities portal's one-time password
+//! service, from 未登録 to 利用中 and back, with a simulated Google Authenticator.
+//!
+//! Run: `cargo run --example quickstart`
+//!
+//! Everything is embedded (MemoryStore, a generated sealing key, a manual clock so that
+//! 30-second steps pass instantly); a real portal swaps in its database store, its key
+//! ring from a secret manager and `SystemClock`.
+
+use std::error::Error;
+use std::sync::Arc;
+
+use totp_enroll::{
+    AccountId, AuditEvent, AuditKind, AuditSink, Engine, EngineError, EnginePolicy, KeyRing,
+    KeyUri, Login, ManualClock, MemoryStore, Operator, OtpPolicy, Provisioning, StepUp, Totp,
+};
+
+/// The portal's audit sink: logs every event and e-mails the customer when an
+/// authentication factor changes (OWASP ASVS 2.5.5). The seed portal has such a service.
+struct PortalAudit;
+
+impl AuditSink for PortalAudit {
+    fn record(&self, event: AuditEvent) {
+        println!(
+            "    [audit] {} t={} {:?}",
+            event.account, event.at, event.kind
+        );
+        if event.kind.is_factor_change() {
+            println!(
+                "    [mail ] to {}: your one-time password settings changed ({}); \
+                 if this was not you, call the support desk",
+                event.account,
+                factor_change(&event.kind)
+            );
+        }
+    }
+}
+
+fn factor_change(kind: &AuditKind) -> &'static str {
+    match kind {
+        AuditKind::EnrollmentConfirmed { .. } => "service started",
+        AuditKind::Redisplayed => "setup key shown for another device",
+        AuditKind::Stopped => "service stopped",
+        AuditKind::AdministrativelyReset { .. } => "reset by the support desk",
+        AuditKind::Locked { .. } => "locked after failed attempts",
+        _ => "other",
+    }
+}
+
+/// A phone with Google Authenticator: it only knows what the QR code (or typed key) told it.
+struct AuthenticatorApp {
+    name: &'static str,
+    totp: Totp,
+}
+
+impl AuthenticatorApp {
+    fn scan(name: &'static str, screen: &Provisioning) -> Result<Self, Box<dyn Error>> {
+        let key = KeyUri::parse(&screen.uri())?;
+        Ok(Self {
+            name,
+            totp: Totp::new(key.secret(), key.policy()),
+        })
+    }
+
+    fn shows(&self, clock: &ManualClock) -> Result<String, Box<dyn Error>> {
+        let now = totp_enroll::Clock::now(clock)?;
+        let code = self.totp.code_at(now).to_grouped();
+        println!("    {} shows {code}", self.name);
+        Ok(code)
+    }
+}
+
+struct Portal {
+    engine: Engine<MemoryStore>,
+    clock: Arc<ManualClock>,
+    customer: AccountId,
+}
+
+impl Portal {
+    async fn registration_info(&self) -> Result<(), EngineError> {
+        let status = self.engine.status(&self.customer).await?;
+        println!(
+            "  Registration info › One-time password service: {}",
+            status.portal_label()
+        );
+        Ok(())
+    }
+
+    fn wait_for_next_code(&self) {
+        self.clock.advance(30);
+        println!("    … 30 seconds later");
+    }
+
+    fn show_registration_screen(&self, screen: &Provisioning) {
+        println!("{}", screen.qr().to_terminal());
+        println!("  Account name : {}", screen.account_name());
+        println!("  Key type     : {}", screen.key_type());
+        println!("  Setup key    : ●●●● ●●●● (hidden — press \"show code\")");
+        println!("  [show code]  : {}", screen.reveal_setup_key().as_str());
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let clock = Arc::new(ManualClock::new(1_764_000_000));
+    let policy = EnginePolicy::new(OtpPolicy::new("北洋証券オンラインサービス")?);
+    let engine = Engine::new(MemoryStore::new(), KeyRing::generate(1)?, policy)?
+        .with_clock(clock.clone())
+        .with_audit(Arc::new(PortalAudit));
+    let portal = Portal {
+        engine,
+        clock: clock.clone(),
+        customer: AccountId::new("0123-456789")?,
+    };
+    let now = || totp_enroll::Clock::now(clock.as_ref());
+
+    println!("== 1. New enrollment (申込) ==");
+    portal.registration_info().await?;
+    let no_step_up = StepUp::transaction_password_verified(&portal.customer, now()? - 3600);
+    match portal
+        .engine
+        .begin(&portal.customer, "0123-456789", &no_step_up)
+        .await
+    {
+        Err(refused) => println!("  Apply without a fresh transaction password: {refused}"),
+        Ok(_) => return Err("enrollment began without a step-up".into()),
+    }
+    println!("  The customer re-enters the transaction password (取引パスワード).");
+    let step_up = StepUp::transaction_password_verified(&portal.customer, now()?);
+    let screen = portal
+        .engine
+        .begin(&portal.customer, "0123-456789", &step_up)
+        .await?;
+    portal.show_registration_screen(&screen);
+    let phone = AuthenticatorApp::scan("iPhone", &screen)?;
+    println!("  Next › confirm with the code the app shows:");
+    let code = phone.shows(&clock)?;
+    portal.engine.confirm(&portal.customer, &code).await?;
+    println!("  受付 (accepted)");
+    portal.registration_info().await?;
+
+    println!("\n== Login: ID + password, then the one-time password ==");
+    portal.wait_for_next_code();
+    let code = phone.shows(&clock)?;
+    match portal.engine.verify_login(&portal.customer, &code).await? {
+        Login::Verified(v) => println!("  Login OK (step {}, drift {})", v.step(), v.drift()),
+        other => return Err(format!("unexpected {other:?}").into()),
+    }
+    match portal.engine.verify_login(&portal.customer, &code).await {
+        Err(refused) => println!("  The same code again (a replay): {refused}"),
+        Ok(_) => return Err("a replayed code was accepted".into()),
+    }
+
+    println!("\n== 2. A second device (コード再表示) ==");
+    portal.wait_for_next_code();
+    let code = phone.shows(&clock)?;
+    let again = portal.engine.redisplay(&portal.customer, &code).await?;
+    println!("  Same setup key: {}", again.reveal_setup_key().as_str());
+    let tablet = AuthenticatorApp::scan("iPad", &again)?;
+    portal.wait_for_next_code();
+    if phone.shows(&clock)? != tablet.shows(&clock)? {
+        return Err("the two devices disagree".into());
+    }
+
+    println!("\n== 3. Stopping the service (利用停止) ==");
+    let code = tablet.shows(&clock)?;
+    portal.engine.stop(&portal.customer, &code).await?;
+    portal.registration_info().await?;
+    portal.wait_for_next_code();
+    let login = portal.engine.verify_login(&portal.customer, "").await?;
+    println!("  Login now: {login:?} (ID + password alone)");
+
+    println!("\n== 4. Lost phone: the support desk (お客さまサポート窓口) ==");
+    let step_up = StepUp::transaction_password_verified(&portal.customer, now()?);
+    let screen = portal
+        .engine
+        .begin(&portal.customer, "0123-456789", &step_up)
+        .await?;
+    let new_phone = AuthenticatorApp::scan("Android", &screen)?;
+    portal
+        .engine
+        .confirm(&portal.customer, &new_phone.shows(&clock)?)
+        .await?;
+    portal.registration_info().await?;
+    println!("  The customer deletes the app's account before stopping, then calls support.");
+    let operator = Operator::new("support-desk-07")?;
+    portal
+        .engine
+        .admin_reset(
+            &portal.customer,
+            &operator,
+            "lost device, identity checked by phone",
+        )
+        .await?;
+    portal.registration_info().await?;
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! A bounded cache of prepared HMAC keys, so a login does not unseal its secret every time.
+//!
+//! Unsealing (XChaCha20-Poly1305) costs several times a whole window verification; the
+//! cache keeps, per account, the [`PreparedKey`] derived from one exact sealed secret. An
+//! entry is used only when the stored sealed bytes (key id, nonce, ciphertext and tag) are
+//! identical to the ones it was derived from, so a re-enrollment, a rotation re-seal or a
+//! tampered record is always a miss that goes through the AEAD.
+//!
+//! Exposure: the entries are key-equivalent, like the key ring that the engine already
+//! holds for its whole life and that opens every record; they are zeroized when evicted or
+//! replaced, and the engine evicts an account's entry when its secret is erased (stop,
+//! administrative reset). A capacity of 0 disables the cache.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::account::AccountId;
+use crate::otp::PreparedKey;
+use crate::policy::Algorithm;
+use crate::seal::SealedSecret;
+
+struct Entry {
+    sealed: SealedSecret,
+    key: PreparedKey,
+}
+
+pub(crate) struct KeyCache {
+    capacity: usize,
+    entries: Mutex<HashMap<AccountId, Entry>>,
+}
+
+impl KeyCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The prepared key for exactly this sealed secret and algorithm, if cached.
+    pub(crate) fn get(
+        &self,
+        account: &AccountId,
+        sealed: &SealedSecret,
+        algorithm: Algorithm,
+    ) -> Option<PreparedKey> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(account)
+            .filter(|e| &e.sealed == sealed && e.key.algorithm() == algorithm)
+            .map(|e| e.key.clone())
+    }
+
+    /// Remembers `key` as derived from `sealed`, evicting an arbitrary entry when full.
+    pub(crate) fn insert(&self, account: &AccountId, sealed: &SealedSecret, key: &PreparedKey) {
+        if self.capacity == 0 {
+            return;
+        }
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= self.capacity && !entries.contains_key(account) {
+            let victim = entries.keys().next().cloned();
+            if let Some(victim) = victim {
+                entries.remove(&victim);
+            }
+        }
+        entries.insert(
+            account.clone(),
+            Entry {
+                sealed: sealed.clone(),
+                key: key.clone(),
+            },
+        );
+    }
+
+    /// Forgets the account's key (its secret was erased).
+    pub(crate) fn evict(&self, account: &AccountId) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(account);
+        }
+    }
+}

@@ -438,3 +438,22 @@ async fn an_account_that_never_applied_logs_in_without_otp() {
 fn wrong_code(app: &App, now: i64) -> String {
     common::wrong_codes(app, now, 1).remove(0)
 }
+
+/// Compile-time rule: every engine call is a `Send` future over a shared engine, so it can
+/// run inside axum handlers and `tokio::spawn`.
+#[test]
+fn every_engine_call_is_a_send_future_usable_from_axum_and_tokio() {
+    fn send<T: Send>(_: &T) {}
+    fn engine_is_shareable<T: Send + Sync>() {}
+    engine_is_shareable::<totp_enroll::Engine<totp_enroll::MemoryStore>>();
+    let h = Harness::new();
+    let operator = Operator::new("desk").unwrap();
+    let step_up = h.step_up();
+    send(&h.engine.status(&h.account));
+    send(&h.engine.begin(&h.account, "taro", &step_up));
+    send(&h.engine.confirm(&h.account, "123456"));
+    send(&h.engine.verify_login(&h.account, "123456"));
+    send(&h.engine.redisplay(&h.account, "123456"));
+    send(&h.engine.stop(&h.account, "123456"));
+    send(&h.engine.admin_reset(&h.account, &operator, "reason"));
+}

@@ -16,7 +16,8 @@
 #
 # Settings (environment): PG_PORT (default: a free port from 55432 up), PG_RUN_AS (the
 # unprivileged user when running as root; default `postgres` if it exists, else `nobody`),
-# PG_FORCE_INSTALL=1 (run the apt-get path even when PostgreSQL is already there).
+# PG_FORCE_INSTALL=1 (run the apt-get path even when PostgreSQL is already there),
+# PG_FSYNC (default off: a throwaway cluster; `on` for realistic benchmark figures).
 
 _pg_log() { printf '[postgres.sh] %s\n' "$*" >&2; }
 
@@ -106,9 +107,10 @@ pg_start() {
             --encoding=UTF8 --no-locale >"$PG_DIR/initdb.log" 2>&1) ||
         { _pg_log "initdb failed:"; cat "$PG_DIR/initdb.log" >&2; return 1; }
 
-    # fsync off: a throwaway test cluster; the tests check atomicity, not crash safety.
+    # fsync off by default: a throwaway test cluster; the tests check atomicity, not crash
+    # safety (PG_FSYNC=on for benchmark figures a production server would see).
     (cd "$PG_DIR" && _pg_as_user pg_ctl -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-        -o "-k $PG_DIR/socket -h 127.0.0.1 -p $PG_PORT -c fsync=off -c max_connections=200" \
+        -o "-k $PG_DIR/socket -h 127.0.0.1 -p $PG_PORT -c fsync=${PG_FSYNC:-off} -c max_connections=200" \
         start >/dev/null) ||
         { _pg_log "the server did not start:"; tail -n 30 "$PG_DIR/server.log" >&2; return 1; }
 
@@ -131,6 +133,9 @@ pg_start() {
 # start that failed at any point.
 pg_stop() {
     if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR" ]; then
+        if [ "$(id -u)" -eq 0 ] && [ -z "${PG_RUN_AS:-}" ]; then
+            PG_RUN_AS=$(stat -c %U "$PG_DIR/data" 2>/dev/null || echo nobody)
+        fi
         if [ -f "$PG_DIR/data/postmaster.pid" ] && command -v pg_ctl >/dev/null 2>&1; then
             (cd "$PG_DIR" && _pg_as_user pg_ctl -D "$PG_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1) ||
                 _pg_log "pg_ctl stop failed (see $PG_DIR/server.log)"
@@ -141,7 +146,11 @@ pg_stop() {
             pid=$(head -n 1 "$PG_DIR/data/postmaster.pid" 2>/dev/null || true)
             if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
                 kill -INT "$pid" 2>/dev/null || true
-                sleep 1
+                local i
+                for i in $(seq 1 100); do
+                    kill -0 "$pid" 2>/dev/null || break
+                    sleep 0.1
+                done
             fi
         fi
         rm -rf "$PG_DIR"

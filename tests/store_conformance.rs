@@ -151,6 +151,11 @@ mod sqlite_fixtures {
             .await
             .unwrap();
         assert_eq!(mode, "wal", "a file store runs in WAL mode");
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(synchronous, 2, "synchronous = FULL: an acceptance is on disk first");
         Some(Fixture {
             store: Arc::new(store),
             _dir: Some(dir),

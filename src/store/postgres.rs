@@ -1,44 +1,7 @@
 //! [`PostgresStore`] (feature `postgres`): enrollment records in PostgreSQL, for many portal
 //! processes on several hosts sharing one database.
 //!
-//! # Driver
-//!
-//! [sqlx](https://docs.rs/sqlx) 0.8 with `default-features = false` and only
-//! `runtime-tokio` plus `postgres`: a pure-Rust client (no libpq) with a connection pool,
-//! the same API as [`SqliteStore`]; no `macros` (queries are plain strings exercised by the
-//! conformance suite, so building needs no database), no TLS (compiled out: use a unix
-//! socket, 127.0.0.1 or a private network; add a sqlx TLS feature in the application if the
-//! database is remote), no `migrate` (the embedded migrations are applied by this module).
-//!
-//! # Schema and migrations
-//!
-//! [`PostgresStore::connect`] (or [`PostgresStore::migrate`]) applies the embedded,
-//! numbered migrations in `migrations/postgres/` in one transaction holding a
-//! transaction-scoped advisory lock, so processes starting together apply each migration
-//! once, and records each in `totp_enroll_schema_version`. The records live in
-//! `totp_enroll_enrollments(account TEXT PRIMARY KEY, version BIGINT, record BYTEA, updated_at TIMESTAMPTZ)`;
-//! `record` holds exactly [`EnrollmentRecord::encode`]'s bytes (the secret is sealed).
-//!
-//! # Atomicity
-//!
-//! [`Store::replace_if`] is ONE statement, never a read followed by a write:
-//! `UPDATE … SET record = $3, version = version + 1 WHERE account = $1 AND version = $2`,
-//! or for a first write `INSERT … ON CONFLICT (account) DO NOTHING`. Under PostgreSQL's
-//! default READ COMMITTED isolation a concurrent `UPDATE` of the same row waits for the
-//! first writer, then re-checks `version = $2` against the committed row and changes
-//! nothing; a concurrent `INSERT` waits on the primary key and does nothing. Zero rows
-//! changed is [`StoreError::Conflict`]. This holds across every pool and process.
-//!
-//! # Failures
-//!
-//! A lost connection, a server restart, a pool that cannot connect within its acquire
-//! timeout or any server error is a [`StoreError::Backend`]; the engine then reports an
-//! error, never an acceptance. A connection lost after the server committed but before the
-//! reply arrived is also an error: the step is then consumed without an acceptance (fail
-//! closed; the customer types the next code).
-//!
-//! [`SqliteStore`]: crate::store::SqliteStore
-//! [`Store::replace_if`]: crate::store::Store::replace_if
+//! Driver, schema, migrations, atomicity and failure behaviour: see [`PostgresStore`].
 
 use core::str::FromStr;
 use core::time::Duration;
@@ -89,6 +52,45 @@ const UPDATE: &str = "UPDATE totp_enroll_enrollments \
      WHERE account = $1 AND version = $2";
 
 /// A PostgreSQL-backed [`Store`]: a connection pool to one database.
+///
+/// ## Driver
+///
+/// [sqlx](https://docs.rs/sqlx) 0.8 with `default-features = false` and only
+/// `runtime-tokio` plus `postgres`: a pure-Rust client (no libpq) with a connection pool,
+/// the same API as `SqliteStore` (feature `sqlite`); no `macros` (queries are plain
+/// strings exercised by the conformance suite, so building needs no database), no TLS
+/// (compiled out: use a unix socket, 127.0.0.1 or a private network; add a sqlx TLS
+/// feature in the application if the database is remote), no `migrate` (the embedded
+/// migrations are applied by this module).
+///
+/// ## Schema and migrations
+///
+/// [`PostgresStore::connect`] (or [`PostgresStore::migrate`]) applies the embedded,
+/// numbered migrations in `migrations/postgres/` in one transaction holding a
+/// transaction-scoped advisory lock, so processes starting together apply each migration
+/// once, and records each in `totp_enroll_schema_version`. The records live in
+/// `totp_enroll_enrollments(account TEXT PRIMARY KEY, version BIGINT, record BYTEA, updated_at TIMESTAMPTZ)`;
+/// `record` holds exactly [`EnrollmentRecord::encode`]'s bytes (the secret is sealed).
+///
+/// ## Atomicity
+///
+/// [`Store::replace_if`] is ONE statement, never a read followed by a write:
+/// `UPDATE … SET record = $3, version = version + 1 WHERE account = $1 AND version = $2`,
+/// or for a first write `INSERT … ON CONFLICT (account) DO NOTHING`. Under PostgreSQL's
+/// default READ COMMITTED isolation a concurrent `UPDATE` of the same row waits for the
+/// first writer, then re-checks `version = $2` against the committed row and changes
+/// nothing; a concurrent `INSERT` waits on the primary key and does nothing. Zero rows
+/// changed is [`StoreError::Conflict`]. This holds across every pool and process.
+///
+/// ## Failures
+///
+/// A lost connection, a server restart, a pool that cannot connect within its acquire
+/// timeout or any server error is a [`StoreError::Backend`]; the engine then reports an
+/// error, never an acceptance. A connection lost after the server committed but before the
+/// reply arrived is also an error: the step is then consumed without an acceptance (fail
+/// closed; the customer types the next code).
+///
+/// [`Store::replace_if`]: crate::store::Store::replace_if
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), totp_enroll::StoreError> {

@@ -1,42 +1,7 @@
 //! [`SqliteStore`] (feature `sqlite`): enrollment records in a SQLite database file, the
 //! embedded default for a small portal (one host, one or a few processes).
 //!
-//! # Driver
-//!
-//! [sqlx](https://docs.rs/sqlx) 0.8 with `default-features = false` and only
-//! `runtime-tokio` plus `sqlite` (the same crate serves [`PostgresStore`] with `postgres`):
-//! one async API and one pool implementation for both databases; SQLite runs on sqlx's
-//! worker threads, so a connection waiting on a lock never blocks the async runtime; no
-//! `macros` (queries are plain strings exercised by the conformance suite, so building
-//! needs no database), no TLS, no `migrate` (the few embedded migrations below are applied
-//! by this module). SQLite itself is compiled in (bundled), so no system library is needed.
-//!
-//! # Schema and migrations
-//!
-//! [`SqliteStore::connect`] (or [`SqliteStore::migrate`]) applies the embedded, numbered
-//! migrations in `migrations/sqlite/` inside one `BEGIN IMMEDIATE` transaction and records
-//! each in the table `totp_enroll_schema_version`; several processes starting at once
-//! serialise on SQLite's write lock. The records live in
-//! `totp_enroll_enrollments(account TEXT PRIMARY KEY, version BIGINT, record BLOB, updated_at BIGINT)`;
-//! `record` holds exactly [`EnrollmentRecord::encode`]'s bytes (the secret is sealed).
-//!
-//! # Atomicity
-//!
-//! [`Store::replace_if`] is ONE statement, never a read followed by a write:
-//! `UPDATE … SET record = ?3, version = version + 1 WHERE account = ?1 AND version = ?2`,
-//! or for a first write `INSERT … ON CONFLICT (account) DO NOTHING`. SQLite runs each
-//! statement under its database write lock, so with any number of connections or processes
-//! on the file exactly one writer of a given version changes a row; the others change zero
-//! rows and get [`StoreError::Conflict`].
-//!
-//! # Failures
-//!
-//! A database locked by another connection for longer than the busy timeout
-//! ([`SqliteStore::DEFAULT_BUSY_TIMEOUT`]), a full disk, a read-only file or any I/O error
-//! is a [`StoreError::Backend`]; the engine then reports an error, never an acceptance.
-//!
-//! [`PostgresStore`]: crate::store::PostgresStore
-//! [`Store::replace_if`]: crate::store::Store::replace_if
+//! Driver, schema, migrations, atomicity and failure behaviour: see [`SqliteStore`].
 
 use core::str::FromStr;
 use core::time::Duration;
@@ -87,6 +52,42 @@ const UPDATE: &str = "UPDATE totp_enroll_enrollments \
 
 /// A SQLite-backed [`Store`]: a pool of connections to one database file (WAL mode), or
 /// to a private in-memory database for tests.
+///
+/// ## Driver
+///
+/// [sqlx](https://docs.rs/sqlx) 0.8 with `default-features = false` and only
+/// `runtime-tokio` plus `sqlite` (the same crate serves `PostgresStore` with feature `postgres`):
+/// one async API and one pool implementation for both databases; SQLite runs on sqlx's
+/// worker threads, so a connection waiting on a lock never blocks the async runtime; no
+/// `macros` (queries are plain strings exercised by the conformance suite, so building
+/// needs no database), no TLS, no `migrate` (the few embedded migrations below are applied
+/// by this module). SQLite itself is compiled in (bundled), so no system library is needed.
+///
+/// ## Schema and migrations
+///
+/// [`SqliteStore::connect`] (or [`SqliteStore::migrate`]) applies the embedded, numbered
+/// migrations in `migrations/sqlite/` inside one `BEGIN IMMEDIATE` transaction and records
+/// each in the table `totp_enroll_schema_version`; several processes starting at once
+/// serialise on SQLite's write lock. The records live in
+/// `totp_enroll_enrollments(account TEXT PRIMARY KEY, version BIGINT, record BLOB, updated_at BIGINT)`;
+/// `record` holds exactly [`EnrollmentRecord::encode`]'s bytes (the secret is sealed).
+///
+/// ## Atomicity
+///
+/// [`Store::replace_if`] is ONE statement, never a read followed by a write:
+/// `UPDATE … SET record = ?3, version = version + 1 WHERE account = ?1 AND version = ?2`,
+/// or for a first write `INSERT … ON CONFLICT (account) DO NOTHING`. SQLite runs each
+/// statement under its database write lock, so with any number of connections or processes
+/// on the file exactly one writer of a given version changes a row; the others change zero
+/// rows and get [`StoreError::Conflict`].
+///
+/// ## Failures
+///
+/// A database locked by another connection for longer than the busy timeout
+/// ([`SqliteStore::DEFAULT_BUSY_TIMEOUT`]), a full disk, a read-only file or any I/O error
+/// is a [`StoreError::Backend`]; the engine then reports an error, never an acceptance.
+///
+/// [`Store::replace_if`]: crate::store::Store::replace_if
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), totp_enroll::StoreError> {

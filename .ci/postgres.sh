@@ -12,6 +12,7 @@
 # on a unix socket in that directory, with trust authentication for the `postgres`
 # superuser, waits until it accepts connections, and exports
 #     TOTP_ENROLL_PG_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres
+#     TOTP_ENROLL_PG_RESTART=<a script that restarts this server> (for one test)
 # Nothing else on the machine is touched: no system service is started or configured.
 #
 # Settings (environment): PG_PORT (default: a free port from 55432 up), PG_RUN_AS (the
@@ -73,6 +74,22 @@ _pg_free_port() {
     return 1
 }
 
+# A script that restarts this cluster (fast shutdown, then start with the same options).
+_pg_restart_script() {
+    local as_user=""
+    if [ "$(id -u)" -eq 0 ]; then
+        as_user="runuser -u $PG_RUN_AS --"
+        command -v runuser >/dev/null 2>&1 || as_user="su -s /bin/sh $PG_RUN_AS -c"
+    fi
+    printf '#!/bin/sh\n# Restarts the throwaway test cluster in %s.\n' "$PG_DIR"
+    printf 'cd %q || exit 1\n' "$PG_DIR"
+    if [ "$as_user" = "su -s /bin/sh $PG_RUN_AS -c" ]; then
+        printf '%s %q\n' "$as_user" "$(command -v pg_ctl) -D $PG_DIR/data -m fast -w -t 60 restart >/dev/null"
+    else
+        printf '%s %q -D %q -m fast -w -t 60 restart >/dev/null\n' "$as_user" "$(command -v pg_ctl)" "$PG_DIR/data"
+    fi
+}
+
 pg_start() {
     local started=$SECONDS
     # PG_FORCE_INSTALL=1 runs the apt path even where PostgreSQL is found (to test it).
@@ -119,6 +136,10 @@ pg_start() {
         if pg_isready -q -h 127.0.0.1 -p "$PG_PORT" -U postgres; then
             TOTP_ENROLL_PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
             export TOTP_ENROLL_PG_URL
+            # For the test that restarts the server between an engine's load and its write.
+            _pg_restart_script >"$PG_DIR/restart.sh"
+            TOTP_ENROLL_PG_RESTART="$PG_DIR/restart.sh"
+            export TOTP_ENROLL_PG_RESTART
             _pg_log "ready in $((SECONDS - started)) s: TOTP_ENROLL_PG_URL=$TOTP_ENROLL_PG_URL"
             return 0
         fi
@@ -156,5 +177,5 @@ pg_stop() {
         rm -rf "$PG_DIR"
         _pg_log "stopped and removed $PG_DIR"
     fi
-    unset PG_DIR TOTP_ENROLL_PG_URL
+    unset PG_DIR TOTP_ENROLL_PG_URL TOTP_ENROLL_PG_RESTART
 }

@@ -89,16 +89,23 @@ impl Drop for TempDir {
     }
 }
 
+/// PostgreSQL tests share one server: each holds this for reading, and the test that
+/// restarts the server holds it for writing, so no other test sees the restart.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+static PG_SERVER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// A store for one test, with whatever must live as long as it.
 struct Fixture<S> {
     store: Arc<S>,
     _dir: Option<TempDir>,
+    _server: Option<tokio::sync::RwLockReadGuard<'static, ()>>,
 }
 
 async fn memory() -> Option<Fixture<MemoryStore>> {
     Some(Fixture {
         store: Arc::new(MemoryStore::new()),
         _dir: None,
+        _server: None,
     })
 }
 
@@ -155,10 +162,14 @@ mod sqlite_fixtures {
             .fetch_one(store.pool())
             .await
             .unwrap();
-        assert_eq!(synchronous, 2, "synchronous = FULL: an acceptance is on disk first");
+        assert_eq!(
+            synchronous, 2,
+            "synchronous = FULL: an acceptance is on disk first"
+        );
         Some(Fixture {
             store: Arc::new(store),
             _dir: Some(dir),
+            _server: None,
         })
     }
 
@@ -166,6 +177,7 @@ mod sqlite_fixtures {
         Some(Fixture {
             store: Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap()),
             _dir: None,
+            _server: None,
         })
     }
 
@@ -173,6 +185,7 @@ mod sqlite_fixtures {
         Some(Fixture {
             store: Arc::new(SqliteStore::connect(":memory:").await.unwrap()),
             _dir: None,
+            _server: None,
         })
     }
 }
@@ -203,6 +216,7 @@ mod postgres_fixtures {
 
     pub(crate) async fn server() -> Option<Fixture<PostgresStore>> {
         let url = pg_url()?;
+        let server = PG_SERVER.read().await;
         let store = PostgresStore::connect_with(
             PostgresStore::options(&url).unwrap(),
             PostgresStore::pool_options().max_connections(8),
@@ -212,6 +226,7 @@ mod postgres_fixtures {
         Some(Fixture {
             store: Arc::new(store),
             _dir: None,
+            _server: Some(server),
         })
     }
 }
@@ -590,22 +605,72 @@ mod postgres_faults {
     use totp_enroll::store::PostgresStore;
     use totp_enroll::store::conformance::fresh_account;
     use totp_enroll::{
-        AccountId, EngineError, EnrollmentRecord, Login, Store, StoreError, Versioned,
+        AccountId, EngineError, EnrollmentRecord, Login, Refusal, Store, StoreError, Versioned,
     };
 
-    use super::pg_url;
     use super::rig::{Rig, chain, last_used_step};
+    use super::{PG_SERVER, note, pg_url};
 
-    /// A store that, once armed, terminates the inner store's server sessions between the
-    /// engine's load and its write (as a server restart or a dropped connection would).
-    struct KillBetweenLoadAndWrite {
-        inner: Arc<PostgresStore>,
+    /// What happens between the engine's load and its write.
+    enum Hook {
+        /// `pg_terminate_backend` of the store's sessions (a dropped connection).
+        KillSessions,
+        /// A fast shutdown and start of the server (`TOTP_ENROLL_PG_RESTART`).
+        RestartServer(String),
+    }
+
+    /// A store that, once armed, runs its hook between the engine's load and its write.
+    struct Interrupted {
+        inner: PostgresStore,
         admin: PostgresStore,
         application_name: String,
+        hook: Hook,
         armed: AtomicBool,
     }
 
-    impl KillBetweenLoadAndWrite {
+    impl Interrupted {
+        /// A store whose pool does not ping connections before use (so the dead one is
+        /// really used) and an admin store, at `url`.
+        async fn connect(url: &str, hook: Hook) -> Self {
+            let application_name = fresh_account("totp-interrupted")
+                .unwrap()
+                .as_str()
+                .to_owned();
+            let inner = PostgresStore::connect_with(
+                PostgresStore::options(url)
+                    .unwrap()
+                    .application_name(&application_name),
+                PostgresStore::pool_options()
+                    .max_connections(2)
+                    .test_before_acquire(false),
+            )
+            .await
+            .unwrap();
+            Self {
+                inner,
+                admin: PostgresStore::connect(url).await.unwrap(),
+                application_name,
+                hook,
+                armed: AtomicBool::new(false),
+            }
+        }
+
+        async fn run_hook(&self) {
+            match &self.hook {
+                Hook::KillSessions => self.kill_sessions().await,
+                Hook::RestartServer(script) => {
+                    let script = script.clone();
+                    let status = tokio::task::spawn_blocking(move || {
+                        std::process::Command::new("sh").arg(&script).status()
+                    })
+                    .await
+                    .unwrap()
+                    .unwrap();
+                    assert!(status.success(), "restarting the server failed: {status}");
+                }
+            }
+        }
+
         async fn kill_sessions(&self) {
             sqlx::query(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
@@ -633,7 +698,7 @@ mod postgres_faults {
         }
     }
 
-    impl Store for KillBetweenLoadAndWrite {
+    impl Store for Interrupted {
         async fn load(&self, account: &AccountId) -> Result<Option<Versioned>, StoreError> {
             self.inner.load(account).await
         }
@@ -645,37 +710,18 @@ mod postgres_faults {
             record: &EnrollmentRecord,
         ) -> Result<u64, StoreError> {
             if self.armed.swap(false, Ordering::SeqCst) {
-                self.kill_sessions().await;
+                self.run_hook().await;
             }
             self.inner.replace_if(account, expected, record).await
         }
     }
 
-    /// The connection dies between load and write: a typed backend error, the step not
-    /// consumed; the pool recovers and the same code is then accepted exactly once.
-    #[tokio::test(flavor = "multi_thread")]
-    async fn connection_killed_between_load_and_write_fails_closed() {
-        let Some(url) = pg_url() else { return };
-        let application_name = fresh_account("totp-kill").unwrap().as_str().to_owned();
-        let inner = PostgresStore::connect_with(
-            PostgresStore::options(&url)
-                .unwrap()
-                .application_name(&application_name),
-            // No liveness ping before use, so the dead connection is really used.
-            PostgresStore::pool_options()
-                .max_connections(2)
-                .test_before_acquire(false),
-        )
-        .await
-        .unwrap();
-        let store = Arc::new(KillBetweenLoadAndWrite {
-            inner: Arc::new(inner),
-            admin: PostgresStore::connect(&url).await.unwrap(),
-            application_name,
-            armed: AtomicBool::new(false),
-        });
+    /// Verify with the hook between load and write: a typed backend error and the step not
+    /// written; the pool then recovers and the same code, never consumed, is accepted once.
+    async fn fails_closed_when_interrupted(url: &str, hook: Hook) {
+        let store = Arc::new(Interrupted::connect(url, hook).await);
         let rig = Rig::new(Arc::clone(&store));
-        let (account, totp) = rig.enroll("pg-kill").await;
+        let (account, totp) = rig.enroll("pg-interrupted").await;
         let confirmed_step = last_used_step(&store.admin, &account).await;
         let now = rig.next_period();
         let code = totp.code_at(now).to_string();
@@ -683,9 +729,9 @@ mod postgres_faults {
         store.armed.store(true, Ordering::SeqCst);
         match rig.engine.verify_login(&account, &code).await {
             Err(EngineError::Store(StoreError::Backend(error))) => {
-                eprintln!("killed connection: {}", chain(&*error));
+                eprintln!("interrupted verify: {}", chain(&*error));
             }
-            other => panic!("a dead connection must give StoreError::Backend, got {other:?}"),
+            other => panic!("a lost connection must give StoreError::Backend, got {other:?}"),
         }
         assert_eq!(
             last_used_step(&store.admin, &account).await,
@@ -693,8 +739,8 @@ mod postgres_faults {
             "nothing was written"
         );
 
-        // The pool drops dead connections as they fail; within a few tries the code, never
-        // consumed, is accepted, once.
+        // The pool drops dead connections as they fail; within a few tries the code is
+        // accepted, once.
         let mut accepted = 0;
         for _ in 0..4 {
             match rig.engine.verify_login(&account, &code).await {
@@ -715,8 +761,33 @@ mod postgres_faults {
         );
         assert!(matches!(
             rig.engine.verify_login(&account, &code).await,
-            Err(EngineError::Refused(totp_enroll::Refusal::Replayed))
+            Err(EngineError::Refused(Refusal::Replayed))
         ));
+    }
+
+    /// The store's connections are terminated between load and write.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn connection_killed_between_load_and_write_fails_closed() {
+        let Some(url) = pg_url() else { return };
+        let _server = PG_SERVER.read().await;
+        fails_closed_when_interrupted(&url, Hook::KillSessions).await;
+    }
+
+    /// The server restarts (fast shutdown, start) between load and write. Needs
+    /// `TOTP_ENROLL_PG_RESTART` (exported by `.ci/postgres.sh`); other PostgreSQL tests of
+    /// this binary wait while it runs.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn server_restart_between_load_and_write_fails_closed() {
+        let Some(url) = pg_url() else { return };
+        let Ok(script) = std::env::var("TOTP_ENROLL_PG_RESTART") else {
+            note(
+                "NOTE: PostgreSQL restart test SKIPPED: TOTP_ENROLL_PG_RESTART (a script that \
+                 restarts the server, exported by `.ci/postgres.sh`) is not set.",
+            );
+            return;
+        };
+        let _exclusive = PG_SERVER.write().await;
+        fails_closed_when_interrupted(&url, Hook::RestartServer(script)).await;
     }
 
     /// No server: connecting is a typed backend error (not a hang, not a panic).
@@ -736,10 +807,12 @@ mod postgres_faults {
         );
     }
 
-    /// Migrations are recorded once, and connecting again (as every process does) is a no-op.
+    /// Migrations are recorded once, even when several processes connect at once, and
+    /// connecting again (as every process does) is a no-op.
     #[tokio::test(flavor = "multi_thread")]
     async fn migrations_are_recorded_and_idempotent() {
         let Some(url) = pg_url() else { return };
+        let _server = PG_SERVER.read().await;
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let url = url.clone();

@@ -14,6 +14,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::cast_possible_wrap,
     clippy::cast_possible_truncation
 )]
 

@@ -116,7 +116,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     println!("== 1. New enrollment (申込) ==");
     portal.registration_info().await?;
-    let no_step_up = StepUp::transaction_password_verified(&portal.customer, now()? - 3600);
+    let no_step_up =
+        StepUp::transaction_password_verified(&portal.customer, now()?.saturating_sub(3600));
     match portal
         .engine
         .begin(&portal.customer, "0123-456789", &no_step_up)

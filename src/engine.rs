@@ -582,13 +582,15 @@ impl<S: Store> Engine<S> {
             .replace_if(account, Some(loaded.version), &erased)
             .await
         {
-            // Someone else changed it first: their write decides.
-            Ok(_) | Err(StoreError::Conflict) => {}
-            Err(error) => return Err(error.into()),
+            Ok(_) => {
+                self.key_cache.evict(account);
+                self.emit(account, now, AuditKind::EnrollmentExpired);
+                Ok(())
+            }
+            // Someone else changed the record first: their write decides, and audits.
+            Err(StoreError::Conflict) => Ok(()),
+            Err(error) => Err(error.into()),
         }
-        self.key_cache.evict(account);
-        self.emit(account, now, AuditKind::EnrollmentExpired);
-        Ok(())
     }
 
     async fn load_or_default(

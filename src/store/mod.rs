@@ -6,6 +6,13 @@
 //! succeeded, and on a [`StoreError::Conflict`] it reloads and decides again, so N
 //! concurrent verifications of one code accept exactly one, across any number of engine
 //! instances sharing the store.
+//!
+//! * There is no delete: stopping or resetting writes a `NotRegistered` record that holds
+//!   no secret, so versions only grow and a stale writer can never succeed after a
+//!   delete-and-recreate. A portal that must forget an account removes its row itself.
+//! * A write whose acknowledgement is lost (the database committed, the connection died)
+//!   is reported as an error: the login fails closed, and the consumed code cannot be
+//!   accepted later; the customer uses the next code.
 
 use core::future::Future;
 

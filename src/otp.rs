@@ -64,11 +64,10 @@ pub struct PreparedKey {
     states: States,
 }
 
-/// Pads (or first hashes) `key` to one block of `N` bytes, XORed with `pad`.
-fn key_block<const N: usize>(key: &[u8], hashed: &[u8], pad: u8) -> [u8; N] {
-    let source = if key.len() > N { hashed } else { key };
+/// Pads `key` (at most one block long) to one block of `N` bytes, XORed with `pad`.
+fn key_block<const N: usize>(key: &[u8], pad: u8) -> [u8; N] {
     let mut block = [pad; N];
-    for (b, k) in block.iter_mut().zip(source) {
+    for (b, k) in block.iter_mut().zip(key) {
         *b ^= k;
     }
     block
@@ -79,22 +78,35 @@ impl PreparedKey {
     pub fn new(secret: &Secret, algorithm: Algorithm) -> Self {
         let key = secret.expose_secret_bytes();
         let states = match algorithm {
-            Algorithm::Sha1 => {
+            // RFC 2104 §2: a key longer than the block is replaced by its hash.
+            Algorithm::Sha1 if key.len() > 64 => {
                 let mut hashed = sha1::Sha1::digest(key);
-                let (inner, outer) = sha1_pair(key, &hashed);
+                let (inner, outer) = sha1_pair(&hashed);
                 hashed.as_mut_slice().zeroize();
                 States::Sha1 { inner, outer }
             }
-            Algorithm::Sha256 => {
+            Algorithm::Sha1 => {
+                let (inner, outer) = sha1_pair(key);
+                States::Sha1 { inner, outer }
+            }
+            Algorithm::Sha256 if key.len() > 64 => {
                 let mut hashed = sha2::Sha256::digest(key);
-                let (inner, outer) = sha256_pair(key, &hashed);
+                let (inner, outer) = sha256_pair(&hashed);
                 hashed.as_mut_slice().zeroize();
                 States::Sha256 { inner, outer }
             }
-            Algorithm::Sha512 => {
+            Algorithm::Sha256 => {
+                let (inner, outer) = sha256_pair(key);
+                States::Sha256 { inner, outer }
+            }
+            Algorithm::Sha512 if key.len() > 128 => {
                 let mut hashed = sha2::Sha512::digest(key);
-                let (inner, outer) = sha512_pair(key, &hashed);
+                let (inner, outer) = sha512_pair(&hashed);
                 hashed.as_mut_slice().zeroize();
+                States::Sha512 { inner, outer }
+            }
+            Algorithm::Sha512 => {
+                let (inner, outer) = sha512_pair(key);
                 States::Sha512 { inner, outer }
             }
         };
@@ -113,48 +125,84 @@ impl PreparedKey {
     /// RFC 4226 §5.3 dynamic truncation of `HMAC(K, counter)`: a 31-bit value.
     ///
     /// Costs two compression-function calls. The truncation offset comes from the MAC and
-    /// selects four bytes of a stack array: an index, not a branch.
+    /// selects state words (or bytes) by index and shift, never by a branch.
     pub fn truncated(&self, counter: u64) -> u32 {
-        let message = counter.to_be_bytes();
-        match &self.states {
-            States::Sha1 { inner, outer } => {
-                let mut block = [0u8; 64];
-                small_block_64(&mut block, &message, 64 + 8);
-                let mut h = *inner;
-                sha1::block_api::compress(&mut h, core::slice::from_ref(&block));
-                let mut digest = [0u8; 20];
-                words_to_bytes(&h, &mut digest);
-                small_block_64(&mut block, &digest, 64 + 20);
-                let mut h = *outer;
-                sha1::block_api::compress(&mut h, core::slice::from_ref(&block));
-                words_to_bytes(&h, &mut digest);
-                dynamic_truncation(&digest)
-            }
-            States::Sha256 { inner, outer } => {
-                let mut block = [0u8; 64];
-                small_block_64(&mut block, &message, 64 + 8);
-                let mut h = *inner;
-                sha2::block_api::compress256(&mut h, core::slice::from_ref(&block));
-                let mut digest = [0u8; 32];
-                words_to_bytes(&h, &mut digest);
-                small_block_64(&mut block, &digest, 64 + 32);
-                let mut h = *outer;
-                sha2::block_api::compress256(&mut h, core::slice::from_ref(&block));
-                words_to_bytes(&h, &mut digest);
-                dynamic_truncation(&digest)
-            }
-            States::Sha512 { inner, outer } => {
-                let mut block = [0u8; 128];
-                small_block_128(&mut block, &message, 128 + 8);
-                let mut h = *inner;
-                sha2::block_api::compress512(&mut h, core::slice::from_ref(&block));
-                let mut digest = [0u8; 64];
-                words64_to_bytes(&h, &mut digest);
-                small_block_128(&mut block, &digest, 128 + 64);
-                let mut h = *outer;
-                sha2::block_api::compress512(&mut h, core::slice::from_ref(&block));
-                words64_to_bytes(&h, &mut digest);
-                dynamic_truncation(&digest)
+        let mut value = 0;
+        self.truncated_lanes::<1>(&[counter], core::slice::from_mut(&mut value));
+        value
+    }
+
+    /// [`PreparedKey::truncated`] for each of `counters` into `out` (pairwise; extra entries
+    /// of either are ignored). No copy of the key-equivalent inner state outlives its
+    /// compression: unused lanes stay zero.
+    ///
+    /// The candidates are processed [`LANES`] at a time in two passes: every inner
+    /// compression of the group, then every outer one. Every block is laid out in full
+    /// before the pass that reads it, from a constant template, so a compression never
+    /// waits for a store to the block it is about to read (which, with blocks assembled
+    /// from stores of mixed widths, cannot be forwarded and serialises the whole
+    /// verification behind retirement), and the independent candidates overlap in the CPU.
+    pub(crate) fn truncated_many(&self, counters: &[u64], out: &mut [u32]) {
+        self.truncated_lanes::<LANES>(counters, out);
+    }
+
+    /// [`PreparedKey::truncated_many`], `L` candidates per group.
+    fn truncated_lanes<const L: usize>(&self, counters: &[u64], out: &mut [u32]) {
+        for (counters, out) in counters.chunks(L).zip(out.chunks_mut(L)) {
+            let message = |counter: &u64| counter.to_be_bytes();
+            match &self.states {
+                States::Sha1 { inner, outer } => {
+                    let mut blocks = [SHA1_INNER_TEMPLATE; L];
+                    lay_out(&mut blocks, counters.iter().map(message));
+                    let mut hs = [[0; 5]; L];
+                    for (h, block) in hs.iter_mut().zip(&blocks).take(counters.len()) {
+                        *h = *inner;
+                        sha1::block_api::compress(h, core::slice::from_ref(block));
+                    }
+                    let mut blocks = [SHA1_OUTER_TEMPLATE; L];
+                    lay_out_words(&mut blocks, &hs);
+                    for (o, block) in out.iter_mut().zip(&blocks) {
+                        let mut h = *outer;
+                        sha1::block_api::compress(&mut h, core::slice::from_ref(block));
+                        *o = dynamic_truncation_words(&h);
+                    }
+                }
+                States::Sha256 { inner, outer } => {
+                    let mut blocks = [SHA256_INNER_TEMPLATE; L];
+                    lay_out(&mut blocks, counters.iter().map(message));
+                    let mut hs = [[0; 8]; L];
+                    for (h, block) in hs.iter_mut().zip(&blocks).take(counters.len()) {
+                        *h = *inner;
+                        sha2::block_api::compress256(h, core::slice::from_ref(block));
+                    }
+                    let mut blocks = [SHA256_OUTER_TEMPLATE; L];
+                    lay_out_words(&mut blocks, &hs);
+                    for (o, block) in out.iter_mut().zip(&blocks) {
+                        let mut h = *outer;
+                        sha2::block_api::compress256(&mut h, core::slice::from_ref(block));
+                        *o = dynamic_truncation_words(&h);
+                    }
+                }
+                States::Sha512 { inner, outer } => {
+                    let mut blocks = [SHA512_INNER_TEMPLATE; L];
+                    lay_out(&mut blocks, counters.iter().map(message));
+                    let mut hs = [[0; 8]; L];
+                    for (h, block) in hs.iter_mut().zip(&blocks).take(counters.len()) {
+                        *h = *inner;
+                        sha2::block_api::compress512(h, core::slice::from_ref(block));
+                    }
+                    let mut blocks = [SHA512_OUTER_TEMPLATE; L];
+                    for (block, h) in blocks.iter_mut().zip(&hs) {
+                        words64_to_bytes(h, block);
+                    }
+                    for (o, block) in out.iter_mut().zip(&blocks) {
+                        let mut h = *outer;
+                        sha2::block_api::compress512(&mut h, core::slice::from_ref(block));
+                        let mut digest = [0u8; 64];
+                        words64_to_bytes(&h, &mut digest);
+                        *o = dynamic_truncation(&digest);
+                    }
+                }
             }
         }
     }
@@ -171,62 +219,76 @@ impl fmt::Debug for PreparedKey {
     }
 }
 
-fn sha1_pair(key: &[u8], hashed: &[u8]) -> ([u32; 5], [u32; 5]) {
+fn sha1_pair(key: &[u8]) -> ([u32; 5], [u32; 5]) {
     let mut pair = (SHA1_IV, SHA1_IV);
     for (state, pad) in [(&mut pair.0, IPAD), (&mut pair.1, OPAD)] {
-        let mut block = key_block::<64>(key, hashed, pad);
+        let mut block = key_block::<64>(key, pad);
         sha1::block_api::compress(state, core::slice::from_ref(&block));
         block.zeroize();
     }
     pair
 }
 
-fn sha256_pair(key: &[u8], hashed: &[u8]) -> ([u32; 8], [u32; 8]) {
+fn sha256_pair(key: &[u8]) -> ([u32; 8], [u32; 8]) {
     let mut pair = (SHA256_IV, SHA256_IV);
     for (state, pad) in [(&mut pair.0, IPAD), (&mut pair.1, OPAD)] {
-        let mut block = key_block::<64>(key, hashed, pad);
+        let mut block = key_block::<64>(key, pad);
         sha2::block_api::compress256(state, core::slice::from_ref(&block));
         block.zeroize();
     }
     pair
 }
 
-fn sha512_pair(key: &[u8], hashed: &[u8]) -> ([u64; 8], [u64; 8]) {
+fn sha512_pair(key: &[u8]) -> ([u64; 8], [u64; 8]) {
     let mut pair = (SHA512_IV, SHA512_IV);
     for (state, pad) in [(&mut pair.0, IPAD), (&mut pair.1, OPAD)] {
-        let mut block = key_block::<128>(key, hashed, pad);
+        let mut block = key_block::<128>(key, pad);
         sha2::block_api::compress512(state, core::slice::from_ref(&block));
         block.zeroize();
     }
     pair
 }
 
-/// Lays out the single final block of a 64-byte-block hash (SHA-1, SHA-256) whose whole
-/// message is one key block followed by `data`: `data ‖ 0x80 ‖ 0… ‖ bit length (64-bit BE)`.
-/// `total_bytes` counts the key block too. `data` is at most 32 bytes, so it always fits.
-fn small_block_64(block: &mut [u8; 64], data: &[u8], total_bytes: u64) {
-    block.fill(0);
-    let (head, tail) = block.split_at_mut(56);
-    for (b, d) in head.iter_mut().zip(data) {
-        *b = *d;
+/// Candidates whose two compressions are computed together (see
+/// [`PreparedKey::truncated_many`]): the default ±1 window is exactly one group.
+pub(crate) const LANES: usize = 3;
+
+/// The single final block of a hash with `N`-byte blocks whose whole message is one key block
+/// followed by `data_len` bytes, with zeros in place of the data: `0… ‖ 0x80 ‖ 0… ‖ bit
+/// length` (big-endian, in the last 8 bytes; SHA-512's 128-bit length field has a zero high
+/// half here).
+const fn final_block_template<const N: usize>(data_len: usize, bit_len: u64) -> [u8; N] {
+    let mut block = [0u8; N];
+    if let Some((_, [first, ..])) = block.split_at_mut_checked(data_len) {
+        *first = 0x80;
     }
-    if let Some(b) = head.get_mut(data.len()) {
-        *b = 0x80;
+    if let Some(length) = block.last_chunk_mut::<8>() {
+        *length = bit_len.to_be_bytes();
     }
-    tail.copy_from_slice(&total_bytes.saturating_mul(8).to_be_bytes());
+    block
 }
 
-/// As [`small_block_64`] for SHA-512's 128-byte block and 128-bit length field.
-fn small_block_128(block: &mut [u8; 128], data: &[u8], total_bytes: u64) {
-    block.fill(0);
-    let (head, tail) = block.split_at_mut(112);
-    for (b, d) in head.iter_mut().zip(data) {
-        *b = *d;
+const SHA1_INNER_TEMPLATE: [u8; 64] = final_block_template(8, (64 + 8) * 8);
+const SHA1_OUTER_TEMPLATE: [u8; 64] = final_block_template(20, (64 + 20) * 8);
+const SHA256_INNER_TEMPLATE: [u8; 64] = final_block_template(8, (64 + 8) * 8);
+const SHA256_OUTER_TEMPLATE: [u8; 64] = final_block_template(32, (64 + 32) * 8);
+const SHA512_INNER_TEMPLATE: [u8; 128] = final_block_template(8, (128 + 8) * 8);
+const SHA512_OUTER_TEMPLATE: [u8; 128] = final_block_template(64, (128 + 64) * 8);
+
+/// Writes each 8-byte message over the start of its template block.
+fn lay_out<const N: usize>(blocks: &mut [[u8; N]], messages: impl Iterator<Item = [u8; 8]>) {
+    for (block, message) in blocks.iter_mut().zip(messages) {
+        if let Some(head) = block.first_chunk_mut::<8>() {
+            *head = message;
+        }
     }
-    if let Some(b) = head.get_mut(data.len()) {
-        *b = 0x80;
+}
+
+/// Writes each inner digest (big-endian words) over the start of its outer template block.
+fn lay_out_words<const W: usize>(blocks: &mut [[u8; 64]], states: &[[u32; W]]) {
+    for (block, h) in blocks.iter_mut().zip(states) {
+        words_to_bytes(h, block);
     }
-    tail.copy_from_slice(&u128::from(total_bytes.saturating_mul(8)).to_be_bytes());
 }
 
 fn words_to_bytes(words: &[u32], out: &mut [u8]) {
@@ -239,6 +301,20 @@ fn words64_to_bytes(words: &[u64], out: &mut [u8]) {
     for (chunk, word) in out.chunks_exact_mut(8).zip(words) {
         chunk.copy_from_slice(&word.to_be_bytes());
     }
+}
+
+/// [`dynamic_truncation`] read straight from the big-endian state words: the four bytes at
+/// `offset` are the last `4 - offset % 4` bytes of word `offset / 4` and the first
+/// `offset % 4` of the next (`offset / 4 + 1 <= 4`: it always exists for SHA-1 and SHA-256).
+fn dynamic_truncation_words(words: &[u32]) -> u32 {
+    let offset = words.last().copied().unwrap_or(0) & 0x0f;
+    let index = usize::from(u8::try_from(offset / 4).unwrap_or(0));
+    let pair = words
+        .get(index..)
+        .and_then(|w| w.first_chunk::<2>())
+        .map_or(0, |&[hi, lo]| (u64::from(hi) << 32) | u64::from(lo));
+    let shift = 32u32.saturating_sub((offset % 4).saturating_mul(8));
+    u32::try_from((pair >> shift) & 0x7fff_ffff).unwrap_or(0)
 }
 
 /// RFC 4226 §5.3: offset = low nibble of the last byte; 31 bits from there.

@@ -10,6 +10,7 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use crate::code::Code;
 use crate::error::CodeError;
 use crate::otp::Totp;
+use crate::policy::Window;
 
 /// A code was accepted.
 ///
@@ -89,23 +90,47 @@ impl Totp {
         let ahead = i8::try_from(self.window.ahead()).unwrap_or(i8::MAX);
         let submitted = code.value();
 
-        let mut accepted = Choice::from(0);
-        let mut replayed = Choice::from(0);
-        let mut best_step = 0u64;
-        let mut best_drift = 0i8;
-        for drift in behind.saturating_neg()..=ahead {
+        // Steps, and which of them exist and are above the floor, are public; codes are not.
+        const MAX_CANDIDATES: usize = 2 * Window::MAX_STEPS as usize + 1;
+        let mut drifts = [0i8; MAX_CANDIDATES];
+        let mut steps = [0u64; MAX_CANDIDATES];
+        let mut existing = [false; MAX_CANDIDATES];
+        let mut count = 0usize;
+        for ((drift, d), (step, e)) in (behind.saturating_neg()..=ahead)
+            .zip(drifts.iter_mut())
+            .zip(steps.iter_mut().zip(existing.iter_mut()))
+        {
             // A step exists if its first second is a representable Unix time.
             let candidate_step = now_step
                 .checked_add_signed(i64::from(drift))
                 .filter(|step| self.step_start(*step).is_some());
-            // Which steps exist and are above the floor is public; the codes are not.
-            let exists = candidate_step.is_some();
-            let step = candidate_step.unwrap_or(now_step);
+            *d = drift;
+            *e = candidate_step.is_some();
+            *step = candidate_step.unwrap_or(now_step);
+            count = count.saturating_add(1);
+        }
+        let mut truncated = [0u32; MAX_CANDIDATES];
+        self.key.truncated_many(
+            steps.get(..count).unwrap_or(&[]),
+            truncated.get_mut(..count).unwrap_or(&mut []),
+        );
+
+        let mut accepted = Choice::from(0);
+        let mut replayed = Choice::from(0);
+        let mut best_step = 0u64;
+        let mut best_drift = 0i8;
+        for (((&drift, &step), &exists), &value) in drifts
+            .iter()
+            .zip(&steps)
+            .zip(&existing)
+            .zip(&truncated)
+            .take(count)
+        {
             let above_floor = last_used_step.is_none_or(|last| step > last);
             let eligible = Choice::from(u8::from(exists && above_floor));
             let replay_zone = Choice::from(u8::from(exists && !above_floor));
 
-            let candidate = self.digits.reduce(self.key.truncated(step));
+            let candidate = self.digits.reduce(value);
             let equal = candidate.ct_eq(&submitted);
 
             let hit = equal & eligible;

@@ -1,6 +1,7 @@
 //! Who an enrollment belongs to, who acts on it, and the step-up proof that starts one.
 
 use core::fmt;
+use std::sync::Arc;
 
 use crate::error::{EngineError, StepUpError};
 
@@ -8,9 +9,9 @@ use crate::error::{EngineError, StepUpError};
 ///
 /// 1 to [`AccountId::MAX_BYTES`] bytes, no control characters. It keys the store and is bound
 /// to every sealed secret as associated data, so a record copied to another account does
-/// not open.
+/// not open. Cloning it is cheap (a shared string).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AccountId(String);
+pub struct AccountId(Arc<str>);
 
 impl AccountId {
     /// Longest id in UTF-8 bytes.
@@ -22,7 +23,7 @@ impl AccountId {
         if id.is_empty() || id.len() > Self::MAX_BYTES || id.chars().any(char::is_control) {
             return Err(EngineError::InvalidAccount);
         }
-        Ok(Self(id))
+        Ok(Self(id.into()))
     }
 
     /// The id as text.

@@ -493,11 +493,10 @@ impl<S: Store> Engine<S> {
         now: u64,
         operation: Operation,
         needs: Needs,
-        on_accept: impl Fn(&EnrollmentRecord, Verified) -> Option<EnrollmentRecord>,
+        on_accept: impl Fn(EnrollmentRecord, Verified) -> Option<EnrollmentRecord>,
     ) -> Result<Checked, EngineError> {
         for _ in 0..MAX_RETRIES {
-            let loaded = self.store.load(account).await?;
-            let Some(Versioned { version, record }) = &loaded else {
+            let Some(Versioned { version, record }) = self.store.load(account).await? else {
                 return Ok(Checked::WrongState(None));
             };
             let in_state = match (needs, record.status()) {
@@ -506,7 +505,7 @@ impl<S: Store> Engine<S> {
                 _ => false,
             };
             let Some((sealed, params, _)) = record.key_material().filter(|_| in_state) else {
-                return Ok(Checked::WrongState(loaded));
+                return Ok(Checked::WrongState(Some(Versioned { version, record })));
             };
             let totp = Totp {
                 key: self.prepared_key(account, sealed, params)?,
@@ -521,7 +520,7 @@ impl<S: Store> Engine<S> {
                 Ok(verified) => {
                     let next = on_accept(record, verified).ok_or(EngineError::NotActive)?;
                     let next = self.resealed(next, account)?;
-                    match self.store.replace_if(account, Some(*version), &next).await {
+                    match self.store.replace_if(account, Some(version), &next).await {
                         Ok(_) => {
                             return Ok(Checked::Accepted {
                                 verified,
@@ -536,11 +535,7 @@ impl<S: Store> Engine<S> {
                     let mut failures = record.throttle().failures();
                     if let Some(failed) = attempt.failure_record {
                         let failed = self.resealed(failed, account)?;
-                        match self
-                            .store
-                            .replace_if(account, Some(*version), &failed)
-                            .await
-                        {
+                        match self.store.replace_if(account, Some(version), &failed).await {
                             Ok(_) => {}
                             Err(StoreError::Conflict) => continue,
                             Err(error) => return Err(error.into()),

@@ -157,8 +157,8 @@ impl EnrollmentRecord {
     }
 
     /// Pending → active, consuming the confirmation code's step.
-    pub(crate) fn confirmed(&self, step: u64, now: u64) -> Option<Self> {
-        match &self.status {
+    pub(crate) fn confirmed(self, step: u64, now: u64) -> Option<Self> {
+        match self.status {
             RecordStatus::Pending {
                 secret,
                 params,
@@ -166,9 +166,9 @@ impl EnrollmentRecord {
                 ..
             } => Some(Self {
                 status: RecordStatus::Active {
-                    secret: secret.clone(),
-                    params: *params,
-                    label: label.clone(),
+                    secret,
+                    params,
+                    label,
                     since: now,
                     last_used_step: step,
                 },
@@ -179,24 +179,13 @@ impl EnrollmentRecord {
     }
 
     /// Active, with `step` recorded as used and the failure counter cleared.
-    pub(crate) fn used(&self, step: u64) -> Option<Self> {
-        match &self.status {
-            RecordStatus::Active {
-                secret,
-                params,
-                label,
-                since,
-                ..
-            } => Some(Self {
-                status: RecordStatus::Active {
-                    secret: secret.clone(),
-                    params: *params,
-                    label: label.clone(),
-                    since: *since,
-                    last_used_step: step,
-                },
-                throttle: ThrottleState::default(),
-            }),
+    pub(crate) fn used(mut self, step: u64) -> Option<Self> {
+        match &mut self.status {
+            RecordStatus::Active { last_used_step, .. } => {
+                *last_used_step = step;
+                self.throttle = ThrottleState::default();
+                Some(self)
+            }
             _ => None,
         }
     }

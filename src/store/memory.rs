@@ -1,7 +1,7 @@
 //! [`MemoryStore`]: the embedded default, safe under parallel use from tasks and threads.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::account::AccountId;
 use crate::error::StoreError;
@@ -9,11 +9,14 @@ use crate::record::EnrollmentRecord;
 use crate::store::{Store, Versioned};
 
 /// An in-process store. Records are kept encoded, exactly as a database would hold them,
-/// behind one mutex; every operation is atomic.
+/// behind one mutex; every operation is atomic. Decoding happens outside the lock.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    rows: Mutex<HashMap<AccountId, (u64, Vec<u8>)>>,
+    rows: Mutex<HashMap<AccountId, Row>>,
 }
+
+/// A version and the encoded record, shared so a load copies no bytes under the lock.
+type Row = (u64, Arc<[u8]>);
 
 /// The mutex was poisoned by a panic in another thread.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +34,7 @@ impl MemoryStore {
         self.rows
             .lock()
             .ok()
-            .and_then(|rows| rows.get(account).map(|(_, bytes)| bytes.clone()))
+            .and_then(|rows| rows.get(account).map(|(_, bytes)| bytes.to_vec()))
     }
 }
 
@@ -59,19 +62,22 @@ impl Store for MemoryStore {
         expected: Option<u64>,
         record: &EnrollmentRecord,
     ) -> Result<u64, StoreError> {
-        let bytes = record.encode();
+        let bytes: Arc<[u8]> = record.encode().into();
         let mut rows = self
             .rows
             .lock()
             .map_err(|_| StoreError::backend(Poisoned))?;
-        let current = rows.get(account).map(|(version, _)| *version);
-        if current != expected {
-            return Err(StoreError::Conflict);
+        match (rows.get_mut(account), expected) {
+            (Some(row), Some(expected)) if row.0 == expected => {
+                let version = expected.checked_add(1).ok_or(StoreError::Conflict)?;
+                *row = (version, bytes);
+                Ok(version)
+            }
+            (None, None) => {
+                rows.insert(account.clone(), (1, bytes));
+                Ok(1)
+            }
+            _ => Err(StoreError::Conflict),
         }
-        let version = current
-            .map_or(Some(1), |v| v.checked_add(1))
-            .ok_or(StoreError::Conflict)?;
-        rows.insert(account.clone(), (version, bytes));
-        Ok(version)
     }
 }

@@ -6,22 +6,16 @@
 use core::str::FromStr;
 use core::time::Duration;
 
+use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Executor as _, Row};
 
 use crate::account::AccountId;
-use crate::error::{RecordError, StoreError};
+use crate::error::StoreError;
 use crate::record::EnrollmentRecord;
+use crate::store::sql::{self, Migration, Schema};
 use crate::store::{Store, Versioned};
-
-/// One embedded schema migration.
-struct Migration {
-    version: i64,
-    description: &'static str,
-    sql: &'static str,
-}
 
 /// The schema, oldest first. Released entries are never edited: append a new one.
 const MIGRATIONS: &[Migration] = &[Migration {
@@ -39,6 +33,14 @@ const SCHEMA_VERSION: &str = "SELECT COALESCE(MAX(version), 0) FROM totp_enroll_
 
 const RECORD_MIGRATION: &str = "INSERT INTO totp_enroll_schema_version (version, description, applied_at) \
      VALUES (?1, ?2, CAST(strftime('%s', 'now') AS INTEGER))";
+
+/// The migrations and the version table's statements.
+const SCHEMA: Schema = Schema {
+    migrations: MIGRATIONS,
+    create_table: CREATE_SCHEMA_VERSION,
+    read_version: SCHEMA_VERSION,
+    record_migration: RECORD_MIGRATION,
+};
 
 const LOAD: &str = "SELECT version, record FROM totp_enroll_enrollments WHERE account = ?1";
 
@@ -100,39 +102,11 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-/// A SQLite operation failed; wraps the driver's error (find it with `source()`).
-#[derive(Debug, thiserror::Error)]
-#[error("SQLite {operation} failed: {source}")]
-struct SqliteFailure {
-    operation: &'static str,
-    #[source]
-    source: sqlx::Error,
-}
-
-/// The database has a newer schema than this build knows.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "the SQLite database has schema version {found}; this build of totp-enroll knows up to {supported}"
-)]
-struct SchemaTooNew {
-    found: i64,
-    supported: i64,
-}
-
-/// A statement changed a number of rows a primary key makes impossible.
-#[derive(Debug, thiserror::Error)]
-#[error("SQLite {operation} changed {rows} rows; at most one was possible")]
-struct UnexpectedRows {
-    operation: &'static str,
-    rows: u64,
-}
+/// The database's name in error messages.
+const BACKEND: &str = "SQLite";
 
 fn failure(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |source| StoreError::backend(SqliteFailure { operation, source })
-}
-
-fn latest_version() -> i64 {
-    MIGRATIONS.last().map_or(0, |m| m.version)
+    sql::failure(BACKEND, operation)
 }
 
 /// Whether `url` names an in-memory database (`:memory:`, `sqlite::memory:`, `mode=memory`).
@@ -225,7 +199,7 @@ impl SqliteStore {
     /// it. Refuses a database whose schema is newer than this build knows. An up-to-date
     /// database is only read, so a read-only database can be opened.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let latest = latest_version();
+        let latest = SCHEMA.latest_version();
         if self
             .schema_version()
             .await
@@ -238,41 +212,7 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(failure("beginning the migration"))?;
-        // Executor methods (boxed `Send` futures) rather than `query(..).execute(&mut *tx)`,
-        // whose futures rustc cannot prove `Send` for a borrowed connection: `connect` and
-        // `migrate` must run in spawned tasks.
-        (&mut *tx)
-            .execute(CREATE_SCHEMA_VERSION)
-            .await
-            .map_err(failure("creating totp_enroll_schema_version"))?;
-        let current: i64 = (&mut *tx)
-            .fetch_one(SCHEMA_VERSION)
-            .await
-            .and_then(|row| row.try_get(0))
-            .map_err(failure("reading the schema version"))?;
-        if current > latest {
-            return Err(StoreError::backend(SchemaTooNew {
-                found: current,
-                supported: latest,
-            }));
-        }
-        for migration in MIGRATIONS {
-            if migration.version <= current {
-                continue;
-            }
-            (&mut *tx)
-                .execute(migration.sql)
-                .await
-                .map_err(failure("applying a migration"))?;
-            (&mut *tx)
-                .execute(
-                    sqlx::query(RECORD_MIGRATION)
-                        .bind(migration.version)
-                        .bind(migration.description),
-                )
-                .await
-                .map_err(failure("recording a migration"))?;
-        }
+        SCHEMA.apply::<sqlx::Sqlite>(BACKEND, &mut tx).await?;
         tx.commit()
             .await
             .map_err(failure("committing the migration"))
@@ -297,14 +237,6 @@ impl SqliteStore {
     }
 }
 
-/// A stored version as the trait's `u64` (versions start at 1).
-fn version_from_sql(version: i64) -> Result<u64, StoreError> {
-    u64::try_from(version)
-        .ok()
-        .filter(|v| *v >= 1)
-        .ok_or(StoreError::Corrupt(RecordError::InvalidField("version")))
-}
-
 impl Store for SqliteStore {
     async fn load(&self, account: &AccountId) -> Result<Option<Versioned>, StoreError> {
         let Some(row) = sqlx::query(LOAD)
@@ -315,16 +247,7 @@ impl Store for SqliteStore {
         else {
             return Ok(None);
         };
-        let version: i64 = row
-            .try_get(0)
-            .map_err(|_| StoreError::Corrupt(RecordError::InvalidField("version")))?;
-        let bytes: Vec<u8> = row
-            .try_get(1)
-            .map_err(|_| StoreError::Corrupt(RecordError::InvalidField("record")))?;
-        Ok(Some(Versioned {
-            version: version_from_sql(version)?,
-            record: EnrollmentRecord::decode(&bytes)?,
-        }))
+        sql::versioned(row.try_get(0), row.try_get(1)).map(Some)
     }
 
     async fn replace_if(
@@ -344,13 +267,7 @@ impl Store for SqliteStore {
                 ("insert", result, 1)
             }
             Some(expected) => {
-                // No row can hold a version beyond BIGINT, nor be advanced past it.
-                let Some((expected, next)) = i64::try_from(expected)
-                    .ok()
-                    .and_then(|e| e.checked_add(1).map(|n| (e, n)))
-                else {
-                    return Err(StoreError::Conflict);
-                };
+                let (expected, next) = sql::update_versions(expected)?;
                 let result = sqlx::query(UPDATE)
                     .bind(account.as_str())
                     .bind(expected)
@@ -360,11 +277,7 @@ impl Store for SqliteStore {
                 ("conditional update", result, next)
             }
         };
-        match result.map_err(failure(operation))?.rows_affected() {
-            0 => Err(StoreError::Conflict),
-            1 => version_from_sql(next),
-            rows => Err(StoreError::backend(UnexpectedRows { operation, rows })),
-        }
+        sql::written(BACKEND, operation, result.map(|r| r.rows_affected()), next)
     }
 }
 

@@ -1,0 +1,196 @@
+//! What the SQL stores (`SqliteStore`, `PostgresStore`) share whatever the database: the
+//! migration loop (in the backend's transaction), the errors they report, the conversion
+//! of versions between the trait's `u64` and SQL's `BIGINT`, and the reading of
+//! `replace_if`'s row count.
+//!
+//! Each backend keeps its SQL, connection options, transactions and locking.
+
+use sqlx::{Executor as _, Row as _};
+
+use crate::error::{RecordError, StoreError};
+use crate::record::EnrollmentRecord;
+use crate::store::Versioned;
+
+/// One embedded schema migration.
+pub(super) struct Migration {
+    /// Its number: the schema version once it is applied.
+    pub(super) version: i64,
+    /// What it does, recorded with it in `totp_enroll_schema_version`.
+    pub(super) description: &'static str,
+    /// The statements it runs.
+    pub(super) sql: &'static str,
+}
+
+/// A backend's migrations and its statements on the table `totp_enroll_schema_version`.
+pub(super) struct Schema {
+    /// The migrations, oldest first.
+    pub(super) migrations: &'static [Migration],
+    /// Creates the version table if it does not exist.
+    pub(super) create_table: &'static str,
+    /// Reads the schema version as one `BIGINT` (0 before the first migration).
+    pub(super) read_version: &'static str,
+    /// Records a migration: binds its version, then its description.
+    pub(super) record_migration: &'static str,
+}
+
+impl Schema {
+    /// The schema version the migrations lead to (0 for none).
+    pub(super) fn latest_version(&self) -> i64 {
+        self.migrations.last().map_or(0, |m| m.version)
+    }
+
+    /// Creates the version table if needed, reads the schema version, refuses a database
+    /// newer than this build knows, then applies and records each newer migration, oldest
+    /// first, on `conn`: a transaction the backend began (and locked) and commits.
+    ///
+    /// The bounds say that `DB` runs statements on a borrowed connection, binds `i64` and
+    /// `&str` and reads an `i64` from column 0; SQLite and PostgreSQL do.
+    pub(super) async fn apply<DB>(
+        &self,
+        backend: &'static str,
+        conn: &mut DB::Connection,
+    ) -> Result<(), StoreError>
+    where
+        DB: sqlx::Database,
+        for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+        for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+        for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+        for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        usize: sqlx::ColumnIndex<DB::Row>,
+    {
+        // Executor methods (boxed `Send` futures) rather than `query(..).execute(conn)`,
+        // whose futures rustc cannot prove `Send` for a borrowed connection: `connect` and
+        // `migrate` must run in spawned tasks.
+        (&mut *conn)
+            .execute(self.create_table)
+            .await
+            .map_err(failure(backend, "creating totp_enroll_schema_version"))?;
+        let current: i64 = (&mut *conn)
+            .fetch_one(self.read_version)
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(failure(backend, "reading the schema version"))?;
+        let supported = self.latest_version();
+        if current > supported {
+            return Err(StoreError::backend(SchemaTooNew {
+                backend,
+                found: current,
+                supported,
+            }));
+        }
+        for migration in self.migrations {
+            if migration.version <= current {
+                continue;
+            }
+            (&mut *conn)
+                .execute(migration.sql)
+                .await
+                .map_err(failure(backend, "applying a migration"))?;
+            (&mut *conn)
+                .execute(
+                    sqlx::query(self.record_migration)
+                        .bind(migration.version)
+                        .bind(migration.description),
+                )
+                .await
+                .map_err(failure(backend, "recording a migration"))?;
+        }
+        Ok(())
+    }
+}
+
+/// A database operation failed; wraps the driver's error (find it with `source()`).
+#[derive(Debug, thiserror::Error)]
+#[error("{backend} {operation} failed: {source}")]
+struct Failure {
+    /// The database's name as the message shows it ("SQLite", "PostgreSQL").
+    backend: &'static str,
+    operation: &'static str,
+    #[source]
+    source: sqlx::Error,
+}
+
+/// The database has a newer schema than this build knows.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the {backend} database has schema version {found}; this build of totp-enroll knows up to {supported}"
+)]
+struct SchemaTooNew {
+    backend: &'static str,
+    found: i64,
+    supported: i64,
+}
+
+/// A statement changed a number of rows a primary key makes impossible.
+#[derive(Debug, thiserror::Error)]
+#[error("{backend} {operation} changed {rows} rows; at most one was possible")]
+struct UnexpectedRows {
+    backend: &'static str,
+    operation: &'static str,
+    rows: u64,
+}
+
+/// Maps a driver error of `operation` on `backend` to [`StoreError::Backend`].
+pub(super) fn failure(
+    backend: &'static str,
+    operation: &'static str,
+) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| {
+        StoreError::backend(Failure {
+            backend,
+            operation,
+            source,
+        })
+    }
+}
+
+/// A stored version as the trait's `u64` (versions start at 1).
+fn version_from_sql(version: i64) -> Result<u64, StoreError> {
+    u64::try_from(version)
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or(StoreError::Corrupt(RecordError::InvalidField("version")))
+}
+
+/// A loaded row's version and record columns as a [`Versioned`] (an unreadable column is
+/// [`StoreError::Corrupt`]).
+pub(super) fn versioned(
+    version: Result<i64, sqlx::Error>,
+    record: Result<Vec<u8>, sqlx::Error>,
+) -> Result<Versioned, StoreError> {
+    let version = version.map_err(|_| StoreError::Corrupt(RecordError::InvalidField("version")))?;
+    let bytes = record.map_err(|_| StoreError::Corrupt(RecordError::InvalidField("record")))?;
+    Ok(Versioned {
+        version: version_from_sql(version)?,
+        record: EnrollmentRecord::decode(&bytes)?,
+    })
+}
+
+/// The version to bind for `replace_if`'s conditional update of the row at `expected`,
+/// and the version the row then has; [`StoreError::Conflict`] if no row can hold
+/// `expected` (no row can hold a version beyond `BIGINT`, nor be advanced past it).
+pub(super) fn update_versions(expected: u64) -> Result<(i64, i64), StoreError> {
+    i64::try_from(expected)
+        .ok()
+        .and_then(|e| e.checked_add(1).map(|n| (e, n)))
+        .ok_or(StoreError::Conflict)
+}
+
+/// `replace_if`'s answer once `operation` (the insert or the conditional update) changed
+/// `rows` rows: none is [`StoreError::Conflict`], one is the row's new version `next`.
+pub(super) fn written(
+    backend: &'static str,
+    operation: &'static str,
+    rows: Result<u64, sqlx::Error>,
+    next: i64,
+) -> Result<u64, StoreError> {
+    match rows.map_err(failure(backend, operation))? {
+        0 => Err(StoreError::Conflict),
+        1 => version_from_sql(next),
+        rows => Err(StoreError::backend(UnexpectedRows {
+            backend,
+            operation,
+            rows,
+        })),
+    }
+}

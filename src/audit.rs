@@ -62,6 +62,9 @@ pub enum AuditKind {
     },
     /// The setup key was shown again for another device.
     Redisplayed,
+    /// A re-display was asked for while the policy forbids it; nothing was shown and no
+    /// code was checked.
+    RedisplayDisabled,
     /// The service was stopped (利用停止); the secret was erased.
     Stopped,
     /// A support-desk operator reset the enrollment; the secret and counters were erased.

@@ -392,10 +392,11 @@ impl<S: Store> Engine<S> {
         account: &AccountId,
         code: &str,
     ) -> Result<Provisioning, EngineError> {
+        let now = self.clock.now()?;
         if !self.policy.allow_redisplay {
+            self.emit(account, now, AuditKind::RedisplayDisabled);
             return Err(EngineError::RedisplayDisabled);
         }
-        let now = self.clock.now()?;
         let checked = self
             .check_code(
                 account,

@@ -306,6 +306,14 @@ async fn redisplay_can_be_forbidden_by_policy() {
         .await
         .unwrap_err();
     assert!(matches!(err, EngineError::RedisplayDisabled));
+    assert_eq!(h.audit_kinds().last(), Some(&AuditKind::RedisplayDisabled));
+    // The code was not checked, so it was not consumed: it still logs in.
+    let login = h
+        .engine
+        .verify_login(&h.account, &phone.code_at(h.now()))
+        .await
+        .unwrap();
+    assert!(matches!(login, Login::Verified(_)));
 }
 
 // ---- Chapter 3: stopping the service ---------------------------------------------------

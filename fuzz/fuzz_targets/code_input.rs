@@ -89,12 +89,12 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     assert!(accepted <= 1, "several digit counts accepted one input");
-    if let Some(model_digits) = &expected {
-        if (6..=8).contains(&model_digits.len()) {
-            assert_eq!(
-                accepted, 1,
-                "the grammar accepts this input but Code::parse refused it"
-            );
-        }
+    if let Some(model_digits) = &expected
+        && (6..=8).contains(&model_digits.len())
+    {
+        assert_eq!(
+            accepted, 1,
+            "the grammar accepts this input but Code::parse refused it"
+        );
     }
 });

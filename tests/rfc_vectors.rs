@@ -15,7 +15,9 @@
     clippy::cast_possible_wrap
 )]
 
-use hmac::{Hmac, KeyInit, Mac};
+mod oracle;
+
+use oracle::{oracle_hmac, oracle_truncate};
 use totp_enroll::{Algorithm, Code, Digits, OtpPolicy, PreparedKey, Rejection, Secret, Totp};
 
 const HOTP_TABLE: &str = include_str!("vectors/rfc4226_hotp.txt");
@@ -151,37 +153,6 @@ fn hotp_rows() -> Vec<HotpRow> {
 
 fn totp_rows() -> Vec<TotpRow> {
     parse_totp_table(TOTP_TABLE).unwrap_or_else(|e| panic!("rfc6238_totp.txt: {e}"))
-}
-
-// ---------------------------------------------------------------------------------------------
-// The independent oracle: the `hmac` crate plus RFC 4226 §5.3 dynamic truncation.
-// ---------------------------------------------------------------------------------------------
-
-fn oracle_hmac(algorithm: Algorithm, key: &[u8], counter: u64) -> Vec<u8> {
-    let message = counter.to_be_bytes();
-    match algorithm {
-        Algorithm::Sha1 => {
-            let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key).unwrap();
-            mac.update(&message);
-            mac.finalize().into_bytes().to_vec()
-        }
-        Algorithm::Sha256 => {
-            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
-            mac.update(&message);
-            mac.finalize().into_bytes().to_vec()
-        }
-        Algorithm::Sha512 => {
-            let mut mac = Hmac::<sha2::Sha512>::new_from_slice(key).unwrap();
-            mac.update(&message);
-            mac.finalize().into_bytes().to_vec()
-        }
-        other => panic!("no oracle for {other:?}"),
-    }
-}
-
-fn oracle_truncate(mac: &[u8]) -> u32 {
-    let offset = usize::from(mac[mac.len() - 1] & 0x0f);
-    u32::from_be_bytes(mac[offset..offset + 4].try_into().unwrap()) & 0x7fff_ffff
 }
 
 fn seed_for(mode: Algorithm) -> &'static [u8] {

@@ -20,7 +20,9 @@
     clippy::cast_possible_wrap
 )]
 
-use hmac::{Hmac, KeyInit, Mac};
+mod oracle;
+
+use oracle::oracle_truncated;
 use proptest::prelude::*;
 use totp_enroll::{
     Algorithm, Clock, ClockError, Code, CodeError, Digits, ManualClock, OtpPolicy, PreparedKey,
@@ -72,30 +74,6 @@ fn rfc_totp_with(digits: u32, period: u64, behind: u32, ahead: u32) -> Totp {
 fn code(value: u32, digits: Digits) -> Code {
     let width = usize::from(digits.get());
     Code::parse(&format!("{value:0width$}"), digits).unwrap()
-}
-
-fn oracle_truncated(algorithm: Algorithm, key: &[u8], counter: u64) -> u32 {
-    let message = counter.to_be_bytes();
-    let mac: Vec<u8> = match algorithm {
-        Algorithm::Sha1 => {
-            let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key).unwrap();
-            mac.update(&message);
-            mac.finalize().into_bytes().to_vec()
-        }
-        Algorithm::Sha256 => {
-            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
-            mac.update(&message);
-            mac.finalize().into_bytes().to_vec()
-        }
-        Algorithm::Sha512 => {
-            let mut mac = Hmac::<sha2::Sha512>::new_from_slice(key).unwrap();
-            mac.update(&message);
-            mac.finalize().into_bytes().to_vec()
-        }
-        other => panic!("no oracle for {other:?}"),
-    };
-    let offset = usize::from(mac[mac.len() - 1] & 0x0f);
-    u32::from_be_bytes(mac[offset..offset + 4].try_into().unwrap()) & 0x7fff_ffff
 }
 
 fn oracle_code(algorithm: Algorithm, key: &[u8], counter: u64, digits: Digits) -> Code {

@@ -115,8 +115,11 @@ impl Totp {
             truncated.get_mut(..count).unwrap_or(&mut []),
         );
 
-        let mut accepted = Choice::from(0);
-        let mut replayed = Choice::from(0);
+        // Only `equal` depends on the secret: it leaves `ct_eq` as an opaque 0/1 and is
+        // combined with the public eligibility bits by masking; one `Choice` per candidate
+        // drives the constant-time selects.
+        let mut accepted = 0u8;
+        let mut replayed = 0u8;
         let mut best_step = 0u64;
         let mut best_drift = 0i8;
         for (((&drift, &step), &exists), &value) in drifts
@@ -127,25 +130,26 @@ impl Totp {
             .take(count)
         {
             let above_floor = last_used_step.is_none_or(|last| step > last);
-            let eligible = Choice::from(u8::from(exists && above_floor));
-            let replay_zone = Choice::from(u8::from(exists && !above_floor));
+            let eligible = u8::from(exists && above_floor);
+            let replay_zone = u8::from(exists && !above_floor);
 
             let candidate = self.digits.reduce(value);
-            let equal = candidate.ct_eq(&submitted);
+            let equal = candidate.ct_eq(&submitted).unwrap_u8();
 
-            let hit = equal & eligible;
+            let hit = Choice::from(equal & eligible);
             best_step.conditional_assign(&step, hit);
             best_drift.conditional_assign(&drift, hit);
-            accepted |= hit;
+            accepted |= hit.unwrap_u8();
             replayed |= equal & replay_zone;
         }
 
-        if bool::from(accepted) {
+        // The verdict itself is the one thing revealed.
+        if accepted != 0 {
             Ok(Verified {
                 step: best_step,
                 drift: best_drift,
             })
-        } else if bool::from(replayed) {
+        } else if replayed != 0 {
             Err(Rejection::Replayed)
         } else {
             Err(Rejection::WrongCode)

@@ -20,12 +20,9 @@
 //! PostgreSQL: set `TOTP_ENROLL_PG_URL` (e.g. `source .ci/postgres.sh && pg_start`); without
 //! it those tests print that they were skipped and pass, except under `CI=true`.
 
-use std::io::Write as _;
+mod pg_env;
 
-/// Writes straight to stderr, past libtest's capture, so a skip notice is seen.
-fn note(message: &str) {
-    let _ = writeln!(std::io::stderr(), "\n{message}\n");
-}
+use pg_env::note;
 
 /// Says plainly which cross-process tests this build skips.
 #[test]
@@ -400,35 +397,15 @@ mod postgres {
     use totp_enroll::store::PostgresStore;
 
     use super::harness::{Mode, Task, child, parent};
-    use super::note;
-
-    /// The PostgreSQL URL, or `None` after printing that the test is skipped; a failure
-    /// under CI.
-    fn pg_url() -> Option<String> {
-        match std::env::var("TOTP_ENROLL_PG_URL") {
-            Ok(url) if !url.trim().is_empty() => Some(url),
-            _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => panic!(
-                "CI is set but TOTP_ENROLL_PG_URL is not: the PostgreSQL cross-process tests must \
-                 run in CI. Start a throwaway server first: `source .ci/postgres.sh && pg_start`"
-            ),
-            _ => {
-                static NOTICE: std::sync::Once = std::sync::Once::new();
-                NOTICE.call_once(|| note(
-                    "NOTE: PostgreSQL cross-process tests SKIPPED (passes without checking anything): \
-                     TOTP_ENROLL_PG_URL is not set.\n      Run it with: \
-                     TOTP_ENROLL_PG_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test --all-features",
-                ));
-                None
-            }
-        }
-    }
 
     async fn scenario(test_name: &str, mode: Mode) {
         if let Some(task) = Task::from_env() {
             let store = PostgresStore::connect(&task.url).await.unwrap();
             return child(task, store).await;
         }
-        let Some(url) = pg_url() else { return };
+        let Some(url) = super::pg_env::pg_url("cross-process tests") else {
+            return;
+        };
         let store = PostgresStore::connect(&url).await.unwrap();
         parent(test_name, mode, &url, store).await;
     }

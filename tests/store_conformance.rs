@@ -18,7 +18,6 @@
 //! `cargo test --all-features`. Without it the PostgreSQL tests print that they were skipped
 //! and pass, except under `CI=true`, where a missing server is a failure.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,35 +25,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use totp_enroll::MemoryStore;
 use totp_enroll::store::conformance::{Check, Config};
 
-/// Writes straight to the process's stderr, past libtest's output capture, so a skip
-/// notice is seen in a plain `cargo test`.
-fn note(message: &str) {
-    let _ = writeln!(std::io::stderr(), "\n{message}\n");
-}
+mod pg_env;
 
-/// The PostgreSQL URL, or `None` after printing (once) that the suite is skipped. Under CI
-/// a missing URL is a failure.
+use pg_env::note;
+
+/// The PostgreSQL URL for this file's suites (see `tests/pg_env`).
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn pg_url() -> Option<String> {
-    static NOTICE: std::sync::Once = std::sync::Once::new();
-    match std::env::var("TOTP_ENROLL_PG_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => panic!(
-            "CI is set but TOTP_ENROLL_PG_URL is not: the PostgreSQL store suite must run in CI. \
-             Start a throwaway server first: `source .ci/postgres.sh && pg_start`"
-        ),
-        _ => {
-            NOTICE.call_once(|| {
-                note(
-                    "NOTE: PostgreSQL store tests SKIPPED (they pass without checking anything): \
-                     TOTP_ENROLL_PG_URL is not set.\n      Run them with: \
-                     TOTP_ENROLL_PG_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test --all-features\n      \
-                     (a throwaway server: `source .ci/postgres.sh && pg_start`, then `pg_stop`)",
-                );
-            });
-            None
-        }
-    }
+    pg_env::pg_url("store tests")
 }
 
 /// A directory under the system temp dir, removed on drop.

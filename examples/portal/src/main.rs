@@ -1,0 +1,3 @@
+//! The seed manual's portal (work in progress).
+
+fn main() {}

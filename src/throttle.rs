@@ -1,10 +1,11 @@
 //! Throttling of failed attempts per enrollment (RFC 4226 §7.3, NIST SP 800-63B §5.2.2).
 //!
 //! Defaults, and why:
-//! * the first [`ThrottlePolicy::DEFAULT_BACKOFF_AFTER`] (3) consecutive failures cost nothing
-//!   extra: a customer who mistypes twice is not slowed down;
-//! * from then on each failure imposes a backoff of 30 s doubling per failure, capped at
-//!   15 minutes; during a backoff no code is checked, a correct one included;
+//! * the first two consecutive failures cost nothing: a customer who mistypes twice is not
+//!   slowed down;
+//! * the [`ThrottlePolicy::DEFAULT_BACKOFF_AFTER`]rd (3rd) consecutive failure imposes a
+//!   backoff of 30 s, and each further one doubles it (60 s, 120 s, …), capped at 15 minutes;
+//!   during a backoff no code is checked, a correct one included;
 //! * the [`ThrottlePolicy::DEFAULT_LOCK_AFTER`]th (10th) consecutive failure locks the
 //!   enrollment until an administrative reset. With 6 digits and a ±1 window an online
 //!   guesser then succeeds with probability below 10 × 3 / 10⁶ = 3·10⁻⁵ per lock, far inside
@@ -25,7 +26,7 @@ pub struct ThrottlePolicy {
 }
 
 impl ThrottlePolicy {
-    /// Failures allowed before backoff starts.
+    /// The consecutive failure that imposes the first backoff (the ones before it are free).
     pub const DEFAULT_BACKOFF_AFTER: u32 = 3;
     /// First backoff, in seconds.
     pub const DEFAULT_BASE_BACKOFF: u64 = 30;
@@ -72,7 +73,8 @@ impl ThrottlePolicy {
         self.lock_after
     }
 
-    /// Consecutive failures after which backoff starts.
+    /// The consecutive failure that imposes the first backoff: failures before it are free,
+    /// this one and each later one impose a backoff.
     pub fn backoff_after(&self) -> u32 {
         self.backoff_after
     }

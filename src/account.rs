@@ -3,13 +3,24 @@
 use core::fmt;
 use std::sync::Arc;
 
-use crate::error::{EngineError, StepUpError};
+use crate::error::{IdentifierError, StepUpError};
+use crate::text_rules::{Forbidden, first_forbidden};
 
 /// The portal's identifier of a customer account (e.g. its internal customer number).
 ///
-/// 1 to [`AccountId::MAX_BYTES`] bytes, no control characters. It keys the store and is bound
-/// to every sealed secret as associated data, so a record copied to another account does
-/// not open. Cloning it is cheap (a shared string).
+/// 1 to [`AccountId::MAX_BYTES`] bytes; no control characters and no invisible or
+/// bidirectional-control characters (it appears in audit logs and on the support desk's
+/// screen). It keys the store and is bound to every sealed secret as associated data, so a
+/// record copied to another account does not open. Cloning it is cheap (a shared string).
+///
+/// ```
+/// use totp_enroll::{AccountId, IdentifierError};
+/// assert!(AccountId::new("0123-456789").is_ok());
+/// assert_eq!(
+///     AccountId::new("victim\u{202E}gnp.exe"),
+///     Err(IdentifierError::InvisibleCharacter { field: "account id", position: 7 })
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AccountId(Arc<str>);
 
@@ -18,11 +29,9 @@ impl AccountId {
     pub const MAX_BYTES: usize = 128;
 
     /// Validates an account id.
-    pub fn new(id: impl Into<String>) -> Result<Self, EngineError> {
+    pub fn new(id: impl Into<String>) -> Result<Self, IdentifierError> {
         let id = id.into();
-        if id.is_empty() || id.len() > Self::MAX_BYTES || id.chars().any(char::is_control) {
-            return Err(EngineError::InvalidAccount);
-        }
+        check_name("account id", &id, Self::MAX_BYTES)?;
         Ok(Self(id.into()))
     }
 
@@ -94,21 +103,119 @@ impl StepUp {
 }
 
 /// A support-desk operator performing an administrative reset (お客さまサポート窓口).
+///
+/// 1 to [`Operator::MAX_BYTES`] bytes, not only whitespace, no control, invisible or
+/// bidirectional-control characters: the name is written to the audit log, where a newline
+/// would forge a log line.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Operator(String);
 
 impl Operator {
-    /// An operator identity; must be non-empty.
-    pub fn new(id: impl Into<String>) -> Result<Self, EngineError> {
+    /// Longest operator name in UTF-8 bytes.
+    pub const MAX_BYTES: usize = 128;
+
+    /// An operator identity.
+    ///
+    /// ```
+    /// use totp_enroll::{IdentifierError, Operator};
+    /// assert!(Operator::new("desk-01").is_ok());
+    /// assert_eq!(
+    ///     Operator::new("op\n2025-01-01 LoginAccepted account=victim"),
+    ///     Err(IdentifierError::ControlCharacter { field: "operator", position: 3 })
+    /// );
+    /// ```
+    pub fn new(id: impl Into<String>) -> Result<Self, IdentifierError> {
         let id = id.into();
-        if id.trim().is_empty() || id.len() > AccountId::MAX_BYTES {
-            return Err(EngineError::InvalidReset);
-        }
+        check_name("operator", &id, Self::MAX_BYTES)?;
         Ok(Self(id))
     }
 
     /// The operator's identity.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// The account name an authenticator app shows under the issuer (the key URI label's
+/// account part), e.g. the customer's login ID or e-mail address.
+///
+/// Built with the same rules [`Engine::begin`](crate::Engine::begin) and
+/// [`KeyUri::new`](crate::KeyUri::new) apply, so a portal can refuse a label where it is
+/// entered instead of at enrollment: 1 to [`KeyUri::MAX_ACCOUNT_BYTES`](crate::KeyUri::MAX_ACCOUNT_BYTES)
+/// bytes, no `:`, no leading space, no control, invisible or bidirectional-control
+/// characters.
+///
+/// ```
+/// use totp_enroll::{AccountLabel, IdentifierError};
+/// assert_eq!(AccountLabel::new("taro@example.jp")?.as_str(), "taro@example.jp");
+/// assert_eq!(
+///     AccountLabel::new("bank:taro"),
+///     Err(IdentifierError::Colon { field: "account label", position: 5 })
+/// );
+/// # Ok::<(), IdentifierError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AccountLabel(String);
+
+impl AccountLabel {
+    /// Validates an account label.
+    pub fn new(label: impl Into<String>) -> Result<Self, IdentifierError> {
+        let label = label.into();
+        check_label(&label)?;
+        Ok(Self(label))
+    }
+
+    /// The label as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for AccountLabel {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The rules of a key URI's account name, as [`IdentifierError`]s.
+pub(crate) fn check_label(label: &str) -> Result<(), IdentifierError> {
+    const FIELD: &str = "account label";
+    check_name(FIELD, label, crate::uri::KeyUri::MAX_ACCOUNT_BYTES)?;
+    if label.starts_with(' ') {
+        return Err(IdentifierError::LeadingSpace { field: FIELD });
+    }
+    if let Some((_, position)) = label.chars().zip(1..).find(|(c, _)| *c == ':') {
+        return Err(IdentifierError::Colon {
+            field: FIELD,
+            position,
+        });
+    }
+    Ok(())
+}
+
+/// Longest reset reason in UTF-8 bytes.
+pub(crate) const MAX_REASON_BYTES: usize = 1024;
+
+/// The rules of a support-desk reset reason: the same as names, up to 1 KiB.
+pub(crate) fn check_reason(reason: &str) -> Result<(), IdentifierError> {
+    check_name("reset reason", reason, MAX_REASON_BYTES)
+}
+
+/// The rules every name follows: not blank, bounded, no control or invisible characters.
+fn check_name(field: &'static str, text: &str, max: usize) -> Result<(), IdentifierError> {
+    if text.trim().is_empty() {
+        return Err(IdentifierError::Empty { field });
+    }
+    if text.len() > max {
+        return Err(IdentifierError::TooLong { field, max });
+    }
+    match first_forbidden(text) {
+        None => Ok(()),
+        Some((position, Forbidden::Control)) => {
+            Err(IdentifierError::ControlCharacter { field, position })
+        }
+        Some((position, Forbidden::Invisible)) => {
+            Err(IdentifierError::InvisibleCharacter { field, position })
+        }
     }
 }

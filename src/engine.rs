@@ -450,16 +450,16 @@ impl<S: Store> Engine<S> {
     }
 
     /// Support desk (lost phone): erases the enrollment and its counters. Needs the
-    /// operator and a reason, which are audited; never returns the secret.
+    /// operator and a reason (1 byte to 1 KiB, no control or invisible characters:
+    /// otherwise [`EngineError::InvalidIdentifier`]), which are audited; never returns the
+    /// secret.
     pub async fn admin_reset(
         &self,
         account: &AccountId,
         operator: &Operator,
         reason: &str,
     ) -> Result<(), EngineError> {
-        if reason.trim().is_empty() {
-            return Err(EngineError::InvalidReset);
-        }
+        crate::account::check_reason(reason)?;
         let now = self.clock.now()?;
         let cleared = EnrollmentRecord::not_registered();
         for _ in 0..MAX_RETRIES {

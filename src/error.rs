@@ -100,6 +100,10 @@ pub enum PolicyError {
     /// The issuer contains a control character.
     #[error("the issuer must not contain control characters")]
     IssuerContainsControl,
+    /// The issuer contains an invisible, bidirectional-control or line/paragraph-separator
+    /// character (display spoofing).
+    #[error("the issuer must not contain invisible or bidirectional-control characters")]
+    IssuerContainsInvisible,
     /// The issuer is longer than [`OtpPolicy::MAX_ISSUER_BYTES`](crate::OtpPolicy::MAX_ISSUER_BYTES).
     #[error("the issuer is longer than {max} bytes")]
     IssuerTooLong {
@@ -328,6 +332,61 @@ pub enum StepUpError {
     FromTheFuture,
 }
 
+/// A name the portal gave the engine (account id, account label, operator, reset reason)
+/// was refused where it was built. Names are shown on screens and written to audit logs,
+/// so control characters (log injection) and invisible or bidirectional-control characters
+/// (display spoofing) are refused everywhere, with the position of the first one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum IdentifierError {
+    /// Empty, or only whitespace.
+    #[error("the {field} is empty")]
+    Empty {
+        /// Which name.
+        field: &'static str,
+    },
+    /// Longer than the field allows.
+    #[error("the {field} is longer than {max} bytes")]
+    TooLong {
+        /// Which name.
+        field: &'static str,
+        /// The limit in UTF-8 bytes.
+        max: usize,
+    },
+    /// A control character (newline, tab, …).
+    #[error("the {field} has a control character at character {position}")]
+    ControlCharacter {
+        /// Which name.
+        field: &'static str,
+        /// 1-based position in characters.
+        position: usize,
+    },
+    /// An invisible, bidirectional-control or line/paragraph-separator character.
+    #[error(
+        "the {field} has an invisible or bidirectional-control character at character {position}"
+    )]
+    InvisibleCharacter {
+        /// Which name.
+        field: &'static str,
+        /// 1-based position in characters.
+        position: usize,
+    },
+    /// Starts with a space (a key URI's account name would not survive a round trip).
+    #[error("the {field} must not start with a space")]
+    LeadingSpace {
+        /// Which name.
+        field: &'static str,
+    },
+    /// A `:`, which separates issuer and account name in a key URI label.
+    #[error("the {field} must not contain ':' (character {position})")]
+    Colon {
+        /// Which name.
+        field: &'static str,
+        /// 1-based position in characters.
+        position: usize,
+    },
+}
+
 /// Why the engine refused a one-time code. Every refusal is audited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -374,12 +433,9 @@ pub enum EngineError {
     /// Re-displaying the secret for another device is disabled by policy.
     #[error("re-displaying the setup key is disabled by policy")]
     RedisplayDisabled,
-    /// An administrative reset needs an operator and a reason.
-    #[error("an administrative reset needs a non-empty operator and reason")]
-    InvalidReset,
-    /// The account id is empty or too long.
-    #[error("invalid account id")]
-    InvalidAccount,
+    /// An account id, account label, operator or reset reason was refused.
+    #[error("invalid name: {0}")]
+    InvalidIdentifier(#[from] IdentifierError),
     /// Too many concurrent writers; nothing was decided.
     #[error("too much concurrent contention on this enrollment; nothing was changed")]
     Contention,

@@ -19,19 +19,20 @@ mod record;
 mod seal;
 mod secret;
 pub mod store;
+mod text_rules;
 mod throttle;
 mod uri;
 mod verify;
 
-pub use account::{AccountId, Operator, StepUp};
+pub use account::{AccountId, AccountLabel, Operator, StepUp};
 pub use audit::{AuditEvent, AuditKind, AuditSink, MemoryAudit, NoAudit, Operation};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::Code;
 pub use engine::{Engine, EnginePolicy, Login};
 pub use enrollment::{Access, Status};
 pub use error::{
-    ClockError, CodeError, EngineError, PolicyError, QrError, RecordError, Refusal, SealError,
-    SecretError, StepUpError, StoreError, UriError,
+    ClockError, CodeError, EngineError, IdentifierError, PolicyError, QrError, RecordError,
+    Refusal, SealError, SecretError, StepUpError, StoreError, UriError,
 };
 pub use otp::{PreparedKey, Totp};
 pub use policy::{Algorithm, CompatibilityWarning, Digits, OtpPolicy, OtpPolicyBuilder, Window};

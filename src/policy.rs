@@ -397,5 +397,8 @@ pub(crate) fn validate_issuer(issuer: &str) -> Result<(), PolicyError> {
     if issuer.chars().any(char::is_control) {
         return Err(PolicyError::IssuerContainsControl);
     }
+    if issuer.chars().any(crate::text_rules::is_invisible) {
+        return Err(PolicyError::IssuerContainsInvisible);
+    }
     Ok(())
 }

@@ -249,6 +249,11 @@ fn validate_account(account: &str) -> Result<(), UriError> {
     if account.chars().any(char::is_control) {
         return Err(UriError::Label("control character in account name"));
     }
+    if account.chars().any(crate::text_rules::is_invisible) {
+        return Err(UriError::Label(
+            "invisible or bidirectional-control character in account name",
+        ));
+    }
     Ok(())
 }
 

@@ -14,8 +14,8 @@ mod common;
 
 use common::{App, Harness, T0};
 use totp_enroll::{
-    Access, AuditKind, EngineError, KeyType, Login, Operation, Operator, RecordStatus, Refusal,
-    Status, StepUp, StepUpError,
+    Access, AuditKind, EngineError, IdentifierError, KeyType, Login, Operation, Operator,
+    RecordStatus, Refusal, Status, StepUp, StepUpError,
 };
 
 // ---- Chapter 1: new enrollment -------------------------------------------------------
@@ -418,7 +418,7 @@ async fn an_administrative_reset_needs_an_operator_and_a_reason() {
     h.enrolled().await;
     assert!(matches!(
         Operator::new("  "),
-        Err(EngineError::InvalidReset)
+        Err(IdentifierError::Empty { field: "operator" })
     ));
     let operator = Operator::new("support-desk-07").unwrap();
     let err = h
@@ -426,7 +426,12 @@ async fn an_administrative_reset_needs_an_operator_and_a_reason() {
         .admin_reset(&h.account, &operator, " ")
         .await
         .unwrap_err();
-    assert!(matches!(err, EngineError::InvalidReset));
+    assert!(matches!(
+        err,
+        EngineError::InvalidIdentifier(IdentifierError::Empty {
+            field: "reset reason"
+        })
+    ));
     assert_eq!(
         h.engine.status(&h.account).await.unwrap().portal_label(),
         "利用中"

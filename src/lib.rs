@@ -11,6 +11,7 @@ mod engine;
 mod enrollment;
 mod error;
 mod key_cache;
+pub mod messages;
 mod otp;
 mod policy;
 mod provisioning;
@@ -34,6 +35,7 @@ pub use error::{
     ClockError, CodeError, EngineError, IdentifierError, PolicyError, QrError, RecordError,
     Refusal, SealError, SecretError, StepUpError, StoreError, UriError,
 };
+pub use messages::{ErrorClass, Lang, Locale, UtcOffset};
 pub use otp::{PreparedKey, Totp};
 pub use policy::{Algorithm, CompatibilityWarning, Digits, OtpPolicy, OtpPolicyBuilder, Window};
 pub use provisioning::{KeyType, Provisioning};

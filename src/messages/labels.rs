@@ -1,0 +1,36 @@
+//! Labels of statuses and key types in both languages.
+
+use super::Lang;
+use crate::enrollment::Status;
+use crate::provisioning::KeyType;
+
+impl Status {
+    /// The registration-info row's label: `未登録` / `Not registered`, or `利用中` /
+    /// `In use`. A pending enrollment is still not registered (the manual has no third
+    /// state); [`Status::Pending`] carries its expiry for the screen to show.
+    pub fn label(&self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Self::Active { .. }, Lang::Ja) => "利用中",
+            (Self::Active { .. }, Lang::En) => "In use",
+            (Self::NotRegistered | Self::Pending { .. }, Lang::Ja) => "未登録",
+            (Self::NotRegistered | Self::Pending { .. }, Lang::En) => "Not registered",
+        }
+    }
+
+    /// Whether a login needs the one-time password screen after ID and password (the
+    /// two-screen login): only while the service is in use, also when it is throttled or
+    /// locked (the code screen then shows why). A pending enrollment does not.
+    pub fn login_needs_code(&self) -> bool {
+        matches!(self, Self::Active { .. })
+    }
+}
+
+impl KeyType {
+    /// The label for "キーの種類" in `lang`: `時間ベース` / `Time based`.
+    pub const fn label_in(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Self::TimeBased, Lang::Ja) => "時間ベース",
+            (Self::TimeBased, Lang::En) => "Time based",
+        }
+    }
+}

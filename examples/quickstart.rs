@@ -92,7 +92,7 @@ impl Portal {
     }
 
     fn show_registration_screen(&self, screen: &Provisioning) {
-        println!("{}", screen.qr().to_terminal());
+        println!("{}", screen.qr().to_terminal().as_str());
         println!("  Account name : {}", screen.account_name());
         println!("  Key type     : {}", screen.key_type());
         println!("  Setup key    : ●●●● ●●●● (hidden — press \"show code\")");

@@ -350,7 +350,7 @@ fn cmd_new(args: &[String]) -> Result<Outcome, CliError> {
     out.push_str("\nuri: ");
     out.push_str(&provisioning.uri());
     out.push('\n');
-    out.push_str(&Zeroizing::new(provisioning.qr().to_terminal()));
+    out.push_str(&provisioning.qr().to_terminal());
     Ok(Outcome {
         stdout: out,
         status: ExitCode::SUCCESS,
@@ -472,7 +472,7 @@ fn cmd_qr(args: &[String]) -> Result<Outcome, CliError> {
         written.push_str(&format!("wrote {path}\n"));
     }
     if let Some(path) = svg_path {
-        write_private_file(path, Zeroizing::new(qr.to_svg()).as_bytes())?;
+        write_private_file(path, qr.to_svg().as_bytes())?;
         written.push_str(&format!("wrote {path}\n"));
     }
     Ok(Outcome::success(written))
@@ -481,7 +481,6 @@ fn cmd_qr(args: &[String]) -> Result<Outcome, CliError> {
 #[cfg(feature = "png")]
 fn png_bytes(qr: &QrCode) -> Result<Zeroizing<Vec<u8>>, CliError> {
     qr.to_png(PNG_SCALE)
-        .map(Zeroizing::new)
         .map_err(|e| CliError::new(format!("PNG: {e}")))
 }
 

@@ -47,3 +47,7 @@ pub use store::{MemoryStore, Store, Versioned};
 pub use throttle::{ThrottlePolicy, ThrottleState};
 pub use uri::KeyUri;
 pub use verify::{Rejection, Verified};
+/// The wrapper every secret-bearing rendering is returned in (key URI, setup key, QR code
+/// renderings): it wipes its contents when dropped. Re-exported so callers name it without
+/// a dependency of their own.
+pub use zeroize::Zeroizing;

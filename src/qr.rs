@@ -33,10 +33,10 @@ const SVG_PIXELS_PER_MODULE: usize = 4;
 ///
 /// **The modules encode the text, and a key URI contains the secret**: every string and
 /// byte vector this type returns must be handled like the setup key. This type keeps its
-/// modules in a zeroizing buffer and `Debug` shows only the size; the returned renderings are
-/// plain `String`/`Vec<u8>` for ease of use, which the caller should drop promptly (or wrap
-/// in [`zeroize::Zeroizing`]). The `qrcode` encoder's own intermediate buffers are not
-/// zeroized.
+/// modules in a zeroizing buffer and `Debug` shows only the size; every rendering is returned
+/// as [`Zeroizing`] (re-exported as `totp_enroll::Zeroizing`), built without reallocating, so
+/// it is wiped when dropped and leaves no copy in freed memory. The `qrcode` encoder's own
+/// intermediate buffers are not zeroized.
 ///
 /// ```
 /// use totp_enroll::QrCode;
@@ -136,38 +136,97 @@ impl QrCode {
     /// A complete SVG document: a white square (symbol and quiet zone) and one black path
     /// made of one `M x y h w v1 h -w z` rectangle per horizontal run of dark modules. The
     /// `viewBox` counts modules; `width`/`height` give an intrinsic size of 4 px per module,
-    /// and the image scales freely (`shape-rendering="crispEdges"`).
+    /// and the image scales freely (`shape-rendering="crispEdges"`). For a file or an
+    /// `<img>`; inside an HTML page use [`QrCode::to_svg_inline`].
     ///
-    /// **Contains the encoded text, hence the secret of a key URI.**
-    pub fn to_svg(&self) -> String {
+    /// **Contains the encoded text, hence the secret of a key URI**: returned as
+    /// [`Zeroizing`], built in a buffer of its exact final size (no reallocation leaves a
+    /// partial copy in freed memory).
+    pub fn to_svg(&self) -> Zeroizing<String> {
         let size = self.padded_width();
         let pixels = size.saturating_mul(SVG_PIXELS_PER_MODULE);
-        let mut svg = String::with_capacity(size.saturating_mul(size));
-        // Writing to a `String` cannot fail.
-        let _ = write!(
-            svg,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-             <svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" \
-             width=\"{pixels}\" height=\"{pixels}\" viewBox=\"0 0 {size} {size}\" \
-             shape-rendering=\"crispEdges\">\
-             <rect x=\"0\" y=\"0\" width=\"{size}\" height=\"{size}\" fill=\"#ffffff\"/>\
+        self.render_svg(|out| {
+            write!(
+                out,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+                 <svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" \
+                 width=\"{pixels}\" height=\"{pixels}\" viewBox=\"0 0 {size} {size}\" \
+                 shape-rendering=\"crispEdges\">"
+            )
+        })
+    }
+
+    /// An `<svg>` element to put directly in an HTML page (no XML declaration), with
+    /// `role="img"`, the given accessible name as `aria-label` and `<title>` (escaped), and
+    /// the same drawing as [`QrCode::to_svg`]. It has no `width`/`height`: size it with CSS
+    /// (keep at least 2–3 px per module so phones scan it).
+    ///
+    /// **Contains the encoded text, hence the secret of a key URI**: returned as
+    /// [`Zeroizing`], built at its exact size.
+    ///
+    /// ```
+    /// use totp_enroll::QrCode;
+    /// let qr = QrCode::new("otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Example")?;
+    /// let svg = qr.to_svg_inline("登録用二次元バーコード <QR>");
+    /// assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\""));
+    /// assert!(svg.contains("aria-label=\"登録用二次元バーコード &lt;QR&gt;\""));
+    /// assert!(svg.ends_with("</svg>"));
+    /// # Ok::<(), totp_enroll::QrError>(())
+    /// ```
+    pub fn to_svg_inline(&self, accessible_name: &str) -> Zeroizing<String> {
+        let size = self.padded_width();
+        let name = XmlEscaped(accessible_name);
+        let mut svg = self.render_svg(|out| {
+            write!(
+                out,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"{name}\" \
+                 viewBox=\"0 0 {size} {size}\" shape-rendering=\"crispEdges\">\
+                 <title>{name}</title>"
+            )
+        });
+        // The shared renderer ends documents with a newline; an element needs none. Popping
+        // never reallocates.
+        svg.pop();
+        svg
+    }
+
+    /// Renders `header`, the white square, the dark path and the closing tags into one
+    /// buffer of exactly the needed size (measured by a first, counting pass).
+    fn render_svg(&self, header: impl Fn(&mut dyn fmt::Write) -> fmt::Result) -> Zeroizing<String> {
+        let mut count = CountingWriter(0);
+        // Writing to a counter or a `String` cannot fail.
+        let _ = self.write_svg(&mut count, &header);
+        let mut svg = Zeroizing::new(String::with_capacity(count.0));
+        let _ = self.write_svg(&mut *svg, &header);
+        svg
+    }
+
+    fn write_svg(
+        &self,
+        out: &mut dyn fmt::Write,
+        header: &impl Fn(&mut dyn fmt::Write) -> fmt::Result,
+    ) -> fmt::Result {
+        let size = self.padded_width();
+        header(out)?;
+        write!(
+            out,
+            "<rect x=\"0\" y=\"0\" width=\"{size}\" height=\"{size}\" fill=\"#ffffff\"/>\
              <path fill=\"#000000\" d=\""
-        );
+        )?;
         for y in 0..size {
-            for (x, run) in dark_runs((0..size).map(|x| self.is_dark(x, y))) {
-                let _ = write!(svg, "M{x} {y}h{run}v1h-{run}z");
+            for (x, run) in dark_runs((0..size).map(|x| self.is_dark(x, y)), size).iter() {
+                write!(out, "M{x} {y}h{run}v1h-{run}z")?;
             }
         }
-        svg.push_str("\"/></svg>\n");
-        svg
+        out.write_str("\"/></svg>\n")
     }
 
     /// The SVG of [`QrCode::to_svg`] as a `data:image/svg+xml;base64,…` URL, for an
     /// `<img src>` without a separate request.
     ///
     /// **Contains the encoded text, hence the secret of a key URI.**
-    pub fn to_data_url(&self) -> String {
-        let svg = Zeroizing::new(self.to_svg());
+    pub fn to_data_url(&self) -> Zeroizing<String> {
+        let svg = self.to_svg();
         data_url("image/svg+xml", svg.as_bytes())
     }
 
@@ -181,8 +240,9 @@ impl QrCode {
     /// accept. When the number of module rows is odd, the lower half of the last line is
     /// left as background.
     ///
-    /// **Contains the encoded text, hence the secret of a key URI.**
-    pub fn to_terminal(&self) -> String {
+    /// **Contains the encoded text, hence the secret of a key URI** (returned as
+    /// [`Zeroizing`], built in a buffer sized for the largest possible text).
+    pub fn to_terminal(&self) -> Zeroizing<String> {
         let size = self.padded_width();
         let lines = size.div_ceil(2);
         // Each block character is 3 bytes in UTF-8, plus one newline per line.
@@ -190,7 +250,7 @@ impl QrCode {
             .saturating_mul(3)
             .saturating_add(1)
             .saturating_mul(lines);
-        let mut text = String::with_capacity(capacity);
+        let mut text = Zeroizing::new(String::with_capacity(capacity));
         for top in (0..size).step_by(2) {
             let bottom = top.checked_add(1).filter(|y| *y < size);
             for x in 0..size {
@@ -212,12 +272,13 @@ impl QrCode {
     /// `scale` pixels per module (between [`QrCode::MIN_PNG_SCALE`] and
     /// [`QrCode::MAX_PNG_SCALE`]).
     ///
-    /// **Contains the encoded text, hence the secret of a key URI.**
+    /// **Contains the encoded text, hence the secret of a key URI**: returned as
+    /// [`Zeroizing`]; the encoder writes into a buffer that is wiped before each growth.
     ///
     /// # Errors
     /// [`QrError::Scale`] for a scale out of range, [`QrError::Png`] if encoding fails.
     #[cfg(feature = "png")]
-    pub fn to_png(&self, scale: u32) -> Result<Vec<u8>, QrError> {
+    pub fn to_png(&self, scale: u32) -> Result<Zeroizing<Vec<u8>>, QrError> {
         if !(Self::MIN_PNG_SCALE..=Self::MAX_PNG_SCALE).contains(&scale) {
             return Err(QrError::Scale {
                 scale,
@@ -233,14 +294,14 @@ impl QrCode {
         let side_u32 = u32::try_from(side).map_err(|_| QrError::Png)?;
         let pixels = self.grey_pixels(per_module, side)?;
 
-        let mut png = Vec::new();
+        let mut png = WipingWriter::with_capacity(pixels.len().saturating_div(8));
         let mut encoder = png::Encoder::new(&mut png, side_u32, side_u32);
         encoder.set_color(png::ColorType::Grayscale);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().map_err(|_| QrError::Png)?;
         writer.write_image_data(&pixels).map_err(|_| QrError::Png)?;
         writer.finish().map_err(|_| QrError::Png)?;
-        Ok(png)
+        Ok(png.0)
     }
 
     /// The PNG of [`QrCode::to_png`] as a `data:image/png;base64,…` URL.
@@ -250,8 +311,8 @@ impl QrCode {
     /// # Errors
     /// As [`QrCode::to_png`].
     #[cfg(feature = "png")]
-    pub fn to_png_data_url(&self, scale: u32) -> Result<String, QrError> {
-        let png = Zeroizing::new(self.to_png(scale)?);
+    pub fn to_png_data_url(&self, scale: u32) -> Result<Zeroizing<String>, QrError> {
+        let png = self.to_png(scale)?;
         Ok(data_url("image/png", &png))
     }
 
@@ -303,9 +364,11 @@ fn encode_utf8_bytes(data: &[u8]) -> Result<qrcode::QrCode, EncoderError> {
     Err(EncoderError::DataTooLong)
 }
 
-/// The runs of `true` in `cells`, as `(start, length)`.
-fn dark_runs(cells: impl Iterator<Item = bool>) -> Vec<(usize, usize)> {
-    let mut runs = Vec::new();
+/// The runs of `true` in `cells` (at most `len` of them), as `(start, length)`, in a
+/// buffer sized for the most runs `len` cells can hold: it never grows, and is wiped on drop
+/// (the runs describe the modules, hence the encoded secret).
+fn dark_runs(cells: impl Iterator<Item = bool>, len: usize) -> Zeroizing<Vec<(usize, usize)>> {
+    let mut runs = Zeroizing::new(Vec::with_capacity(len.div_ceil(2)));
     let mut current: Option<(usize, usize)> = None;
     for (x, dark) in cells.enumerate() {
         current = match (current, dark) {
@@ -322,19 +385,83 @@ fn dark_runs(cells: impl Iterator<Item = bool>) -> Vec<(usize, usize)> {
     runs
 }
 
+/// Counts the bytes written to it: the first pass of an exact-size rendering.
+struct CountingWriter(usize);
+
+impl fmt::Write for CountingWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 = self.0.saturating_add(s.len());
+        Ok(())
+    }
+}
+
+/// Text escaped for an XML attribute value or element content.
+struct XmlEscaped<'a>(&'a str);
+
+impl fmt::Display for XmlEscaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            match c {
+                '&' => f.write_str("&amp;")?,
+                '<' => f.write_str("&lt;")?,
+                '>' => f.write_str("&gt;")?,
+                '"' => f.write_str("&quot;")?,
+                '\'' => f.write_str("&#39;")?,
+                c if c.is_control() => {}
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A byte sink for encoders of secret-bearing output: before growing, it copies its bytes
+/// into a buffer twice as large and wipes the old one, so freed memory never holds a
+/// partial copy.
+#[cfg(feature = "png")]
+struct WipingWriter(Zeroizing<Vec<u8>>);
+
+#[cfg(feature = "png")]
+impl WipingWriter {
+    fn with_capacity(capacity: usize) -> Self {
+        Self(Zeroizing::new(Vec::with_capacity(capacity.max(64))))
+    }
+}
+
+#[cfg(feature = "png")]
+impl std::io::Write for WipingWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let needed = self.0.len().saturating_add(bytes.len());
+        if needed > self.0.capacity() {
+            let mut larger = Zeroizing::new(Vec::with_capacity(
+                needed.max(self.0.capacity().saturating_mul(2)),
+            ));
+            larger.extend_from_slice(&self.0);
+            // The old buffer is wiped as it is dropped here.
+            self.0 = larger;
+        }
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// `data:{media_type};base64,{payload}`, allocated once at its exact size so that no
 /// partial copy of the payload is left behind by a reallocation.
-fn data_url(media_type: &str, payload: &[u8]) -> String {
+fn data_url(media_type: &str, payload: &[u8]) -> Zeroizing<String> {
     const PREFIX: &str = "data:";
     const MARKER: &str = ";base64,";
     let encoded_len = payload.len().div_ceil(3).saturating_mul(4);
-    let mut url = String::with_capacity(
+    let mut url = Zeroizing::new(String::with_capacity(
         PREFIX
             .len()
             .saturating_add(media_type.len())
             .saturating_add(MARKER.len())
             .saturating_add(encoded_len),
-    );
+    ));
     url.push_str(PREFIX);
     url.push_str(media_type);
     url.push_str(MARKER);

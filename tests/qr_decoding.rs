@@ -331,6 +331,54 @@ fn svg_qr_decodes_to_the_exact_uri() {
 }
 
 #[test]
+fn inline_svg_for_html_decodes_to_the_exact_uri_and_names_itself() {
+    for uri in sample_uris() {
+        let qr = QrCode::new(&uri).unwrap();
+        let inline = qr.to_svg_inline("登録用二次元バーコード");
+        assert!(inline.starts_with("<svg "), "an element, not a document");
+        assert!(!inline.contains("<?xml"));
+        assert!(inline.ends_with("</svg>"));
+        assert_eq!(attribute(&inline, "<svg", "role"), "img");
+        assert_eq!(
+            attribute(&inline, "<svg", "aria-label"),
+            "登録用二次元バーコード"
+        );
+        assert!(inline.contains("<title>登録用二次元バーコード</title>"));
+        // The same drawing as the document form.
+        let as_document = format!("<?xml version=\"1.0\"?>\n{}", inline.as_str());
+        assert_eq!(decode_bitmap(&svg_to_bitmap(&as_document)), uri);
+    }
+}
+
+#[test]
+fn inline_svg_escapes_its_accessible_name() {
+    let qr = QrCode::new("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&issuer=A").unwrap();
+    let inline = qr.to_svg_inline("\"><script>alert(1)</script>&'\n");
+    assert!(!inline.contains("<script>"), "{}", inline.as_str());
+    assert!(
+        inline.contains("aria-label=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;&#39;\"")
+    );
+}
+
+#[test]
+fn renderings_are_built_at_their_exact_size() {
+    for uri in sample_uris() {
+        let qr = QrCode::new(&uri).unwrap();
+        for svg in [qr.to_svg(), qr.to_svg_inline("QR")] {
+            // A buffer sized up front, never grown: no partial copy was left in freed memory.
+            assert!(
+                svg.capacity() - svg.len() <= 1,
+                "{} of {}",
+                svg.len(),
+                svg.capacity()
+            );
+        }
+        let url = qr.to_data_url();
+        assert_eq!(url.capacity(), url.len());
+    }
+}
+
+#[test]
 fn svg_data_url_decodes_to_the_exact_uri() {
     for uri in sample_uris() {
         let url = QrCode::new(&uri).unwrap().to_data_url();

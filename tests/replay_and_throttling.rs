@@ -245,6 +245,43 @@ async fn a_correct_code_during_backoff_is_refused_without_being_checked() {
     assert!(matches!(login, Login::Verified(_)));
 }
 
+/// The documented defaults, pinned: two failures are free, the third imposes 30 s, each
+/// further one doubles it (60 s, 120 s, …) up to 15 minutes, and the tenth locks.
+#[tokio::test]
+async fn by_default_the_third_consecutive_failure_imposes_the_first_30_second_backoff() {
+    let h = Harness::new();
+    let app = h.enrolled().await;
+    let wrong = wrong_codes(&app, h.now(), 10);
+    for code in &wrong[..2] {
+        let _ = h.engine.verify_login(&h.account, code).await.unwrap_err();
+    }
+    assert!(matches!(
+        h.engine.status(&h.account).await.unwrap(),
+        Status::Active {
+            access: Access::Open,
+            ..
+        }
+    ));
+    let mut expected_backoffs = Vec::new();
+    let mut seen_backoffs = Vec::new();
+    for (n, code) in wrong.iter().enumerate().skip(2) {
+        let now = h.now() as u64;
+        let _ = h.engine.verify_login(&h.account, code).await.unwrap_err();
+        let failures = n as u32 + 1;
+        if failures == ThrottlePolicy::DEFAULT_LOCK_AFTER {
+            assert!(h.record().await.throttle().is_locked());
+            break;
+        }
+        expected_backoffs.push((30u64 << (n - 2)).min(15 * 60));
+        let until = h.record().await.throttle().backoff_until();
+        seen_backoffs.push(until - now);
+        h.clock.advance((until - now) as i64);
+    }
+    assert_eq!(seen_backoffs, expected_backoffs);
+    assert_eq!(seen_backoffs[..4], [30, 60, 120, 240]);
+    assert_eq!(ThrottlePolicy::DEFAULT_BACKOFF_AFTER, 3);
+}
+
 #[tokio::test]
 async fn a_success_before_the_lock_resets_the_failure_counter() {
     let h = Harness::new();

@@ -1,3 +1,94 @@
-//! The seed manual's portal (work in progress).
+//! `cargo run -p totp-enroll-portal`: the seed manual's portal on http://127.0.0.1:8080.
+//!
+//! Configuration from the environment (see `config.rs`), an embedded SQLite file and a
+//! generated key ring in `./portal-data` by default, demo data on first start, graceful
+//! shutdown on Ctrl-C or SIGTERM.
 
-fn main() {}
+use std::process::ExitCode;
+
+use totp_enroll_portal::app::{self, PortalOptions};
+use totp_enroll_portal::config::{self, Config, KeyOrigin};
+use totp_enroll_portal::db::{DEMO_CUSTOMERS, DEMO_OPERATOR};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("totp-enroll-portal: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::from_env()?;
+    config.ensure_data_dir()?;
+    let env_keys = std::env::var("TOTP_PORTAL_KEYS")
+        .ok()
+        .map(zeroize::Zeroizing::new);
+    let (keys, origin) =
+        config::load_key_ring(env_keys.as_deref().map(String::as_str), &config.data_dir)?;
+    drop(env_keys);
+    let options = PortalOptions::production(config.secure_cookies)?;
+    let portal = app::build(&config.database, keys, options).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+
+    println!("北洋証券オンラインサービス (totp-enroll portal)");
+    println!("  URL:       http://{}/", config.addr);
+    println!("  database:  {}", config.database.describe());
+    match origin {
+        KeyOrigin::Environment => println!("  keys:      from TOTP_PORTAL_KEYS"),
+        KeyOrigin::File(path) => println!("  keys:      {}", path.display()),
+        KeyOrigin::Generated(path) => {
+            println!("  keys:      generated {} (mode 0600)", path.display());
+        }
+    }
+    println!("Demo customers (ログインID / ログインパスワード / 取引パスワード):");
+    for c in &DEMO_CUSTOMERS {
+        println!(
+            "  {} / {} / {}  ({}, {})",
+            c.login_id, c.login_password, c.trade_password, c.name, c.email
+        );
+    }
+    println!(
+        "Support desk: http://{}/desk  operator {} / {}",
+        config.addr, DEMO_OPERATOR.0, DEMO_OPERATOR.1
+    );
+    println!("Mail outbox:  http://{}/mail", config.addr);
+
+    axum::serve(listener, portal.router)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,324 @@
+//! The application: state, construction over a database, router and middleware
+//! (request log, body limit, security headers, sessions, CSRF).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use totp_enroll::store::{PostgresStore, SqliteStore};
+use totp_enroll::{Clock, Engine, EnginePolicy, KeyRing, OtpPolicy, SystemClock};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Database;
+use crate::csrf;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::notify::PortalAudit;
+use crate::password::Passwords;
+use crate::routes;
+use crate::session::{self, SessionConfig, SessionStore};
+use crate::store::PortalStore;
+use crate::views;
+
+/// The engine type of the portal.
+pub type PortalEngine = Engine<PortalStore>;
+
+/// Everything a handler needs, shared by all requests.
+pub struct AppState {
+    /// The enrollment engine.
+    pub engine: Arc<PortalEngine>,
+    /// The portal's tables.
+    pub db: Db,
+    /// The engine's audit sink (flushed by handlers after each engine call).
+    pub audit: Arc<PortalAudit>,
+    /// Password hashing.
+    pub passwords: Passwords,
+    /// The clock (the engine's and the sessions').
+    pub clock: Arc<dyn Clock>,
+    /// Customers' sessions.
+    pub sessions: Arc<SessionStore>,
+    /// Support-desk operators' sessions.
+    pub desk_sessions: Arc<SessionStore>,
+}
+
+impl core::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AppState")
+            .field("engine", &self.engine)
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The shared state as handlers receive it.
+pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    /// The current time (Unix seconds).
+    pub fn now(&self) -> Result<u64, AppError> {
+        self.clock
+            .now()
+            .map_err(|e| AppError::internal(format!("clock: {e}")))
+    }
+}
+
+/// Construction settings that are not configuration from the environment: the hooks for
+/// tests.
+pub struct PortalOptions {
+    /// The clock of the engine and the sessions (tests: a `ManualClock`).
+    pub clock: Arc<dyn Clock>,
+    /// argon2id parameters for new hashes (tests: the cheapest).
+    pub password_params: argon2::Params,
+    /// Whether cookies are `Secure`.
+    pub secure_cookies: bool,
+    /// Whether to create the demo customers and operator if missing.
+    pub seed_demo_data: bool,
+    /// The engine's policy.
+    pub engine_policy: EnginePolicy,
+}
+
+impl core::fmt::Debug for PortalOptions {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PortalOptions")
+            .field("secure_cookies", &self.secure_cookies)
+            .field("seed_demo_data", &self.seed_demo_data)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PortalOptions {
+    /// The system clock, recommended argon2id parameters, demo data, the seed portal's
+    /// engine policy.
+    pub fn production(secure_cookies: bool) -> Result<Self, AppError> {
+        Ok(Self {
+            clock: Arc::new(SystemClock),
+            password_params: Passwords::recommended_params(),
+            secure_cookies,
+            seed_demo_data: true,
+            engine_policy: default_policy()?,
+        })
+    }
+
+    /// For tests: `clock`, the cheapest argon2id parameters, demo data.
+    pub fn for_tests(clock: Arc<dyn Clock>) -> Result<Self, AppError> {
+        Ok(Self {
+            clock,
+            password_params: Passwords::test_params()?,
+            secure_cookies: false,
+            seed_demo_data: true,
+            engine_policy: default_policy()?,
+        })
+    }
+}
+
+/// The seed portal's policy: issuer 北洋証券オンラインサービス, SHA-1, 6 digits, 30 s.
+pub fn default_policy() -> Result<EnginePolicy, AppError> {
+    let otp =
+        OtpPolicy::new(crate::ISSUER).map_err(|e| AppError::internal(format!("policy: {e}")))?;
+    Ok(EnginePolicy::new(otp))
+}
+
+/// Why the portal could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The enrollment store could not be opened.
+    #[error("opening the enrollment store: {0}")]
+    Store(#[from] totp_enroll::StoreError),
+    /// The portal's migrations failed.
+    #[error("migrating the portal tables: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Anything else.
+    #[error("{0}")]
+    App(#[from] AppError),
+}
+
+/// A built portal: the router to serve and its state.
+#[derive(Debug, Clone)]
+pub struct Portal {
+    /// The application.
+    pub router: Router,
+    /// Its state (tests read the session stores and the engine).
+    pub state: SharedState,
+    /// Whether demo data was created at this start.
+    pub seeded: bool,
+}
+
+/// Opens `database` (creating tables, and demo data when asked), builds the engine with
+/// `keys`, and the router.
+pub async fn build(
+    database: &Database,
+    keys: KeyRing,
+    options: PortalOptions,
+) -> Result<Portal, StartError> {
+    let (store, db) = match database {
+        Database::Sqlite(url) => {
+            let store = SqliteStore::connect(url).await?;
+            let db = Db::Sqlite(store.pool().clone());
+            (PortalStore::Sqlite(store), db)
+        }
+        Database::Postgres(url) => {
+            let store = PostgresStore::connect(url).await?;
+            let db = Db::Postgres(store.pool().clone());
+            (PortalStore::Postgres(store), db)
+        }
+    };
+    db.migrate().await?;
+    let passwords = Passwords::new(options.password_params)?;
+    let seeded = if options.seed_demo_data {
+        db.seed_demo(&passwords).await?
+    } else {
+        false
+    };
+    let audit = Arc::new(PortalAudit::new());
+    let engine = Engine::new(store, keys, options.engine_policy)
+        .map_err(AppError::from)?
+        .with_clock(options.clock.clone())
+        .with_audit(audit.clone());
+    let state = Arc::new(AppState {
+        engine: Arc::new(engine),
+        db,
+        audit,
+        passwords,
+        clock: options.clock.clone(),
+        sessions: Arc::new(SessionStore::new(
+            SessionConfig::customer(options.secure_cookies),
+            options.clock.clone(),
+        )),
+        desk_sessions: Arc::new(SessionStore::new(
+            SessionConfig::desk(options.secure_cookies),
+            options.clock,
+        )),
+    });
+    Ok(Portal {
+        router: router(state.clone()),
+        state,
+        seeded,
+    })
+}
+
+/// The Content-Security-Policy of every response.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The router over `state`.
+pub fn router(state: SharedState) -> Router {
+    let pages = Router::new()
+        .route("/", get(root))
+        .route(
+            "/login",
+            get(routes::login::form).post(routes::login::submit),
+        )
+        .route(
+            "/login/otp",
+            get(routes::login::otp_form).post(routes::login::otp_submit),
+        )
+        .route("/logout", post(routes::login::logout))
+        .route("/account", get(routes::account::show))
+        .route(
+            "/apply",
+            get(routes::apply::form).post(routes::apply::submit),
+        )
+        .route("/apply/register", get(routes::apply::register))
+        .route(
+            "/apply/confirm",
+            get(routes::apply::confirm_form).post(routes::apply::confirm_submit),
+        )
+        .route("/apply/done", get(routes::apply::done))
+        .route(
+            "/redisplay",
+            get(routes::redisplay::form).post(routes::redisplay::submit),
+        )
+        .route("/redisplay/show", get(routes::redisplay::show))
+        .route("/stop", get(routes::stop::form).post(routes::stop::submit))
+        .route("/stop/done", get(routes::stop::done))
+        .route("/desk", get(routes::desk::show))
+        .route("/desk/login", post(routes::desk::login))
+        .route("/desk/logout", post(routes::desk::logout))
+        .route("/desk/reset", post(routes::desk::reset))
+        .route("/mail", get(routes::mail::show))
+        .fallback(not_found)
+        // Inner first: CSRF needs the session that `attach` puts in the request.
+        .layer(middleware::from_fn(csrf::verify))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::attach,
+        ));
+    Router::new()
+        .route("/static/app.js", get(app_js))
+        .route("/static/app.css", get(app_css))
+        .merge(pages)
+        .layer(middleware::from_fn(security_headers))
+        .layer(DefaultBodyLimit::max(csrf::BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(csrf::BODY_LIMIT))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // Method and path only: no query, no headers (cookies), no body.
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path()
+                )
+            }),
+        )
+        .with_state(state)
+}
+
+async fn root(
+    axum::extract::Extension(session): axum::extract::Extension<session::Session>,
+) -> Redirect {
+    if session.data().customer.is_some() {
+        Redirect::to("/account")
+    } else {
+        Redirect::to("/login")
+    }
+}
+
+async fn not_found() -> Response {
+    views::message_page(
+        StatusCode::NOT_FOUND,
+        "ページが見つかりません",
+        "お探しのページは見つかりませんでした。",
+    )
+}
+
+/// Headers on every response: strict CSP, no caching (pages show QR codes and keys), no
+/// sniffing, no referrer, no framing.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    for (name, value) in set {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+async fn app_js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../static/app.js"),
+    )
+        .into_response()
+}
+
+async fn app_css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../static/app.css"),
+    )
+        .into_response()
+}

@@ -1,0 +1,304 @@
+//! Configuration from the environment, and the sealing key ring.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `PORT` | `8080` | port on 127.0.0.1 |
+//! | `TOTP_PORTAL_DATA` | `./portal-data` | data directory (SQLite file, key ring file) |
+//! | `TOTP_PORTAL_DATABASE_URL` | SQLite file in the data directory | `postgres://…` for PostgreSQL |
+//! | `TOTP_PORTAL_KEYS` | key file in the data directory | the key ring as text (see [`load_key_ring`]) |
+//! | `TOTP_PORTAL_SECURE_COOKIES` | off | `1`/`true`: cookies get `Secure` (behind TLS) |
+
+use std::fs;
+use std::io::Write as _;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use rand::TryRngCore as _;
+use rand::rngs::OsRng;
+use totp_enroll::KeyRing;
+use zeroize::Zeroizing;
+
+/// The file in the data directory that holds the generated key ring.
+pub const KEY_FILE: &str = "sealing-keys.txt";
+/// The SQLite file in the data directory.
+pub const SQLITE_FILE: &str = "portal.db";
+/// First line of the key ring text.
+const KEY_HEADER: &str = "totp-portal-keyring-v1";
+
+/// Why the portal cannot start with this configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// An environment variable has an unusable value.
+    #[error("{0} is invalid: {1}")]
+    Invalid(&'static str, String),
+    /// The data directory or key file could not be read or written.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    /// The key ring text is malformed (the message never contains key material).
+    #[error("the sealing key ring is malformed: {0}")]
+    KeyRing(&'static str),
+}
+
+/// Which database the portal runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file (path or `sqlite:` URL).
+    Sqlite(String),
+    /// A PostgreSQL URL.
+    Postgres(String),
+}
+
+impl Database {
+    /// Reads `url`: `postgres://` or `postgresql://` is PostgreSQL; `sqlite:` or a path is
+    /// SQLite.
+    pub fn from_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres(url.to_owned())
+        } else {
+            Self::Sqlite(url.to_owned())
+        }
+    }
+
+    /// What to print at start (a PostgreSQL URL without its password).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("SQLite {path}"),
+            Self::Postgres(url) => {
+                let without_credentials =
+                    url.split_once('@').map_or(url.as_str(), |(_, host)| host);
+                format!("PostgreSQL {without_credentials}")
+            }
+        }
+    }
+}
+
+/// The portal's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The database.
+    pub database: Database,
+    /// Whether cookies are marked `Secure`.
+    pub secure_cookies: bool,
+}
+
+impl Config {
+    /// Reads the configuration from the environment (see the module docs).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let port = match std::env::var("PORT") {
+            Ok(port) => port
+                .trim()
+                .parse::<u16>()
+                .map_err(|_| ConfigError::Invalid("PORT", "not a port number".into()))?,
+            Err(_) => 8080,
+        };
+        let data_dir = std::env::var_os("TOTP_PORTAL_DATA")
+            .map_or_else(|| PathBuf::from("./portal-data"), PathBuf::from);
+        let database = match std::env::var("TOTP_PORTAL_DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => Database::from_url(url.trim()),
+            _ => {
+                let file = data_dir.join(SQLITE_FILE);
+                let path = file.to_str().ok_or_else(|| {
+                    ConfigError::Invalid("TOTP_PORTAL_DATA", "not valid UTF-8".into())
+                })?;
+                Database::Sqlite(path.to_owned())
+            }
+        };
+        let secure_cookies = std::env::var("TOTP_PORTAL_SECURE_COOKIES")
+            .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
+        Ok(Self {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            data_dir,
+            database,
+            secure_cookies,
+        })
+    }
+
+    /// Creates the data directory (mode 0700) if it is missing.
+    pub fn ensure_data_dir(&self) -> Result<(), ConfigError> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.data_dir)
+            .map_err(|e| ConfigError::Io(format!("creating {}", self.data_dir.display()), e))
+    }
+}
+
+/// Where the key ring came from (printed at start; the keys never are).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyOrigin {
+    /// `TOTP_PORTAL_KEYS`.
+    Environment,
+    /// An existing key file.
+    File(PathBuf),
+    /// A key file generated just now.
+    Generated(PathBuf),
+}
+
+/// THE one place that reads sealing keys: from `TOTP_PORTAL_KEYS` if set, else from the
+/// key file in `data_dir`, generating it (mode 0600, never overwritten) on first start.
+///
+/// The text form (a stopgap until the library has its own): a header line
+/// `totp-portal-keyring-v1`, then one line per key, `<key id>:<32 bytes in base64>`, the
+/// first being the current sealing key and the others retired keys that still open old
+/// records. Lines starting with `#` are comments.
+pub fn load_key_ring(
+    env_text: Option<&str>,
+    data_dir: &Path,
+) -> Result<(KeyRing, KeyOrigin), ConfigError> {
+    if let Some(text) = env_text {
+        return Ok((key_ring_from_text(text)?, KeyOrigin::Environment));
+    }
+    let path = data_dir.join(KEY_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            let text = Zeroizing::new(text);
+            let mode = fs::metadata(&path)
+                .map_err(|e| ConfigError::Io(format!("reading {}", path.display()), e))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(ConfigError::Invalid(
+                    "the key file",
+                    format!(
+                        "{} is readable by others (mode {:o}); chmod 600 it",
+                        path.display(),
+                        mode & 0o777
+                    ),
+                ));
+            }
+            Ok((key_ring_from_text(&text)?, KeyOrigin::File(path)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let text = generate_key_ring_text()?;
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| ConfigError::Io(format!("creating {}", path.display()), e))?;
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(|e| ConfigError::Io(format!("writing {}", path.display()), e))?;
+            Ok((key_ring_from_text(&text)?, KeyOrigin::Generated(path)))
+        }
+        Err(e) => Err(ConfigError::Io(format!("reading {}", path.display()), e)),
+    }
+}
+
+/// A new key ring in the text form of [`load_key_ring`]: key id 1, 32 random bytes.
+pub fn generate_key_ring_text() -> Result<Zeroizing<String>, ConfigError> {
+    let mut key = Zeroizing::new([0u8; 32]);
+    OsRng
+        .try_fill_bytes(key.as_mut_slice())
+        .map_err(|_| ConfigError::KeyRing("the OS random generator failed"))?;
+    let encoded = Zeroizing::new(STANDARD.encode(key.as_slice()));
+    Ok(Zeroizing::new(format!(
+        "{KEY_HEADER}\n# Sealing keys of the totp-enroll portal. Keep secret; back up.\n1:{}\n",
+        encoded.as_str()
+    )))
+}
+
+/// Parses the text form of [`load_key_ring`].
+pub fn key_ring_from_text(text: &str) -> Result<KeyRing, ConfigError> {
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    if lines.next() != Some(KEY_HEADER) {
+        return Err(ConfigError::KeyRing(
+            "the first line must be totp-portal-keyring-v1",
+        ));
+    }
+    let mut ring: Option<KeyRing> = None;
+    for line in lines {
+        let (id, key) = line
+            .split_once(':')
+            .ok_or(ConfigError::KeyRing("a key line must be <id>:<base64>"))?;
+        let id: u32 = id
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError::KeyRing("a key id must be a number"))?;
+        let bytes = Zeroizing::new(
+            STANDARD
+                .decode(key.trim())
+                .map_err(|_| ConfigError::KeyRing("a key is not valid base64"))?,
+        );
+        let key: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| ConfigError::KeyRing("a key must be 32 bytes"))?;
+        let key = Zeroizing::new(key);
+        ring = Some(match ring {
+            None => KeyRing::new(id, *key),
+            Some(ring) => ring.with_retired(id, *key),
+        });
+    }
+    ring.ok_or(ConfigError::KeyRing("no key"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_text_parses_and_holds_a_random_key() {
+        let a = generate_key_ring_text().unwrap();
+        let b = generate_key_ring_text().unwrap();
+        assert_ne!(a.as_str(), b.as_str());
+        assert_eq!(key_ring_from_text(&a).unwrap().current_key_id(), 1);
+    }
+
+    #[test]
+    fn malformed_text_is_refused_without_echoing_it() {
+        for bad in [
+            "",
+            "1:AAAA",
+            "totp-portal-keyring-v1\n",
+            "totp-portal-keyring-v1\nx:AAAA",
+            "totp-portal-keyring-v1\n1:AAAA",
+            "totp-portal-keyring-v1\n1:!!!",
+        ] {
+            let error = key_ring_from_text(bad).unwrap_err().to_string();
+            assert!(!error.contains("AAAA"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_key_file_is_created_owner_only_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("portal-keys-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let (_, origin) = load_key_ring(None, &dir).unwrap();
+        let path = dir.join(KEY_FILE);
+        assert_eq!(origin, KeyOrigin::Generated(path.clone()));
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let (_, origin) = load_key_ring(None, &dir).unwrap();
+        assert_eq!(origin, KeyOrigin::File(path.clone()));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(
+            load_key_ring(None, &dir).is_err(),
+            "a world-readable key file is refused"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn postgres_urls_are_told_apart_and_described_without_password() {
+        let db = Database::from_url("postgres://portal:hunter2@db.local:5432/portal");
+        assert!(matches!(db, Database::Postgres(_)));
+        assert!(!db.describe().contains("hunter2"));
+        assert!(matches!(
+            Database::from_url("portal-data/portal.db"),
+            Database::Sqlite(_)
+        ));
+    }
+}

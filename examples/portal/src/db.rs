@@ -1,0 +1,299 @@
+//! The portal's own tables (customers, operators, audit log, mail outbox) in the same
+//! database as the library's enrollment table, with migrations of their own, and the demo
+//! data created on first start.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{PgPool, Row as _, SqlitePool};
+
+use crate::error::AppError;
+use crate::password::Passwords;
+
+/// The portal's database: the pool of the library's store, reused for the portal's tables.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// SQLite.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool (the SQL is the same for both: `$n`
+/// placeholders work in SQLite too).
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+fn migrator(sql: &'static str) -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(vec![Migration::new(
+            1,
+            Cow::Borrowed("portal tables"),
+            MigrationType::Simple,
+            Cow::Borrowed(sql),
+            false,
+        )]),
+        ..Migrator::DEFAULT
+    }
+}
+
+/// A customer of the portal.
+#[derive(Clone)]
+pub struct Customer {
+    /// ログインID (also the engine's account id).
+    pub login_id: String,
+    /// Name, e.g. 北洋 太郎.
+    pub name: String,
+    /// Where notifications go.
+    pub email: String,
+    /// argon2id hash of the login password.
+    pub login_password_hash: String,
+    /// argon2id hash of the transaction password (取引パスワード).
+    pub trade_password_hash: String,
+}
+
+impl core::fmt::Debug for Customer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Customer")
+            .field("login_id", &self.login_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One audit log row.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    /// Unix seconds.
+    pub at: i64,
+    /// A short English code (`confirmed`, `refused`, …).
+    pub kind: String,
+    /// What happened, in Japanese, without secrets or codes.
+    pub detail: String,
+}
+
+/// One mail in the outbox.
+#[derive(Debug, Clone)]
+pub struct MailRow {
+    /// Unix seconds.
+    pub at: i64,
+    /// Recipient.
+    pub to_address: String,
+    /// The customer's login ID.
+    pub account: String,
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+}
+
+/// A demo customer created on first start (see the README).
+pub struct DemoCustomer {
+    /// ログインID.
+    pub login_id: &'static str,
+    /// ログインパスワード.
+    pub login_password: &'static str,
+    /// 取引パスワード.
+    pub trade_password: &'static str,
+    /// 氏名.
+    pub name: &'static str,
+    /// E-mail.
+    pub email: &'static str,
+}
+
+/// The demo customers: the manual's 北洋 太郎, and 北洋 花子 for the browser test.
+pub const DEMO_CUSTOMERS: [DemoCustomer; 2] = [
+    DemoCustomer {
+        login_id: "0123-456789",
+        login_password: "demo-login-pw",
+        trade_password: "demo-trade-pw",
+        name: "北洋 太郎",
+        email: "taro@example.jp",
+    },
+    DemoCustomer {
+        login_id: "0123-000002",
+        login_password: "demo-login-pw2",
+        trade_password: "demo-trade-pw2",
+        name: "北洋 花子",
+        email: "hanako@example.jp",
+    },
+];
+
+/// The demo support-desk operator: ID and password.
+pub const DEMO_OPERATOR: (&str, &str) = ("desk-01", "demo-desk-pw");
+
+impl Db {
+    /// Applies the portal's migrations (idempotent; recorded in sqlx's `_sqlx_migrations`).
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Self::Sqlite(pool) => {
+                migrator(include_str!("../migrations/sqlite/0001_portal_tables.sql"))
+                    .run(pool)
+                    .await
+            }
+            Self::Postgres(pool) => {
+                migrator(include_str!(
+                    "../migrations/postgres/0001_portal_tables.sql"
+                ))
+                .run(pool)
+                .await
+            }
+        }
+    }
+
+    /// Creates the demo customers and operator unless they exist (passwords as argon2id
+    /// hashes). Returns whether anything was created.
+    pub async fn seed_demo(&self, passwords: &Passwords) -> Result<bool, AppError> {
+        let mut created = false;
+        for demo in &DEMO_CUSTOMERS {
+            if self.customer(demo.login_id).await?.is_some() {
+                continue;
+            }
+            let customer = Customer {
+                login_id: demo.login_id.to_owned(),
+                name: demo.name.to_owned(),
+                email: demo.email.to_owned(),
+                login_password_hash: passwords.hash(demo.login_password).await?,
+                trade_password_hash: passwords.hash(demo.trade_password).await?,
+            };
+            self.insert_customer(&customer).await?;
+            created = true;
+        }
+        let (operator, password) = DEMO_OPERATOR;
+        if self.operator_hash(operator).await?.is_none() {
+            self.insert_operator(operator, &passwords.hash(password).await?)
+                .await?;
+            created = true;
+        }
+        Ok(created)
+    }
+
+    /// Adds a customer (nothing if the login ID exists).
+    pub async fn insert_customer(&self, c: &Customer) -> Result<(), sqlx::Error> {
+        const SQL: &str = "INSERT INTO portal_customers \
+            (login_id, name, email, login_password_hash, trade_password_hash) \
+            VALUES ($1, $2, $3, $4, $5) ON CONFLICT (login_id) DO NOTHING";
+        on_pool!(self, pool => sqlx::query(SQL)
+            .bind(&c.login_id)
+            .bind(&c.name)
+            .bind(&c.email)
+            .bind(&c.login_password_hash)
+            .bind(&c.trade_password_hash)
+            .execute(pool)
+            .await
+            .map(|_| ()))
+    }
+
+    /// Adds an operator (nothing if the ID exists).
+    pub async fn insert_operator(&self, id: &str, hash: &str) -> Result<(), sqlx::Error> {
+        const SQL: &str = "INSERT INTO portal_operators (operator_id, password_hash) \
+            VALUES ($1, $2) ON CONFLICT (operator_id) DO NOTHING";
+        on_pool!(self, pool => sqlx::query(SQL).bind(id).bind(hash).execute(pool).await.map(|_| ()))
+    }
+
+    /// The customer with this login ID.
+    pub async fn customer(&self, login_id: &str) -> Result<Option<Customer>, sqlx::Error> {
+        const SQL: &str = "SELECT login_id, name, email, login_password_hash, \
+            trade_password_hash FROM portal_customers WHERE login_id = $1";
+        let row = on_pool!(self, pool => sqlx::query(SQL)
+        .bind(login_id)
+        .fetch_optional(pool)
+        .await?
+        .map(|row| -> Result<Customer, sqlx::Error> {
+            Ok(Customer {
+                login_id: row.try_get("login_id")?,
+                name: row.try_get("name")?,
+                email: row.try_get("email")?,
+                login_password_hash: row.try_get("login_password_hash")?,
+                trade_password_hash: row.try_get("trade_password_hash")?,
+            })
+        }));
+        row.transpose()
+    }
+
+    /// The password hash of an operator.
+    pub async fn operator_hash(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
+        const SQL: &str = "SELECT password_hash FROM portal_operators WHERE operator_id = $1";
+        on_pool!(self, pool => sqlx::query_scalar(SQL).bind(id).fetch_optional(pool).await)
+    }
+
+    /// Appends an audit row.
+    pub async fn insert_audit(
+        &self,
+        account: &str,
+        at: i64,
+        kind: &str,
+        detail: &str,
+    ) -> Result<(), sqlx::Error> {
+        const SQL: &str =
+            "INSERT INTO portal_audit (account, at, kind, detail) VALUES ($1, $2, $3, $4)";
+        on_pool!(self, pool => sqlx::query(SQL)
+            .bind(account).bind(at).bind(kind).bind(detail)
+            .execute(pool).await.map(|_| ()))
+    }
+
+    /// The newest `limit` audit rows of an account, newest first.
+    pub async fn recent_audit(
+        &self,
+        account: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, sqlx::Error> {
+        const SQL: &str = "SELECT at, kind, detail FROM portal_audit WHERE account = $1 \
+            ORDER BY id DESC LIMIT $2";
+        let rows = on_pool!(self, pool => sqlx::query(SQL)
+            .bind(account).bind(limit)
+            .fetch_all(pool).await?
+            .into_iter()
+            .map(|row| -> Result<AuditRow, sqlx::Error> {
+                Ok(AuditRow {
+                    at: row.try_get("at")?,
+                    kind: row.try_get("kind")?,
+                    detail: row.try_get("detail")?,
+                })
+            })
+            .collect::<Vec<_>>());
+        rows.into_iter().collect()
+    }
+
+    /// Appends a mail to the outbox.
+    pub async fn insert_mail(
+        &self,
+        account: &str,
+        to_address: &str,
+        at: i64,
+        subject: &str,
+        body: &str,
+    ) -> Result<(), sqlx::Error> {
+        const SQL: &str = "INSERT INTO portal_mail (account, to_address, at, subject, body) \
+            VALUES ($1, $2, $3, $4, $5)";
+        on_pool!(self, pool => sqlx::query(SQL)
+            .bind(account).bind(to_address).bind(at).bind(subject).bind(body)
+            .execute(pool).await.map(|_| ()))
+    }
+
+    /// The newest `limit` mails, newest first.
+    pub async fn mails(&self, limit: i64) -> Result<Vec<MailRow>, sqlx::Error> {
+        const SQL: &str = "SELECT at, to_address, account, subject, body FROM portal_mail \
+            ORDER BY id DESC LIMIT $1";
+        let rows = on_pool!(self, pool => sqlx::query(SQL)
+            .bind(limit)
+            .fetch_all(pool).await?
+            .into_iter()
+            .map(|row| -> Result<MailRow, sqlx::Error> {
+                Ok(MailRow {
+                    at: row.try_get("at")?,
+                    to_address: row.try_get("to_address")?,
+                    account: row.try_get("account")?,
+                    subject: row.try_get("subject")?,
+                    body: row.try_get("body")?,
+                })
+            })
+            .collect::<Vec<_>>());
+        rows.into_iter().collect()
+    }
+}

@@ -1,0 +1,43 @@
+//! [`AppError`]: a fault of the server (never a customer's mistake), answered with a
+//! generic Japanese page and HTTP 500; the cause goes to the log, which carries no secret
+//! (engine and database errors hold none, and no request body is ever logged).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::views;
+
+/// What went wrong on the server side.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The portal's own tables.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// The engine failed for a reason that is not the customer's (store, sealing, clock).
+    #[error("engine: {0}")]
+    Engine(#[from] totp_enroll::EngineError),
+    /// A template could not be rendered.
+    #[error("template: {0}")]
+    Template(#[from] askama::Error),
+    /// Anything else (a blocking task died, a stored name is invalid, …).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// An internal error with a description (no secret in it).
+    pub fn internal(what: impl Into<String>) -> Self {
+        Self::Internal(what.into())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self, "request failed");
+        views::message_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "システムエラー",
+            "ただいまシステムエラーが発生しています。しばらくしてから再度お試しください。",
+        )
+    }
+}

@@ -1,0 +1,25 @@
+//! The seed manual's securities portal on `totp-enroll`, as a library so that tests can
+//! build the whole application in-process.
+//!
+//! `main.rs` reads the [`config::Config`] from the environment and calls [`app::build`];
+//! tests call [`app::build`] with a [`app::PortalOptions`] that injects a manual clock.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod config;
+pub mod csrf;
+pub mod db;
+pub mod error;
+pub mod jst;
+pub mod notify;
+pub mod password;
+pub mod refusal;
+pub mod routes;
+pub mod session;
+pub mod store;
+pub mod views;
+
+/// The service name: the issuer in key URIs and the "アカウント名" the manual tells the
+/// customer to type into the authenticator app.
+pub const ISSUER: &str = "北洋証券オンラインサービス";

@@ -1,0 +1,175 @@
+//! 申込: 取引パスワード認証 → サービス申込 -登録- (QR code and key) → -確認- → -受付-.
+
+use axum::Form;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+use totp_enroll::{Status, StepUp};
+
+use super::{CodeForm, Page, Reject, logged_in, status_label};
+use crate::app::SharedState;
+use crate::jst;
+use crate::refusal;
+use crate::session::{Session, Shown};
+use crate::views::{self, ApplyAuthPage, ApplyDonePage, ConfirmPage, KeyView, RegisterPage};
+
+/// The transaction password form.
+#[derive(Deserialize)]
+pub struct TradePasswordForm {
+    /// 取引パスワード.
+    pub trade_password: String,
+}
+
+const WRONG_TRADE_PASSWORD: &str =
+    "取引パスワードが正しくありません。入力内容をご確認のうえ、再度入力してください。";
+
+/// GET /apply: 取引パスワード認証 (only while 未登録).
+pub async fn form(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
+    let me = logged_in(&app, &session).await?;
+    let status = app.engine.status(&me.account).await?;
+    if matches!(status, Status::Active { .. }) {
+        return Err(Reject::Redirect("/account"));
+    }
+    Ok(views::page(
+        StatusCode::OK,
+        &ApplyAuthPage {
+            chrome: me.chrome,
+            error: None,
+            status_label: status_label(&status),
+        },
+    ))
+}
+
+/// POST /apply: checks the transaction password, then begins enrollment with the step-up
+/// proof and keeps the screen's key material in the session for the 登録 page.
+pub async fn submit(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<TradePasswordForm>,
+) -> Page {
+    let me = logged_in(&app, &session).await?;
+    let matched = app
+        .passwords
+        .verify(&form.trade_password, Some(&me.customer.trade_password_hash))
+        .await?;
+    let status = app.engine.status(&me.account).await?;
+    if !matched {
+        tracing::info!("transaction password refused");
+        return Ok(views::page(
+            StatusCode::UNAUTHORIZED,
+            &ApplyAuthPage {
+                chrome: me.chrome,
+                error: Some(WRONG_TRADE_PASSWORD.into()),
+                status_label: status_label(&status),
+            },
+        ));
+    }
+    let step_up = StepUp::transaction_password_verified(&me.account, app.now()?);
+    let begun = app
+        .engine
+        .begin(&me.account, &me.customer.login_id, &step_up)
+        .await;
+    app.audit.flush(&app.db).await;
+    match begun {
+        Ok(screen) => {
+            session.update(|d| d.provisioning = Some((Shown::Enrollment, screen)));
+            Ok(Redirect::to("/apply/register").into_response())
+        }
+        Err(error) => {
+            let refused = refusal::engine_error(&error, app.now()?);
+            if refused.is_server_fault() {
+                return Err(error.into());
+            }
+            Ok(views::page(
+                refused.status,
+                &ApplyAuthPage {
+                    chrome: me.chrome,
+                    error: Some(refused.message),
+                    status_label: status_label(&status),
+                },
+            ))
+        }
+    }
+}
+
+/// GET /apply/register: サービス申込 -登録- with the QR code and the hidden key.
+pub async fn register(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+) -> Page {
+    let me = logged_in(&app, &session).await?;
+    let Some((Shown::Enrollment, screen)) = session.data().provisioning else {
+        return Err(Reject::Redirect("/account"));
+    };
+    let expires = match app.engine.status(&me.account).await? {
+        Status::Pending { expires_at, .. } => Some(jst::minutes(expires_at)),
+        _ => None,
+    };
+    Ok(views::page(
+        StatusCode::OK,
+        &RegisterPage {
+            chrome: me.chrome,
+            key: KeyView::new(&screen),
+            expires,
+        },
+    ))
+}
+
+/// GET /apply/confirm: サービス申込 -確認-.
+pub async fn confirm_form(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+) -> Page {
+    let me = logged_in(&app, &session).await?;
+    Ok(views::page(
+        StatusCode::OK,
+        &ConfirmPage {
+            chrome: me.chrome,
+            error: None,
+        },
+    ))
+}
+
+/// POST /apply/confirm: the first code from the app completes enrollment.
+pub async fn confirm_submit(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<CodeForm>,
+) -> Page {
+    let me = logged_in(&app, &session).await?;
+    let confirmed = app.engine.confirm(&me.account, &form.code).await;
+    app.audit.flush(&app.db).await;
+    match confirmed {
+        Ok(()) => {
+            session.update(|d| d.provisioning = None);
+            Ok(Redirect::to("/apply/done").into_response())
+        }
+        Err(error) => {
+            let refused = refusal::engine_error(&error, app.now()?);
+            if refused.is_server_fault() {
+                return Err(error.into());
+            }
+            Ok(views::page_retry(
+                refused.status,
+                refused.retry_after,
+                &ConfirmPage {
+                    chrome: me.chrome,
+                    error: Some(refused.message),
+                },
+            ))
+        }
+    }
+}
+
+/// GET /apply/done: サービス申込 -受付- (once the service is 利用中).
+pub async fn done(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
+    let me = logged_in(&app, &session).await?;
+    if !matches!(app.engine.status(&me.account).await?, Status::Active { .. }) {
+        return Err(Reject::Redirect("/account"));
+    }
+    Ok(views::page(
+        StatusCode::OK,
+        &ApplyDonePage { chrome: me.chrome },
+    ))
+}

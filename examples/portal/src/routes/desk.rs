@@ -1,0 +1,253 @@
+//! The support desk (`/desk`, お客さまサポート窓口): operators log in with their own session,
+//! look a customer up by login ID (status and recent audit events: never a secret or a
+//! code), and reset the service with a mandatory reason (the manual's lost-phone path).
+
+use axum::Form;
+use axum::extract::{Extension, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+use totp_enroll::{Access, Operator, Status};
+
+use super::{Page, Reject, account_id, status_label};
+use crate::app::SharedState;
+use crate::jst;
+use crate::session::Session;
+use crate::views::{self, Chrome, DeskCustomer, DeskLoginPage, DeskPage};
+
+/// How many audit events the desk shows.
+const RECENT_EVENTS: i64 = 20;
+/// Longest reset reason, in characters.
+const MAX_REASON_CHARS: usize = 500;
+
+/// `?login_id=…&done=1`.
+#[derive(Debug, Deserialize)]
+pub struct Lookup {
+    /// The login ID to look up.
+    pub login_id: Option<String>,
+    /// Set after a reset.
+    pub done: Option<String>,
+}
+
+/// The operator login form.
+#[derive(Deserialize)]
+pub struct DeskLoginForm {
+    /// オペレーターID.
+    pub operator: String,
+    /// パスワード.
+    pub password: String,
+}
+
+/// The reset form.
+#[derive(Debug, Deserialize)]
+pub struct ResetForm {
+    /// The customer.
+    pub login_id: String,
+    /// 理由.
+    pub reason: String,
+}
+
+fn chrome(session: &Session) -> (Chrome, Option<String>) {
+    let data = session.data();
+    (
+        Chrome {
+            csrf: data.csrf,
+            customer_name: None,
+            operator: data.operator.clone(),
+        },
+        data.operator,
+    )
+}
+
+fn login_page(session: &Session, status: StatusCode, error: Option<String>) -> Page {
+    Ok(views::page(
+        status,
+        &DeskLoginPage {
+            chrome: chrome(session).0,
+            error,
+        },
+    ))
+}
+
+/// GET /desk: the login form, or the lookup page.
+pub async fn show(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Query(lookup): Query<Lookup>,
+) -> Page {
+    let (chrome, operator) = chrome(&session);
+    if operator.is_none() {
+        return login_page(&session, StatusCode::OK, None);
+    }
+    let login_id = lookup.login_id.unwrap_or_default().trim().to_owned();
+    let notice = lookup
+        .done
+        .map(|_| "ワンタイムパスワードサービスをリセットしました（未登録）。".to_owned());
+    if login_id.is_empty() {
+        return Ok(views::page(
+            StatusCode::OK,
+            &DeskPage {
+                chrome,
+                login_id,
+                notice,
+                error: None,
+                found: None,
+            },
+        ));
+    }
+    let found = desk_customer(&app, &login_id).await?;
+    let status = if found.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    let error = found
+        .is_none()
+        .then(|| "該当するお客さまが見つかりません。".to_owned());
+    Ok(views::page(
+        status,
+        &DeskPage {
+            chrome,
+            login_id,
+            notice,
+            error,
+            found,
+        },
+    ))
+}
+
+async fn desk_customer(app: &SharedState, login_id: &str) -> Result<Option<DeskCustomer>, Reject> {
+    let Some(customer) = app.db.customer(login_id).await? else {
+        return Ok(None);
+    };
+    let account = account_id(&customer.login_id)?;
+    let status = app.engine.status(&account).await?;
+    let mut notes = Vec::new();
+    let access = match status {
+        Status::Pending { expires_at, access } => {
+            notes.push(format!(
+                "申込手続き中（確認未完了、有効期限 {}）",
+                jst::minutes(expires_at)
+            ));
+            Some(access)
+        }
+        Status::Active { since, access } => {
+            notes.push(format!("利用開始 {}", jst::minutes(since)));
+            Some(access)
+        }
+        _ => None,
+    };
+    match access {
+        Some(Access::Locked) => notes.push("ロック中（リセットが必要です）".into()),
+        Some(Access::Throttled { until }) => {
+            notes.push(format!("一時停止中（{}まで）", jst::seconds(until)));
+        }
+        _ => {}
+    }
+    let events = app
+        .db
+        .recent_audit(&customer.login_id, RECENT_EVENTS)
+        .await?
+        .into_iter()
+        .map(|row| (jst::seconds(u64::try_from(row.at).unwrap_or(0)), row.detail))
+        .collect();
+    Ok(Some(DeskCustomer {
+        login_id: customer.login_id,
+        name: customer.name,
+        status_label: status_label(&status),
+        notes,
+        events,
+    }))
+}
+
+/// POST /desk/login.
+pub async fn login(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<DeskLoginForm>,
+) -> Page {
+    let operator = form.operator.trim();
+    let hash = app.db.operator_hash(operator).await?;
+    let matched = app
+        .passwords
+        .verify(&form.password, hash.as_deref())
+        .await?;
+    if !matched || hash.is_none() {
+        tracing::info!("desk login refused");
+        return login_page(
+            &session,
+            StatusCode::UNAUTHORIZED,
+            Some("オペレーターIDまたはパスワードが正しくありません。".into()),
+        );
+    }
+    session.rotate();
+    session.update(|d| d.operator = Some(operator.to_owned()));
+    Ok(Redirect::to("/desk").into_response())
+}
+
+/// POST /desk/logout.
+pub async fn logout(Extension(session): Extension<Session>) -> Redirect {
+    session.reset();
+    Redirect::to("/desk")
+}
+
+/// POST /desk/reset: erases the customer's enrollment; the reason is mandatory and audited.
+pub async fn reset(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<ResetForm>,
+) -> Page {
+    let (chrome, operator) = chrome(&session);
+    let Some(operator) = operator else {
+        return login_page(&session, StatusCode::UNAUTHORIZED, None);
+    };
+    // One line of text: newlines and other control characters become spaces (the reason
+    // goes to the audit log).
+    let reason: String = form
+        .reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let reason = reason.trim();
+    let login_id = form.login_id.trim().to_owned();
+    let error = if reason.is_empty() {
+        Some("リセットの理由を入力してください。")
+    } else if reason.chars().count() > MAX_REASON_CHARS {
+        Some("リセットの理由は500文字以内で入力してください。")
+    } else {
+        None
+    };
+    let found = desk_customer(&app, &login_id).await?;
+    if found.is_none() || error.is_some() {
+        let status = if found.is_none() {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        let error = error.map_or_else(
+            || "該当するお客さまが見つかりません。".to_owned(),
+            str::to_owned,
+        );
+        return Ok(views::page(
+            status,
+            &DeskPage {
+                chrome,
+                login_id,
+                notice: None,
+                error: Some(error),
+                found,
+            },
+        ));
+    }
+    let operator = Operator::new(operator)
+        .map_err(|e| crate::error::AppError::internal(format!("operator: {e}")))?;
+    let account = account_id(&login_id)?;
+    let result = app.engine.admin_reset(&account, &operator, reason).await;
+    app.audit.flush(&app.db).await;
+    result?;
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("login_id", &login_id)
+        .append_pair("done", "1")
+        .finish();
+    Ok(Redirect::to(&format!("/desk?{query}")).into_response())
+}

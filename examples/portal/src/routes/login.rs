@@ -1,0 +1,167 @@
+//! ログイン: login ID and password, then — when the service is 利用中 — the one-time
+//! password on a second page bound to the session that passed the password step.
+
+use axum::Form;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+use totp_enroll::Login;
+
+use super::{CodeForm, Page, Reject, account_id, anonymous_chrome, login_needs_code};
+use crate::app::SharedState;
+use crate::refusal;
+use crate::session::{PendingLogin, Session};
+use crate::views::{self, LoginOtpPage, LoginPage};
+
+/// How long the one-time password page waits after the password step.
+pub const PENDING_LOGIN_TTL: u64 = 5 * 60;
+
+/// The login form.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    /// ログインID.
+    pub login_id: String,
+    /// ログインパスワード.
+    pub password: String,
+}
+
+const WRONG_LOGIN: &str = "ログインIDまたはログインパスワードが正しくありません。";
+
+/// GET /login.
+pub async fn form(Extension(session): Extension<Session>) -> Page {
+    if session.data().customer.is_some() {
+        return Err(Reject::Redirect("/account"));
+    }
+    Ok(views::page(
+        StatusCode::OK,
+        &LoginPage {
+            chrome: anonymous_chrome(&session),
+            error: None,
+            login_id: String::new(),
+        },
+    ))
+}
+
+/// POST /login: checks the password (argon2id; a dummy hash for unknown IDs, the same
+/// message for both), then either logs in or asks for the one-time password.
+pub async fn submit(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<LoginForm>,
+) -> Page {
+    let login_id = form.login_id.trim();
+    let customer = app.db.customer(login_id).await?;
+    let matched = app
+        .passwords
+        .verify(
+            &form.password,
+            customer.as_ref().map(|c| c.login_password_hash.as_str()),
+        )
+        .await?;
+    let Some(customer) = customer.filter(|_| matched) else {
+        tracing::info!("login refused");
+        return Ok(views::page(
+            StatusCode::UNAUTHORIZED,
+            &LoginPage {
+                chrome: anonymous_chrome(&session),
+                error: Some(WRONG_LOGIN.into()),
+                login_id: login_id.to_owned(),
+            },
+        ));
+    };
+    let account = account_id(&customer.login_id)?;
+    let status = app.engine.status(&account).await?;
+    let now = app.now()?;
+    session.rotate();
+    if login_needs_code(&status) {
+        session.update(|d| {
+            d.customer = None;
+            d.pending_login = Some(PendingLogin {
+                login_id: customer.login_id.clone(),
+                at: now,
+            });
+        });
+        Ok(Redirect::to("/login/otp").into_response())
+    } else {
+        session.update(|d| {
+            d.pending_login = None;
+            d.customer = Some(customer.login_id.clone());
+        });
+        Ok(Redirect::to("/account").into_response())
+    }
+}
+
+/// The pending login of `session`, if it is still fresh.
+fn pending(app: &SharedState, session: &Session) -> Result<Option<PendingLogin>, Reject> {
+    let now = app.now()?;
+    Ok(session
+        .data()
+        .pending_login
+        .filter(|p| now.saturating_sub(p.at) <= PENDING_LOGIN_TTL))
+}
+
+/// GET /login/otp: only for the session that passed the password step.
+pub async fn otp_form(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+) -> Page {
+    if pending(&app, &session)?.is_none() {
+        return Err(Reject::Redirect("/login"));
+    }
+    Ok(views::page(
+        StatusCode::OK,
+        &LoginOtpPage {
+            chrome: anonymous_chrome(&session),
+            error: None,
+        },
+    ))
+}
+
+/// POST /login/otp: the one-time password; logged in (with a new session id) only on
+/// acceptance.
+pub async fn otp_submit(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<CodeForm>,
+) -> Page {
+    let Some(pending) = pending(&app, &session)? else {
+        return Err(Reject::Redirect("/login"));
+    };
+    let account = account_id(&pending.login_id)?;
+    let verdict = app.engine.verify_login(&account, &form.code).await;
+    app.audit.flush(&app.db).await;
+    match verdict {
+        Ok(Login::Verified(_) | Login::NotRequired) => {
+            session.rotate();
+            session.update(|d| {
+                d.pending_login = None;
+                d.customer = Some(pending.login_id.clone());
+            });
+            Ok(Redirect::to("/account").into_response())
+        }
+        Ok(_) => Err(Reject::Error(crate::error::AppError::internal(
+            "unknown login verdict",
+        ))),
+        Err(error) => {
+            let refused = refusal::engine_error(&error, app.now()?);
+            if refused.is_server_fault() {
+                return Err(error.into());
+            }
+            Ok(views::page_retry(
+                refused.status,
+                refused.retry_after,
+                &LoginOtpPage {
+                    chrome: anonymous_chrome(&session),
+                    error: Some(refused.message),
+                },
+            ))
+        }
+    }
+}
+
+/// POST /logout: ends the session (a new, empty one replaces it).
+pub async fn logout(Extension(session): Extension<Session>) -> Redirect {
+    session.reset();
+    Redirect::to("/login")
+}

@@ -1,0 +1,110 @@
+//! The screens, one module per group of the manual.
+
+pub mod account;
+pub mod apply;
+pub mod desk;
+pub mod login;
+pub mod mail;
+pub mod redisplay;
+pub mod stop;
+
+use axum::response::{IntoResponse, Redirect, Response};
+use totp_enroll::AccountId;
+
+use crate::app::AppState;
+use crate::db::Customer;
+use crate::error::AppError;
+use crate::session::Session;
+use crate::views::Chrome;
+
+/// Why a handler does not render its page: send the browser elsewhere, or a server fault.
+#[derive(Debug)]
+pub enum Reject {
+    /// 303 to this path (not logged in, nothing to show, …).
+    Redirect(&'static str),
+    /// A fault of the server.
+    Error(AppError),
+}
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Redirect(to) => Redirect::to(to).into_response(),
+            Self::Error(error) => error.into_response(),
+        }
+    }
+}
+
+impl<E: Into<AppError>> From<E> for Reject {
+    fn from(error: E) -> Self {
+        Self::Error(error.into())
+    }
+}
+
+/// What a handler returns.
+pub type Page = Result<Response, Reject>;
+
+/// A logged-in customer (both login steps passed).
+pub struct LoggedIn {
+    /// The customer's row.
+    pub customer: Customer,
+    /// The engine's account id (the login ID).
+    pub account: AccountId,
+    /// The page frame.
+    pub chrome: Chrome,
+}
+
+/// The logged-in customer of `session`, or a redirect to the login page. A session that
+/// only passed the password step is NOT logged in.
+pub async fn logged_in(app: &AppState, session: &Session) -> Result<LoggedIn, Reject> {
+    let data = session.data();
+    let Some(login_id) = data.customer else {
+        return Err(Reject::Redirect("/login"));
+    };
+    let Some(customer) = app.db.customer(&login_id).await? else {
+        session.reset();
+        return Err(Reject::Redirect("/login"));
+    };
+    let account = account_id(&customer.login_id)?;
+    Ok(LoggedIn {
+        chrome: Chrome {
+            csrf: data.csrf,
+            customer_name: Some(customer.name.clone()),
+            operator: None,
+        },
+        customer,
+        account,
+    })
+}
+
+/// The engine's account id of a login ID.
+pub fn account_id(login_id: &str) -> Result<AccountId, AppError> {
+    AccountId::new(login_id).map_err(|e| AppError::internal(format!("account id: {e}")))
+}
+
+/// The frame of a page for a visitor who is not logged in.
+pub fn anonymous_chrome(session: &Session) -> Chrome {
+    Chrome {
+        csrf: session.csrf(),
+        customer_name: None,
+        operator: None,
+    }
+}
+
+/// Whether logging in needs a one-time password (the service is 利用中). Stopgap until
+/// `Status::login_needs_code`.
+pub fn login_needs_code(status: &totp_enroll::Status) -> bool {
+    matches!(status, totp_enroll::Status::Active { .. })
+}
+
+/// The portal label of a status: 未登録 or 利用中. (Stopgap until `Status::label(Lang)`.)
+pub fn status_label(status: &totp_enroll::Status) -> &'static str {
+    status.portal_label()
+}
+
+/// The form field of every one-time password form.
+#[derive(Debug, serde::Deserialize)]
+pub struct CodeForm {
+    /// What the customer typed (ASCII or full-width digits, one separator allowed).
+    pub code: String,
+}

@@ -1,0 +1,71 @@
+//! 利用停止: サービス利用停止 -確認- (a current code), then -受付-; the row is 未登録 again.
+
+use axum::Form;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use totp_enroll::Status;
+
+use super::{CodeForm, Page, Reject, logged_in};
+use crate::app::SharedState;
+use crate::refusal;
+use crate::session::Session;
+use crate::views::{self, StopConfirmPage, StopDonePage};
+
+/// GET /stop (only while 利用中).
+pub async fn form(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
+    let me = logged_in(&app, &session).await?;
+    if !matches!(app.engine.status(&me.account).await?, Status::Active { .. }) {
+        return Err(Reject::Redirect("/account"));
+    }
+    Ok(views::page(
+        StatusCode::OK,
+        &StopConfirmPage {
+            chrome: me.chrome,
+            error: None,
+        },
+    ))
+}
+
+/// POST /stop.
+pub async fn submit(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<CodeForm>,
+) -> Page {
+    let me = logged_in(&app, &session).await?;
+    let stopped = app.engine.stop(&me.account, &form.code).await;
+    app.audit.flush(&app.db).await;
+    match stopped {
+        Ok(()) => {
+            session.update(|d| d.provisioning = None);
+            Ok(Redirect::to("/stop/done").into_response())
+        }
+        Err(error) => {
+            let refused = refusal::engine_error(&error, app.now()?);
+            if refused.is_server_fault() {
+                return Err(error.into());
+            }
+            Ok(views::page_retry(
+                refused.status,
+                refused.retry_after,
+                &StopConfirmPage {
+                    chrome: me.chrome,
+                    error: Some(refused.message),
+                },
+            ))
+        }
+    }
+}
+
+/// GET /stop/done: サービス利用停止 -受付- (once the service is 未登録).
+pub async fn done(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
+    let me = logged_in(&app, &session).await?;
+    if matches!(app.engine.status(&me.account).await?, Status::Active { .. }) {
+        return Err(Reject::Redirect("/account"));
+    }
+    Ok(views::page(
+        StatusCode::OK,
+        &StopDonePage { chrome: me.chrome },
+    ))
+}

@@ -1,0 +1,306 @@
+//! The screens' template structs (askama, HTML auto-escaped) and the render helper.
+//!
+//! Field names of the key material say what they are; every struct holding one is built
+//! just before rendering and dropped right after.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use totp_enroll::Provisioning;
+use zeroize::Zeroizing;
+
+/// What every page's frame shows: the CSRF token for its forms, and who is logged in.
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    /// The session's CSRF token (hidden field of every form).
+    pub csrf: String,
+    /// The logged-in customer's name (header and ログアウト button).
+    pub customer_name: Option<String>,
+    /// The logged-in support-desk operator.
+    pub operator: Option<String>,
+}
+
+/// What the manual's registration and re-display screens show for one key.
+pub struct KeyView {
+    /// The QR code as an inline `<svg>` element. **Contains the secret.**
+    pub qr_svg: Zeroizing<String>,
+    /// The setup key in groups of four. **The secret.**
+    pub setup_key: Zeroizing<String>,
+    /// The setup key unspaced, for the copy button. **The secret.**
+    pub copy_key: Zeroizing<String>,
+    /// アカウント名 (the issuer).
+    pub account_name: String,
+    /// キーの種類.
+    pub key_type: &'static str,
+}
+
+/// The accessible name of the QR code.
+pub const QR_LABEL: &str = "登録用二次元バーコード（ワンタイムパスワード登録用のQRコード）";
+
+impl KeyView {
+    /// The view of `screen`.
+    pub fn new(screen: &Provisioning) -> Self {
+        Self {
+            qr_svg: inline_svg(screen),
+            setup_key: screen.reveal_setup_key(),
+            copy_key: screen.reveal_setup_key_for_copy(),
+            account_name: screen.account_name().to_owned(),
+            key_type: key_type_label(screen.key_type()),
+        }
+    }
+}
+
+/// キーの種類 as the app shows it in Japanese. (Stopgap until `KeyType::label(Lang)`.)
+fn key_type_label(kind: totp_enroll::KeyType) -> &'static str {
+    match kind {
+        totp_enroll::KeyType::TimeBased => "時間ベース",
+        _ => "時間ベース",
+    }
+}
+
+/// The QR code as an `<svg>` element for HTML (no XML prolog) with `role="img"` and an
+/// `aria-label`. (Stopgap until `QrCode::to_svg_inline`.)
+fn inline_svg(screen: &Provisioning) -> Zeroizing<String> {
+    let document = Zeroizing::new(screen.qr().to_svg());
+    let element = document
+        .find("<svg")
+        .and_then(|start| document.get(start..))
+        .unwrap_or_default();
+    Zeroizing::new(element.replacen(
+        "<svg ",
+        &format!("<svg role=\"img\" aria-label=\"{QR_LABEL}\" "),
+        1,
+    ))
+}
+
+/// Renders `template` with `status`.
+pub fn page(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "システムエラー").into_response()
+        }
+    }
+}
+
+/// A page with `status` and a `Retry-After` header when `retry_after` is set.
+pub fn page_retry(
+    status: StatusCode,
+    retry_after: Option<u64>,
+    template: &impl Template,
+) -> Response {
+    let mut response = page(status, template);
+    if let Some(seconds) = retry_after
+        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// A page with only a title and a message (errors, CSRF refusal, not found).
+pub fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
+    page(
+        status,
+        &MessagePage {
+            chrome: Chrome::default(),
+            title: title.to_owned(),
+            message: message.to_owned(),
+        },
+    )
+}
+
+/// Title and message.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Title.
+    pub title: String,
+    /// Message.
+    pub message: String,
+}
+
+/// ログイン.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Refusal message.
+    pub error: Option<String>,
+    /// The login ID typed (kept after a refusal).
+    pub login_id: String,
+}
+
+/// The login's one-time password step.
+#[derive(Template)]
+#[template(path = "login_otp.html")]
+pub struct LoginOtpPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Refusal message.
+    pub error: Option<String>,
+}
+
+/// 登録情報照会.
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// 未登録 or 利用中.
+    pub status_label: &'static str,
+    /// Whether the service is in use (buttons コード再表示 and 利用停止).
+    pub active: bool,
+    /// A pending application's expiry (JST).
+    pub pending_until: Option<String>,
+    /// Throttled or locked.
+    pub access_note: Option<String>,
+}
+
+/// 取引パスワード認証.
+#[derive(Template)]
+#[template(path = "apply_auth.html")]
+pub struct ApplyAuthPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Refusal message.
+    pub error: Option<String>,
+    /// 未登録.
+    pub status_label: &'static str,
+}
+
+/// サービス申込 -登録-.
+#[derive(Template)]
+#[template(path = "apply_register.html")]
+pub struct RegisterPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// QR code and key.
+    pub key: KeyView,
+    /// The application's expiry (JST).
+    pub expires: Option<String>,
+}
+
+/// サービス申込 -確認-.
+#[derive(Template)]
+#[template(path = "apply_confirm.html")]
+pub struct ConfirmPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Refusal message.
+    pub error: Option<String>,
+}
+
+/// サービス申込 -受付-.
+#[derive(Template)]
+#[template(path = "apply_done.html")]
+pub struct ApplyDonePage {
+    /// Frame.
+    pub chrome: Chrome,
+}
+
+/// コード再表示: ワンタイムパスワード認証.
+#[derive(Template)]
+#[template(path = "redisplay_auth.html")]
+pub struct RedisplayAuthPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Refusal message.
+    pub error: Option<String>,
+}
+
+/// 登録コード再表示.
+#[derive(Template)]
+#[template(path = "redisplay_show.html")]
+pub struct RedisplayShowPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// QR code and key.
+    pub key: KeyView,
+}
+
+/// サービス利用停止 -確認-.
+#[derive(Template)]
+#[template(path = "stop_confirm.html")]
+pub struct StopConfirmPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Refusal message.
+    pub error: Option<String>,
+}
+
+/// サービス利用停止 -受付-.
+#[derive(Template)]
+#[template(path = "stop_done.html")]
+pub struct StopDonePage {
+    /// Frame.
+    pub chrome: Chrome,
+}
+
+/// Support desk login.
+#[derive(Template)]
+#[template(path = "desk_login.html")]
+pub struct DeskLoginPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Refusal message.
+    pub error: Option<String>,
+}
+
+/// A customer as the support desk sees it.
+#[derive(Debug, Clone)]
+pub struct DeskCustomer {
+    /// ログインID.
+    pub login_id: String,
+    /// 氏名.
+    pub name: String,
+    /// 未登録 / 利用中.
+    pub status_label: &'static str,
+    /// Pending, throttled, locked.
+    pub notes: Vec<String>,
+    /// Recent audit events: (time JST, description).
+    pub events: Vec<(String, String)>,
+}
+
+/// Support desk: look up and reset.
+#[derive(Template)]
+#[template(path = "desk.html")]
+pub struct DeskPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// The login ID looked up.
+    pub login_id: String,
+    /// Success notice.
+    pub notice: Option<String>,
+    /// Refusal message.
+    pub error: Option<String>,
+    /// The customer found.
+    pub found: Option<DeskCustomer>,
+}
+
+/// One mail as `/mail` shows it.
+#[derive(Debug, Clone)]
+pub struct MailView {
+    /// When (JST).
+    pub at: String,
+    /// To.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+}
+
+/// The developer's mail outbox.
+#[derive(Template)]
+#[template(path = "mail.html")]
+pub struct MailPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Newest first.
+    pub mails: Vec<MailView>,
+}

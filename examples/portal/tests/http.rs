@@ -1,0 +1,974 @@
+//! The portal's screens over HTTP, in-process (`tower::ServiceExt::oneshot`): every route,
+//! both outcomes, every refusal, CSRF, sessions and the security headers. A manual clock
+//! lets the tests compute the authenticator app's codes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use axum::http::StatusCode;
+use support::{App, Browser, HANAKO, T0, TARO, portal, wrong};
+use totp_enroll::Clock as _;
+
+// ---------------------------------------------------------------- security headers
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    let pages = [
+        b.get("/login").await,
+        b.get("/static/app.js").await,
+        b.get("/no-such-page").await,
+        b.post_raw("/login", &[("login_id", "x")]).await,
+        b.get("/account").await,
+    ];
+    for page in pages {
+        let h = &page.headers;
+        assert_eq!(
+            h["content-security-policy"],
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        );
+        assert_eq!(h["cache-control"], "no-store");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+    }
+}
+
+#[tokio::test]
+async fn pages_have_no_inline_script_and_the_script_is_a_file() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(HANAKO).await;
+    let page = b.apply(HANAKO).await;
+    assert!(
+        page.body
+            .contains("<script src=\"/static/app.js\" defer></script>")
+    );
+    assert_eq!(
+        page.body.matches("<script").count(),
+        1,
+        "only the file script"
+    );
+    assert!(
+        !page.body.contains(" style=\""),
+        "no inline style (CSP style-src 'self')"
+    );
+    let js = b.get("/static/app.js").await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert!(
+        js.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(js.body.contains("コードを隠す"));
+    let _ = clock;
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_httponly_and_samesite_strict() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    let page = b.get("/login").await;
+    let cookie = page.headers["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("portal_session="), "{cookie}");
+    assert!(cookie.contains("; HttpOnly"), "{cookie}");
+    assert!(cookie.contains("; SameSite=Strict"), "{cookie}");
+    assert!(cookie.contains("; Path=/"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "not behind TLS in this configuration"
+    );
+    let id = cookie.split(';').next().unwrap().split_once('=').unwrap().1;
+    assert_eq!(id.len(), 43, "256 random bits, base64url");
+}
+
+#[tokio::test]
+async fn cookies_are_secure_when_configured_for_tls() {
+    let clock = std::sync::Arc::new(totp_enroll::ManualClock::new(T0));
+    let keys = totp_enroll_portal::config::key_ring_from_text(
+        &totp_enroll_portal::config::generate_key_ring_text().unwrap(),
+    )
+    .unwrap();
+    let mut options = totp_enroll_portal::app::PortalOptions::for_tests(clock).unwrap();
+    options.secure_cookies = true;
+    let portal = totp_enroll_portal::app::build(
+        &totp_enroll_portal::config::Database::Sqlite("sqlite::memory:".into()),
+        keys,
+        options,
+    )
+    .await
+    .unwrap();
+    let page = Browser::new(&portal).get("/login").await;
+    assert!(
+        page.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .ends_with("; Secure")
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_with_413() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.get("/login").await;
+    let big = "x".repeat(20 * 1024);
+    let page = b
+        .post("/login", &[("login_id", &big), ("password", "p")])
+        .await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+// ---------------------------------------------------------------- CSRF
+
+#[tokio::test]
+async fn a_post_without_the_sessions_csrf_token_is_refused() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.get("/login").await;
+    let login = [("login_id", TARO.0), ("password", TARO.1)];
+
+    let missing = b.post_raw("/login", &login).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    assert!(missing.error().unwrap().contains("画面の有効期限"));
+
+    let wrong_token = b
+        .post_raw(
+            "/login",
+            &[
+                ("csrf", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+                login[0],
+                login[1],
+            ],
+        )
+        .await;
+    assert_eq!(wrong_token.status, StatusCode::FORBIDDEN);
+
+    // Another visitor's (valid) token is not this session's.
+    let mut other = Browser::new(&portal);
+    other.get("/login").await;
+    let theirs = other.csrf.clone().unwrap();
+    let foreign = b
+        .post_raw("/login", &[("csrf", &theirs), login[0], login[1]])
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+
+    // With its own token the same request goes through.
+    let ok = b.post("/login", &login).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn every_post_route_checks_the_token() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    for path in [
+        "/logout",
+        "/login/otp",
+        "/apply",
+        "/apply/confirm",
+        "/redisplay",
+        "/stop",
+        "/desk/login",
+        "/desk/logout",
+        "/desk/reset",
+    ] {
+        let page = b.post_raw(path, &[("code", "123456")]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+    }
+}
+
+// ---------------------------------------------------------------- login
+
+#[tokio::test]
+async fn the_login_page_has_the_manuals_labels() {
+    let (portal, _) = portal().await;
+    let page = Browser::new(&portal).get("/login").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<h1>ログイン</h1>"));
+    assert!(
+        page.body
+            .contains("<label for=\"login-id\">ログインID</label>")
+    );
+    assert!(
+        page.body
+            .contains("<label for=\"login-password\">ログインパスワード</label>")
+    );
+    assert_eq!(page.text_of("login-button").as_deref(), Some("ログイン"));
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_id_get_the_same_answer() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.get("/login").await;
+    let wrong_pw = b
+        .post("/login", &[("login_id", TARO.0), ("password", "nope")])
+        .await;
+    let unknown = b
+        .post(
+            "/login",
+            &[("login_id", "9999-999999"), ("password", "nope")],
+        )
+        .await;
+    assert_eq!(wrong_pw.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_pw.error(), unknown.error());
+    assert_eq!(
+        wrong_pw.error().as_deref(),
+        Some("ログインIDまたはログインパスワードが正しくありません。")
+    );
+    assert!(b.get("/account").await.location() == "/login");
+}
+
+#[tokio::test]
+async fn passwords_are_stored_as_argon2id_hashes() {
+    let (portal, _) = portal().await;
+    let c = portal.state.db.customer(TARO.0).await.unwrap().unwrap();
+    assert_eq!(c.name, "北洋 太郎");
+    assert_eq!(c.email, "taro@example.jp");
+    for (hash, clear) in [
+        (&c.login_password_hash, TARO.1),
+        (&c.trade_password_hash, TARO.2),
+    ] {
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(!hash.contains(clear));
+    }
+    let desk = portal
+        .state
+        .db
+        .operator_hash("desk-01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(desk.starts_with("$argon2id$"));
+    let hanako = portal.state.db.customer(HANAKO.0).await.unwrap().unwrap();
+    assert_eq!(hanako.name, "北洋 花子");
+}
+
+#[tokio::test]
+async fn without_the_service_id_and_password_log_in_and_the_session_id_rotates() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.get("/login").await;
+    let before = b.cookie("portal_session").cloned().unwrap();
+    b.login(TARO).await;
+    let after = b.cookie("portal_session").cloned().unwrap();
+    assert_ne!(before, after, "a new session id at login");
+    let page = b.get("/account").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.text_of("customer-name").as_deref(),
+        Some("北洋 太郎 様")
+    );
+    assert_eq!(page.text_of("logout-button").as_deref(), Some("ログアウト"));
+    // The old id is dead.
+    let mut stale = b.clone();
+    stale.set_session(&before);
+    assert_eq!(stale.get("/account").await.location(), "/login");
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    b.get("/account").await;
+    let out = b.post("/logout", &[]).await;
+    assert_eq!(out.location(), "/login");
+    assert_eq!(b.get("/account").await.location(), "/login");
+}
+
+#[tokio::test]
+async fn with_the_service_in_use_login_needs_the_code_and_it_cannot_be_skipped() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let app = b.enroll(TARO, &clock).await;
+    b.post("/logout", &[]).await;
+    clock.advance(30);
+
+    let page = b.password_step(TARO).await;
+    assert_eq!(page.location(), "/login/otp");
+    let after_password = b.cookie("portal_session").cloned().unwrap();
+    // Not logged in yet: every other page sends the visitor back to the login.
+    for path in [
+        "/account",
+        "/apply",
+        "/redisplay",
+        "/stop",
+        "/apply/register",
+        "/stop/done",
+    ] {
+        assert_eq!(b.get(path).await.location(), "/login", "{path}");
+    }
+    // Another browser cannot use the second page.
+    let mut other = Browser::new(&portal);
+    assert_eq!(other.get("/login/otp").await.location(), "/login");
+
+    let otp = b.get("/login/otp").await;
+    assert_eq!(otp.status, StatusCode::OK);
+    assert!(
+        otp.body
+            .contains("<label for=\"otp\">ワンタイムパスワード</label>")
+    );
+    assert_eq!(otp.text_of("otp-button").as_deref(), Some("認証"));
+
+    let refused = b
+        .post("/login/otp", &[("code", &wrong(&app.code(&clock)))])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        refused
+            .error()
+            .unwrap()
+            .contains("ワンタイムパスワードが正しくありません")
+    );
+    assert_eq!(b.get("/account").await.location(), "/login");
+
+    let ok = b.post("/login/otp", &[("code", &app.code(&clock))]).await;
+    assert_eq!(ok.location(), "/account");
+    assert_ne!(
+        b.cookie("portal_session").unwrap(),
+        &after_password,
+        "rotated after the code"
+    );
+    assert_eq!(
+        b.get("/account").await.text_of("otp-status").as_deref(),
+        Some("利用中")
+    );
+}
+
+#[tokio::test]
+async fn the_code_page_lapses_five_minutes_after_the_password() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let app = b.enroll(TARO, &clock).await;
+    b.post("/logout", &[]).await;
+    b.password_step(TARO).await;
+    b.get("/login/otp").await;
+    clock.advance(5 * 60 + 30);
+    let late = b.post("/login/otp", &[("code", &app.code(&clock))]).await;
+    assert_eq!(late.location(), "/login");
+}
+
+#[tokio::test]
+async fn a_used_code_is_refused_at_login() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let app = b.enroll(TARO, &clock).await;
+    b.post("/logout", &[]).await;
+    // The confirmation code's step is consumed: the same code cannot log in.
+    b.password_step(TARO).await;
+    b.get("/login/otp").await;
+    let replay = b.post("/login/otp", &[("code", &app.code(&clock))]).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    assert!(replay.error().unwrap().contains("既に使用されています"));
+}
+
+#[tokio::test]
+async fn sessions_expire_after_15_idle_minutes() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    clock.advance(14 * 60);
+    assert_eq!(b.get("/account").await.status, StatusCode::OK);
+    clock.advance(14 * 60);
+    assert_eq!(
+        b.get("/account").await.status,
+        StatusCode::OK,
+        "activity keeps it alive"
+    );
+    clock.advance(15 * 60);
+    assert_eq!(b.get("/account").await.location(), "/login");
+}
+
+#[tokio::test]
+async fn sessions_expire_after_8_hours_however_active() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    for _ in 0..47 {
+        clock.advance(10 * 60);
+        assert_eq!(b.get("/account").await.status, StatusCode::OK);
+    }
+    clock.advance(10 * 60);
+    assert_eq!(b.get("/account").await.location(), "/login");
+}
+
+// ---------------------------------------------------------------- 登録情報照会
+
+#[tokio::test]
+async fn registration_info_shows_not_registered_with_apply() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    assert_eq!(b.get("/account").await.location(), "/login");
+    b.login(TARO).await;
+    let page = b.get("/account").await;
+    assert!(page.body.contains("<h1>登録情報照会</h1>"));
+    assert!(page.body.contains("口座情報"));
+    assert!(page.body.contains("ワンタイムパスワードサービス"));
+    assert_eq!(page.text_of("otp-status").as_deref(), Some("未登録"));
+    assert_eq!(page.text_of("apply-button").as_deref(), Some("申込"));
+    assert!(page.text_of("redisplay-button").is_none());
+}
+
+#[tokio::test]
+async fn a_pending_application_shows_as_not_registered_with_its_expiry() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    b.apply(TARO).await;
+    let page = b.get("/account").await;
+    assert_eq!(page.text_of("otp-status").as_deref(), Some("未登録"));
+    assert_eq!(page.text_of("apply-button").as_deref(), Some("申込"));
+    // T0 + 10 min = 2025-11-25 01:10 JST
+    assert!(
+        page.text_of("pending-note")
+            .unwrap()
+            .contains("2025年11月25日 01:10（日本時間）")
+    );
+}
+
+// ---------------------------------------------------------------- 申込
+
+#[tokio::test]
+async fn the_transaction_password_page_has_the_manuals_fields() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let page = b.get("/apply").await;
+    assert!(page.body.contains("<h1>取引パスワード認証</h1>"));
+    assert!(
+        page.body
+            .contains("<label for=\"trade-password\">取引パスワード</label>")
+    );
+    assert!(
+        page.body
+            .contains("<label for=\"show-password\">パスワードを表示する</label>")
+    );
+    assert_eq!(page.text_of("back-button").as_deref(), Some("戻る"));
+    assert_eq!(page.text_of("auth-button").as_deref(), Some("認証"));
+}
+
+#[tokio::test]
+async fn a_wrong_transaction_password_issues_nothing() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    b.get("/apply").await;
+    let page = b.post("/apply", &[("trade_password", TARO.1)]).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        page.error()
+            .unwrap()
+            .contains("取引パスワードが正しくありません")
+    );
+    assert!(!page.body.contains("id=\"setup-key\""));
+    assert_eq!(b.get("/apply/register").await.location(), "/account");
+    let account = totp_enroll::AccountId::new(TARO.0).unwrap();
+    let status = portal.state.engine.status(&account).await.unwrap();
+    assert_eq!(
+        status,
+        totp_enroll::Status::NotRegistered,
+        "no pending secret"
+    );
+}
+
+#[tokio::test]
+async fn the_registration_page_shows_the_qr_code_and_hides_the_key() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let page = b.apply(TARO).await;
+    let body = &page.body;
+    assert!(body.contains("<h1>サービス申込 -登録-</h1>"));
+    assert!(body.contains("aria-current=\"step\""));
+    assert!(body.contains("https://www.apple.com/jp/app-store/"));
+    assert!(body.contains("https://play.google.com/store/apps/"));
+    assert!(body.contains("iOSの場合") && body.contains("Androidの場合"));
+    assert!(body.contains("<h2>登録用二次元バーコード</h2>"));
+    // The QR code: an inline SVG element with an accessible name.
+    let qr = &body[body.find("id=\"qr\"").unwrap()..];
+    assert!(qr.contains("<svg role=\"img\" aria-label=\"登録用二次元バーコード"));
+    assert!(!body.contains("<?xml"));
+    // The manual-entry table.
+    assert!(body.contains("<th scope=\"row\">アカウント名</th><td class=\"account-name\">北洋証券オンラインサービス</td>"));
+    assert!(
+        body.contains("<th scope=\"row\">キーの種類</th><td class=\"key-type\">時間ベース</td>")
+    );
+    assert!(body.contains("※セキュリティ上の理由により、初期状態を非表示にしています。"));
+    // The key: hidden by default, grouped; the copy button holds it unspaced.
+    assert!(body.contains("<code id=\"setup-key\" hidden>"));
+    assert_eq!(page.text_of("reveal-key").as_deref(), Some("コードを表示"));
+    assert_eq!(
+        page.text_of("copy-key").as_deref(),
+        Some("コードをコピーする")
+    );
+    let grouped = page.text_of("setup-key").unwrap();
+    assert_eq!(grouped.replace(' ', ""), page.copy_key());
+    assert_eq!(page.copy_key().len(), 32, "160-bit key");
+    assert_eq!(page.text_of("next-button").as_deref(), Some("次へ"));
+}
+
+#[tokio::test]
+async fn enrollment_from_confirm_to_accepted() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let register = b.apply(TARO).await;
+    let app = App::scan(&register);
+
+    let confirm = b.get("/apply/confirm").await;
+    assert!(confirm.body.contains("<h1>サービス申込 -確認-</h1>"));
+    assert!(confirm.body.contains("<h2>ご注意事項</h2>"));
+    assert!(
+        confirm
+            .body
+            .contains("お客さまサポート窓口までお問い合わせください。")
+    );
+    assert!(
+        confirm
+            .body
+            .contains("<label for=\"otp\">ワンタイムパスワード</label>")
+    );
+    assert_eq!(confirm.text_of("confirm-button").as_deref(), Some("認証"));
+
+    let refused = b
+        .post("/apply/confirm", &[("code", &wrong(&app.code(&clock)))])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        refused.body.contains("<h1>サービス申込 -確認-</h1>"),
+        "stays on the page"
+    );
+    assert!(refused.error().unwrap().contains("正しくありません"));
+
+    let malformed = b.post("/apply/confirm", &[("code", "12a456")]).await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert!(malformed.error().unwrap().contains("6桁の数字"));
+
+    // Full-width digits, as a Japanese keyboard types them.
+    let fullwidth: String = app
+        .code(&clock)
+        .chars()
+        .map(|c| char::from_u32(c as u32 - '0' as u32 + '０' as u32).unwrap())
+        .collect();
+    let done = b.post("/apply/confirm", &[("code", &fullwidth)]).await;
+    assert_eq!(done.location(), "/apply/done");
+    let page = b.get("/apply/done").await;
+    assert!(page.body.contains("<h1>サービス申込 -受付-</h1>"));
+    assert!(page.body.contains(
+        "ワンタイムパスワードサービス申込を受け付けました。必ず登録情報照会で確認してください。"
+    ));
+    assert_eq!(
+        page.text_of("to-account-button").as_deref(),
+        Some("登録情報照会へ")
+    );
+
+    let account = b.get("/account").await;
+    assert_eq!(account.text_of("otp-status").as_deref(), Some("利用中"));
+    assert_eq!(
+        account.text_of("redisplay-button").as_deref(),
+        Some("コード再表示")
+    );
+    assert_eq!(account.text_of("stop-button").as_deref(), Some("利用停止"));
+    assert!(account.text_of("apply-button").is_none());
+    // The key is no longer shown.
+    assert_eq!(b.get("/apply/register").await.location(), "/account");
+    // Applying again while in use goes back to the registration info.
+    assert_eq!(b.get("/apply").await.location(), "/account");
+}
+
+#[tokio::test]
+async fn a_code_typed_as_the_app_shows_it_is_accepted() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let app = App::scan(&b.apply(TARO).await);
+    let grouped = app.grouped(&clock);
+    assert_eq!(grouped.len(), 7, "123 456");
+    let done = b.post("/apply/confirm", &[("code", &grouped)]).await;
+    assert_eq!(done.location(), "/apply/done");
+}
+
+#[tokio::test]
+async fn an_expired_application_is_refused_with_409() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let app = App::scan(&b.apply(TARO).await);
+    clock.advance(10 * 60);
+    b.get("/account").await; // keeps the session alive
+    let late = b
+        .post("/apply/confirm", &[("code", &app.code(&clock))])
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert!(late.error().unwrap().contains("有効期限が切れた"));
+    assert_eq!(
+        b.get("/account").await.text_of("otp-status").as_deref(),
+        Some("未登録")
+    );
+}
+
+#[tokio::test]
+async fn repeated_wrong_codes_are_throttled_then_locked_with_the_support_desk_hint() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(HANAKO).await;
+    let app = b.enroll(HANAKO, &clock).await;
+    clock.advance(30);
+    b.get("/redisplay").await;
+    let bad = wrong(&app.code(&clock));
+    for _ in 0..2 {
+        let page = b.post("/redisplay", &[("code", &bad)]).await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    }
+    // The 3rd failure imposes 30 s of backoff; during it even the right code is refused.
+    let third = b.post("/redisplay", &[("code", &bad)]).await;
+    assert_eq!(third.status, StatusCode::UNAUTHORIZED);
+    let throttled = b.post("/redisplay", &[("code", &app.code(&clock))]).await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(throttled.headers["retry-after"], "30");
+    // T0 + 30 s + 30 s backoff = 01:01:00 JST
+    assert!(
+        throttled
+            .error()
+            .unwrap()
+            .contains("2025年11月25日 01:01:00（日本時間）以降"),
+        "{:?}",
+        throttled.error()
+    );
+    // Fail until locked (the 10th consecutive failure).
+    let mut last = throttled;
+    for _ in 0..30 {
+        clock.advance(14 * 60); // within the session's idle timeout
+        b.get("/account").await;
+        last = b
+            .post("/redisplay", &[("code", &wrong(&app.code(&clock)))])
+            .await;
+        assert_ne!(last.status, StatusCode::OK);
+        if last.status == StatusCode::FORBIDDEN {
+            break;
+        }
+    }
+    assert_eq!(last.status, StatusCode::FORBIDDEN);
+    assert!(
+        last.error()
+            .unwrap()
+            .contains("お客さまサポート窓口までお問い合わせください")
+    );
+    let account = b.get("/account").await;
+    assert!(
+        account
+            .text_of("access-note")
+            .unwrap()
+            .contains("お客さまサポート窓口")
+    );
+    let mails = b.get("/mail").await;
+    assert!(
+        mails
+            .body
+            .contains("ワンタイムパスワード認証ロックのお知らせ")
+    );
+}
+
+// ---------------------------------------------------------------- コード再表示
+
+#[tokio::test]
+async fn redisplay_needs_a_current_code_and_shows_the_same_key() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let register = b.apply(TARO).await;
+    let key = register.copy_key();
+    let app = App::scan(&register);
+    b.post("/apply/confirm", &[("code", &app.code(&clock))])
+        .await;
+    clock.advance(30);
+
+    let auth = b.get("/redisplay").await;
+    assert!(auth.body.contains("<h1>ワンタイムパスワード認証</h1>"));
+    assert!(
+        auth.body
+            .contains("<label for=\"otp\">ワンタイムパスワード</label>")
+    );
+    assert_eq!(auth.text_of("back-button").as_deref(), Some("戻る"));
+    assert_eq!(
+        auth.text_of("redisplay-auth-button").as_deref(),
+        Some("認証")
+    );
+    assert_eq!(
+        b.get("/redisplay/show").await.location(),
+        "/account",
+        "not without a code"
+    );
+
+    let refused = b
+        .post("/redisplay", &[("code", &wrong(&app.code(&clock)))])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(!refused.body.contains("id=\"setup-key\""));
+
+    let ok = b.post("/redisplay", &[("code", &app.code(&clock))]).await;
+    assert_eq!(ok.location(), "/redisplay/show");
+    let show = b.get("/redisplay/show").await;
+    assert!(show.body.contains("<h1>登録コード再表示</h1>"));
+    assert!(show.body.contains("<svg role=\"img\""));
+    assert!(show.body.contains("<code id=\"setup-key\" hidden>"));
+    assert_eq!(show.copy_key(), key, "the same secret as at enrollment");
+    assert_eq!(
+        show.text_of("to-account-button").as_deref(),
+        Some("登録情報照会へ")
+    );
+    // Leaving the screen ends it.
+    b.get("/account").await;
+    assert_eq!(b.get("/redisplay/show").await.location(), "/account");
+    let mails = b.get("/mail").await;
+    assert!(mails.body.contains("登録コード再表示のお知らせ"));
+}
+
+// ---------------------------------------------------------------- 利用停止
+
+#[tokio::test]
+async fn stopping_the_service_returns_to_not_registered() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let app = b.enroll(TARO, &clock).await;
+    clock.advance(30);
+
+    let confirm = b.get("/stop").await;
+    assert!(confirm.body.contains("<h1>サービス利用停止 -確認-</h1>"));
+    assert!(
+        confirm
+            .body
+            .contains("<label for=\"otp\">ワンタイムパスワード</label>")
+    );
+    assert_eq!(
+        confirm.text_of("stop-submit-button").as_deref(),
+        Some("利用停止")
+    );
+
+    let refused = b
+        .post("/stop", &[("code", &wrong(&app.code(&clock)))])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        b.get("/account").await.text_of("otp-status").as_deref(),
+        Some("利用中")
+    );
+
+    let ok = b.post("/stop", &[("code", &app.code(&clock))]).await;
+    assert_eq!(ok.location(), "/stop/done");
+    let done = b.get("/stop/done").await;
+    assert!(done.body.contains("<h1>サービス利用停止 -受付-</h1>"));
+    assert!(done.body.contains(
+        "ワンタイムパスワードサービス利用停止 完了。必ず登録情報照会で確認してください。"
+    ));
+    assert_eq!(
+        done.text_of("to-account-button").as_deref(),
+        Some("登録情報照会へ")
+    );
+    let account = b.get("/account").await;
+    assert_eq!(account.text_of("otp-status").as_deref(), Some("未登録"));
+    assert_eq!(account.text_of("apply-button").as_deref(), Some("申込"));
+    assert_eq!(b.get("/stop").await.location(), "/account");
+
+    // Logging in needs no code any more.
+    b.post("/logout", &[]).await;
+    b.login(TARO).await;
+}
+
+// ---------------------------------------------------------------- support desk
+
+async fn desk_login(b: &mut Browser) {
+    let page = b.get("/desk").await;
+    assert!(
+        page.body
+            .contains("<label for=\"desk-operator\">オペレーターID</label>")
+    );
+    let ok = b
+        .post(
+            "/desk/login",
+            &[("operator", "desk-01"), ("password", "demo-desk-pw")],
+        )
+        .await;
+    assert_eq!(ok.location(), "/desk");
+}
+
+#[tokio::test]
+async fn the_desk_needs_its_own_login() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    // A customer's session is not an operator's.
+    let page = b.get(&format!("/desk?login_id={}", TARO.0)).await;
+    assert!(page.body.contains("desk-login-button"));
+    assert!(!page.body.contains("reset-button"));
+    let wrong_pw = b
+        .post("/desk/login", &[("operator", "desk-01"), ("password", "x")])
+        .await;
+    assert_eq!(wrong_pw.status, StatusCode::UNAUTHORIZED);
+    let unknown = b
+        .post("/desk/login", &[("operator", "desk-99"), ("password", "x")])
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_pw.error(), unknown.error());
+    let reset = b
+        .post(
+            "/desk/reset",
+            &[("login_id", TARO.0), ("reason", "lost phone")],
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::UNAUTHORIZED);
+    desk_login(&mut b).await;
+    assert!(b.cookie("desk_session").is_some());
+}
+
+#[tokio::test]
+async fn the_desk_resets_a_lost_phone_with_a_mandatory_reason() {
+    let (portal, clock) = portal().await;
+    let mut customer = Browser::new(&portal);
+    customer.login(HANAKO).await;
+    let register = customer.apply(HANAKO).await;
+    let key = register.copy_key();
+    let app = App::scan(&register);
+    customer
+        .post("/apply/confirm", &[("code", &app.code(&clock))])
+        .await;
+
+    let mut desk = Browser::new(&portal);
+    desk_login(&mut desk).await;
+    let unknown = desk.get("/desk?login_id=9999-999999").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let page = desk.get(&format!("/desk?login_id={}", HANAKO.0)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.text_of("otp-status").as_deref(), Some("利用中"));
+    assert!(page.body.contains("申込完了（利用中）"), "recent events");
+    assert!(!page.body.contains(&key), "no secret on the desk");
+    assert!(
+        !page.body.contains(&app.code(&clock)),
+        "no code on the desk"
+    );
+
+    let no_reason = desk
+        .post("/desk/reset", &[("login_id", HANAKO.0), ("reason", "  ")])
+        .await;
+    assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
+    assert!(
+        no_reason
+            .error()
+            .unwrap()
+            .contains("理由を入力してください")
+    );
+    assert_eq!(
+        desk.get(&format!("/desk?login_id={}", HANAKO.0))
+            .await
+            .text_of("otp-status")
+            .as_deref(),
+        Some("利用中")
+    );
+
+    let done = desk
+        .post(
+            "/desk/reset",
+            &[("login_id", HANAKO.0), ("reason", "端末紛失\n本人確認済み")],
+        )
+        .await;
+    assert_eq!(
+        done.location(),
+        format!("/desk?login_id={}&done=1", HANAKO.0)
+    );
+    let page = desk.get(done.location()).await;
+    assert_eq!(
+        page.text_of("notice").as_deref(),
+        Some("ワンタイムパスワードサービスをリセットしました（未登録）。")
+    );
+    assert_eq!(page.text_of("otp-status").as_deref(), Some("未登録"));
+    assert!(
+        page.body
+            .contains("サポート窓口リセット（担当 desk-01：端末紛失 本人確認済み）")
+    );
+
+    assert_eq!(
+        customer
+            .get("/account")
+            .await
+            .text_of("otp-status")
+            .as_deref(),
+        Some("未登録")
+    );
+    let mails = customer.get("/mail").await;
+    assert!(mails.body.contains("hanako@example.jp"));
+    assert!(mails.body.contains("登録解除のお知らせ"));
+}
+
+// ---------------------------------------------------------------- Eメール通知
+
+#[tokio::test]
+async fn factor_changes_send_mail_and_logins_do_not() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    let empty = b.get("/mail").await;
+    assert!(empty.body.contains("メールはありません。"));
+    b.login(TARO).await;
+    let app = b.enroll(TARO, &clock).await;
+    b.post("/logout", &[]).await;
+    clock.advance(30);
+    b.password_step(TARO).await;
+    b.get("/login/otp").await;
+    b.post("/login/otp", &[("code", &app.code(&clock))]).await;
+
+    let mails = portal.state.db.mails(10).await.unwrap();
+    assert_eq!(
+        mails.len(),
+        1,
+        "confirmation only: a login is not a factor change"
+    );
+    assert_eq!(mails[0].to_address, "taro@example.jp");
+    assert!(mails[0].subject.contains("お申込み完了"));
+    assert!(mails[0].body.starts_with("北洋 太郎 様"));
+    let page = b.get("/mail").await;
+    assert!(page.body.contains("taro@example.jp"));
+    assert!(!page.body.contains(&app.code(&clock)));
+}
+
+#[tokio::test]
+async fn every_field_has_a_label() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    let mut pages = vec![b.get("/login").await];
+    b.login(TARO).await;
+    pages.push(b.get("/apply").await);
+    pages.push(b.get("/apply/confirm").await);
+    for page in pages {
+        for chunk in page.body.split("<input").skip(1) {
+            let tag = &chunk[..chunk.find('>').unwrap()];
+            if tag.contains("type=\"hidden\"") {
+                continue;
+            }
+            let id = tag
+                .split("id=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            assert!(
+                page.body.contains(&format!("<label for=\"{id}\">")),
+                "label for {id}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_clock_hook_drives_the_engine() {
+    let (portal, clock) = portal().await;
+    assert_eq!(portal.state.now().unwrap(), clock.now().unwrap());
+}

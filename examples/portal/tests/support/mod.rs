@@ -1,0 +1,259 @@
+//! An in-process browser for the portal's tests: a cookie jar, the CSRF token of the last
+//! page, and helpers to read pages and compute the authenticator app's codes.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use totp_enroll::{Clock, ManualClock, OtpPolicy, Secret, Totp};
+use totp_enroll_portal::app::{self, Portal, PortalOptions};
+use totp_enroll_portal::config::{Database, generate_key_ring_text, key_ring_from_text};
+use tower::ServiceExt as _;
+
+/// The demo customer of the manual and the one the browser test uses.
+pub const TARO: (&str, &str, &str) = ("0123-456789", "demo-login-pw", "demo-trade-pw");
+pub const HANAKO: (&str, &str, &str) = ("0123-000002", "demo-login-pw2", "demo-trade-pw2");
+
+/// Start of the tests' time: 2025-11-24T16:00:00Z, at the start of a 30 s step.
+pub const T0: i64 = 1_764_000_000;
+
+/// A portal on a private in-memory SQLite database, with a manual clock.
+pub async fn portal() -> (Portal, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(T0));
+    let keys = key_ring_from_text(&generate_key_ring_text().unwrap()).unwrap();
+    let portal = app::build(
+        &Database::Sqlite("sqlite::memory:".into()),
+        keys,
+        PortalOptions::for_tests(clock.clone()).unwrap(),
+    )
+    .await
+    .unwrap();
+    (portal, clock)
+}
+
+/// One response, read whole.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The `Location` of a redirect.
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The text of the element with `id` (the first `>` after it up to the next `<`).
+    pub fn text_of(&self, id: &str) -> Option<String> {
+        let at = self.body.find(&format!("id=\"{id}\""))?;
+        let rest = &self.body[at..];
+        let start = rest.find('>')? + 1;
+        let end = rest[start..].find('<')? + start;
+        Some(rest[start..end].trim().to_owned())
+    }
+
+    /// The value of attribute `attr` on the element with `id`.
+    pub fn attr_of(&self, id: &str, attr: &str) -> Option<String> {
+        let at = self.body.find(&format!("id=\"{id}\""))?;
+        let tag_start = self.body[..at].rfind('<')?;
+        let tag_end = self.body[at..].find('>')? + at;
+        let tag = &self.body[tag_start..tag_end];
+        let key = format!("{attr}=\"");
+        let v = tag.find(&key)? + key.len();
+        let end = tag[v..].find('"')? + v;
+        Some(tag[v..end].to_owned())
+    }
+
+    /// The refusal message shown on the page.
+    pub fn error(&self) -> Option<String> {
+        self.text_of("error")
+    }
+
+    /// The unspaced setup key of a registration / re-display page.
+    pub fn copy_key(&self) -> String {
+        self.attr_of("copy-key", "data-key")
+            .expect("a setup key on the page")
+    }
+
+    /// The CSRF token of the page's forms.
+    pub fn csrf(&self) -> Option<String> {
+        let key = "name=\"csrf\" value=\"";
+        let at = self.body.find(key)? + key.len();
+        let end = self.body[at..].find('"')? + at;
+        Some(self.body[at..end].to_owned())
+    }
+}
+
+/// A browser: cookies and the last CSRF token.
+#[derive(Clone)]
+pub struct Browser {
+    router: Router,
+    cookies: BTreeMap<String, String>,
+    pub csrf: Option<String>,
+}
+
+impl Browser {
+    pub fn new(portal: &Portal) -> Self {
+        Self::on(portal.router.clone())
+    }
+
+    pub fn on(router: Router) -> Self {
+        Self {
+            router,
+            cookies: BTreeMap::new(),
+            csrf: None,
+        }
+    }
+
+    /// Replaces the customer session cookie (to replay an old id).
+    pub fn set_session(&mut self, id: &str) {
+        self.cookies.insert("portal_session".into(), id.into());
+    }
+
+    /// The value of cookie `name`, if set.
+    pub fn cookie(&self, name: &str) -> Option<&String> {
+        self.cookies.get(name)
+    }
+
+    async fn send(&mut self, request: Request<Body>) -> Page {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        for set in headers.get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let pair = set.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.insert(name.to_owned(), value.to_owned());
+        }
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let page = Page {
+            status,
+            headers,
+            body: String::from_utf8(bytes.to_vec()).unwrap(),
+        };
+        if let Some(token) = page.csrf() {
+            self.csrf = Some(token);
+        }
+        page
+    }
+
+    fn cookie_header(&self, path: &str) -> String {
+        self.cookies
+            .iter()
+            .filter(|(name, _)| name.as_str() != "desk_session" || path.starts_with("/desk"))
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let request = Request::get(path)
+            .header(header::COOKIE, self.cookie_header(path))
+            .body(Body::empty())
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// POSTs `fields` with the last page's CSRF token.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf.clone().unwrap_or_default();
+        let mut all: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// POSTs exactly `fields` (no token added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let request = Request::post(path)
+            .header(header::COOKIE, self.cookie_header(path))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Logs in with ID and password (first step only), from the login page.
+    pub async fn password_step(&mut self, (id, pw, _): (&str, &str, &str)) -> Page {
+        self.get("/login").await;
+        self.post("/login", &[("login_id", id), ("password", pw)])
+            .await
+    }
+
+    /// Logs in a customer who does not use the service.
+    pub async fn login(&mut self, who: (&str, &str, &str)) {
+        let page = self.password_step(who).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location(), "/account");
+    }
+
+    /// Applies and returns the registration page (QR code and key).
+    pub async fn apply(&mut self, (_, _, trade): (&str, &str, &str)) -> Page {
+        self.get("/apply").await;
+        let page = self.post("/apply", &[("trade_password", trade)]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert_eq!(page.location(), "/apply/register");
+        let page = self.get("/apply/register").await;
+        assert_eq!(page.status, StatusCode::OK);
+        page
+    }
+
+    /// Applies and confirms; returns the authenticator app.
+    pub async fn enroll(&mut self, who: (&str, &str, &str), clock: &ManualClock) -> App {
+        let page = self.apply(who).await;
+        let app = App::scan(&page);
+        self.get("/apply/confirm").await;
+        let done = self
+            .post("/apply/confirm", &[("code", &app.code(clock))])
+            .await;
+        assert_eq!(done.location(), "/apply/done", "{}", done.body);
+        app
+    }
+}
+
+/// The customer's authenticator app, set up from the key on the page.
+pub struct App {
+    totp: Totp,
+}
+
+impl App {
+    pub fn scan(page: &Page) -> Self {
+        let secret = Secret::from_base32(&page.copy_key()).unwrap();
+        let policy = OtpPolicy::new(totp_enroll_portal::ISSUER).unwrap();
+        Self {
+            totp: Totp::new(&secret, &policy),
+        }
+    }
+
+    /// The code the app shows now.
+    pub fn code(&self, clock: &ManualClock) -> String {
+        self.totp.code_at(clock.now().unwrap()).to_string()
+    }
+
+    /// The code as the app shows it, "123 456".
+    pub fn grouped(&self, clock: &ManualClock) -> String {
+        self.totp.code_at(clock.now().unwrap()).to_grouped()
+    }
+}
+
+/// A wrong code: the right one with its first digit changed.
+pub fn wrong(code: &str) -> String {
+    let first = code.chars().next().unwrap();
+    let other = if first == '9' {
+        '0'
+    } else {
+        char::from(first as u8 + 1)
+    };
+    format!("{other}{}", &code[1..])
+}

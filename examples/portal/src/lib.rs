@@ -11,7 +11,6 @@ pub mod config;
 pub mod csrf;
 pub mod db;
 pub mod error;
-pub mod jst;
 pub mod notify;
 pub mod password;
 pub mod refusal;
@@ -23,3 +22,6 @@ pub mod views;
 /// The service name: the issuer in key URIs and the "アカウント名" the manual tells the
 /// customer to type into the authenticator app.
 pub const ISSUER: &str = "北洋証券オンラインサービス";
+
+/// The portal's language and time zone: Japanese, times in JST.
+pub const LOCALE: totp_enroll::Locale = totp_enroll::Locale::JA_JST;

@@ -14,7 +14,6 @@ use std::sync::Mutex;
 use totp_enroll::{AuditEvent, AuditKind, AuditSink, Operation, Refusal};
 
 use crate::db::Db;
-use crate::jst;
 use crate::refusal::SUPPORT_HINT;
 
 /// Queues engine events until the handler flushes them to the database.
@@ -66,7 +65,7 @@ async fn write(db: &Db, event: &AuditEvent) -> Result<(), sqlx::Error> {
             let body = format!(
                 "{} 様\n\n{}、{}\n\nお心当たりのない場合は、{}\n\n北洋証券オンラインサービス\n（このメールは送信専用です）",
                 customer.name,
-                jst::minutes(event.at),
+                crate::LOCALE.time(event.at),
                 what,
                 SUPPORT_HINT
             );
@@ -114,7 +113,7 @@ pub fn describe(kind: &AuditKind) -> (&'static str, String) {
             "started",
             format!(
                 "申込開始（有効期限 {}）{}",
-                jst::minutes(*expires_at),
+                crate::LOCALE.time(*expires_at),
                 if *replaced_pending {
                     "・前回の申込を置換"
                 } else {

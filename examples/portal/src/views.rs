@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use totp_enroll::Provisioning;
+use totp_enroll::{Lang, Provisioning};
 use zeroize::Zeroizing;
 
 /// What every page's frame shows: the CSRF token for its forms, and who is logged in.
@@ -41,36 +41,13 @@ impl KeyView {
     /// The view of `screen`.
     pub fn new(screen: &Provisioning) -> Self {
         Self {
-            qr_svg: inline_svg(screen),
+            qr_svg: screen.qr().to_svg_inline(QR_LABEL),
             setup_key: screen.reveal_setup_key(),
             copy_key: screen.reveal_setup_key_for_copy(),
             account_name: screen.account_name().to_owned(),
-            key_type: key_type_label(screen.key_type()),
+            key_type: screen.key_type().label_in(Lang::Ja),
         }
     }
-}
-
-/// キーの種類 as the app shows it in Japanese. (Stopgap until `KeyType::label(Lang)`.)
-fn key_type_label(kind: totp_enroll::KeyType) -> &'static str {
-    match kind {
-        totp_enroll::KeyType::TimeBased => "時間ベース",
-        _ => "時間ベース",
-    }
-}
-
-/// The QR code as an `<svg>` element for HTML (no XML prolog) with `role="img"` and an
-/// `aria-label`. (Stopgap until `QrCode::to_svg_inline`.)
-fn inline_svg(screen: &Provisioning) -> Zeroizing<String> {
-    let document = Zeroizing::new(screen.qr().to_svg());
-    let element = document
-        .find("<svg")
-        .and_then(|start| document.get(start..))
-        .unwrap_or_default();
-    Zeroizing::new(element.replacen(
-        "<svg ",
-        &format!("<svg role=\"img\" aria-label=\"{QR_LABEL}\" "),
-        1,
-    ))
 }
 
 /// Renders `template` with `status`.

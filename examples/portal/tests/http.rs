@@ -430,7 +430,7 @@ async fn a_pending_application_shows_as_not_registered_with_its_expiry() {
     assert!(
         page.text_of("pending-note")
             .unwrap()
-            .contains("2025年11月25日 01:10（日本時間）")
+            .contains("2025年11月25日 01:10:00（日本時間）")
     );
 }
 
@@ -494,7 +494,7 @@ async fn the_registration_page_shows_the_qr_code_and_hides_the_key() {
     assert!(body.contains("<h2>登録用二次元バーコード</h2>"));
     // The QR code: an inline SVG element with an accessible name.
     let qr = &body[body.find("id=\"qr\"").unwrap()..];
-    assert!(qr.contains("<svg role=\"img\" aria-label=\"登録用二次元バーコード"));
+    assert!(qr.contains("role=\"img\" aria-label=\"登録用二次元バーコード"));
     assert!(!body.contains("<?xml"));
     // The manual-entry table.
     assert!(body.contains("<th scope=\"row\">アカウント名</th><td class=\"account-name\">北洋証券オンラインサービス</td>"));
@@ -550,7 +550,15 @@ async fn enrollment_from_confirm_to_accepted() {
 
     let malformed = b.post("/apply/confirm", &[("code", "12a456")]).await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
-    assert!(malformed.error().unwrap().contains("6桁の数字"));
+    assert!(
+        malformed
+            .error()
+            .unwrap()
+            .contains("数字で入力してください")
+    );
+    let short = b.post("/apply/confirm", &[("code", "12345")]).await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    assert!(short.error().unwrap().contains("6桁の数字"));
 
     // Full-width digits, as a Japanese keyboard types them.
     let fullwidth: String = app
@@ -608,7 +616,7 @@ async fn an_expired_application_is_refused_with_409() {
         .post("/apply/confirm", &[("code", &app.code(&clock))])
         .await;
     assert_eq!(late.status, StatusCode::CONFLICT);
-    assert!(late.error().unwrap().contains("有効期限が切れた"));
+    assert!(late.error().unwrap().contains("有効期限が切れ"));
     assert_eq!(
         b.get("/account").await.text_of("otp-status").as_deref(),
         Some("未登録")
@@ -718,7 +726,10 @@ async fn redisplay_needs_a_current_code_and_shows_the_same_key() {
     assert_eq!(ok.location(), "/redisplay/show");
     let show = b.get("/redisplay/show").await;
     assert!(show.body.contains("<h1>登録コード再表示</h1>"));
-    assert!(show.body.contains("<svg role=\"img\""));
+    assert!(
+        show.body
+            .contains("role=\"img\" aria-label=\"登録用二次元バーコード")
+    );
     assert!(show.body.contains("<code id=\"setup-key\" hidden>"));
     assert_eq!(show.copy_key(), key, "the same secret as at enrollment");
     assert_eq!(

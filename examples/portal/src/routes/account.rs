@@ -2,11 +2,10 @@
 
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use totp_enroll::{Access, Status};
+use totp_enroll::{Access, Lang, Status};
 
-use super::{Page, logged_in, status_label};
+use super::{Page, logged_in};
 use crate::app::SharedState;
-use crate::jst;
 use crate::refusal::SUPPORT_HINT;
 use crate::session::{Session, Shown};
 use crate::views::{self, AccountPage};
@@ -22,7 +21,9 @@ pub async fn show(State(app): State<SharedState>, Extension(session): Extension<
     });
     let status = app.engine.status(&me.account).await?;
     let (pending_until, access) = match status {
-        Status::Pending { expires_at, access } => (Some(jst::minutes(expires_at)), Some(access)),
+        Status::Pending { expires_at, access } => {
+            (Some(crate::LOCALE.time(expires_at)), Some(access))
+        }
         Status::Active { access, .. } => (None, Some(access)),
         _ => (None, None),
     };
@@ -32,7 +33,7 @@ pub async fn show(State(app): State<SharedState>, Extension(session): Extension<
         )),
         Some(Access::Throttled { until }) => Some(format!(
             "ワンタイムパスワードの認証に続けて失敗したため、{}まで認証できません。",
-            jst::seconds(until)
+            crate::LOCALE.time(until)
         )),
         _ => None,
     };
@@ -40,7 +41,7 @@ pub async fn show(State(app): State<SharedState>, Extension(session): Extension<
         StatusCode::OK,
         &AccountPage {
             chrome: me.chrome,
-            status_label: status_label(&status),
+            status_label: status.label(Lang::Ja),
             active: matches!(status, Status::Active { .. }),
             pending_until,
             access_note,

@@ -5,11 +5,10 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
-use totp_enroll::{Status, StepUp};
+use totp_enroll::{Lang, Status, StepUp};
 
-use super::{CodeForm, Page, Reject, logged_in, status_label};
+use super::{CodeForm, Page, Reject, logged_in};
 use crate::app::SharedState;
-use crate::jst;
 use crate::refusal;
 use crate::session::{Session, Shown};
 use crate::views::{self, ApplyAuthPage, ApplyDonePage, ConfirmPage, KeyView, RegisterPage};
@@ -36,7 +35,7 @@ pub async fn form(State(app): State<SharedState>, Extension(session): Extension<
         &ApplyAuthPage {
             chrome: me.chrome,
             error: None,
-            status_label: status_label(&status),
+            status_label: status.label(Lang::Ja),
         },
     ))
 }
@@ -61,7 +60,7 @@ pub async fn submit(
             &ApplyAuthPage {
                 chrome: me.chrome,
                 error: Some(WRONG_TRADE_PASSWORD.into()),
-                status_label: status_label(&status),
+                status_label: status.label(Lang::Ja),
             },
         ));
     }
@@ -78,7 +77,7 @@ pub async fn submit(
         }
         Err(error) => {
             let refused = refusal::engine_error(&error, app.now()?);
-            if refused.is_server_fault() {
+            if refused.server_fault {
                 return Err(error.into());
             }
             Ok(views::page(
@@ -86,7 +85,7 @@ pub async fn submit(
                 &ApplyAuthPage {
                     chrome: me.chrome,
                     error: Some(refused.message),
-                    status_label: status_label(&status),
+                    status_label: status.label(Lang::Ja),
                 },
             ))
         }
@@ -103,7 +102,7 @@ pub async fn register(
         return Err(Reject::Redirect("/account"));
     };
     let expires = match app.engine.status(&me.account).await? {
-        Status::Pending { expires_at, .. } => Some(jst::minutes(expires_at)),
+        Status::Pending { expires_at, .. } => Some(crate::LOCALE.time(expires_at)),
         _ => None,
     };
     Ok(views::page(
@@ -147,7 +146,7 @@ pub async fn confirm_submit(
         }
         Err(error) => {
             let refused = refusal::engine_error(&error, app.now()?);
-            if refused.is_server_fault() {
+            if refused.server_fault {
                 return Err(error.into());
             }
             Ok(views::page_retry(

@@ -7,11 +7,10 @@ use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
-use totp_enroll::{Access, Operator, Status};
+use totp_enroll::{Access, Lang, Operator, Status};
 
-use super::{Page, Reject, account_id, status_label};
+use super::{Page, Reject, account_id};
 use crate::app::SharedState;
-use crate::jst;
 use crate::session::Session;
 use crate::views::{self, Chrome, DeskCustomer, DeskLoginPage, DeskPage};
 
@@ -127,12 +126,12 @@ async fn desk_customer(app: &SharedState, login_id: &str) -> Result<Option<DeskC
         Status::Pending { expires_at, access } => {
             notes.push(format!(
                 "申込手続き中（確認未完了、有効期限 {}）",
-                jst::minutes(expires_at)
+                crate::LOCALE.time(expires_at)
             ));
             Some(access)
         }
         Status::Active { since, access } => {
-            notes.push(format!("利用開始 {}", jst::minutes(since)));
+            notes.push(format!("利用開始 {}", crate::LOCALE.time(since)));
             Some(access)
         }
         _ => None,
@@ -140,7 +139,7 @@ async fn desk_customer(app: &SharedState, login_id: &str) -> Result<Option<DeskC
     match access {
         Some(Access::Locked) => notes.push("ロック中（リセットが必要です）".into()),
         Some(Access::Throttled { until }) => {
-            notes.push(format!("一時停止中（{}まで）", jst::seconds(until)));
+            notes.push(format!("一時停止中（{}まで）", crate::LOCALE.time(until)));
         }
         _ => {}
     }
@@ -149,12 +148,17 @@ async fn desk_customer(app: &SharedState, login_id: &str) -> Result<Option<DeskC
         .recent_audit(&customer.login_id, RECENT_EVENTS)
         .await?
         .into_iter()
-        .map(|row| (jst::seconds(u64::try_from(row.at).unwrap_or(0)), row.detail))
+        .map(|row| {
+            (
+                crate::LOCALE.time(u64::try_from(row.at).unwrap_or(0)),
+                row.detail,
+            )
+        })
         .collect();
     Ok(Some(DeskCustomer {
         login_id: customer.login_id,
         name: customer.name,
-        status_label: status_label(&status),
+        status_label: status.label(Lang::Ja),
         notes,
         events,
     }))

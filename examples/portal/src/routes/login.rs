@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use totp_enroll::Login;
 
-use super::{CodeForm, Page, Reject, account_id, anonymous_chrome, login_needs_code};
+use super::{CodeForm, Page, Reject, account_id, anonymous_chrome};
 use crate::app::SharedState;
 use crate::refusal;
 use crate::session::{PendingLogin, Session};
@@ -74,7 +74,7 @@ pub async fn submit(
     let status = app.engine.status(&account).await?;
     let now = app.now()?;
     session.rotate();
-    if login_needs_code(&status) {
+    if status.login_needs_code() {
         session.update(|d| {
             d.customer = None;
             d.pending_login = Some(PendingLogin {
@@ -145,7 +145,7 @@ pub async fn otp_submit(
         ))),
         Err(error) => {
             let refused = refusal::engine_error(&error, app.now()?);
-            if refused.is_server_fault() {
+            if refused.server_fault {
                 return Err(error.into());
             }
             Ok(views::page_retry(

@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 
 use super::Page;
 use crate::app::SharedState;
-use crate::jst;
 use crate::views::{self, Chrome, MailPage, MailView};
 
 /// GET /mail: the newest 100 mails.
@@ -17,7 +16,7 @@ pub async fn show(State(app): State<SharedState>) -> Page {
         .await?
         .into_iter()
         .map(|m| MailView {
-            at: jst::minutes(u64::try_from(m.at).unwrap_or(0)),
+            at: crate::LOCALE.time(u64::try_from(m.at).unwrap_or(0)),
             to: m.to_address,
             subject: m.subject,
             body: m.body,

@@ -91,17 +91,6 @@ pub fn anonymous_chrome(session: &Session) -> Chrome {
     }
 }
 
-/// Whether logging in needs a one-time password (the service is 利用中). Stopgap until
-/// `Status::login_needs_code`.
-pub fn login_needs_code(status: &totp_enroll::Status) -> bool {
-    matches!(status, totp_enroll::Status::Active { .. })
-}
-
-/// The portal label of a status: 未登録 or 利用中. (Stopgap until `Status::label(Lang)`.)
-pub fn status_label(status: &totp_enroll::Status) -> &'static str {
-    status.portal_label()
-}
-
 /// The form field of every one-time password form.
 #[derive(Debug, serde::Deserialize)]
 pub struct CodeForm {

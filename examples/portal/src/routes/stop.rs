@@ -43,7 +43,7 @@ pub async fn submit(
         }
         Err(error) => {
             let refused = refusal::engine_error(&error, app.now()?);
-            if refused.is_server_fault() {
+            if refused.server_fault {
                 return Err(error.into());
             }
             Ok(views::page_retry(

@@ -11,12 +11,12 @@ use crate::account::{AccountId, Operator, StepUp};
 use crate::audit::{AuditEvent, AuditKind, AuditSink, NoAudit, Operation};
 use crate::clock::{Clock, SystemClock};
 use crate::enrollment::Status;
-use crate::error::{EngineError, PolicyError, StoreError};
+use crate::error::{EngineError, PolicyError, SealError, StoreError};
 use crate::key_cache::KeyCache;
 use crate::otp::{PreparedKey, Totp};
 use crate::policy::OtpPolicy;
 use crate::provisioning::Provisioning;
-use crate::record::{EnrollmentRecord, OtpParams, RecordStatus};
+use crate::record::{EnrollmentRecord, Integrity, OtpParams, RecordStatus};
 use crate::seal::{KeyRing, SealedSecret};
 use crate::secret::Secret;
 use crate::store::{Store, Versioned};
@@ -38,6 +38,7 @@ pub struct EnginePolicy {
     step_up_max_skew: u64,
     allow_redisplay: bool,
     key_cache_capacity: usize,
+    accept_legacy_records: bool,
 }
 
 impl EnginePolicy {
@@ -62,6 +63,7 @@ impl EnginePolicy {
             step_up_max_skew: Self::DEFAULT_STEP_UP_MAX_SKEW,
             allow_redisplay: true,
             key_cache_capacity: Self::DEFAULT_KEY_CACHE_CAPACITY,
+            accept_legacy_records: true,
         }
     }
 
@@ -102,6 +104,24 @@ impl EnginePolicy {
     pub fn with_redisplay(mut self, allowed: bool) -> Self {
         self.allow_redisplay = allowed;
         self
+    }
+
+    /// Accepts (the default) or refuses stored records of the legacy format 1, which have
+    /// no MAC over their fields. Accepted legacy records are re-written in format 2 (with a
+    /// MAC) on the engine's next write of each; refused ones fail with
+    /// [`SealError::LegacyRecordRefused`](crate::SealError::LegacyRecordRefused). Refuse
+    /// them once every row has been re-written
+    /// ([`EnrollmentRecord::format_version`] tells): until then a database writer can put
+    /// an unauthenticated legacy row in place of any record.
+    #[must_use]
+    pub fn with_legacy_records(mut self, accepted: bool) -> Self {
+        self.accept_legacy_records = accepted;
+        self
+    }
+
+    /// Whether legacy (format 1) records are accepted.
+    pub fn accepts_legacy_records(&self) -> bool {
+        self.accept_legacy_records
     }
 
     /// The code policy.
@@ -250,7 +270,6 @@ impl<S: Store> Engine<S> {
     pub async fn status(&self, account: &AccountId) -> Result<Status, EngineError> {
         let now = self.clock.now()?;
         Ok(self
-            .store
             .load(account)
             .await?
             .map_or(Status::NotRegistered, |v| v.record.status_at(now)))
@@ -294,6 +313,7 @@ impl<S: Store> Engine<S> {
                 now,
                 self.policy.pending_ttl,
             )?;
+            let next = self.for_write(next, account, version)?;
             match self.store.replace_if(account, version, &next).await {
                 Ok(_) => {
                     // A replaced pending secret must not linger in the cache.
@@ -464,7 +484,8 @@ impl<S: Store> Engine<S> {
         let cleared = EnrollmentRecord::not_registered();
         for _ in 0..MAX_RETRIES {
             let version = self.store.load(account).await?.map(|v| v.version);
-            match self.store.replace_if(account, version, &cleared).await {
+            let signed = self.for_write(cleared.clone(), account, version)?;
+            match self.store.replace_if(account, version, &signed).await {
                 Ok(_) => {
                     self.key_cache.evict(account);
                     self.emit(
@@ -497,7 +518,7 @@ impl<S: Store> Engine<S> {
         on_accept: impl Fn(EnrollmentRecord, Verified) -> Option<EnrollmentRecord>,
     ) -> Result<Checked, EngineError> {
         for _ in 0..MAX_RETRIES {
-            let Some(Versioned { version, record }) = self.store.load(account).await? else {
+            let Some(Versioned { version, record }) = self.load(account).await? else {
                 return Ok(Checked::WrongState(None));
             };
             let in_state = match (needs, record.status()) {
@@ -520,7 +541,7 @@ impl<S: Store> Engine<S> {
             match attempt.verdict {
                 Ok(verified) => {
                     let next = on_accept(record, verified).ok_or(EngineError::NotActive)?;
-                    let next = self.resealed(next, account)?;
+                    let next = self.for_write(next, account, Some(version))?;
                     match self.store.replace_if(account, Some(version), &next).await {
                         Ok(_) => {
                             return Ok(Checked::Accepted {
@@ -535,7 +556,7 @@ impl<S: Store> Engine<S> {
                 Err(refusal) => {
                     let mut failures = record.throttle().failures();
                     if let Some(failed) = attempt.failure_record {
-                        let failed = self.resealed(failed, account)?;
+                        let failed = self.for_write(failed, account, Some(version))?;
                         match self.store.replace_if(account, Some(version), &failed).await {
                             Ok(_) => {}
                             Err(StoreError::Conflict) => continue,
@@ -572,7 +593,9 @@ impl<S: Store> Engine<S> {
         let erased = EnrollmentRecord {
             status: RecordStatus::NotRegistered,
             throttle: loaded.record.throttle,
+            integrity: Integrity::Unsigned,
         };
+        let erased = self.for_write(erased, account, Some(loaded.version))?;
         match self
             .store
             .replace_if(account, Some(loaded.version), &erased)
@@ -593,13 +616,63 @@ impl<S: Store> Engine<S> {
         &self,
         account: &AccountId,
     ) -> Result<(Option<u64>, EnrollmentRecord), EngineError> {
-        Ok(match self.store.load(account).await? {
+        Ok(match self.load(account).await? {
             Some(Versioned { version, record }) => (Some(version), record),
             None => (None, EnrollmentRecord::not_registered()),
         })
     }
 
-    /// Re-seals the record's secret under the current key if it was sealed under another.
+    /// Loads the account's record and authenticates it as a whole before anything is
+    /// decided from it: its MAC must verify for this account and the loaded version (a
+    /// legacy record is accepted only if the policy allows). Fails closed with a
+    /// [`SealError`]; on a MAC mismatch, a sealed secret that does not open for this
+    /// account at all is reported as [`SealError::Authentication`] (a copied or forged
+    /// secret), any other as [`SealError::IntegrityMismatch`].
+    async fn load(&self, account: &AccountId) -> Result<Option<Versioned>, EngineError> {
+        let Some(loaded) = self.store.load(account).await? else {
+            return Ok(None);
+        };
+        if loaded.record.format_version() == 1 {
+            if self.policy.accept_legacy_records {
+                return Ok(Some(loaded));
+            }
+            return Err(SealError::LegacyRecordRefused.into());
+        }
+        match loaded
+            .record
+            .verify_integrity(&self.keys, account, loaded.version)
+        {
+            Ok(()) => Ok(Some(loaded)),
+            Err(SealError::IntegrityMismatch) => {
+                // Only on the failure path: name the more specific defect if there is one.
+                if let Some((sealed, _, _)) = loaded.record.key_material() {
+                    self.keys.open(sealed, account)?;
+                }
+                Err(SealError::IntegrityMismatch.into())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The record as it is written as the version after `expected`: its secret re-sealed
+    /// under the current key (and for the current format) if needed, and its MAC computed.
+    fn for_write(
+        &self,
+        record: EnrollmentRecord,
+        account: &AccountId,
+        expected: Option<u64>,
+    ) -> Result<EnrollmentRecord, EngineError> {
+        let version = match expected {
+            None => 1,
+            Some(version) => version.checked_add(1).ok_or(StoreError::Conflict)?,
+        };
+        Ok(self
+            .resealed(record, account)?
+            .signed(&self.keys, account, version)?)
+    }
+
+    /// Re-seals the record's secret under the current key if it was sealed under another,
+    /// or for a legacy record.
     fn resealed(
         &self,
         record: EnrollmentRecord,

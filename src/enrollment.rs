@@ -5,7 +5,7 @@
 //! calls these, writes conditionally and only then reports the verdict.
 
 use crate::error::{EngineError, Refusal};
-use crate::record::{EnrollmentRecord, OtpParams, RecordStatus};
+use crate::record::{EnrollmentRecord, Integrity, OtpParams, RecordStatus};
 use crate::seal::SealedSecret;
 use crate::throttle::{ThrottlePolicy, ThrottleState};
 use crate::verify::{Rejection, Verified};
@@ -116,6 +116,7 @@ impl EnrollmentRecord {
                 expires_at: now.saturating_add(pending_ttl),
             },
             throttle: self.throttle,
+            integrity: Integrity::Unsigned,
         })
     }
 
@@ -143,6 +144,7 @@ impl EnrollmentRecord {
                 failure_record: Some(Self {
                     status: self.status.clone(),
                     throttle: self.throttle.after_failure(now, policy),
+                    integrity: Integrity::Unsigned,
                 }),
             },
             Err(Rejection::Replayed) => Attempt {
@@ -173,6 +175,7 @@ impl EnrollmentRecord {
                     last_used_step: step,
                 },
                 throttle: ThrottleState::default(),
+                integrity: Integrity::Unsigned,
             }),
             _ => None,
         }

@@ -267,6 +267,17 @@ pub enum SealError {
     /// Sealing failed (random nonce unavailable or a malformed secret).
     #[error("sealing failed")]
     Seal,
+    /// The stored record's MAC does not verify for this account and store version: a
+    /// field was edited, an older row's bytes were written back, the row was copied from
+    /// another account, or it was not written by an engine holding this key ring.
+    #[error(
+        "the stored record fails its integrity check (edited, restored from an older version, copied from another account, or written without this key ring)"
+    )]
+    IntegrityMismatch,
+    /// A legacy (format 1, unauthenticated) record, and the engine's policy refuses them
+    /// ([`EnginePolicy::with_legacy_records`](crate::EnginePolicy::with_legacy_records)).
+    #[error("the stored record has the legacy format 1, which this engine's policy refuses")]
+    LegacyRecordRefused,
 }
 
 /// Stored enrollment bytes could not be decoded.

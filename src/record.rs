@@ -1,10 +1,12 @@
 //! [`EnrollmentRecord`]: what a store keeps per account, and its versioned byte encoding.
 //!
 //! The encoding is explicit and self-checking, so a store only moves opaque bytes and a
-//! corrupted row decodes to a typed [`RecordError`], never to a wrong enrollment:
+//! corrupted row decodes to a typed [`RecordError`], never to a wrong enrollment.
+//!
+//! # Format 2 (written by this version)
 //!
 //! ```text
-//! "TOTPENR" 0x01                      header and format version
+//! "TOTPENR" 0x02                      header and format version
 //! status u8                           0 not registered, 1 pending, 2 active
 //! pending/active:
 //!   algorithm u8, digits u8, period u32
@@ -13,18 +15,58 @@
 //!   pending: started_at u64, expires_at u64
 //!   active:  since u64, last_used_step u64
 //! failures u32, locked u8, backoff_until u64
+//! integrity u8                        0 none, 1 HMAC-SHA-256
+//!   1: mac_key_id u32, tag [32]
 //! ```
 //! All integers are big-endian; trailing bytes are an error.
+//!
+//! The tag is HMAC-SHA-256 under the record MAC key derived from ring key `mac_key_id`
+//! (see [`KeyRing`]) of
+//! `"totp-enroll/record-mac/v2" ‖ mac_key_id u32 ‖ len(account) u64 ‖ account ‖ version u64
+//! ‖ every byte of the record before the tag`, where `version` is the store version the
+//! row is written as ([`Store::replace_if`](crate::Store::replace_if) with `expected`
+//! writes version `expected.map_or(1, |v| v + 1)`). The engine writes every record with a
+//! tag and checks it on every load before deciding anything (in constant time); a record
+//! without a tag (integrity 0: built by hand, e.g. by a store's own tests) or with a wrong
+//! one fails closed with [`SealError::IntegrityMismatch`](crate::SealError::IntegrityMismatch).
+//! So a database writer cannot roll back the last used step, reset the failure counter,
+//! clear a lock or a backoff, change the status, write an older row's bytes back under a
+//! later version, or copy a row onto another account.
+//!
+//! What the row alone cannot show: restoring a *whole* earlier row together with its
+//! version column (for example from a backup, or a row from before a support-desk reset),
+//! or deleting the row (an account without a row is not registered). Both need state
+//! outside the row, such as the portal's own record of which accounts use the service.
+//!
+//! # Format 1 (legacy, read only)
+//!
+//! Format 1 is format 2 with the header byte `0x01` and without the integrity fields. It
+//! is decoded as legacy: accepted by default and re-written as format 2 (re-sealed, with a
+//! tag) on the engine's next write of the record, or refused with
+//! [`EnginePolicy::with_legacy_records`](crate::EnginePolicy::with_legacy_records)`(false)`
+//! once every row was re-written. Secrets in format-2 records are sealed with a different
+//! associated-data context than in format-1 records, so a format-2 sealed secret copied
+//! into a forged format-1 record never opens: the tag cannot be removed by downgrading.
+//! While legacy rows are accepted, a database writer can still write a whole legacy row
+//! (for example a not-registered one) that no tag protects.
 
-use crate::error::RecordError;
+use crate::account::AccountId;
+use crate::error::{RecordError, SealError};
 use crate::policy::{Algorithm, Digits, OtpPolicy};
-use crate::seal::SealedSecret;
+use crate::seal::{KeyRing, RECORD_TAG_BYTES, SealFormat, SealedSecret};
 use crate::secret::Secret;
 use crate::throttle::ThrottleState;
 use crate::uri::KeyUri;
 
 const MAGIC: &[u8; 7] = b"TOTPENR";
-const FORMAT_VERSION: u8 = 1;
+/// The legacy format without a MAC.
+const FORMAT_V1: u8 = 1;
+/// The current format, authenticated as a whole.
+const FORMAT_V2: u8 = 2;
+/// Integrity byte of a format-2 record: no tag.
+const INTEGRITY_NONE: u8 = 0;
+/// Integrity byte of a format-2 record: HMAC-SHA-256 tag.
+const INTEGRITY_HMAC_SHA256: u8 = 1;
 /// XChaCha20-Poly1305 tag length.
 const TAG_BYTES: usize = 16;
 
@@ -97,11 +139,28 @@ pub enum RecordStatus {
     },
 }
 
-/// One account's enrollment as stored: lifecycle state plus failure counter.
+/// How a record is authenticated (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Integrity {
+    /// Format 2 without a tag: built in memory and not (yet) written by an engine. An
+    /// engine never accepts it from a store.
+    Unsigned,
+    /// Decoded from a format-1 row, which has no tag.
+    Legacy,
+    /// Format 2 with its HMAC-SHA-256 tag under ring key `key_id`.
+    Mac {
+        key_id: u32,
+        tag: [u8; RECORD_TAG_BYTES],
+    },
+}
+
+/// One account's enrollment as stored: lifecycle state plus failure counter, and the MAC
+/// that authenticates both (see the module documentation for the encoding).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrollmentRecord {
     pub(crate) status: RecordStatus,
     pub(crate) throttle: ThrottleState,
+    pub(crate) integrity: Integrity,
 }
 
 impl EnrollmentRecord {
@@ -110,6 +169,66 @@ impl EnrollmentRecord {
         Self {
             status: RecordStatus::NotRegistered,
             throttle: ThrottleState::default(),
+            integrity: Integrity::Unsigned,
+        }
+    }
+
+    /// The encoding's format version: 2, or 1 for a legacy row (no MAC) that the engine
+    /// has not re-written yet.
+    pub fn format_version(&self) -> u8 {
+        match self.integrity {
+            Integrity::Legacy => FORMAT_V1,
+            Integrity::Unsigned | Integrity::Mac { .. } => FORMAT_V2,
+        }
+    }
+
+    /// The id of the ring key whose MAC key authenticated this record, if it has a MAC.
+    pub fn mac_key_id(&self) -> Option<u32> {
+        match self.integrity {
+            Integrity::Mac { key_id, .. } => Some(key_id),
+            Integrity::Unsigned | Integrity::Legacy => None,
+        }
+    }
+
+    /// The record with a MAC under the ring's current key, for `account`, to be written
+    /// as store version `version`.
+    pub(crate) fn signed(
+        mut self,
+        keys: &KeyRing,
+        account: &AccountId,
+        version: u64,
+    ) -> Result<Self, SealError> {
+        // A legacy secret would never open inside a format-2 record: re-seal it first.
+        if self
+            .key_material()
+            .is_some_and(|(sealed, _, _)| sealed.format != SealFormat::V2)
+        {
+            return Err(SealError::Seal);
+        }
+        let key_id = keys.current_key_id();
+        self.integrity = Integrity::Mac {
+            key_id,
+            tag: [0; RECORD_TAG_BYTES],
+        };
+        let tag = keys.record_tag(key_id, account, version, &self.encode_body())?;
+        self.integrity = Integrity::Mac { key_id, tag };
+        Ok(self)
+    }
+
+    /// Checks the record's MAC for `account` at store version `version`. A record without
+    /// one (format 2 without a tag, or legacy) is [`SealError::IntegrityMismatch`] here:
+    /// the caller decides about legacy records first.
+    pub(crate) fn verify_integrity(
+        &self,
+        keys: &KeyRing,
+        account: &AccountId,
+        version: u64,
+    ) -> Result<(), SealError> {
+        match &self.integrity {
+            Integrity::Mac { key_id, tag } => {
+                keys.verify_record_tag(*key_id, account, version, &self.encode_body(), tag)
+            }
+            Integrity::Unsigned | Integrity::Legacy => Err(SealError::IntegrityMismatch),
         }
     }
 
@@ -131,11 +250,21 @@ impl EnrollmentRecord {
         }
     }
 
-    /// Encodes the record (see the module documentation for the layout).
+    /// Encodes the record (see the module documentation for the layout): format 2, or
+    /// format 1 for a legacy record as it was decoded.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(128);
+        let mut out = self.encode_body();
+        if let Integrity::Mac { tag, .. } = &self.integrity {
+            out.extend_from_slice(tag);
+        }
+        out
+    }
+
+    /// The encoding up to the tag: what the MAC covers.
+    fn encode_body(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(192);
         out.extend_from_slice(MAGIC);
-        out.push(FORMAT_VERSION);
+        out.push(self.format_version());
         match &self.status {
             RecordStatus::NotRegistered => out.push(0),
             RecordStatus::Pending {
@@ -166,6 +295,14 @@ impl EnrollmentRecord {
         out.extend_from_slice(&self.throttle.failures.to_be_bytes());
         out.push(u8::from(self.throttle.locked));
         out.extend_from_slice(&self.throttle.backoff_until.to_be_bytes());
+        match &self.integrity {
+            Integrity::Legacy => {}
+            Integrity::Unsigned => out.push(INTEGRITY_NONE),
+            Integrity::Mac { key_id, .. } => {
+                out.push(INTEGRITY_HMAC_SHA256);
+                out.extend_from_slice(&key_id.to_be_bytes());
+            }
+        }
         out
     }
 
@@ -176,13 +313,15 @@ impl EnrollmentRecord {
             return Err(RecordError::BadHeader);
         }
         let version = r.u8()?;
-        if version != FORMAT_VERSION {
-            return Err(RecordError::UnsupportedVersion(version));
-        }
+        let format = match version {
+            FORMAT_V1 => SealFormat::V1,
+            FORMAT_V2 => SealFormat::V2,
+            _ => return Err(RecordError::UnsupportedVersion(version)),
+        };
         let status = match r.u8()? {
             0 => RecordStatus::NotRegistered,
             1 => {
-                let (secret, params, label) = decode_common(&mut r)?;
+                let (secret, params, label) = decode_common(&mut r, format)?;
                 let started_at = r.u64()?;
                 let expires_at = r.u64()?;
                 if expires_at < started_at {
@@ -197,7 +336,7 @@ impl EnrollmentRecord {
                 }
             }
             2 => {
-                let (secret, params, label) = decode_common(&mut r)?;
+                let (secret, params, label) = decode_common(&mut r, format)?;
                 RecordStatus::Active {
                     secret,
                     params,
@@ -215,6 +354,17 @@ impl EnrollmentRecord {
             _ => return Err(RecordError::InvalidField("locked")),
         };
         let backoff_until = r.u64()?;
+        let integrity = match format {
+            SealFormat::V1 => Integrity::Legacy,
+            SealFormat::V2 => match r.u8()? {
+                INTEGRITY_NONE => Integrity::Unsigned,
+                INTEGRITY_HMAC_SHA256 => Integrity::Mac {
+                    key_id: r.u32()?,
+                    tag: r.array()?,
+                },
+                _ => return Err(RecordError::InvalidField("integrity")),
+            },
+        };
         if !r.0.is_empty() {
             return Err(RecordError::TrailingBytes);
         }
@@ -225,6 +375,7 @@ impl EnrollmentRecord {
                 locked,
                 backoff_until,
             },
+            integrity,
         })
     }
 }
@@ -250,7 +401,10 @@ fn push_len_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes.get(..usize::from(len)).unwrap_or(bytes));
 }
 
-fn decode_common(r: &mut Reader<'_>) -> Result<(SealedSecret, OtpParams, String), RecordError> {
+fn decode_common(
+    r: &mut Reader<'_>,
+    format: SealFormat,
+) -> Result<(SealedSecret, OtpParams, String), RecordError> {
     let algorithm = match r.u8()? {
         0 => Algorithm::Sha1,
         1 => Algorithm::Sha256,
@@ -282,6 +436,7 @@ fn decode_common(r: &mut Reader<'_>) -> Result<(SealedSecret, OtpParams, String)
             key_id,
             nonce,
             ciphertext,
+            format,
         },
         OtpParams {
             algorithm,

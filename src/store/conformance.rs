@@ -55,7 +55,7 @@ use crate::engine::{Engine, EnginePolicy, Login};
 use crate::error::{EngineError, Refusal, StoreError};
 use crate::otp::Totp;
 use crate::policy::{Algorithm, OtpPolicy};
-use crate::record::{EnrollmentRecord, OtpParams, RecordStatus};
+use crate::record::{EnrollmentRecord, Integrity, OtpParams, RecordStatus};
 use crate::seal::KeyRing;
 use crate::secret::Secret;
 use crate::store::Store;
@@ -468,6 +468,7 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
             EnrollmentRecord {
                 status: RecordStatus::NotRegistered,
                 throttle: throttled,
+                integrity: Integrity::Unsigned,
             },
         ),
         (
@@ -481,6 +482,7 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
                     expires_at: START.saturating_add(600),
                 },
                 throttle: ThrottleState::default(),
+                integrity: Integrity::Unsigned,
             },
         ),
         (
@@ -494,6 +496,7 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
                     expires_at: u64::MAX,
                 },
                 throttle: throttled,
+                integrity: Integrity::Unsigned,
             },
         ),
         (
@@ -507,6 +510,7 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
                     last_used_step: START / 30,
                 },
                 throttle: ThrottleState::default(),
+                integrity: Integrity::Unsigned,
             },
         ),
         (
@@ -520,6 +524,7 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
                     last_used_step: 0,
                 },
                 throttle: throttled,
+                integrity: Integrity::Unsigned,
             },
         ),
         (
@@ -533,6 +538,7 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
                     last_used_step: u64::MAX,
                 },
                 throttle: locked,
+                integrity: Integrity::Unsigned,
             },
         ),
     ])
@@ -866,8 +872,18 @@ async fn exact_failure_count<S: Store + 'static>(
             .iter()
             .filter(|o| **o != Outcome::Refused(Refusal::WrongCode))
             .collect();
+        let hint = if others
+            .iter()
+            .any(|o| matches!(o, Outcome::Error(e) if e.contains("integrity check")))
+        {
+            "; integrity check failures mean the store kept a record under another version \
+             than `replace_if` reported (versions start at 1 and grow by one per write)"
+        } else {
+            ""
+        };
         return Err(format!(
-            "{wrong} of {n} parallel wrong codes were refused as wrong; other outcomes: {others:?}"
+            "{wrong} of {n} parallel wrong codes were refused as wrong (each must be, and be \
+             counted among the failures); other outcomes: {others:?}{hint}"
         ));
     }
     let Some((_, record)) = load_record(&*store, &account).await? else {

@@ -9,7 +9,9 @@
 //! Exposure: the entries are key-equivalent, like the key ring that the engine already
 //! holds for its whole life and that opens every record; they are zeroized when evicted or
 //! replaced, and the engine evicts an account's entry when its secret is erased (stop,
-//! administrative reset). A capacity of 0 disables the cache.
+//! administrative reset). Each entry is boxed, so when the map grows (or a removed entry's
+//! slot stays behind) the table holds only a pointer: resizing never leaves a copy of a
+//! prepared key in freed memory. A capacity of 0 disables the cache.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,6 +21,8 @@ use crate::otp::PreparedKey;
 use crate::policy::Algorithm;
 use crate::seal::SealedSecret;
 
+/// The sealed bytes a prepared key came from (including the record format they were
+/// sealed for), and the key, which zeroizes itself on drop wherever the box puts it.
 struct Entry {
     sealed: SealedSecret,
     key: PreparedKey,
@@ -26,7 +30,7 @@ struct Entry {
 
 pub(crate) struct KeyCache {
     capacity: usize,
-    entries: Mutex<HashMap<AccountId, Entry>>,
+    entries: Mutex<HashMap<AccountId, Box<Entry>>>,
 }
 
 impl KeyCache {
@@ -67,10 +71,10 @@ impl KeyCache {
         }
         entries.insert(
             account.clone(),
-            Entry {
+            Box::new(Entry {
                 sealed: sealed.clone(),
                 key: key.clone(),
-            },
+            }),
         );
     }
 

@@ -181,25 +181,80 @@ impl Secret {
     }
 
     /// Uppercase, unpadded RFC 4648 base32, as an `otpauth://` URI and a clipboard copy carry it.
+    ///
+    /// Written into a string of exactly its final length, which never grows (a grown
+    /// string would leave a copy of the key in the freed buffer).
     pub fn to_base32(&self) -> Zeroizing<String> {
-        Zeroizing::new(base32::encode(
-            base32::Alphabet::Rfc4648 { padding: false },
-            &self.bytes,
-        ))
+        let mut text = Zeroizing::new(String::with_capacity(self.base32_len()));
+        self.push_base32(&mut text, false);
+        text
     }
 
     /// The setup key as the portal's "show code" box displays it: uppercase base32 in groups
-    /// of four separated by spaces (`ABCD EFGH …`), for reading and typing.
+    /// of four separated by spaces (`ABCD EFGH …`), for reading and typing. Written into a
+    /// string of exactly its final length, like [`Secret::to_base32`].
     pub fn to_setup_key(&self) -> Zeroizing<String> {
-        let plain = self.to_base32();
-        let mut grouped = Zeroizing::new(String::with_capacity(plain.len().saturating_mul(5) / 4));
-        for (i, c) in plain.chars().enumerate() {
-            if i != 0 && i % 4 == 0 {
-                grouped.push(' ');
-            }
-            grouped.push(c);
-        }
+        let chars = self.base32_len();
+        let spaces = chars.saturating_sub(1) / 4;
+        let mut grouped = Zeroizing::new(String::with_capacity(chars.saturating_add(spaces)));
+        self.push_base32(&mut grouped, true);
         grouped
+    }
+
+    /// Characters of the unpadded base32 text: ⌈8·len / 5⌉.
+    pub(crate) fn base32_len(&self) -> usize {
+        self.bytes.len().saturating_mul(8).div_ceil(5)
+    }
+
+    /// Writes the unpadded uppercase base32 text to `out` (which must be sized for it if it
+    /// is a string: nothing here reserves).
+    pub(crate) fn write_base32(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        self.encode_base32(out, false)
+    }
+
+    /// Appends the base32 text to `out`, grouped by four if `grouped`.
+    fn push_base32(&self, out: &mut String, grouped: bool) {
+        // Writing to a `String` cannot fail.
+        let _ = self.encode_base32(out, grouped);
+    }
+
+    /// The base32 encoder behind every text form of the key, with a space between groups
+    /// of four characters if `grouped`.
+    fn encode_base32(&self, out: &mut impl fmt::Write, grouped: bool) -> fmt::Result {
+        const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let mut written: usize = 0;
+        let mut emit = |out: &mut _, value: u16| -> fmt::Result {
+            if grouped && written != 0 && written.is_multiple_of(4) {
+                fmt::Write::write_char(out, ' ')?;
+            }
+            let c = ALPHABET
+                .get(usize::from(value & 0x1f))
+                .copied()
+                .unwrap_or(b'A');
+            written = written.saturating_add(1);
+            fmt::Write::write_char(out, char::from(c))
+        };
+        // At most 4 unused bits are carried between bytes, so 12 bits fit the buffer.
+        let mut buffer: u16 = 0;
+        let mut bits: u32 = 0;
+        for &byte in self.bytes.iter() {
+            buffer = (buffer << 8) | u16::from(byte);
+            bits = bits.saturating_add(8);
+            while bits >= 5 {
+                bits = bits.saturating_sub(5);
+                if let Err(error) = emit(out, buffer >> bits) {
+                    buffer.zeroize();
+                    return Err(error);
+                }
+            }
+        }
+        let last = if bits > 0 {
+            emit(out, buffer << 5u32.saturating_sub(bits))
+        } else {
+            Ok(())
+        };
+        buffer.zeroize();
+        last
     }
 
     /// The raw key bytes. Named so that every use is visible in review.

@@ -6,6 +6,7 @@
 //! secret as uppercase unpadded base32. Parsing is strict: every refusal is a typed
 //! [`UriError`], and `parse(build(parse(u))) == parse(u)`.
 
+use core::fmt;
 use core::str::FromStr;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -92,18 +93,38 @@ impl KeyUri {
         &self.policy
     }
 
-    /// The URI text. It contains the secret, hence the zeroizing string.
+    /// The URI text. It contains the secret, hence the zeroizing string, which is
+    /// allocated at its exact final length and never grows (a grown string would leave a
+    /// copy of the secret in the freed buffer).
     pub fn to_uri(&self) -> Zeroizing<String> {
+        let mut length = Length(0);
+        let _ = self.write_uri(&mut length, None);
+        let mut uri = Zeroizing::new(String::with_capacity(length.0));
+        let _ = self.write_uri(&mut *uri, Some(&self.secret));
+        uri
+    }
+
+    /// Writes the URI to `out`; the secret's base32 text goes straight from the key into
+    /// `out` (with `None`, only its length is accounted for, by as many placeholders).
+    fn write_uri(&self, out: &mut impl fmt::Write, secret: Option<&Secret>) -> fmt::Result {
         let issuer = utf8_percent_encode(self.policy.issuer(), COMPONENT);
         let account = utf8_percent_encode(&self.account, COMPONENT);
-        let secret = self.secret.to_base32();
-        Zeroizing::new(format!(
-            "otpauth://totp/{issuer}:{account}?secret={secret}&issuer={issuer}&algorithm={}&digits={}&period={}",
+        write!(out, "otpauth://totp/{issuer}:{account}?secret=")?;
+        match secret {
+            Some(secret) => secret.write_base32(out)?,
+            None => {
+                for _ in 0..self.secret.base32_len() {
+                    out.write_char('A')?;
+                }
+            }
+        }
+        write!(
+            out,
+            "&issuer={issuer}&algorithm={}&digits={}&period={}",
             self.policy.algorithm().uri_name(),
             self.policy.digits().get(),
             self.policy.period(),
-            secret = secret.as_str(),
-        ))
+        )
     }
 
     /// Parses a key URI strictly. See the module documentation for the rules.
@@ -274,10 +295,21 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
     }
 }
 
+/// The length of what is written to it, for sizing a buffer before writing for real.
+struct Length(usize);
+
+impl fmt::Write for Length {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 = self.0.saturating_add(s.len());
+        Ok(())
+    }
+}
+
 /// RFC 3986 percent-decoding that refuses malformed escapes and non-UTF-8 results.
-/// `+` is a literal plus (URIs are not form bodies).
+/// `+` is a literal plus (URIs are not form bodies). The buffer never grows (decoding only
+/// shortens) and is wiped when refused, as it may hold part of a secret.
 fn percent_decode_strict(text: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(text.len());
+    let mut out = Zeroizing::new(Vec::with_capacity(text.len()));
     let mut bytes = text.bytes();
     while let Some(b) = bytes.next() {
         if b == b'%' {
@@ -288,7 +320,13 @@ fn percent_decode_strict(text: &str) -> Option<String> {
             out.push(b);
         }
     }
-    String::from_utf8(out).ok()
+    match String::from_utf8(core::mem::take(&mut *out)) {
+        Ok(decoded) => Some(decoded),
+        Err(refused) => {
+            drop(Zeroizing::new(refused.into_bytes()));
+            None
+        }
+    }
 }
 
 fn hex_value(b: u8) -> Option<u8> {

@@ -1,7 +1,7 @@
 //! An engine error as the customer sees it, from the library's `totp_enroll::messages`:
 //! the error's [`ErrorClass`] gives the HTTP status (400/401/403/409/429, 503 when the same
 //! request may succeed shortly, 500 only for a fault of the server) and `Retry-After`;
-//! [`LOCALE`](crate::LOCALE) gives the Japanese text shown on the same page.
+//! [`LOCALE`] gives the Japanese text shown on the same page.
 
 use axum::http::StatusCode;
 use totp_enroll::{EngineError, ErrorClass};

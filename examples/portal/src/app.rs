@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use totp_enroll::store::{PostgresStore, SqliteStore};
 use totp_enroll::{Clock, Engine, EnginePolicy, KeyRing, OtpPolicy, SystemClock};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::config::Database;
 use crate::csrf;
@@ -255,14 +255,16 @@ pub fn router(state: SharedState) -> Router {
         .layer(DefaultBodyLimit::max(csrf::BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(csrf::BODY_LIMIT))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                // Method and path only: no query, no headers (cookies), no body.
-                tracing::info_span!(
-                    "request",
-                    method = %request.method(),
-                    path = %request.uri().path()
-                )
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    // Method and path only: no query, no headers (cookies), no body.
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path()
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .with_state(state)
 }

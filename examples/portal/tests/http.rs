@@ -885,6 +885,19 @@ async fn the_desk_resets_a_lost_phone_with_a_mandatory_reason() {
         Some("利用中")
     );
 
+    let spoofed = desk
+        .post(
+            "/desk/reset",
+            &[("login_id", HANAKO.0), ("reason", "lost \u{202E}enohp")],
+        )
+        .await;
+    assert_eq!(
+        spoofed.status,
+        StatusCode::BAD_REQUEST,
+        "a bidi control is refused"
+    );
+    assert!(!spoofed.error().unwrap().is_ascii());
+
     let done = desk
         .post(
             "/desk/reset",

@@ -248,7 +248,22 @@ pub async fn reset(
     let account = account_id(&login_id)?;
     let result = app.engine.admin_reset(&account, &operator, reason).await;
     app.audit.flush(&app.db).await;
-    result?;
+    if let Err(error) = result {
+        let refused = crate::refusal::engine_error(&error, app.now()?);
+        if refused.server_fault {
+            return Err(error.into());
+        }
+        return Ok(views::page(
+            refused.status,
+            &DeskPage {
+                chrome,
+                login_id,
+                notice: None,
+                error: Some(refused.message),
+                found,
+            },
+        ));
+    }
     let query: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("login_id", &login_id)
         .append_pair("done", "1")

@@ -683,6 +683,33 @@ async fn repeated_wrong_codes_are_throttled_then_locked_with_the_support_desk_hi
             .body
             .contains("ワンタイムパスワード認証ロックのお知らせ")
     );
+
+    // Locked: the login's code page refuses even the right code, with the desk's hint …
+    b.post("/logout", &[]).await;
+    clock.advance(30);
+    assert_eq!(b.password_step(HANAKO).await.location(), "/login/otp");
+    b.get("/login/otp").await;
+    let locked = b.post("/login/otp", &[("code", &app.code(&clock))]).await;
+    assert_eq!(locked.status, StatusCode::FORBIDDEN);
+    assert!(locked.error().unwrap().contains("お客さまサポート窓口"));
+    assert_eq!(b.get("/account").await.location(), "/login");
+
+    // … until the support desk resets it: then ID and password log in again.
+    let mut desk = Browser::new(&portal);
+    desk_login(&mut desk).await;
+    desk.get(&format!("/desk?login_id={}", HANAKO.0)).await;
+    let reset = desk
+        .post(
+            "/desk/reset",
+            &[("login_id", HANAKO.0), ("reason", "端末紛失")],
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::SEE_OTHER);
+    b.login(HANAKO).await;
+    assert_eq!(
+        b.get("/account").await.text_of("otp-status").as_deref(),
+        Some("未登録")
+    );
 }
 
 // ---------------------------------------------------------------- コード再表示

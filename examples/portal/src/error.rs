@@ -31,8 +31,32 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// Whether the same request may succeed shortly (storage unreachable, pool exhausted,
+    /// contention): answered with 503, not 500.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Engine(error) => error.class(0) == totp_enroll::ErrorClass::RetryLater,
+            Self::Db(error) => matches!(
+                error,
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+            ),
+            _ => false,
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        if self.is_transient() {
+            // Storage unreachable or heavy contention: nothing was decided; try again.
+            tracing::warn!(error = %self, "storage unavailable");
+            return views::message_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ただいま混み合っております",
+                &crate::LOCALE.engine_error(&totp_enroll::EngineError::Contention),
+            );
+        }
         tracing::error!(error = %self, "request failed");
         views::message_page(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -25,6 +25,9 @@ use crate::app::SharedState;
 
 /// How many sessions a store holds before it purges expired ones on insertion.
 const PURGE_ABOVE: usize = 10_000;
+/// The most sessions a store holds by default: beyond it, starting a session evicts the
+/// least recently used one (a flood of cookie-less requests cannot exhaust memory).
+pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
 
 /// A fresh 256-bit random token, base64url without padding (43 characters).
 pub fn random_token() -> String {
@@ -49,6 +52,8 @@ pub struct SessionConfig {
     pub absolute_timeout: u64,
     /// Whether the cookie is `Secure` (the portal is behind TLS).
     pub secure: bool,
+    /// The most sessions held at once (the least recently used is evicted beyond it).
+    pub max_sessions: usize,
 }
 
 impl SessionConfig {
@@ -60,6 +65,7 @@ impl SessionConfig {
             idle_timeout: 15 * 60,
             absolute_timeout: 8 * 60 * 60,
             secure,
+            max_sessions: DEFAULT_MAX_SESSIONS,
         }
     }
 
@@ -209,8 +215,18 @@ impl SessionStore {
         let now = self.now();
         let id = random_token();
         let mut entries = self.lock();
-        if entries.len() >= PURGE_ABOVE {
+        if entries.len() >= PURGE_ABOVE.min(self.config.max_sessions) {
             entries.retain(|_, e| !self.expired(e, now));
+        }
+        while entries.len() >= self.config.max_sessions.max(1) {
+            let Some(oldest) = entries
+                .iter()
+                .min_by_key(|(_, e)| e.last_seen)
+                .map(|(id, _)| id.clone())
+            else {
+                break;
+            };
+            entries.remove(&oldest);
         }
         entries.insert(
             id.clone(),
@@ -330,4 +346,59 @@ pub async fn attach(State(app): State<SharedState>, mut request: Request, next: 
         response.headers_mut().append(SET_COOKIE, value);
     }
     response
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use totp_enroll::ManualClock;
+
+    fn store(max_sessions: usize) -> (SessionStore, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(1_000));
+        let config = SessionConfig {
+            max_sessions,
+            ..SessionConfig::customer(false)
+        };
+        (SessionStore::new(config, clock.clone()), clock)
+    }
+
+    #[test]
+    fn ids_are_256_bit_random_tokens() {
+        let a = random_token();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, random_token());
+    }
+
+    #[test]
+    fn a_full_store_evicts_the_least_recently_used_session() {
+        let (store, clock) = store(3);
+        let first = store.insert(SessionData::fresh());
+        clock.advance(1);
+        let second = store.insert(SessionData::fresh());
+        clock.advance(1);
+        let third = store.insert(SessionData::fresh());
+        clock.advance(1);
+        assert!(store.touch(&first), "first is now the most recent");
+        let fourth = store.insert(SessionData::fresh());
+        assert_eq!(store.len(), 3);
+        assert!(!store.touch(&second), "the least recently used went");
+        assert!(store.touch(&first) && store.touch(&third) && store.touch(&fourth));
+    }
+
+    #[test]
+    fn rotation_keeps_the_state_under_a_new_id_and_token() {
+        let (store, _) = store(10);
+        let id = store.insert(SessionData::fresh());
+        store.update(&id, |d| d.customer = Some("0123-456789".into()));
+        let before = store.data(&id).csrf;
+        let new = store.rotate(&id, false);
+        assert_ne!(new, id);
+        assert!(!store.touch(&id), "the old id is dead");
+        let data = store.data(&new);
+        assert_eq!(data.customer.as_deref(), Some("0123-456789"));
+        assert_ne!(data.csrf, before);
+        let reset = store.rotate(&new, true);
+        assert!(store.data(&reset).customer.is_none());
+    }
 }

@@ -1019,6 +1019,20 @@ async fn every_field_has_a_label() {
 }
 
 #[tokio::test]
+async fn storage_down_is_a_503_with_a_japanese_page_not_a_500() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    match portal.state.engine.store() {
+        totp_enroll_portal::store::PortalStore::Sqlite(store) => store.close().await,
+        totp_enroll_portal::store::PortalStore::Postgres(store) => store.close().await,
+    }
+    let page = b.get("/account").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.error().unwrap().contains("混み合っております"));
+}
+
+#[tokio::test]
 async fn the_clock_hook_drives_the_engine() {
     let (portal, clock) = portal().await;
     assert_eq!(portal.state.now().unwrap(), clock.now().unwrap());

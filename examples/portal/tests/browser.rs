@@ -3,7 +3,8 @@
 //!
 //! * A QR code rendered by the library and shown by Chromium decodes back, from the
 //!   screenshot's pixels, to the exact URI.
-//! * The seed manual's walk through the portal (see `walk` below).
+//! * The seed manual's walk through the portal, screen by screen, as a customer with a
+//!   phone would do it (see `the_manuals_walk_through_the_portal`).
 //!
 //! Without Chromium the tests print that they were SKIPPED and pass, except under `CI=true`.
 
@@ -19,24 +20,34 @@
 
 #[path = "browser/harness.rs"]
 mod harness;
+#[path = "browser/portal.rs"]
+mod portal;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
+use harness::Browser;
+use portal::{Phone, Portal};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use totp_enroll::{KeyUri, OtpPolicy, QrCode, Secret};
+use totp_enroll::{
+    Algorithm, KeyUri, Locale, OtpPolicy, QrCode, Refusal, Secret, ThrottlePolicy, Totp,
+};
 
-/// Serves `html` to every request on a fresh 127.0.0.1 port until the runtime ends.
-async fn serve_page(html: String) -> SocketAddr {
+/// Serves `pages` (`path`, optional Content-Security-Policy, HTML) on a fresh 127.0.0.1
+/// port until the runtime ends; any other path is a 404.
+async fn serve_pages(pages: Vec<(&'static str, Option<&'static str>, String)>) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .expect("bind a page server");
     let addr = listener.local_addr().expect("page server address");
+    let pages = std::sync::Arc::new(pages);
     tokio::spawn(async move {
         loop {
             let Ok((mut stream, _)) = listener.accept().await else {
                 return;
             };
-            let html = html.clone();
+            let pages = pages.clone();
             tokio::spawn(async move {
                 let mut request = Vec::new();
                 let mut buffer = [0u8; 4096];
@@ -46,13 +57,18 @@ async fn serve_page(html: String) -> SocketAddr {
                         Ok(n) => request.extend_from_slice(&buffer[..n]),
                     }
                 }
-                let (status, body) = if request.starts_with(b"GET / ") {
-                    ("200 OK", html.as_str())
-                } else {
-                    ("404 Not Found", "")
+                let page = pages
+                    .iter()
+                    .find(|(path, _, _)| request.starts_with(format!("GET {path} ").as_bytes()));
+                let (status, csp, body) = match page {
+                    Some((_, csp, html)) => ("200 OK", *csp, html.as_str()),
+                    None => ("404 Not Found", None, ""),
                 };
+                let csp = csp
+                    .map(|policy| format!("Content-Security-Policy: {policy}\r\n"))
+                    .unwrap_or_default();
                 let response = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n\
+                    "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n{csp}\
                      Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 );
@@ -93,10 +109,10 @@ async fn library_qr_shown_by_chromium_decodes_to_the_exact_uri() {
          <div id=\"img\" style=\"display:inline-block\"><img alt=\"QR\" src=\"{}\"></div>\
          <div id=\"big\" class=\"big\" style=\"display:inline-block\"><img alt=\"QR\" src=\"{}\"></div>\
          </body></html>",
-        qr.to_data_url(),
-        qr.to_data_url(),
+        qr.to_data_url().as_str(),
+        qr.to_data_url().as_str(),
     );
-    let addr = serve_page(html).await;
+    let addr = serve_pages(vec![("/", None, html)]).await;
     browser
         .client
         .goto(&format!("http://{addr}/"))
@@ -115,4 +131,662 @@ async fn library_qr_shown_by_chromium_decodes_to_the_exact_uri() {
     browser.save_screenshot("library-qr").await;
     browser.assert_no_console_errors("the library's QR page");
     browser.close().await;
+}
+
+/// The console check the walk relies on sees what it must: an uncaught script error, an
+/// inline script refused by a Content-Security-Policy, a missing script file; and nothing on
+/// a clean page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_check_sees_script_errors_and_csp_refusals() {
+    let Some(browser) = Browser::start("console check").await else {
+        return;
+    };
+    let page = |body: &str| {
+        format!(
+            "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>t</title>\
+             </head><body><p id=\"p\">ok</p>{body}</body></html>"
+        )
+    };
+    let addr = serve_pages(vec![
+        ("/clean", Some("default-src 'none'"), page("")),
+        (
+            "/throws",
+            None,
+            page("<script>throw new Error('deliberate');</script>"),
+        ),
+        (
+            "/csp",
+            Some("default-src 'none'; script-src 'self'"),
+            page("<script>document.title = 'ran';</script>"),
+        ),
+        (
+            "/missing",
+            None,
+            page("<script src=\"/nowhere.js\"></script>"),
+        ),
+    ])
+    .await;
+    for (path, expect_error) in [
+        ("/clean", false),
+        ("/throws", true),
+        ("/csp", true),
+        ("/missing", true),
+        ("/clean", false),
+    ] {
+        browser.open(&format!("http://{addr}{path}"), "#p").await;
+        let errors = browser.console_errors();
+        assert_eq!(
+            !errors.is_empty(),
+            expect_error,
+            "console errors on {path}: {errors:?}"
+        );
+    }
+    browser.close().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// The portal.
+
+/// The manual's customer (README: demo data).
+const TARO: (&str, &str, &str) = ("0123-456789", "demo-login-pw", "demo-trade-pw");
+/// The second demo customer, who loses the phone.
+const HANAKO: (&str, &str, &str) = ("0123-000002", "demo-login-pw2", "demo-trade-pw2");
+/// The support-desk operator.
+const OPERATOR: (&str, &str) = ("desk-01", "demo-desk-pw");
+/// The portal's customer-facing texts: Japanese, times in JST.
+const JA: Locale = Locale::JA_JST;
+/// The service name: issuer and アカウント名.
+const ISSUER: &str = "北洋証券オンラインサービス";
+
+/// The screenshots the README shows, copied from `target/portal-screenshots/` to `docs/`.
+const DOCS_SCREENSHOTS: [(&str, &str); 3] = [
+    ("02-account", "portal-account.png"),
+    ("04-register", "portal-register.png"),
+    ("06-confirm", "portal-confirm.png"),
+];
+
+/// The browser, the portal, and the screenshots taken so far.
+struct Walk {
+    browser: Browser,
+    portal: Portal,
+    shots: Vec<(String, PathBuf)>,
+    started: Instant,
+}
+
+impl Walk {
+    /// Saves a screenshot of the window and checks that the page logged no error (no
+    /// JavaScript error, no Content-Security-Policy refusal, no failed load).
+    async fn screen(&mut self, name: &str) {
+        let path = self.browser.save_screenshot(name).await;
+        eprintln!("{:6.2} s {name}", self.started.elapsed().as_secs_f64());
+        self.browser.assert_no_console_errors(name);
+        self.shots.push((name.to_owned(), path));
+    }
+
+    async fn open(&self, path: &str, css: &str) {
+        self.browser.open(&self.portal.url(path), css).await;
+    }
+
+    /// Login ID and login password; the next page is `/account` or `/login/otp`.
+    async fn password_login(&self, (login_id, password, _): (&str, &str, &str)) {
+        self.open("/login", "#login-id").await;
+        self.browser.fill("#login-id", login_id).await;
+        self.browser.fill("#login-password", password).await;
+        self.browser.click("#login-button").await;
+    }
+
+    async fn logout(&self) {
+        self.browser.click("#logout-button").await;
+        self.browser.expect_page("/login", "ログイン").await;
+    }
+
+    async fn status(&self) -> String {
+        self.browser.text("#otp-status").await
+    }
+
+    async fn error(&self) -> String {
+        self.browser.text("#error").await
+    }
+
+    /// The account page, checked to show `status`.
+    async fn expect_account(&self, status: &str) {
+        self.browser.expect_page("/account", "登録情報照会").await;
+        assert_eq!(
+            self.status().await,
+            status,
+            "the service's row on 登録情報照会"
+        );
+    }
+
+    /// Reads the QR code of the page from a screenshot of `#qr`, as the phone's camera would,
+    /// and checks what the manual says the app is told: the account name, time based.
+    async fn scan_qr(&self) -> (String, KeyUri) {
+        self.browser.scroll_to("#qr").await;
+        let uri = self.browser.read_qr("#qr").await;
+        let key_uri = KeyUri::parse(&uri).expect("the QR holds a valid otpauth:// key URI");
+        assert!(uri.starts_with("otpauth://totp/"), "a time-based key URI");
+        assert_eq!(key_uri.issuer(), ISSUER, "the issuer is the service name");
+        let policy = key_uri.policy();
+        assert_eq!(policy.algorithm(), Algorithm::Sha1);
+        assert_eq!(policy.digits().get(), 6);
+        assert_eq!(policy.period(), 30);
+        for name in self
+            .browser
+            .client
+            .find_all(fantoccini::Locator::Css(".account-name"))
+            .await
+            .expect("account names")
+        {
+            assert_eq!(
+                name.text().await.expect("text"),
+                key_uri.issuer(),
+                "アカウント名 is the URI's issuer"
+            );
+        }
+        for kind in self
+            .browser
+            .client
+            .find_all(fantoccini::Locator::Css(".key-type"))
+            .await
+            .expect("key types")
+        {
+            assert_eq!(kind.text().await.expect("text"), "時間ベース", "キーの種類");
+        }
+        (uri, key_uri)
+    }
+
+    /// The setup key box: hidden until 「コードを表示」, then exactly the scanned secret in
+    /// groups of four; hidden again by 「コードを隠す」. The copy button holds the plain key.
+    /// This runs the portal's script under its Content-Security-Policy.
+    async fn check_setup_key(&self, key_uri: &KeyUri) {
+        let b = &self.browser;
+        let key = b.find("#setup-key").await;
+        assert!(
+            !key.is_displayed().await.expect("displayed?"),
+            "the setup key is hidden at first"
+        );
+        assert_eq!(
+            key.text().await.expect("text"),
+            "",
+            "no key text is shown before the click"
+        );
+        assert_eq!(b.text("#reveal-key").await, "コードを表示");
+        assert_eq!(
+            b.find("#reveal-key")
+                .await
+                .attr("aria-expanded")
+                .await
+                .expect("attr")
+                .as_deref(),
+            Some("false")
+        );
+        let copy = b.find("#copy-key").await;
+        assert_eq!(copy.text().await.expect("text"), "コードをコピーする");
+        let copy_key = copy.attr("data-key").await.expect("attr");
+        assert!(
+            copy_key.as_deref() == Some(key_uri.secret().to_base32().as_str()),
+            "the copy button carries the scanned secret as plain base32"
+        );
+
+        b.click("#reveal-key").await;
+        assert!(
+            key.is_displayed().await.expect("displayed?"),
+            "「コードを表示」 shows the key (the script ran under the CSP)"
+        );
+        let shown = key.text().await.expect("text");
+        assert!(
+            shown == key_uri.secret().to_setup_key().as_str(),
+            "the key shown is the scanned secret in groups of four (length {} vs {})",
+            shown.len(),
+            key_uri.secret().to_setup_key().len()
+        );
+        assert_eq!(b.text("#reveal-key").await, "コードを隠す");
+        assert_eq!(
+            b.find("#reveal-key")
+                .await
+                .attr("aria-expanded")
+                .await
+                .expect("attr")
+                .as_deref(),
+            Some("true")
+        );
+
+        b.click("#reveal-key").await;
+        assert!(
+            !key.is_displayed().await.expect("displayed?"),
+            "「コードを隠す」 hides the key again"
+        );
+        assert_eq!(b.text("#reveal-key").await, "コードを表示");
+
+        // The clipboard cannot be read headless; the script answers either way.
+        b.click("#copy-key").await;
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        while b.text("#copy-status").await.is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "the copy button's script answered nothing"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Types `code` into the one-time password field and presses `button`.
+    async fn submit_code(&self, code: &str, button: &str) {
+        self.browser.fill("#otp", code).await;
+        self.browser.click(button).await;
+    }
+}
+
+/// Copies the README's screenshots to `docs/` when they are missing there or when
+/// `TOTP_PORTAL_UPDATE_DOCS=1` (so a plain `cargo test` does not rewrite committed files
+/// with every run's fresh QR code).
+fn copy_docs_screenshots(shots: &[(String, PathBuf)]) {
+    let update = std::env::var("TOTP_PORTAL_UPDATE_DOCS").is_ok_and(|v| v == "1");
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+    for (shot, file) in DOCS_SCREENSHOTS {
+        let (_, source) = shots
+            .iter()
+            .find(|(name, _)| name == shot)
+            .unwrap_or_else(|| panic!("no screenshot {shot}"));
+        let target = docs.join(file);
+        if update || !target.exists() {
+            std::fs::create_dir_all(&docs).expect("create docs/");
+            std::fs::copy(source, &target).expect("copy a screenshot to docs/");
+        }
+    }
+}
+
+/// The manual, screen by screen, in headless Chromium:
+///
+/// 1. log in (ID + password): 登録情報照会 shows 未登録 and 申込;
+/// 2. 申込 → 取引パスワード認証 (a wrong one is refused, the right one passes);
+/// 3. サービス申込 -登録-: the QR code is read from a screenshot and decoded as a phone would;
+///    the setup key is hidden until 「コードを表示」 and is exactly the scanned secret;
+/// 4. 次へ → -確認-: the phone's current code → -受付-; 登録情報照会 shows 利用中;
+/// 5. log out and in again: the confirmation code is refused as used, the next step's code
+///    logs in;
+/// 6. コード再表示 with a fresh code: the same secret is scanned again from a new screenshot;
+/// 7. 利用停止 with a fresh code: 未登録 again, and logging in needs no code;
+/// 8. a second customer enrols, loses the phone, locks the service with wrong codes; the
+///    support desk (/desk) resets it; the customer logs in with the password only: 未登録.
+///
+/// The portal's clock is a manual clock moved to the next 30 s step when the phone needs a
+/// fresh code. Everything the portal logged is checked for secrets, codes and passwords.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manuals_walk_through_the_portal() {
+    let Some(browser) = Browser::start("the portal walk-through").await else {
+        return;
+    };
+    let logs = portal::capture_logs();
+    let mut w = Walk {
+        browser,
+        portal: Portal::start().await,
+        shots: Vec::new(),
+        started: Instant::now(),
+    };
+
+    // 1. Login: ID and password only (not registered yet).
+    w.open("/login", "#login-id").await;
+    w.browser.expect_page("/login", "ログイン").await;
+    w.screen("01-login").await;
+    w.password_login(TARO).await;
+    w.expect_account("未登録").await;
+    assert!(w.browser.exists("#apply-button").await, "申込 while 未登録");
+    assert!(
+        !w.browser.exists("#redisplay-button").await,
+        "no コード再表示 while 未登録"
+    );
+    assert!(w.browser.text("#customer-name").await.contains("北洋 太郎"));
+    w.screen("02-account").await;
+
+    // 2. 申込 → the transaction password.
+    w.browser.click("#apply-button").await;
+    w.browser.expect_page("/apply", "取引パスワード認証").await;
+    assert_eq!(w.status().await, "未登録");
+    w.screen("03-apply-auth").await;
+    w.browser.fill("#trade-password", "not-the-trade-pw").await;
+    w.browser.click("#auth-button").await;
+    w.browser.expect_page("/apply", "取引パスワード認証").await;
+    assert!(
+        !w.error().await.is_empty(),
+        "a wrong transaction password is refused with a message"
+    );
+    w.browser
+        .assert_no_console_errors("a refused transaction password");
+    w.browser.fill("#trade-password", TARO.2).await;
+    w.browser.click("#auth-button").await;
+
+    // 3. Registration: scan the QR, check the setup key.
+    w.browser
+        .expect_page("/apply/register", "サービス申込 -登録-")
+        .await;
+    w.screen("04-register").await;
+    let (uri, key_uri) = w.scan_qr().await;
+    w.check_setup_key(&key_uri).await;
+    w.browser.click("#reveal-key").await;
+    w.screen("05-register-key-shown").await;
+    let mut phone = Phone::scan(&key_uri);
+
+    // 4. 次へ → confirm with the phone's current code.
+    w.browser.scroll_top().await;
+    w.browser.click("#next-button").await;
+    w.browser
+        .expect_page("/apply/confirm", "サービス申込 -確認-")
+        .await;
+    w.screen("06-confirm").await;
+    let code = phone.fresh_code(&w.portal);
+    w.submit_code(&code.replace(' ', ""), "#confirm-button")
+        .await;
+    w.browser
+        .expect_page("/apply/done", "サービス申込 -受付-")
+        .await;
+    assert!(
+        w.browser
+            .text("#done-message")
+            .await
+            .contains("受け付けました")
+    );
+    w.screen("07-done").await;
+    w.browser.click("#to-account-button").await;
+    w.expect_account("利用中").await;
+    assert!(w.browser.exists("#redisplay-button").await && w.browser.exists("#stop-button").await);
+    assert!(
+        !w.browser.exists("#apply-button").await,
+        "no 申込 while 利用中"
+    );
+    w.screen("08-account-active").await;
+
+    // 5. Log out, log in again: password, then the one-time password.
+    w.logout().await;
+    w.password_login(TARO).await;
+    w.browser
+        .expect_page("/login/otp", "ワンタイムパスワード認証")
+        .await;
+    w.screen("09-login-otp").await;
+    // The confirmation code's step is used: the same code (same step) is refused.
+    let replayed = phone.last_code();
+    w.submit_code(&replayed, "#otp-button").await;
+    w.browser
+        .expect_page("/login/otp", "ワンタイムパスワード認証")
+        .await;
+    assert_eq!(
+        w.error().await,
+        JA.refusal(&Refusal::Replayed),
+        "a used code is refused as used"
+    );
+    w.screen("10-login-otp-replayed").await;
+    // The next step's code, typed as the app shows it ("123 456").
+    let code = phone.fresh_code(&w.portal);
+    w.submit_code(&code, "#otp-button").await;
+    w.expect_account("利用中").await;
+
+    // 6. コード再表示: a fresh code, then the same QR and key again.
+    w.browser.click("#redisplay-button").await;
+    w.browser
+        .expect_page("/redisplay", "ワンタイムパスワード認証")
+        .await;
+    w.screen("11-redisplay-auth").await;
+    let code = phone.fresh_code(&w.portal);
+    w.submit_code(&code, "#redisplay-auth-button").await;
+    w.browser
+        .expect_page("/redisplay/show", "登録コード再表示")
+        .await;
+    w.screen("12-redisplay-show").await;
+    let (uri_again, key_uri_again) = w.scan_qr().await;
+    assert!(
+        uri_again == uri,
+        "コード再表示 shows the same key URI as the enrollment"
+    );
+    w.check_setup_key(&key_uri_again).await;
+    let now = w.portal.now();
+    assert_eq!(
+        Totp::new(key_uri_again.secret(), key_uri_again.policy())
+            .code_at(now)
+            .to_string(),
+        Totp::new(key_uri.secret(), key_uri.policy())
+            .code_at(now)
+            .to_string(),
+        "the second device shows the same codes as the first"
+    );
+    w.browser.scroll_top().await;
+    w.browser.click("#to-account-button").await;
+    w.expect_account("利用中").await;
+
+    // 7. 利用停止 with a fresh code.
+    w.browser.click("#stop-button").await;
+    w.browser
+        .expect_page("/stop", "サービス利用停止 -確認-")
+        .await;
+    w.screen("13-stop-confirm").await;
+    let code = phone.fresh_code(&w.portal);
+    w.submit_code(&code, "#stop-submit-button").await;
+    w.browser
+        .expect_page("/stop/done", "サービス利用停止 -受付-")
+        .await;
+    w.screen("14-stop-done").await;
+    w.browser.click("#to-account-button").await;
+    w.expect_account("未登録").await;
+    w.screen("15-account-stopped").await;
+    w.logout().await;
+    w.password_login(TARO).await;
+    w.expect_account("未登録").await;
+    w.logout().await;
+
+    // 8. The second customer enrols...
+    w.password_login(HANAKO).await;
+    w.expect_account("未登録").await;
+    w.browser.click("#apply-button").await;
+    w.browser.expect_page("/apply", "取引パスワード認証").await;
+    w.browser.fill("#trade-password", HANAKO.2).await;
+    w.browser.click("#auth-button").await;
+    w.browser
+        .expect_page("/apply/register", "サービス申込 -登録-")
+        .await;
+    let (hanako_uri, hanako_key) = w.scan_qr().await;
+    assert!(
+        hanako_key.secret() != key_uri.secret(),
+        "every enrollment gets its own secret"
+    );
+    let mut hanako_phone = Phone::scan(&hanako_key);
+    w.browser.scroll_top().await;
+    w.browser.click("#next-button").await;
+    w.browser
+        .expect_page("/apply/confirm", "サービス申込 -確認-")
+        .await;
+    let code = hanako_phone.fresh_code(&w.portal);
+    w.submit_code(&code, "#confirm-button").await;
+    w.browser
+        .expect_page("/apply/done", "サービス申込 -受付-")
+        .await;
+    w.logout().await;
+
+    // ...loses the phone, and locks the service with wrong codes. From the third failure on
+    // the engine imposes a backoff: the attempt right after the third shows it once, then
+    // the portal's clock is moved past the longest backoff (15 minutes) after each failure;
+    // the pending login (5 minutes) expires with it, so the password step is repeated.
+    let mut failures = 0;
+    let mut throttled_until = None;
+    let mut throttle_seen = false;
+    loop {
+        assert!(
+            failures <= 12,
+            "the service did not lock after {failures} wrong codes"
+        );
+        w.password_login(HANAKO).await;
+        w.browser
+            .expect_page("/login/otp", "ワンタイムパスワード認証")
+            .await;
+        let now = w.portal.now();
+        let wrong = hanako_phone.wrong_code(&w.portal);
+        w.submit_code(&wrong, "#otp-button").await;
+        w.browser
+            .expect_page("/login/otp", "ワンタイムパスワード認証")
+            .await;
+        let error = w.error().await;
+        if error == JA.refusal(&Refusal::Locked) {
+            break;
+        }
+        if let Some(until) = throttled_until.take() {
+            assert_eq!(
+                error,
+                JA.refusal(&Refusal::Throttled { until }),
+                "right after the third failure no code is checked, until (JST) is shown"
+            );
+            throttle_seen = true;
+            w.screen("16-login-throttled").await;
+            w.portal.advance(ThrottlePolicy::DEFAULT_MAX_BACKOFF + 1);
+            continue;
+        }
+        assert_eq!(
+            error,
+            JA.refusal(&Refusal::WrongCode),
+            "a wrong code is refused"
+        );
+        w.browser.assert_no_console_errors("a refused login code");
+        failures += 1;
+        if failures == ThrottlePolicy::DEFAULT_BACKOFF_AFTER {
+            throttled_until = Some(now + ThrottlePolicy::DEFAULT_BASE_BACKOFF);
+        } else if failures > ThrottlePolicy::DEFAULT_BACKOFF_AFTER {
+            w.portal.advance(ThrottlePolicy::DEFAULT_MAX_BACKOFF + 1);
+        }
+    }
+    assert!(throttle_seen, "the third failure imposed a backoff");
+    assert_eq!(
+        failures,
+        ThrottlePolicy::DEFAULT_LOCK_AFTER,
+        "ten consecutive wrong codes lock; the next attempt is refused as locked"
+    );
+    assert!(
+        JA.refusal(&Refusal::Locked)
+            .contains("お客さまサポート窓口"),
+        "the lock message sends the customer to the desk"
+    );
+    w.screen("17-login-locked").await;
+    // Even the right code is refused now.
+    let code = hanako_phone.fresh_code(&w.portal);
+    w.submit_code(&code, "#otp-button").await;
+    w.browser
+        .expect_page("/login/otp", "ワンタイムパスワード認証")
+        .await;
+    assert_eq!(
+        w.error().await,
+        JA.refusal(&Refusal::Locked),
+        "locked: the right code is refused too"
+    );
+
+    // The support desk resets the service.
+    w.open("/desk", "#desk-operator").await;
+    w.browser
+        .expect_page("/desk", "お客さまサポート窓口 ログイン")
+        .await;
+    w.screen("18-desk-login").await;
+    w.browser.fill("#desk-operator", OPERATOR.0).await;
+    w.browser.fill("#desk-password", OPERATOR.1).await;
+    w.browser.click("#desk-login-button").await;
+    w.browser.expect_page("/desk", "お客さまサポート窓口").await;
+    w.browser.fill("#lookup-id", HANAKO.0).await;
+    w.browser.click("#lookup-button").await;
+    w.browser.expect_page("/desk", "お客さまサポート窓口").await;
+    assert_eq!(w.status().await, "利用中");
+    let notes = w
+        .browser
+        .client
+        .find_all(fantoccini::Locator::Css(".desk-note"))
+        .await
+        .expect("notes");
+    let mut note_texts = Vec::new();
+    for note in notes {
+        note_texts.push(note.text().await.expect("text"));
+    }
+    assert!(
+        note_texts.iter().any(|n| n.contains("ロック中")),
+        "the desk sees the lock: {note_texts:?}"
+    );
+    w.screen("19-desk-locked").await;
+    w.browser
+        .fill("#reset-reason", "スマートフォン紛失（本人確認済み）")
+        .await;
+    w.browser.click("#reset-button").await;
+    w.browser.expect_page("/desk", "お客さまサポート窓口").await;
+    assert!(w.browser.text("#notice").await.contains("リセットしました"));
+    assert_eq!(w.status().await, "未登録");
+    w.screen("20-desk-reset").await;
+    w.browser.click("#desk-logout-button").await;
+
+    // The customer logs in with the password only and may apply again.
+    w.password_login(HANAKO).await;
+    w.expect_account("未登録").await;
+    assert!(w.browser.exists("#apply-button").await);
+    w.screen("21-account-after-reset").await;
+
+    // Nothing secret in the portal's logs (kept next to the screenshots for review).
+    let log = logs.text();
+    std::fs::write(
+        harness::target_dir().join("portal-screenshots/portal.log"),
+        &log,
+    )
+    .expect("write the portal's log");
+    assert!(
+        log.contains("/apply/confirm"),
+        "the portal's request log was captured"
+    );
+    let mut secrets: Vec<(String, String)> = Vec::new();
+    for (who, key) in [("taro", &key_uri), ("hanako", &hanako_key)] {
+        secrets.push((
+            format!("{who}'s secret (base32)"),
+            key.secret().to_base32().to_string(),
+        ));
+        secrets.push((
+            format!("{who}'s secret (setup key)"),
+            key.secret().to_setup_key().to_string(),
+        ));
+    }
+    secrets.push(("taro's key URI".into(), uri.clone()));
+    secrets.push(("hanako's key URI".into(), hanako_uri.clone()));
+    for password in [
+        TARO.1,
+        TARO.2,
+        HANAKO.1,
+        HANAKO.2,
+        OPERATOR.1,
+        "not-the-trade-pw",
+    ] {
+        secrets.push(("a password".into(), password.to_owned()));
+    }
+    for (what, value) in &secrets {
+        assert!(!log.contains(value.as_str()), "the portal logged {what}");
+    }
+    for code in phone.typed.iter().chain(&hanako_phone.typed) {
+        let grouped = format!("{} {}", &code[..3], &code[3..]);
+        for form in [code.as_str(), grouped.as_str()] {
+            assert!(
+                !contains_number(&log, form),
+                "the portal logged a code that was typed"
+            );
+        }
+    }
+
+    copy_docs_screenshots(&w.shots);
+    let Walk {
+        browser,
+        started,
+        shots,
+        ..
+    } = w;
+    browser.close().await;
+    harness::note(&format!(
+        "portal walk-through: {} screens in {:.1} s; screenshots in {}",
+        shots.len(),
+        started.elapsed().as_secs_f64(),
+        harness::target_dir().join("portal-screenshots").display()
+    ));
+}
+
+/// Whether `text` contains `number` not as part of a longer run of digits.
+fn contains_number(text: &str, number: &str) -> bool {
+    text.match_indices(number).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + number.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
 }

@@ -17,7 +17,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
-/// Debian's paths first, then `$PATH`.
+/// Debian's paths first, then `$PATH` (`TOTP_PORTAL_CHROMIUM` and `TOTP_PORTAL_CHROMEDRIVER`
+/// override both).
 const CHROMIUM: &[&str] = &["/usr/bin/chromium", "chromium", "chromium-browser"];
 const CHROMEDRIVER: &[&str] = &["/usr/bin/chromedriver", "chromedriver"];
 
@@ -47,7 +48,12 @@ fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-fn find_program(candidates: &[&str]) -> Option<PathBuf> {
+/// `$variable` if set (that path only), else the first of `candidates` found.
+fn find_program(variable: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(variable).filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        return path.is_file().then_some(path);
+    }
     for candidate in candidates {
         let path = Path::new(candidate);
         if path.is_absolute() {
@@ -71,8 +77,8 @@ fn find_program(candidates: &[&str]) -> Option<PathBuf> {
 /// The browser and its driver, or `None` after saying why the test `name` is skipped.
 /// Panics under CI when either is missing.
 pub fn find_browser(name: &str) -> Option<(PathBuf, PathBuf)> {
-    let chromium = find_program(CHROMIUM);
-    let driver = find_program(CHROMEDRIVER);
+    let chromium = find_program("TOTP_PORTAL_CHROMIUM", CHROMIUM);
+    let driver = find_program("TOTP_PORTAL_CHROMEDRIVER", CHROMEDRIVER);
     match (chromium, driver) {
         (Some(chromium), Some(driver)) => Some((chromium, driver)),
         (chromium, driver) => {
@@ -90,11 +96,16 @@ pub fn find_browser(name: &str) -> Option<(PathBuf, PathBuf)> {
                 "CI is set but {missing} is not installed: the browser test `{name}` must run \
                  in CI. Install them: apt-get install -y chromium chromium-driver"
             );
-            note(&format!(
-                "NOTE: browser test `{name}` SKIPPED (it passes without checking anything): \
-                 {missing} not found (looked for /usr/bin/chromium and /usr/bin/chromedriver, \
-                 then $PATH).\n      Run it with: apt-get install -y chromium chromium-driver"
-            ));
+            static NOTICE: std::sync::Once = std::sync::Once::new();
+            NOTICE.call_once(|| {
+                note(&format!(
+                    "NOTE: the portal's browser tests SKIPPED (they pass without checking \
+                     anything): {missing} not found (looked for $TOTP_PORTAL_CHROMIUM and \
+                     $TOTP_PORTAL_CHROMEDRIVER, else /usr/bin/chromium and \
+                     /usr/bin/chromedriver, then $PATH).\n      \
+                     Run them with: apt-get install -y chromium chromium-driver"
+                ));
+            });
             None
         }
     }
@@ -255,10 +266,11 @@ impl Browser {
         drop(driver);
     }
 
-    /// Entries of level SEVERE from the browser's console since the last call: uncaught
-    /// JavaScript errors, Content-Security-Policy refusals, failed loads. Read through
-    /// chromedriver's log endpoint, so errors raised while a page loads are seen too.
-    pub fn severe_log_entries(&self) -> Vec<String> {
+    /// Entries of level SEVERE from the browser's console since the last call, as
+    /// `(source, message)`: uncaught JavaScript errors (`javascript`), Content-Security-Policy
+    /// refusals (`security`), failed loads (`network`). Read through chromedriver's log
+    /// endpoint, so errors raised while a page loads are seen too.
+    pub fn severe_log_entries(&self) -> Vec<(String, String)> {
         let body = json!({ "type": "browser" }).to_string();
         let path = format!("/session/{}/se/log", self.session_id);
         let response = http_post(self.driver.addr(), &path, &body);
@@ -272,26 +284,36 @@ impl Browser {
             .unwrap_or_else(|| panic!("no log entries in chromedriver's answer: {json}"))
             .iter()
             .filter(|entry| entry["level"] == "SEVERE")
-            // The browser's own request for a tab icon, not something a page asked for.
-            .filter(|entry| {
-                !entry["message"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .contains("/favicon.ico")
+            .map(|entry| {
+                (
+                    entry["source"].as_str().unwrap_or_default().to_owned(),
+                    entry["message"].as_str().unwrap_or_default().to_owned(),
+                )
             })
-            .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
             .collect()
     }
 
     /// Asserts that the browser logged no error since the last check (`screen` names the
-    /// page in the message).
+    /// page in the message). Allowed: a page answered with a 4xx status on purpose (a
+    /// refused form is shown again with 401, 403, 409 or 429), and the browser's own request
+    /// for a tab icon. Not allowed: any script error, any CSP refusal, any failed load of a
+    /// script, a stylesheet or an image, any 5xx.
     pub fn assert_no_console_errors(&self, screen: &str) {
-        let errors = self.severe_log_entries();
+        let errors = self.console_errors();
         assert!(
             errors.is_empty(),
             "the browser logged errors on {screen}:\n  {}",
             errors.join("\n  ")
         );
+    }
+
+    /// The console entries [`Self::assert_no_console_errors`] fails on, since the last read.
+    pub fn console_errors(&self) -> Vec<String> {
+        self.severe_log_entries()
+            .into_iter()
+            .filter(|(source, message)| !(source == "network" && is_intended_refusal(message)))
+            .map(|(source, message)| format!("[{source}] {message}"))
+            .collect()
     }
 
     /// The element with this CSS selector, waiting briefly for it to appear.
@@ -314,10 +336,135 @@ impl Browser {
         }
     }
 
-    /// Saves a PNG of the whole window as `target/portal-screenshots/<name>.png` and
+    /// The current URL's path.
+    pub async fn path(&self) -> String {
+        self.client
+            .current_url()
+            .await
+            .map(|u| u.path().to_owned())
+            .expect("the current URL")
+    }
+
+    /// Opens `url` and waits for `css`.
+    pub async fn open(&self, url: &str, css: &str) {
+        self.client.goto(url).await.expect("navigate");
+        self.find(css).await;
+    }
+
+    /// Types `text` into the empty field `css`.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self.find(css).await;
+        field.clear().await.expect("clear a field");
+        field.send_keys(text).await.expect("type into a field");
+    }
+
+    /// Clicks `css`.
+    pub async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click `{css}`: {e}"));
+    }
+
+    /// The rendered text of `css` (empty for an element that is not displayed).
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.expect("element text")
+    }
+
+    /// Whether `css` exists on the page (without waiting).
+    pub async fn exists(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
+    /// Waits until the page at `path` has the heading `h1`; on a timeout the message names
+    /// the page actually shown and its error text.
+    pub async fn expect_page(&self, path: &str, h1: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let current = self.path().await;
+            let heading = match self.client.find(Locator::Css("h1")).await {
+                Ok(element) => element.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if current == path && heading == h1 {
+                return;
+            }
+            if Instant::now() >= deadline {
+                let error = match self.client.find(Locator::Css("#error")).await {
+                    Ok(element) => element.text().await.unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                panic!(
+                    "expected the page {path} 「{h1}」, but the browser shows {current} \
+                     「{heading}」 (error text: 「{error}」)"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Scrolls `css` to the middle of the window (for a screenshot that shows it).
+    pub async fn scroll_to(&self, css: &str) {
+        let element = self.find(css).await;
+        let arg = serde_json::to_value(&element).expect("an element as a script argument");
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});",
+                vec![arg],
+            )
+            .await
+            .expect("scroll into view");
+    }
+
+    /// Scrolls back to the top of the page.
+    pub async fn scroll_top(&self) {
+        self.client
+            .execute("window.scrollTo(0, 0);", vec![])
+            .await
+            .expect("scroll to the top");
+    }
+
+    /// Saves a PNG of the page's body as `target/portal-screenshots/<name>.png` and
     /// returns its path.
     pub async fn save_screenshot(&self, name: &str) -> PathBuf {
-        let png = self.client.screenshot().await.expect("window screenshot");
+        // The page's content (header to the end of <main>), not the window's empty rest; a
+        // page longer than the window is shot in a window grown to fit it, then restored.
+        let sizes = self
+            .client
+            .execute(
+                "return [window.innerHeight, window.outerHeight, \
+                 document.documentElement.scrollHeight];",
+                vec![],
+            )
+            .await
+            .expect("page height");
+        let size = |i: usize| sizes[i].as_u64().expect("a height in pixels");
+        let (inner, outer, content) = (size(0), size(1), size(2));
+        let (width, height) = self.client.get_window_size().await.expect("window size");
+        let grow = content > inner;
+        if grow {
+            let needed = u32::try_from(content + (outer - inner)).expect("a window height");
+            self.client
+                .set_window_size(u32::try_from(width).expect("a window width"), needed)
+                .await
+                .expect("grow the window");
+        }
+        let png = self
+            .find("body")
+            .await
+            .screenshot()
+            .await
+            .expect("page screenshot");
+        if grow {
+            self.client
+                .set_window_size(
+                    u32::try_from(width).expect("a window width"),
+                    u32::try_from(height).expect("a window height"),
+                )
+                .await
+                .expect("restore the window");
+        }
         let dir = target_dir().join("portal-screenshots");
         std::fs::create_dir_all(&dir).expect("create target/portal-screenshots");
         let path = dir.join(format!("{name}.png"));
@@ -331,6 +478,38 @@ impl Browser {
         let png = element.screenshot().await.expect("element screenshot");
         decode_qr_png(&png)
     }
+}
+
+/// Whether a failed-load message (`<url> - Failed to load resource: the server responded
+/// with a status of 401 (Unauthorized)`) is a page answered with a 4xx status (a path
+/// without a file extension, outside `/static/`), or the tab icon, rather than a failed
+/// script, stylesheet or image.
+fn is_intended_refusal(message: &str) -> bool {
+    let Some((url, reason)) = message.split_once(" - ") else {
+        return false;
+    };
+    let path = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map_or("", |(_, path)| path);
+    if path == "favicon.ico" {
+        return true;
+    }
+    let status_4xx = reason
+        .split_once("status of ")
+        .is_some_and(|(_, status)| status.starts_with('4'));
+    // A page's path (`/apply`, `/login/otp`) has no file extension; the portal's
+    // subresources (`/static/app.js`, `/static/app.css`) and any other file do.
+    let document = !path.starts_with("static/")
+        && !path
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .contains('.');
+    status_4xx && document
 }
 
 /// A minimal HTTP/1.1 POST (`Connection: close`; chromedriver answers HTTP/1.0 with nothing)

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::account::{AccountId, Operator, StepUp};
 use crate::audit::{AuditEvent, AuditKind, AuditSink, NoAudit, Operation};
 use crate::clock::{Clock, SystemClock};
+use crate::engine_trace::{Trace, traced};
 use crate::enrollment::Status;
 use crate::error::{EngineError, PolicyError, SealError, StoreError};
 use crate::key_cache::KeyCache;
@@ -210,6 +211,7 @@ pub struct Engine<S> {
     clock: Arc<dyn Clock>,
     audit: Arc<dyn AuditSink>,
     key_cache: KeyCache,
+    trace: Trace,
 }
 
 impl<S> core::fmt::Debug for Engine<S> {
@@ -233,6 +235,7 @@ impl<S: Store> Engine<S> {
             policy,
             clock: Arc::new(SystemClock),
             audit: Arc::new(NoAudit),
+            trace: Trace::default(),
         })
     }
 
@@ -247,6 +250,19 @@ impl<S: Store> Engine<S> {
     #[must_use]
     pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> Self {
         self.audit = audit;
+        self
+    }
+
+    /// Shows each account in the engine's `tracing` spans as `pseudonym` makes it (e.g. a
+    /// keyed hash) instead of as given; the function is called only when a span is enabled.
+    #[cfg(feature = "tracing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+    #[must_use]
+    pub fn with_account_pseudonym(
+        mut self,
+        pseudonym: Arc<dyn Fn(&AccountId) -> String + Send + Sync>,
+    ) -> Self {
+        self.trace = Trace::with_pseudonym(pseudonym);
         self
     }
 
@@ -268,11 +284,14 @@ impl<S: Store> Engine<S> {
     /// For the registration-info screen: not registered, pending (until when) or active
     /// (since when), and whether verification is throttled or locked.
     pub async fn status(&self, account: &AccountId) -> Result<Status, EngineError> {
-        let now = self.clock.now()?;
-        Ok(self
-            .load(account)
-            .await?
-            .map_or(Status::NotRegistered, |v| v.record.status_at(now)))
+        traced(&self.trace, "status", account, async {
+            let now = self.clock.now()?;
+            Ok(self
+                .load(account)
+                .await?
+                .map_or(Status::NotRegistered, |v| v.record.status_at(now)))
+        })
+        .await
     }
 
     /// 申込: begins enrollment after the portal re-verified the transaction password.
@@ -287,87 +306,93 @@ impl<S: Store> Engine<S> {
         label: &str,
         step_up: &StepUp,
     ) -> Result<Provisioning, EngineError> {
-        let now = self.clock.now()?;
-        if let Err(refused) = step_up.check(
-            account,
-            now,
-            self.policy.step_up_max_age,
-            self.policy.step_up_max_skew,
-        ) {
-            self.emit(account, now, AuditKind::StepUpRefused);
-            return Err(refused.into());
-        }
-        let secret = Secret::generate()?;
-        let provisioning =
-            Provisioning::new(KeyUri::new(secret.clone(), label, &self.policy.otp)?)?;
-        let sealed = self.keys.seal(&secret, account)?;
-        let params = OtpParams::from_policy(&self.policy.otp);
-        for _ in 0..MAX_RETRIES {
-            let (version, record) = self.load_or_default(account).await?;
-            let replaced_pending = matches!(record.status(), RecordStatus::Pending { .. })
-                && !record.is_expired_pending(now);
-            let next = record.begin(
-                sealed.clone(),
-                params,
-                label.to_owned(),
+        traced(&self.trace, "begin", account, async {
+            let now = self.clock.now()?;
+            if let Err(refused) = step_up.check(
+                account,
                 now,
-                self.policy.pending_ttl,
-            )?;
-            let next = self.for_write(next, account, version)?;
-            match self.store.replace_if(account, version, &next).await {
-                Ok(_) => {
-                    // A replaced pending secret must not linger in the cache.
-                    self.key_cache.evict(account);
-                    let expires_at = now.saturating_add(self.policy.pending_ttl);
-                    self.emit(
-                        account,
-                        now,
-                        AuditKind::EnrollmentStarted {
-                            expires_at,
-                            replaced_pending,
-                        },
-                    );
-                    return Ok(provisioning);
-                }
-                Err(StoreError::Conflict) => continue,
-                Err(error) => return Err(error.into()),
+                self.policy.step_up_max_age,
+                self.policy.step_up_max_skew,
+            ) {
+                self.emit(account, now, AuditKind::StepUpRefused);
+                return Err(refused.into());
             }
-        }
-        Err(EngineError::Contention)
+            let secret = Secret::generate()?;
+            let provisioning =
+                Provisioning::new(KeyUri::new(secret.clone(), label, &self.policy.otp)?)?;
+            let sealed = self.keys.seal(&secret, account)?;
+            let params = OtpParams::from_policy(&self.policy.otp);
+            for _ in 0..MAX_RETRIES {
+                let (version, record) = self.load_or_default(account).await?;
+                let replaced_pending = matches!(record.status(), RecordStatus::Pending { .. })
+                    && !record.is_expired_pending(now);
+                let next = record.begin(
+                    sealed.clone(),
+                    params,
+                    label.to_owned(),
+                    now,
+                    self.policy.pending_ttl,
+                )?;
+                let next = self.for_write(next, account, version)?;
+                match self.store.replace_if(account, version, &next).await {
+                    Ok(_) => {
+                        // A replaced pending secret must not linger in the cache.
+                        self.key_cache.evict(account);
+                        let expires_at = now.saturating_add(self.policy.pending_ttl);
+                        self.emit(
+                            account,
+                            now,
+                            AuditKind::EnrollmentStarted {
+                                expires_at,
+                                replaced_pending,
+                            },
+                        );
+                        return Ok(provisioning);
+                    }
+                    Err(StoreError::Conflict) => continue,
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            Err(EngineError::Contention)
+        })
+        .await
     }
 
     /// 確認: confirms a pending enrollment with the first code from the app. On success the
     /// service is in use (利用中) and the code's step is consumed, so the confirmation code
     /// can never be used to log in. Wrong codes count toward throttling.
     pub async fn confirm(&self, account: &AccountId, code: &str) -> Result<(), EngineError> {
-        let now = self.clock.now()?;
-        let checked = self
-            .check_code(
-                account,
-                code,
-                now,
-                Operation::Confirm,
-                Needs::Pending,
-                |record, v| record.confirmed(v.step(), now),
-            )
-            .await?;
-        match checked {
-            Checked::Accepted { verified, .. } => {
-                self.emit(
+        traced(&self.trace, "confirm", account, async {
+            let now = self.clock.now()?;
+            let checked = self
+                .check_code(
                     account,
+                    code,
                     now,
-                    AuditKind::EnrollmentConfirmed {
-                        step: verified.step(),
-                    },
-                );
-                Ok(())
+                    Operation::Confirm,
+                    Needs::Pending,
+                    |record, v| record.confirmed(v.step(), now),
+                )
+                .await?;
+            match checked {
+                Checked::Accepted { verified, .. } => {
+                    self.emit(
+                        account,
+                        now,
+                        AuditKind::EnrollmentConfirmed {
+                            step: verified.step(),
+                        },
+                    );
+                    Ok(())
+                }
+                Checked::WrongState(Some(loaded)) if loaded.record.is_expired_pending(now) => {
+                    self.erase_expired(account, loaded, now).await?;
+                    Err(EngineError::NoPendingEnrollment)
+                }
+                Checked::WrongState(_) => Err(EngineError::NoPendingEnrollment),
             }
-            Checked::WrongState(Some(loaded)) if loaded.record.is_expired_pending(now) => {
-                self.erase_expired(account, loaded, now).await?;
-                Err(EngineError::NoPendingEnrollment)
-            }
-            Checked::WrongState(_) => Err(EngineError::NoPendingEnrollment),
-        }
+        })
+        .await
     }
 
     /// Login: checks the code of an active enrollment with replay protection and
@@ -378,31 +403,34 @@ impl<S: Store> Engine<S> {
         account: &AccountId,
         code: &str,
     ) -> Result<Login, EngineError> {
-        let now = self.clock.now()?;
-        let checked = self
-            .check_code(
-                account,
-                code,
-                now,
-                Operation::Login,
-                Needs::Active,
-                |record, v| record.used(v.step()),
-            )
-            .await?;
-        match checked {
-            Checked::Accepted { verified, .. } => {
-                self.emit(
+        traced(&self.trace, "verify_login", account, async {
+            let now = self.clock.now()?;
+            let checked = self
+                .check_code(
                     account,
+                    code,
                     now,
-                    AuditKind::LoginAccepted {
-                        step: verified.step(),
-                        drift: verified.drift(),
-                    },
-                );
-                Ok(Login::Verified(verified))
+                    Operation::Login,
+                    Needs::Active,
+                    |record, v| record.used(v.step()),
+                )
+                .await?;
+            match checked {
+                Checked::Accepted { verified, .. } => {
+                    self.emit(
+                        account,
+                        now,
+                        AuditKind::LoginAccepted {
+                            step: verified.step(),
+                            drift: verified.drift(),
+                        },
+                    );
+                    Ok(Login::Verified(verified))
+                }
+                Checked::WrongState(_) => Ok(Login::NotRequired),
             }
-            Checked::WrongState(_) => Ok(Login::NotRequired),
-        }
+        })
+        .await
     }
 
     /// コード再表示: after a current valid code (consumed), shows the SAME secret again for
@@ -412,61 +440,67 @@ impl<S: Store> Engine<S> {
         account: &AccountId,
         code: &str,
     ) -> Result<Provisioning, EngineError> {
-        let now = self.clock.now()?;
-        if !self.policy.allow_redisplay {
-            self.emit(account, now, AuditKind::RedisplayDisabled);
-            return Err(EngineError::RedisplayDisabled);
-        }
-        let checked = self
-            .check_code(
-                account,
-                code,
-                now,
-                Operation::Redisplay,
-                Needs::Active,
-                |record, v| record.used(v.step()),
-            )
-            .await?;
-        let Checked::Accepted { record, .. } = checked else {
-            return Err(EngineError::NotActive);
-        };
-        let (sealed, params, label) = record.key_material().ok_or(EngineError::NotActive)?;
-        let secret = self.keys.open(sealed, account)?;
-        let policy = self
-            .policy
-            .otp
-            .to_builder()
-            .algorithm(params.algorithm())
-            .digits(u32::from(params.digits().get()))
-            .period(u64::from(params.period()))
-            .build()?;
-        let provisioning = Provisioning::new(KeyUri::new(secret, label, &policy)?)?;
-        self.emit(account, now, AuditKind::Redisplayed);
-        Ok(provisioning)
+        traced(&self.trace, "redisplay", account, async {
+            let now = self.clock.now()?;
+            if !self.policy.allow_redisplay {
+                self.emit(account, now, AuditKind::RedisplayDisabled);
+                return Err(EngineError::RedisplayDisabled);
+            }
+            let checked = self
+                .check_code(
+                    account,
+                    code,
+                    now,
+                    Operation::Redisplay,
+                    Needs::Active,
+                    |record, v| record.used(v.step()),
+                )
+                .await?;
+            let Checked::Accepted { record, .. } = checked else {
+                return Err(EngineError::NotActive);
+            };
+            let (sealed, params, label) = record.key_material().ok_or(EngineError::NotActive)?;
+            let secret = self.keys.open(sealed, account)?;
+            let policy = self
+                .policy
+                .otp
+                .to_builder()
+                .algorithm(params.algorithm())
+                .digits(u32::from(params.digits().get()))
+                .period(u64::from(params.period()))
+                .build()?;
+            let provisioning = Provisioning::new(KeyUri::new(secret, label, &policy)?)?;
+            self.emit(account, now, AuditKind::Redisplayed);
+            Ok(provisioning)
+        })
+        .await
     }
 
     /// 利用停止: after a current valid code (consumed), erases the secret; the status
     /// returns to 未登録. A wrong or replayed code changes nothing but the failure counter.
     pub async fn stop(&self, account: &AccountId, code: &str) -> Result<(), EngineError> {
-        let now = self.clock.now()?;
-        let checked = self
-            .check_code(
-                account,
-                code,
-                now,
-                Operation::Stop,
-                Needs::Active,
-                |_, _| Some(EnrollmentRecord::not_registered()),
-            )
-            .await?;
-        match checked {
-            Checked::Accepted { .. } => {
-                self.key_cache.evict(account);
-                self.emit(account, now, AuditKind::Stopped);
-                Ok(())
+        traced(&self.trace, "stop", account, async {
+            let now = self.clock.now()?;
+            let checked = self
+                .check_code(
+                    account,
+                    code,
+                    now,
+                    Operation::Stop,
+                    Needs::Active,
+                    |_, _| Some(EnrollmentRecord::not_registered()),
+                )
+                .await?;
+            match checked {
+                Checked::Accepted { .. } => {
+                    self.key_cache.evict(account);
+                    self.emit(account, now, AuditKind::Stopped);
+                    Ok(())
+                }
+                Checked::WrongState(_) => Err(EngineError::NotActive),
             }
-            Checked::WrongState(_) => Err(EngineError::NotActive),
-        }
+        })
+        .await
     }
 
     /// Support desk (lost phone): erases the enrollment and its counters. Needs the
@@ -479,30 +513,33 @@ impl<S: Store> Engine<S> {
         operator: &Operator,
         reason: &str,
     ) -> Result<(), EngineError> {
-        crate::account::check_reason(reason)?;
-        let now = self.clock.now()?;
-        let cleared = EnrollmentRecord::not_registered();
-        for _ in 0..MAX_RETRIES {
-            let version = self.store.load(account).await?.map(|v| v.version);
-            let signed = self.for_write(cleared.clone(), account, version)?;
-            match self.store.replace_if(account, version, &signed).await {
-                Ok(_) => {
-                    self.key_cache.evict(account);
-                    self.emit(
-                        account,
-                        now,
-                        AuditKind::AdministrativelyReset {
-                            operator: operator.clone(),
-                            reason: reason.to_owned(),
-                        },
-                    );
-                    return Ok(());
+        traced(&self.trace, "admin_reset", account, async {
+            crate::account::check_reason(reason)?;
+            let now = self.clock.now()?;
+            let cleared = EnrollmentRecord::not_registered();
+            for _ in 0..MAX_RETRIES {
+                let version = self.store.load(account).await?.map(|v| v.version);
+                let signed = self.for_write(cleared.clone(), account, version)?;
+                match self.store.replace_if(account, version, &signed).await {
+                    Ok(_) => {
+                        self.key_cache.evict(account);
+                        self.emit(
+                            account,
+                            now,
+                            AuditKind::AdministrativelyReset {
+                                operator: operator.clone(),
+                                reason: reason.to_owned(),
+                            },
+                        );
+                        return Ok(());
+                    }
+                    Err(StoreError::Conflict) => continue,
+                    Err(error) => return Err(error.into()),
                 }
-                Err(StoreError::Conflict) => continue,
-                Err(error) => return Err(error.into()),
             }
-        }
-        Err(EngineError::Contention)
+            Err(EngineError::Contention)
+        })
+        .await
     }
 
     /// Loads, checks `code` against the record's secret, and writes the outcome with the

@@ -8,6 +8,7 @@ mod audit;
 mod clock;
 mod code;
 mod engine;
+mod engine_trace;
 mod enrollment;
 mod error;
 mod key_cache;

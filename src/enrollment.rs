@@ -11,7 +11,12 @@ use crate::throttle::{ThrottlePolicy, ThrottleState};
 use crate::verify::{Rejection, Verified};
 
 /// What the registration-info screen shows.
+///
+/// With the `serde` feature: externally tagged, snake_case (`"not_registered"`,
+/// `{"active": {"since": 1764000000, "access": "open"}}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Status {
     /// 未登録: never enrolled, stopped, reset, or a pending enrollment that expired.
@@ -44,7 +49,11 @@ impl Status {
 }
 
 /// Whether codes are currently checked.
+///
+/// With the `serde` feature: `"open"`, `{"throttled": {"until": 1764000090}}`, `"locked"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Access {
     /// Codes are checked.

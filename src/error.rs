@@ -122,7 +122,12 @@ pub enum PolicyError {
 }
 
 /// What a customer typed is not a one-time code.
+///
+/// With the `serde` feature: externally tagged, snake_case (`"empty"`,
+/// `{"wrong_length": {"expected": 6, "found": 5}}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum CodeError {
     /// Nothing but whitespace was entered.
@@ -399,7 +404,12 @@ pub enum IdentifierError {
 }
 
 /// Why the engine refused a one-time code. Every refusal is audited.
+///
+/// With the `serde` feature: externally tagged, snake_case (`"wrong_code"`, `"replayed"`,
+/// `{"throttled": {"until": 1764000090}}`, `{"malformed": "empty"}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Refusal {
     /// The input is not a code of the policy's shape (not counted as a failed attempt).

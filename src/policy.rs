@@ -6,7 +6,11 @@ use core::str::FromStr;
 use crate::error::PolicyError;
 
 /// The HMAC hash function (RFC 6238 §1.2).
+///
+/// With the `serde` feature: its key URI name, `"SHA1"`, `"SHA256"` or `"SHA512"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "UPPERCASE"))]
 #[non_exhaustive]
 pub enum Algorithm {
     /// HMAC-SHA-1: the RFC 4226 default and the only one every authenticator app computes.
@@ -49,7 +53,11 @@ impl fmt::Display for Algorithm {
 }
 
 /// Number of digits in a code: 6, 7 or 8 (RFC 4226 §5.3 requires at least 6).
+///
+/// With the `serde` feature: the number; deserializing validates it like [`Digits::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "serde_fields::DigitsValue"))]
 pub struct Digits(u8);
 
 impl Digits {
@@ -103,7 +111,12 @@ impl Default for Digits {
 /// How many time steps before and after the current one a code may come from.
 ///
 /// RFC 6238 §5.2 recommends at most one step of network delay; the default is ±1.
+///
+/// With the `serde` feature: `{"behind": 1, "ahead": 1}`; deserializing validates it like
+/// [`Window::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "serde_fields::WindowFields"))]
 pub struct Window {
     behind: u8,
     ahead: u8,
@@ -214,7 +227,14 @@ impl fmt::Display for CompatibilityWarning {
 /// assert_eq!(OtpPolicy::builder("Bank").period(0).build(), Err(PolicyError::Period { period: 0, min: 5, max: 600 }));
 /// # Ok::<(), PolicyError>(())
 /// ```
+///
+/// With the `serde` feature: `{"algorithm": "SHA1", "digits": 6, "period": 30, "window":
+/// {"behind": 1, "ahead": 1}, "issuer": "…"}`, every field required and no other accepted.
+/// Deserializing goes through [`OtpPolicyBuilder::build`], so a deserialized policy is
+/// always one the builder would have built; anything else is a deserialization error.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "serde_fields::OtpPolicyFields"))]
 pub struct OtpPolicy {
     algorithm: Algorithm,
     digits: Digits,
@@ -401,4 +421,59 @@ pub(crate) fn validate_issuer(issuer: &str) -> Result<(), PolicyError> {
         return Err(PolicyError::IssuerContainsInvisible);
     }
     Ok(())
+}
+
+/// The unvalidated shapes policies are deserialized from; each goes through the validating
+/// constructor.
+#[cfg(feature = "serde")]
+mod serde_fields {
+    use super::{Algorithm, Digits, OtpPolicy, Window};
+    use crate::error::PolicyError;
+
+    #[derive(serde::Deserialize)]
+    #[serde(transparent)]
+    pub(super) struct DigitsValue(u32);
+
+    impl TryFrom<DigitsValue> for Digits {
+        type Error = PolicyError;
+        fn try_from(value: DigitsValue) -> Result<Self, PolicyError> {
+            Digits::new(value.0)
+        }
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct WindowFields {
+        behind: u32,
+        ahead: u32,
+    }
+
+    impl TryFrom<WindowFields> for Window {
+        type Error = PolicyError;
+        fn try_from(fields: WindowFields) -> Result<Self, PolicyError> {
+            Window::new(fields.behind, fields.ahead)
+        }
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct OtpPolicyFields {
+        algorithm: Algorithm,
+        digits: u32,
+        period: u64,
+        window: WindowFields,
+        issuer: String,
+    }
+
+    impl TryFrom<OtpPolicyFields> for OtpPolicy {
+        type Error = PolicyError;
+        fn try_from(fields: OtpPolicyFields) -> Result<Self, PolicyError> {
+            OtpPolicy::builder(fields.issuer)
+                .algorithm(fields.algorithm)
+                .digits(fields.digits)
+                .period(fields.period)
+                .window(fields.window.behind, fields.window.ahead)
+                .build()
+        }
+    }
 }

@@ -17,7 +17,13 @@
 use crate::error::{PolicyError, Refusal};
 
 /// Bounds on failed attempts.
+///
+/// With the `serde` feature: `{"backoff_after": 3, "base_backoff": 30, "max_backoff": 900,
+/// "lock_after": 10}`, every field required and no other accepted; deserializing validates
+/// like [`ThrottlePolicy::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "ThrottlePolicyFields"))]
 pub struct ThrottlePolicy {
     backoff_after: u32,
     base_backoff: u64,
@@ -88,6 +94,25 @@ impl ThrottlePolicy {
         self.base_backoff
             .saturating_mul(factor)
             .min(self.max_backoff)
+    }
+}
+
+/// The unvalidated shape a [`ThrottlePolicy`] is deserialized from.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThrottlePolicyFields {
+    backoff_after: u32,
+    base_backoff: u64,
+    max_backoff: u64,
+    lock_after: u32,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<ThrottlePolicyFields> for ThrottlePolicy {
+    type Error = PolicyError;
+    fn try_from(f: ThrottlePolicyFields) -> Result<Self, PolicyError> {
+        Self::new(f.backoff_after, f.base_backoff, f.max_backoff, f.lock_after)
     }
 }
 

@@ -17,7 +17,11 @@ use crate::policy::Window;
 /// Store [`Verified::step`] as the new last-used step before acting on the acceptance: a later
 /// verification must pass it as `last_used_step` so that this code (and every earlier one)
 /// can never be accepted again (RFC 6238 §5.2).
+///
+/// With the `serde` feature: `{"step": 58800001, "drift": 0}`. A deserialized `Verified` is
+/// only data: no API of this crate takes one as proof of anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[must_use = "an accepted code must be recorded as used, or it can be replayed"]
 pub struct Verified {
     step: u64,

@@ -26,6 +26,8 @@ use crate::error::{EngineError, Refusal, StoreError};
 /// assert_eq!(status(&EngineError::AlreadyActive, 0), (409, None));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum ErrorClass {
     /// The customer typed something that is not acceptable input (a code with letters,
     /// too few digits) or the portal passed an invalid name. Nothing was counted. HTTP 400.

@@ -36,6 +36,8 @@ pub use local_time::UtcOffset;
 
 /// The language of customer-facing texts. The portal chooses it per request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Lang {
     /// 日本語, the seed manual's language and wording.

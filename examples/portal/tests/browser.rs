@@ -214,8 +214,8 @@ struct Walk {
 }
 
 impl Walk {
-    /// Saves a screenshot of the window and checks that the page logged no error (no
-    /// JavaScript error, no Content-Security-Policy refusal, no failed load).
+    /// Saves a screenshot of the page and checks that it logged no error (no JavaScript
+    /// error, no Content-Security-Policy refusal, no failed load).
     async fn screen(&mut self, name: &str) {
         let path = self.browser.save_screenshot(name).await;
         eprintln!("{:6.2} s {name}", self.started.elapsed().as_secs_f64());
@@ -774,8 +774,15 @@ async fn the_manuals_walk_through_the_portal() {
         ..
     } = w;
     browser.close().await;
+    let policy = key_uri.policy();
     harness::note(&format!(
-        "portal walk-through: {} screens in {:.1} s; screenshots in {}",
+        "portal walk-through: scanned issuer 「{}」, account 「{}」, {:?}, {} digits, {} s; \
+         {} screens in {:.1} s; screenshots in {}",
+        key_uri.issuer(),
+        key_uri.account(),
+        policy.algorithm(),
+        policy.digits().get(),
+        policy.period(),
         shots.len(),
         started.elapsed().as_secs_f64(),
         harness::target_dir().join("portal-screenshots").display()

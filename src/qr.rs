@@ -530,8 +530,13 @@ mod tests {
     #[test]
     fn dark_runs_finds_every_run_including_one_at_the_end() {
         let cells = [true, true, false, true, false, false, true, true, true];
-        assert_eq!(dark_runs(cells.into_iter()), vec![(0, 2), (3, 1), (6, 3)]);
-        assert_eq!(dark_runs([false; 3].into_iter()), vec![]);
+        let runs = dark_runs(cells.into_iter(), cells.len());
+        assert_eq!(*runs, vec![(0, 2), (3, 1), (6, 3)]);
+        // Sized for the most runs the row can hold: it never had to grow.
+        assert_eq!(runs.capacity(), 5);
+        assert!(dark_runs([false; 3].into_iter(), 3).is_empty());
+        let alternating = [true, false, true, false, true];
+        assert_eq!(dark_runs(alternating.into_iter(), 5).len(), 3);
     }
 
     /// `qrcode`'s optimal segmentation reads UTF-8 Japanese as Shift JIS Kanji pairs; a

@@ -2,7 +2,16 @@
 //! operators and reset reasons are refused where they are built, with the reason, when they
 //! could break a log line (control characters) or spoof a screen or log (invisible and
 //! bidirectional-control characters).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::cast_possible_truncation
+)]
 
 mod common;
 

@@ -1076,6 +1076,10 @@ async fn no_password_key_or_code_reaches_the_log() {
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("/apply/confirm"), "requests are logged: {log}");
+    assert!(
+        log.contains("totp_enroll::engine"),
+        "engine calls are logged: {log}"
+    );
     for secret in [
         TARO.1,
         TARO.2,

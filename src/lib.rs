@@ -15,6 +15,7 @@ mod engine_trace;
 mod enrollment;
 mod error;
 mod key_cache;
+mod keyring_text;
 pub mod messages;
 mod otp;
 mod policy;
@@ -39,6 +40,7 @@ pub use error::{
     ClockError, CodeError, EngineError, IdentifierError, PolicyError, QrError, RecordError,
     Refusal, SealError, SecretError, StepUpError, StoreError, UriError,
 };
+pub use keyring_text::KeyRingTextError;
 pub use messages::{ErrorClass, Lang, Locale, UtcOffset};
 pub use otp::{PreparedKey, Totp};
 pub use policy::{Algorithm, CompatibilityWarning, Digits, OtpPolicy, OtpPolicyBuilder, Window};

@@ -260,6 +260,12 @@ impl KeyRing {
             Err(SealError::IntegrityMismatch)
         }
     }
+
+    /// Every key id with its key (by reference), for `KeyRing::export_text` and
+    /// `KeyRing::key_ids` in `keyring_text`.
+    pub(crate) fn expose_keys(&self) -> impl Iterator<Item = (u32, &[u8; 32])> {
+        self.keys.iter().map(|(key_id, key)| (*key_id, &*key.seal))
+    }
 }
 
 impl fmt::Debug for KeyRing {

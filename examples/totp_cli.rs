@@ -8,6 +8,8 @@
 //! totp_cli uri       --secret BASE32 --issuer NAME --account NAME [POLICY]
 //! totp_cli parse-uri URI [--reveal]
 //! totp_cli qr        --uri URI (--png FILE | --svg FILE)
+//! totp_cli keygen    [--key-id N] [--out FILE]
+//! totp_cli keygen    --add N --from-file FILE [--out FILE]
 //!
 //! POLICY: [--algorithm sha1|sha256|sha512] [--digits 6|7|8] [--period SECONDS]
 //! ```
@@ -26,6 +28,17 @@
 //! * `qr` refuses to overwrite an existing file and, on Unix, creates it readable by its
 //!   owner only: the image contains the secret.
 //! * `parse-uri` prints `secret=[REDACTED]` unless `--reveal` is given.
+//! * `keygen` prints a fresh sealing key ring for the engine (one random 256-bit key under
+//!   id `--key-id`, default 1) in the text form [`KeyRing::from_text`] reads, e.g.
+//!   `totp-enroll-keys/v1; current=1; 1=<base64 of 32 bytes>`: one line, for an
+//!   environment variable or a secret file. It is every key in clear: standard error says
+//!   so. `--out FILE` writes it to a new file instead (never overwriting; owner-only on
+//!   Unix), which is safer than redirecting standard output (the shell's umask decides that
+//!   file's mode).
+//! * `keygen --add N --from-file FILE` rotates: it reads the key ring in FILE (`-`: standard
+//!   input), adds a fresh key N (an id not in the ring) as the current key, keeps the
+//!   others as retired keys that still open old records, and prints the new ring. The
+//!   refusal of a faulty ring names the entry and line, never a key.
 //!
 //! Exit status: 0 on success, 1 when `verify` rejects the code (the reason is printed on
 //! standard output), 2 for any error (unknown subcommand or flag, missing or invalid value,
@@ -38,9 +51,11 @@ use std::ffi::OsString;
 use std::io::{self, BufRead as _, Write as _};
 use std::process::ExitCode;
 
+use rand::TryRngCore as _;
+use rand::rngs::OsRng;
 use totp_enroll::{
-    Algorithm, Clock as _, KeyUri, OtpPolicy, OtpPolicyBuilder, Provisioning, QrCode, Secret,
-    SystemClock, Totp,
+    Algorithm, Clock as _, KeyRing, KeyUri, OtpPolicy, OtpPolicyBuilder, Provisioning, QrCode,
+    Secret, SystemClock, Totp,
 };
 use zeroize::Zeroizing;
 
@@ -52,10 +67,14 @@ usage:
   totp_cli uri       --secret BASE32 --issuer NAME --account NAME [POLICY]
   totp_cli parse-uri URI [--reveal]
   totp_cli qr        --uri URI (--png FILE | --svg FILE)
+  totp_cli keygen    [--key-id N] [--out FILE]
+  totp_cli keygen    --add N --from-file FILE [--out FILE]
 
 POLICY: [--algorithm sha1|sha256|sha512] [--digits 6|7|8] [--period SECONDS]
 --secret - reads the key from standard input (keeps it out of ps and shell history).
 code and verify accept legacy keys of 80 bits or more; uri needs at least 128 bits.
+keygen prints a new sealing key ring (secret!) for KeyRing::from_text; --add N
+--from-file FILE (- for stdin) adds key N as current, keeping the others as retired.
 exit status: 0 ok, 1 code rejected (verify), 2 error";
 
 /// Flags that set the OTP policy, accepted by every subcommand that computes or builds keys.
@@ -77,15 +96,24 @@ impl CliError {
 
 /// What a successful run prints and its exit status.
 struct Outcome {
-    /// Standard output; zeroizing because it may hold the secret (`new`, `--reveal`).
+    /// Standard output; zeroizing because it may hold the secret (`new`, `--reveal`,
+    /// `keygen`).
     stdout: Zeroizing<String>,
+    /// A line for standard error after the output (`keygen`: the output is secret).
+    notice: Option<String>,
     status: ExitCode,
 }
 
 impl Outcome {
     fn success(stdout: impl Into<String>) -> Self {
+        Self::secret(Zeroizing::new(stdout.into()))
+    }
+
+    /// Exit status 0, with output that may hold a secret.
+    fn secret(stdout: Zeroizing<String>) -> Self {
         Self {
-            stdout: Zeroizing::new(stdout.into()),
+            stdout,
+            notice: None,
             status: ExitCode::SUCCESS,
         }
     }
@@ -103,6 +131,9 @@ fn main() -> ExitCode {
             {
                 report(&CliError::new("cannot write to standard output"));
                 return ExitCode::from(2);
+            }
+            if let Some(notice) = &outcome.notice {
+                let _ = writeln!(io::stderr(), "totp_cli: {notice}");
             }
             outcome.status
         }
@@ -147,10 +178,11 @@ fn run(args: &[String]) -> Result<Outcome, CliError> {
         "uri" => cmd_uri(rest),
         "parse-uri" => cmd_parse_uri(rest),
         "qr" => cmd_qr(rest),
+        "keygen" => cmd_keygen(rest),
         "-h" | "--help" => Ok(Outcome::success(format!("{USAGE}\n"))),
         // Not quoted back: a mistyped command line may start with a key.
         _ => Err(CliError::new(
-            "unknown subcommand (expected new, code, verify, uri, parse-uri or qr)",
+            "unknown subcommand (expected new, code, verify, uri, parse-uri, qr or keygen)",
         )),
     }
 }
@@ -351,10 +383,7 @@ fn cmd_new(args: &[String]) -> Result<Outcome, CliError> {
     out.push_str(&provisioning.uri());
     out.push('\n');
     out.push_str(&provisioning.qr().to_terminal());
-    Ok(Outcome {
-        stdout: out,
-        status: ExitCode::SUCCESS,
-    })
+    Ok(Outcome::secret(out))
 }
 
 /// `code`: the code at `--time` (default now), and nothing else.
@@ -394,6 +423,7 @@ fn cmd_verify(args: &[String]) -> Result<Outcome, CliError> {
         Ok(verified) => Ok(Outcome::success(format!("ok {}\n", verified.step()))),
         Err(rejection) => Ok(Outcome {
             stdout: Zeroizing::new(format!("rejected: {rejection}\n")),
+            notice: None,
             status: ExitCode::FAILURE,
         }),
     }
@@ -415,10 +445,7 @@ fn cmd_uri(args: &[String]) -> Result<Outcome, CliError> {
         .map_err(|e| CliError::new(format!("invalid --account: {e}")))?;
     let mut out = key_uri.to_uri();
     out.push('\n');
-    Ok(Outcome {
-        stdout: out,
-        status: ExitCode::SUCCESS,
-    })
+    Ok(Outcome::secret(out))
 }
 
 /// `parse-uri`: one `key=value` line per field; the secret only with `--reveal`.
@@ -437,18 +464,15 @@ fn cmd_parse_uri(args: &[String]) -> Result<Outcome, CliError> {
     } else {
         Zeroizing::new("[REDACTED]".to_owned())
     };
-    Ok(Outcome {
-        stdout: Zeroizing::new(format!(
-            "issuer={}\naccount={}\nalgorithm={}\ndigits={}\nperiod={}\nsecret={}\n",
-            key_uri.issuer(),
-            key_uri.account(),
-            policy.algorithm(),
-            policy.digits().get(),
-            policy.period(),
-            secret.as_str(),
-        )),
-        status: ExitCode::SUCCESS,
-    })
+    Ok(Outcome::secret(Zeroizing::new(format!(
+        "issuer={}\naccount={}\nalgorithm={}\ndigits={}\nperiod={}\nsecret={}\n",
+        key_uri.issuer(),
+        key_uri.account(),
+        policy.algorithm(),
+        policy.digits().get(),
+        policy.period(),
+        secret.as_str(),
+    ))))
 }
 
 /// `qr`: writes the QR code of a valid key URI (the text exactly as given) as PNG and/or SVG.
@@ -476,6 +500,107 @@ fn cmd_qr(args: &[String]) -> Result<Outcome, CliError> {
         written.push_str(&format!("wrote {path}\n"));
     }
     Ok(Outcome::success(written))
+}
+
+/// `keygen`: a fresh key ring, or (`--add N --from-file FILE`) a ring rotated to a fresh
+/// key N; printed, or written to `--out FILE`.
+fn cmd_keygen(args: &[String]) -> Result<Outcome, CliError> {
+    let parsed = Spec {
+        values: &["--key-id", "--add", "--from-file", "--out"],
+        switches: &[],
+        positional: &[],
+    }
+    .parse(args)?;
+    let key_id = parsed.number::<u32>("--key-id")?;
+    let add = parsed.number::<u32>("--add")?;
+    let (mut text, rotation) = match (key_id, add, parsed.optional("--from-file")) {
+        (key_id, None, None) => (
+            KeyRing::generate_text(key_id.unwrap_or(1))
+                .map_err(|e| CliError::new(format!("cannot generate a key: {e}")))?,
+            String::new(),
+        ),
+        (None, Some(add), Some(path)) => (
+            rotated_ring(add, path)?,
+            format!(
+                "key {add} is now current and the previous keys are retired (old records \
+                 still open, and are re-sealed under key {add} as they are written): replace \
+                 the stored key ring with this one; "
+            ),
+        ),
+        (Some(_), Some(_), _) => {
+            return Err(CliError::new("--key-id and --add exclude each other"));
+        }
+        (_, Some(_), None) => {
+            return Err(CliError::new(
+                "--add needs --from-file FILE, the key ring to add the key to",
+            ));
+        }
+        (_, None, Some(_)) => {
+            return Err(CliError::new("--from-file needs --add N, the new key's id"));
+        }
+    };
+    // `export_text` leaves room after the text: the newline does not reallocate.
+    text.push('\n');
+    let (mut outcome, ring) = match parsed.optional("--out") {
+        None => (Outcome::secret(text), "the key ring above".to_owned()),
+        Some(path) => {
+            write_private_file(path, text.as_bytes())?;
+            (Outcome::success(format!("wrote {path}\n")), path.to_owned())
+        }
+    };
+    outcome.notice = Some(format!(
+        "{rotation}{ring} is secret, every sealing key in clear: keep it in a secret manager \
+         or a file only its owner can read (chmod 600), never in a log or a repository"
+    ));
+    Ok(outcome)
+}
+
+/// The key ring in `path` (`-`: standard input) with a fresh random key `key_id` as current.
+fn rotated_ring(key_id: u32, path: &str) -> Result<Zeroizing<String>, CliError> {
+    let bytes = read_key_ring_file(path)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| CliError::new(format!("{path}: the key ring is not UTF-8 text")))?;
+    let mut keys = KeyRing::from_text(text).map_err(|e| CliError::new(format!("{path}: {e}")))?;
+    let ids = keys.key_ids();
+    if ids.contains(&key_id) {
+        return Err(CliError::new(format!(
+            "--add {key_id}: the key ring already has a key {key_id}; a new key needs a new \
+             id (the ring has {ids:?})"
+        )));
+    }
+    let mut key = Zeroizing::new([0u8; 32]);
+    OsRng
+        .try_fill_bytes(key.as_mut_slice())
+        .map_err(|_| CliError::new("the operating system's random number generator failed"))?;
+    keys.rotate(key_id, *key);
+    Ok(keys.export_text())
+}
+
+/// Reads a key ring text of at most `KeyRing::MAX_TEXT_BYTES` into one zeroizing buffer,
+/// allocated before reading so that it never reallocates (no copy of a key is left behind).
+fn read_key_ring_file(path: &str) -> Result<Zeroizing<Vec<u8>>, CliError> {
+    use std::io::Read as _;
+    let limit = KeyRing::MAX_TEXT_BYTES.saturating_add(1);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(limit));
+    let read = if path == "-" {
+        io::stdin()
+            .lock()
+            .take(u64::try_from(limit).unwrap_or(u64::MAX))
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|file| {
+            file.take(u64::try_from(limit).unwrap_or(u64::MAX))
+                .read_to_end(&mut bytes)
+        })
+    };
+    read.map_err(|e| CliError::new(format!("cannot read {path}: {e}")))?;
+    if bytes.len() > KeyRing::MAX_TEXT_BYTES {
+        return Err(CliError::new(format!(
+            "{path}: the key ring is longer than {} bytes",
+            KeyRing::MAX_TEXT_BYTES
+        )));
+    }
+    Ok(bytes)
 }
 
 #[cfg(feature = "png")]

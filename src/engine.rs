@@ -592,6 +592,7 @@ impl<S: Store> Engine<S> {
                 }
                 Err(refusal) => {
                     let mut failures = record.throttle().failures();
+                    let mut locked_by_this_attempt = false;
                     if let Some(failed) = attempt.failure_record {
                         let failed = self.for_write(failed, account, Some(version))?;
                         match self.store.replace_if(account, Some(version), &failed).await {
@@ -600,10 +601,11 @@ impl<S: Store> Engine<S> {
                             Err(error) => return Err(error.into()),
                         }
                         failures = failed.throttle().failures();
-                        if failed.throttle().is_locked() && !record.throttle().is_locked() {
-                            self.emit(account, now, AuditKind::Locked { failures });
-                        }
+                        locked_by_this_attempt =
+                            failed.throttle().is_locked() && !record.throttle().is_locked();
                     }
+                    // The refusal first, then the lock it caused: the audit trail reads in
+                    // the order things happened.
                     self.emit(
                         account,
                         now,
@@ -613,6 +615,9 @@ impl<S: Store> Engine<S> {
                             failures,
                         },
                     );
+                    if locked_by_this_attempt {
+                        self.emit(account, now, AuditKind::Locked { failures });
+                    }
                     return Err(EngineError::Refused(refusal));
                 }
             }

@@ -314,6 +314,23 @@ async fn a_lock_is_cleared_only_by_an_administrative_reset() {
             ..
         }
     ));
+    // The audit trail reads in order: the third refusal, then the lock it caused.
+    let kinds = h.audit_kinds();
+    let tail: Vec<_> = kinds[kinds.len() - 2..].to_vec();
+    assert!(
+        matches!(
+            tail.as_slice(),
+            [
+                AuditKind::Refused {
+                    refusal: Refusal::WrongCode,
+                    failures: 3,
+                    ..
+                },
+                AuditKind::Locked { failures: 3 }
+            ]
+        ),
+        "{tail:?}"
+    );
     // Time does not unlock, a correct code does not unlock, restarting does not unlock.
     h.clock.advance(24 * 3600);
     let err = h

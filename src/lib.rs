@@ -41,7 +41,7 @@ pub use error::{
     Refusal, SealError, SecretError, StepUpError, StoreError, UriError,
 };
 pub use keyring_text::KeyRingTextError;
-pub use messages::{ErrorClass, Lang, Locale, UtcOffset};
+pub use messages::{ErrorClass, Lang, Locale, Notification, UtcOffset};
 pub use otp::{PreparedKey, Totp};
 pub use policy::{Algorithm, CompatibilityWarning, Digits, OtpPolicy, OtpPolicyBuilder, Window};
 pub use provisioning::{KeyType, Provisioning};

@@ -338,3 +338,103 @@ fn the_key_type_is_time_based_in_both_languages() {
 fn six() -> totp_enroll::Digits {
     totp_enroll::Digits::new(6).unwrap()
 }
+
+/// One value of every `AuditKind` variant.
+fn every_audit_kind() -> Vec<totp_enroll::AuditKind> {
+    use totp_enroll::{AuditKind, Operation, Operator};
+    vec![
+        AuditKind::EnrollmentStarted {
+            expires_at: NOW + 600,
+            replaced_pending: false,
+        },
+        AuditKind::EnrollmentStarted {
+            expires_at: NOW + 600,
+            replaced_pending: true,
+        },
+        AuditKind::StepUpRefused,
+        AuditKind::EnrollmentConfirmed { step: 58_819_140 },
+        AuditKind::EnrollmentExpired,
+        AuditKind::LoginAccepted {
+            step: 58_819_141,
+            drift: -1,
+        },
+        AuditKind::Refused {
+            operation: Operation::Login,
+            refusal: Refusal::WrongCode,
+            failures: 3,
+        },
+        AuditKind::Refused {
+            operation: Operation::Stop,
+            refusal: Refusal::Locked,
+            failures: 10,
+        },
+        AuditKind::Locked { failures: 10 },
+        AuditKind::Redisplayed,
+        AuditKind::RedisplayDisabled,
+        AuditKind::Stopped,
+        AuditKind::AdministrativelyReset {
+            operator: Operator::new("desk-01").unwrap(),
+            reason: "紛失（本人確認済み）".to_owned(),
+        },
+    ]
+}
+
+#[test]
+fn every_audit_event_has_a_desk_line_in_both_languages() {
+    for kind in every_audit_kind() {
+        let ja = Locale::JA_JST.audit_event(&kind);
+        let en = Locale::EN_JST.audit_event(&kind);
+        assert!(
+            ja.chars().any(|c| ('\u{3040}'..='\u{9FFF}').contains(&c)),
+            "{kind:?}: {ja}"
+        );
+        assert!(
+            !en.is_empty()
+                && en
+                    .chars()
+                    .all(|c| c.is_ascii() || "紛失（本人確認済み）".contains(c)),
+            "{en}"
+        );
+        assert!(
+            !ja.contains("58819") && !en.contains("58819"),
+            "steps are not for the desk"
+        );
+    }
+    let refused = Locale::JA_JST.audit_event(&every_audit_kind()[6]);
+    assert_eq!(
+        refused,
+        "ログイン：ワンタイムパスワード不一致（連続失敗 3 回）"
+    );
+    let started = Locale::JA_JST.audit_event(&every_audit_kind()[0]);
+    assert_eq!(
+        started,
+        "申込開始（有効期限 2025年12月1日 16:40:00（日本時間））"
+    );
+    let reset = Locale::JA_JST.audit_event(every_audit_kind().last().unwrap());
+    assert!(
+        reset.contains("desk-01") && reset.contains("紛失（本人確認済み）"),
+        "{reset}"
+    );
+}
+
+#[test]
+fn exactly_the_factor_changes_notify_the_customer_without_naming_the_operator() {
+    for kind in every_audit_kind() {
+        for locale in [Locale::JA_JST, Locale::EN_JST] {
+            let notification = locale.notification(&kind);
+            assert_eq!(notification.is_some(), kind.is_factor_change(), "{kind:?}");
+            if let Some(n) = notification {
+                assert!(!n.subject.is_empty() && !n.body.is_empty());
+                assert!(
+                    !n.body.contains("desk-01") && !n.body.contains("紛失"),
+                    "{kind:?}"
+                );
+            }
+        }
+    }
+    let locked = Locale::JA_JST.notification(&totp_enroll::AuditKind::Locked { failures: 10 });
+    assert_eq!(
+        locked.unwrap().subject,
+        "ワンタイムパスワード認証ロックのお知らせ"
+    );
+}

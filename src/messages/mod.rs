@@ -26,11 +26,13 @@
 //! );
 //! ```
 
+mod audit_text;
 mod class;
 mod labels;
 mod local_time;
 mod wording;
 
+pub use audit_text::Notification;
 pub use class::ErrorClass;
 pub use local_time::UtcOffset;
 

@@ -1,0 +1,179 @@
+//! Audit events in words: one line per event for the support desk, and the notification a
+//! customer receives when an authentication factor changed.
+//!
+//! Neither text contains a secret or a code (events carry none); the desk line names the
+//! operator and reason of a reset (both validated where they were built), the customer's
+//! notification does not.
+
+use super::{Lang, Locale};
+use crate::audit::{AuditKind, Operation};
+use crate::error::Refusal;
+
+/// The message a customer is sent when an authentication factor changed
+/// ([`AuditKind::is_factor_change`]), e.g. by e-mail (OWASP ASVS 2.5.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// The subject line.
+    pub subject: &'static str,
+    /// What happened, one or two sentences; the portal adds greeting, time and signature.
+    pub body: &'static str,
+}
+
+impl Operation {
+    /// The screen the operation belongs to: `ログイン`, `申込確認`, `コード再表示`,
+    /// `利用停止` / `Login`, `Confirmation`, `Re-display`, `Stop`.
+    pub const fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Self::Confirm, Lang::Ja) => "申込確認",
+            (Self::Confirm, Lang::En) => "Confirmation",
+            (Self::Login, Lang::Ja) => "ログイン",
+            (Self::Login, Lang::En) => "Login",
+            (Self::Redisplay, Lang::Ja) => "コード再表示",
+            (Self::Redisplay, Lang::En) => "Re-display",
+            (Self::Stop, Lang::Ja) => "利用停止",
+            (Self::Stop, Lang::En) => "Stop",
+        }
+    }
+}
+
+impl Refusal {
+    /// A short label for logs and the desk: `ワンタイムパスワード不一致`, `Wrong code`, ….
+    pub const fn label(&self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Self::Malformed(_), Lang::Ja) => "入力形式誤り",
+            (Self::Malformed(_), Lang::En) => "Malformed code",
+            (Self::WrongCode, Lang::Ja) => "ワンタイムパスワード不一致",
+            (Self::WrongCode, Lang::En) => "Wrong code",
+            (Self::Replayed, Lang::Ja) => "使用済みのワンタイムパスワード",
+            (Self::Replayed, Lang::En) => "Code already used",
+            (Self::Throttled { .. }, Lang::Ja) => "一時停止中",
+            (Self::Throttled { .. }, Lang::En) => "Throttled",
+            (Self::Locked, Lang::Ja) => "ロック中",
+            (Self::Locked, Lang::En) => "Locked",
+        }
+    }
+}
+
+impl Locale {
+    /// One line describing `kind` for the support desk or an operator's log view, with times
+    /// in the locale's zone, e.g. `ログイン：ワンタイムパスワード不一致（連続失敗 3 回）`.
+    pub fn audit_event(&self, kind: &AuditKind) -> String {
+        let ja = self.lang == Lang::Ja;
+        match kind {
+            AuditKind::EnrollmentStarted {
+                expires_at,
+                replaced_pending,
+            } => {
+                let until = self.time(*expires_at);
+                match (ja, replaced_pending) {
+                    (true, false) => format!("申込開始（有効期限 {until}）"),
+                    (true, true) => format!("申込開始（有効期限 {until}）・前回の申込を置換"),
+                    (false, false) => format!("Application started (valid until {until})"),
+                    (false, true) => {
+                        format!(
+                            "Application started (valid until {until}), replacing the previous one"
+                        )
+                    }
+                }
+            }
+            AuditKind::StepUpRefused if ja => "取引パスワード認証が無効のため申込を拒否".to_owned(),
+            AuditKind::StepUpRefused => {
+                "Application refused: transaction password check missing or too old".to_owned()
+            }
+            AuditKind::EnrollmentConfirmed { .. } if ja => "申込完了（利用中）".to_owned(),
+            AuditKind::EnrollmentConfirmed { .. } => "Application confirmed (in use)".to_owned(),
+            AuditKind::EnrollmentExpired if ja => "申込の有効期限切れ".to_owned(),
+            AuditKind::EnrollmentExpired => "Application expired".to_owned(),
+            AuditKind::LoginAccepted { drift, .. } if ja => {
+                format!("ログイン認証成功（時刻ずれ {drift} ステップ）")
+            }
+            AuditKind::LoginAccepted { drift, .. } => {
+                format!("Login code accepted (clock offset {drift} steps)")
+            }
+            AuditKind::Refused {
+                operation,
+                refusal,
+                failures,
+            } => {
+                let (op, why) = (operation.label(self.lang), refusal.label(self.lang));
+                if ja {
+                    format!("{op}：{why}（連続失敗 {failures} 回）")
+                } else {
+                    format!("{op}: {why} ({failures} consecutive failures)")
+                }
+            }
+            AuditKind::Locked { failures } if ja => format!("ロック（連続失敗 {failures} 回）"),
+            AuditKind::Locked { failures } => {
+                format!("Locked ({failures} consecutive failures)")
+            }
+            AuditKind::Redisplayed if ja => "登録コード再表示".to_owned(),
+            AuditKind::Redisplayed => "Registration code shown again".to_owned(),
+            AuditKind::RedisplayDisabled if ja => "コード再表示（無効のため拒否）".to_owned(),
+            AuditKind::RedisplayDisabled => "Re-display refused (disabled)".to_owned(),
+            AuditKind::Stopped if ja => "利用停止".to_owned(),
+            AuditKind::Stopped => "Service stopped".to_owned(),
+            AuditKind::AdministrativelyReset { operator, reason } if ja => format!(
+                "サポート窓口リセット（担当 {}：{reason}）",
+                operator.as_str()
+            ),
+            AuditKind::AdministrativelyReset { operator, reason } => format!(
+                "Reset by the support desk ({}: {reason})",
+                operator.as_str()
+            ),
+        }
+    }
+
+    /// The customer's notification for a factor change; `None` for other events.
+    pub fn notification(&self, kind: &AuditKind) -> Option<Notification> {
+        let ja = self.lang == Lang::Ja;
+        let (subject, body) = match kind {
+            AuditKind::EnrollmentConfirmed { .. } if ja => (
+                "ワンタイムパスワードサービスお申込み完了のお知らせ",
+                "ワンタイムパスワードサービスのお申込みを受け付けました。次回のログインからワンタイムパスワードが必要になります。",
+            ),
+            AuditKind::EnrollmentConfirmed { .. } => (
+                "Your one-time password service is active",
+                "Your application for the one-time password service was accepted. From your next login on, a one-time password is required.",
+            ),
+            AuditKind::Redisplayed if ja => (
+                "ワンタイムパスワード登録コード再表示のお知らせ",
+                "ワンタイムパスワードの登録コードが再表示されました。別の端末に同じワンタイムパスワードを登録できる状態です。",
+            ),
+            AuditKind::Redisplayed => (
+                "Your registration code was shown again",
+                "The registration code of your one-time password was shown again, so that another device can be registered with it.",
+            ),
+            AuditKind::Stopped if ja => (
+                "ワンタイムパスワードサービス利用停止のお知らせ",
+                "ワンタイムパスワードサービスの利用を停止しました（未登録）。",
+            ),
+            AuditKind::Stopped => (
+                "Your one-time password service was stopped",
+                "The one-time password service was stopped for your account (not registered).",
+            ),
+            AuditKind::AdministrativelyReset { .. } if ja => (
+                "ワンタイムパスワードサービス登録解除のお知らせ",
+                "お客さまサポート窓口にて、ワンタイムパスワードサービスの登録を解除しました（未登録）。",
+            ),
+            AuditKind::AdministrativelyReset { .. } => (
+                "Your one-time password registration was removed",
+                "The customer support desk removed your one-time password registration (not registered).",
+            ),
+            AuditKind::Locked { .. } if ja => (
+                "ワンタイムパスワード認証ロックのお知らせ",
+                "ワンタイムパスワードの認証に規定回数以上失敗したため、ワンタイムパスワード認証をロックしました。",
+            ),
+            AuditKind::Locked { .. } => (
+                "Your one-time password was locked",
+                "The one-time password was entered incorrectly too many times, so it has been locked.",
+            ),
+            AuditKind::EnrollmentStarted { .. }
+            | AuditKind::StepUpRefused
+            | AuditKind::EnrollmentExpired
+            | AuditKind::LoginAccepted { .. }
+            | AuditKind::Refused { .. }
+            | AuditKind::RedisplayDisabled => return None,
+        };
+        Some(Notification { subject, body })
+    }
+}

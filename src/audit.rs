@@ -9,6 +9,8 @@ use crate::error::Refusal;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Operation {
+    /// 申込: beginning an enrollment (refused only while locked).
+    Begin,
     /// 確認: confirming a new enrollment with the app's first code.
     Confirm,
     /// Login with ID, password and code.

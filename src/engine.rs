@@ -12,7 +12,7 @@ use crate::audit::{AuditEvent, AuditKind, AuditSink, NoAudit, Operation};
 use crate::clock::{Clock, SystemClock};
 use crate::engine_trace::{Trace, traced};
 use crate::enrollment::Status;
-use crate::error::{EngineError, PolicyError, SealError, StoreError};
+use crate::error::{EngineError, PolicyError, Refusal, SealError, StoreError};
 use crate::key_cache::KeyCache;
 use crate::otp::{PreparedKey, Totp};
 use crate::policy::OtpPolicy;
@@ -299,7 +299,10 @@ impl<S: Store> Engine<S> {
     /// Issues a fresh secret and returns what the registration screen shows (QR code,
     /// account name, key type, and the setup key behind an explicit reveal). Starting again
     /// while pending replaces the pending secret; starting while active is refused with
-    /// [`EngineError::AlreadyActive`]. `label` is the account name put in the key URI.
+    /// [`EngineError::AlreadyActive`]. An application locked by wrong confirmation codes
+    /// stays locked when it lapses or is restarted: `begin` is then refused with
+    /// [`Refusal::Locked`] (audited) until the support desk resets it, instead of issuing a
+    /// QR code that could never be confirmed. `label` is the account name put in the key URI.
     pub async fn begin(
         &self,
         account: &AccountId,
@@ -326,6 +329,21 @@ impl<S: Store> Engine<S> {
                 let (version, record) = self.load_or_default(account).await?;
                 let replaced_pending = matches!(record.status(), RecordStatus::Pending { .. })
                     && !record.is_expired_pending(now);
+                let active = matches!(record.status(), RecordStatus::Active { .. });
+                if record.throttle().is_locked() && !active {
+                    // A lock survives a lapsed or replaced application: issuing a QR code
+                    // that can never be confirmed would only hide it from the customer.
+                    self.emit(
+                        account,
+                        now,
+                        AuditKind::Refused {
+                            operation: Operation::Begin,
+                            refusal: Refusal::Locked,
+                            failures: record.throttle().failures(),
+                        },
+                    );
+                    return Err(Refusal::Locked.into());
+                }
                 let next = record.begin(
                     sealed.clone(),
                     params,

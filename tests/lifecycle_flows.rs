@@ -177,6 +177,64 @@ async fn a_pending_enrollment_expires_after_ten_minutes_and_its_secret_is_erased
     h.begin().await;
 }
 
+/// Wrong confirmation codes lock a pending application like a login; the lock outlives
+/// the application, so starting again is refused with the lock's reason (no QR code that
+/// could never be confirmed) until the support desk resets it.
+#[tokio::test]
+async fn an_application_locked_while_pending_cannot_be_restarted_until_the_desk_resets_it() {
+    let h = Harness::with_policy(
+        common::policy().with_throttle(totp_enroll::ThrottlePolicy::new(3, 1, 1, 3).unwrap()),
+    );
+    let app = App::scan(&h.begin().await);
+    for wrong in common::wrong_codes(&app, h.now(), 3) {
+        let _ = h.engine.confirm(&h.account, &wrong).await.unwrap_err();
+        h.clock.advance(1);
+    }
+    let events_before = h.audit_kinds().len();
+    let err = h
+        .engine
+        .begin(&h.account, "taro@example.jp", &h.step_up())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Refused(Refusal::Locked)),
+        "{err:?}"
+    );
+    assert_eq!(
+        h.audit_kinds()[events_before..],
+        [AuditKind::Refused {
+            operation: Operation::Begin,
+            refusal: Refusal::Locked,
+            failures: 3
+        }]
+    );
+    // Also after the application lapsed and its secret was erased.
+    h.clock.advance(600);
+    assert_eq!(
+        h.engine.status(&h.account).await.unwrap(),
+        Status::NotRegistered
+    );
+    let err = h
+        .engine
+        .begin(&h.account, "taro@example.jp", &h.step_up())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Refused(Refusal::Locked)));
+    h.engine
+        .admin_reset(
+            &h.account,
+            &Operator::new("desk-01").unwrap(),
+            "本人確認済み",
+        )
+        .await
+        .unwrap();
+    let app = App::scan(&h.begin().await);
+    h.engine
+        .confirm(&h.account, &app.code_at(h.now()))
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn starting_again_while_pending_replaces_the_pending_secret() {
     let h = Harness::new();

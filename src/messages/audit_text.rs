@@ -20,10 +20,12 @@ pub struct Notification {
 }
 
 impl Operation {
-    /// The screen the operation belongs to: `ログイン`, `申込確認`, `コード再表示`,
-    /// `利用停止` / `Login`, `Confirmation`, `Re-display`, `Stop`.
+    /// The screen the operation belongs to: `申込`, `申込確認`, `ログイン`, `コード再表示`,
+    /// `利用停止` / `Application`, `Confirmation`, `Login`, `Re-display`, `Stop`.
     pub const fn label(self, lang: Lang) -> &'static str {
         match (self, lang) {
+            (Self::Begin, Lang::Ja) => "申込",
+            (Self::Begin, Lang::En) => "Application",
             (Self::Confirm, Lang::Ja) => "申込確認",
             (Self::Confirm, Lang::En) => "Confirmation",
             (Self::Login, Lang::Ja) => "ログイン",

@@ -14,10 +14,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use rand::TryRngCore as _;
-use rand::rngs::OsRng;
 use totp_enroll::KeyRing;
 use zeroize::Zeroizing;
 
@@ -25,8 +21,6 @@ use zeroize::Zeroizing;
 pub const KEY_FILE: &str = "sealing-keys.txt";
 /// The SQLite file in the data directory.
 pub const SQLITE_FILE: &str = "portal.db";
-/// First line of the key ring text.
-const KEY_HEADER: &str = "totp-portal-keyring-v1";
 
 /// Why the portal cannot start with this configuration.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +33,10 @@ pub enum ConfigError {
     Io(String, std::io::Error),
     /// The key ring text is malformed (the message never contains key material).
     #[error("the sealing key ring is malformed: {0}")]
-    KeyRing(&'static str),
+    KeyRing(#[from] totp_enroll::KeyRingTextError),
+    /// No key ring could be generated (the OS random generator failed).
+    #[error("generating a sealing key ring: {0}")]
+    Generate(#[from] totp_enroll::SealError),
 }
 
 /// Which database the portal runs on.
@@ -144,10 +141,10 @@ pub enum KeyOrigin {
 /// THE one place that reads sealing keys: from `TOTP_PORTAL_KEYS` if set, else from the
 /// key file in `data_dir`, generating it (mode 0600, never overwritten) on first start.
 ///
-/// The text form (a stopgap until the library has its own): a header line
-/// `totp-portal-keyring-v1`, then one line per key, `<key id>:<32 bytes in base64>`, the
-/// first being the current sealing key and the others retired keys that still open old
-/// records. Lines starting with `#` are comments.
+/// Both hold the library's text form ([`KeyRing::from_text`], e.g. from
+/// `cargo run --example totp_cli -- keygen`):
+/// `totp-enroll-keys/v1; current=1; 1=<32 bytes in base64>`, one entry per line or `;`
+/// separated, retired keys as further `ID=KEY` entries, `#` comments.
 pub fn load_key_ring(
     env_text: Option<&str>,
     data_dir: &Path,
@@ -192,55 +189,24 @@ pub fn load_key_ring(
     }
 }
 
-/// A new key ring in the text form of [`load_key_ring`]: key id 1, 32 random bytes.
+/// A new key ring in the text form of [`load_key_ring`] (key id 1, 32 random bytes),
+/// with a comment line for the file.
 pub fn generate_key_ring_text() -> Result<Zeroizing<String>, ConfigError> {
-    let mut key = Zeroizing::new([0u8; 32]);
-    OsRng
-        .try_fill_bytes(key.as_mut_slice())
-        .map_err(|_| ConfigError::KeyRing("the OS random generator failed"))?;
-    let encoded = Zeroizing::new(STANDARD.encode(key.as_slice()));
-    Ok(Zeroizing::new(format!(
-        "{KEY_HEADER}\n# Sealing keys of the totp-enroll portal. Keep secret; back up.\n1:{}\n",
-        encoded.as_str()
-    )))
+    let ring = KeyRing::generate_text(1)?;
+    let comment =
+        "# Sealing keys of the totp-enroll portal. Keep secret; back up with the database.\n";
+    let mut text = Zeroizing::new(String::with_capacity(
+        comment.len().saturating_add(ring.len()).saturating_add(1),
+    ));
+    text.push_str(comment);
+    text.push_str(&ring);
+    text.push('\n');
+    Ok(text)
 }
 
-/// Parses the text form of [`load_key_ring`].
+/// Parses the text form of [`load_key_ring`] (the library's [`KeyRing::from_text`]).
 pub fn key_ring_from_text(text: &str) -> Result<KeyRing, ConfigError> {
-    let mut lines = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'));
-    if lines.next() != Some(KEY_HEADER) {
-        return Err(ConfigError::KeyRing(
-            "the first line must be totp-portal-keyring-v1",
-        ));
-    }
-    let mut ring: Option<KeyRing> = None;
-    for line in lines {
-        let (id, key) = line
-            .split_once(':')
-            .ok_or(ConfigError::KeyRing("a key line must be <id>:<base64>"))?;
-        let id: u32 = id
-            .trim()
-            .parse()
-            .map_err(|_| ConfigError::KeyRing("a key id must be a number"))?;
-        let bytes = Zeroizing::new(
-            STANDARD
-                .decode(key.trim())
-                .map_err(|_| ConfigError::KeyRing("a key is not valid base64"))?,
-        );
-        let key: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| ConfigError::KeyRing("a key must be 32 bytes"))?;
-        let key = Zeroizing::new(key);
-        ring = Some(match ring {
-            None => KeyRing::new(id, *key),
-            Some(ring) => ring.with_retired(id, *key),
-        });
-    }
-    ring.ok_or(ConfigError::KeyRing("no key"))
+    Ok(KeyRing::from_text(text)?)
 }
 
 #[cfg(test)]
@@ -260,11 +226,11 @@ mod tests {
     fn malformed_text_is_refused_without_echoing_it() {
         for bad in [
             "",
-            "1:AAAA",
-            "totp-portal-keyring-v1\n",
-            "totp-portal-keyring-v1\nx:AAAA",
-            "totp-portal-keyring-v1\n1:AAAA",
-            "totp-portal-keyring-v1\n1:!!!",
+            "1=AAAA",
+            "totp-enroll-keys/v1\n",
+            "totp-enroll-keys/v1\ncurrent=1\nx=AAAA",
+            "totp-enroll-keys/v1\ncurrent=1\n1=AAAA",
+            "totp-enroll-keys/v1\ncurrent=1\n1=!!!",
         ] {
             let error = key_ring_from_text(bad).unwrap_err().to_string();
             assert!(!error.contains("AAAA"), "{error}");

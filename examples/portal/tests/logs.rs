@@ -1,0 +1,74 @@
+//! Nothing secret reaches the log: a whole login and enrollment at TRACE level, with the
+//! request spans and the engine's spans, holds no password, setup key, code, CSRF token or
+//! session id. Its own test process, so the log subscriber can be process-wide.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use support::{App, Browser, TARO, portal, wrong};
+
+/// A log sink for one test: everything written at any level.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_password_key_or_code_reaches_the_log() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .without_time() // a timestamp could hold six digits of a code
+        .with_writer(move || sink.clone())
+        .finish();
+    // The process-wide subscriber (this file is its own test process): a thread-local one
+    // would miss callsites that other threads registered first.
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.get("/login").await;
+    b.post(
+        "/login",
+        &[("login_id", TARO.0), ("password", "wrong-pw-xyz")],
+    )
+    .await;
+    b.login(TARO).await;
+    let register = b.apply(TARO).await;
+    let key = register.copy_key();
+    let app = App::scan(&register);
+    let code = app.code(&clock);
+    b.post("/apply/confirm", &[("code", &wrong(&code))]).await;
+    b.post("/apply/confirm", &[("code", &code)]).await;
+    let csrf = b.csrf.clone().unwrap();
+
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("/apply/confirm"), "requests are logged: {log}");
+    assert!(
+        log.contains("totp_enroll::engine"),
+        "engine calls are logged: {log}"
+    );
+    for secret in [
+        TARO.1,
+        TARO.2,
+        "wrong-pw-xyz",
+        key.as_str(),
+        &key[..8],
+        code.as_str(),
+        wrong(&code).as_str(),
+        csrf.as_str(),
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
+    let cookie = b.cookie("portal_session").unwrap();
+    assert!(!log.contains(cookie.as_str()), "session id in the log");
+}

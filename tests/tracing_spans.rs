@@ -32,6 +32,12 @@ const SEALING_KEY: [u8; 32] = [
     0x92, 0x3d, 0xe6, 0x48, 0x1a, 0xb7, 0x64, 0xf0, 0x2c, 0x85, 0xdb, 0x13, 0x7e, 0xa9, 0x56, 0xcf,
 ];
 
+/// The tests of this file run one at a time: each installs its own thread-local subscriber,
+/// and `tracing` caches whether a callsite is enabled when it is first hit; a callsite first
+/// hit on one thread while another thread installs its subscriber could be cached as
+/// disabled for the latter.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Everything the fmt subscriber wrote.
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -279,6 +285,7 @@ fn completions(output: &str) -> Vec<&str> {
 
 #[tokio::test]
 async fn every_engine_call_has_one_span_with_its_operation_outcome_and_duration() {
+    let _serial = SERIAL.lock().await;
     let clock = Arc::new(ManualClock::new(START));
     let (output, _) = traced_lifecycle(&engine(&clock), &clock).await;
 
@@ -335,6 +342,7 @@ async fn every_engine_call_has_one_span_with_its_operation_outcome_and_duration(
 
 #[tokio::test]
 async fn the_trace_holds_no_code_secret_setup_key_or_sealing_key() {
+    let _serial = SERIAL.lock().await;
     let clock = Arc::new(ManualClock::new(START));
     let (output, typed) = traced_lifecycle(&engine(&clock), &clock).await;
     assert_eq!(completions(&output).len(), EXPECTED.len(), "{output}");
@@ -380,6 +388,7 @@ async fn the_trace_holds_no_code_secret_setup_key_or_sealing_key() {
 
 #[tokio::test]
 async fn a_pseudonym_function_replaces_the_account_everywhere() {
+    let _serial = SERIAL.lock().await;
     let clock = Arc::new(ManualClock::new(START));
     let calls = Arc::new(Mutex::new(0usize));
     let counted = calls.clone();
@@ -416,6 +425,7 @@ async fn a_pseudonym_function_replaces_the_account_everywhere() {
 
 #[tokio::test]
 async fn without_a_subscriber_the_pseudonym_function_is_not_called() {
+    let _serial = SERIAL.lock().await;
     let clock = Arc::new(ManualClock::new(START));
     let calls = Arc::new(Mutex::new(0usize));
     let counted = calls.clone();
@@ -432,6 +442,7 @@ async fn without_a_subscriber_the_pseudonym_function_is_not_called() {
 
 #[tokio::test]
 async fn throttled_and_locked_calls_are_warnings_and_store_failures_errors() {
+    let _serial = SERIAL.lock().await;
     let clock = Arc::new(ManualClock::new(START));
     // A backoff from the 2nd consecutive failure, a lock at the 3rd.
     let throttle = ThrottlePolicy::new(2, 30, 30, 3).expect("throttle policy");

@@ -11,7 +11,7 @@
 
 use std::sync::Mutex;
 
-use totp_enroll::{AuditEvent, AuditKind, AuditSink, Operation, Refusal};
+use totp_enroll::{AuditEvent, AuditKind, AuditSink};
 
 use crate::db::Db;
 use crate::refusal::SUPPORT_HINT;
@@ -57,11 +57,11 @@ async fn write(db: &Db, event: &AuditEvent) -> Result<(), sqlx::Error> {
     let (kind, detail) = describe(&event.kind);
     db.insert_audit(event.account.as_str(), at, kind, &detail)
         .await?;
-    if event.kind.is_factor_change()
+    if let Some(notice) = crate::LOCALE.notification(&event.kind)
         && let Some(customer) = db.customer(event.account.as_str()).await?
     {
         {
-            let (subject, what) = mail_text(&event.kind);
+            let (subject, what) = (notice.subject, notice.body);
             let body = format!(
                 "{} 様\n\n{}、{}\n\nお心当たりのない場合は、{}\n\n北洋証券オンラインサービス\n（このメールは送信専用です）",
                 customer.name,
@@ -82,111 +82,22 @@ async fn write(db: &Db, event: &AuditEvent) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-fn operation(op: Operation) -> &'static str {
-    match op {
-        Operation::Confirm => "申込確認",
-        Operation::Login => "ログイン",
-        Operation::Redisplay => "コード再表示",
-        Operation::Stop => "利用停止",
-        _ => "その他",
-    }
-}
-
-fn refusal(r: &Refusal) -> &'static str {
-    match r {
-        Refusal::Malformed(_) => "入力形式誤り",
-        Refusal::WrongCode => "ワンタイムパスワード不一致",
-        Refusal::Replayed => "使用済みのワンタイムパスワード",
-        Refusal::Throttled { .. } => "一時停止中",
-        Refusal::Locked => "ロック中",
-        _ => "拒否",
-    }
-}
-
-/// A short code and a Japanese description of an event (no secret, no code).
+/// A short code for the event's row (for filtering) and its line for the desk, in the
+/// library's wording (no secret, no code: events carry none).
 pub fn describe(kind: &AuditKind) -> (&'static str, String) {
-    match kind {
-        AuditKind::EnrollmentStarted {
-            expires_at,
-            replaced_pending,
-        } => (
-            "started",
-            format!(
-                "申込開始（有効期限 {}）{}",
-                crate::LOCALE.time(*expires_at),
-                if *replaced_pending {
-                    "・前回の申込を置換"
-                } else {
-                    ""
-                }
-            ),
-        ),
-        AuditKind::StepUpRefused => (
-            "step_up_refused",
-            "取引パスワード認証が無効のため申込を拒否".into(),
-        ),
-        AuditKind::EnrollmentConfirmed { .. } => ("confirmed", "申込完了（利用中）".into()),
-        AuditKind::EnrollmentExpired => ("expired", "申込の有効期限切れ".into()),
-        AuditKind::LoginAccepted { drift, .. } => (
-            "login",
-            format!("ログイン認証成功（時刻ずれ {drift} ステップ）"),
-        ),
-        AuditKind::Refused {
-            operation: op,
-            refusal: r,
-            failures,
-        } => (
-            "refused",
-            format!(
-                "{}：{}（連続失敗 {failures} 回）",
-                operation(*op),
-                refusal(r)
-            ),
-        ),
-        AuditKind::Locked { failures } => ("locked", format!("ロック（連続失敗 {failures} 回）")),
-        AuditKind::Redisplayed => ("redisplayed", "登録コード再表示".into()),
-        AuditKind::RedisplayDisabled => (
-            "redisplay_disabled",
-            "コード再表示（無効のため拒否）".into(),
-        ),
-        AuditKind::Stopped => ("stopped", "利用停止".into()),
-        AuditKind::AdministrativelyReset { operator, reason } => (
-            "reset",
-            format!(
-                "サポート窓口リセット（担当 {}：{}）",
-                operator.as_str(),
-                reason
-            ),
-        ),
-        _ => ("other", "その他のイベント".into()),
-    }
-}
-
-fn mail_text(kind: &AuditKind) -> (&'static str, &'static str) {
-    match kind {
-        AuditKind::EnrollmentConfirmed { .. } => (
-            "ワンタイムパスワードサービスお申込み完了のお知らせ",
-            "ワンタイムパスワードサービスのお申込みを受け付けました。次回のログインからワンタイムパスワードが必要になります。",
-        ),
-        AuditKind::Redisplayed => (
-            "ワンタイムパスワード登録コード再表示のお知らせ",
-            "ワンタイムパスワードの登録コードが再表示されました。別の端末に同じワンタイムパスワードを登録できる状態です。",
-        ),
-        AuditKind::Stopped => (
-            "ワンタイムパスワードサービス利用停止のお知らせ",
-            "ワンタイムパスワードサービスの利用を停止しました（未登録）。",
-        ),
-        AuditKind::AdministrativelyReset { .. } => (
-            "ワンタイムパスワードサービス登録解除のお知らせ",
-            "お客さまサポート窓口にて、ワンタイムパスワードサービスの登録を解除しました（未登録）。",
-        ),
-        AuditKind::Locked { .. } => (
-            "ワンタイムパスワード認証ロックのお知らせ",
-            "ワンタイムパスワードの認証に規定回数以上失敗したため、ワンタイムパスワード認証をロックしました。",
-        ),
-        _ => (
-            "ワンタイムパスワードサービスのお知らせ",
-            "ワンタイムパスワードサービスの設定が変更されました。",
-        ),
-    }
+    let code = match kind {
+        AuditKind::EnrollmentStarted { .. } => "started",
+        AuditKind::StepUpRefused => "step_up_refused",
+        AuditKind::EnrollmentConfirmed { .. } => "confirmed",
+        AuditKind::EnrollmentExpired => "expired",
+        AuditKind::LoginAccepted { .. } => "login",
+        AuditKind::Refused { .. } => "refused",
+        AuditKind::Locked { .. } => "locked",
+        AuditKind::Redisplayed => "redisplayed",
+        AuditKind::RedisplayDisabled => "redisplay_disabled",
+        AuditKind::Stopped => "stopped",
+        AuditKind::AdministrativelyReset { .. } => "reset",
+        _ => "other",
+    };
+    (code, crate::LOCALE.audit_event(kind))
 }

@@ -10,10 +10,9 @@
     clippy::panic
 )]
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+mod cli_support;
+
+use cli_support::{cli, cli_with_stdin, stderr, stdout, temp_path};
 
 use totp_enroll::{KeyUri, OtpPolicy, Secret};
 
@@ -24,69 +23,6 @@ const SHA512_SEED: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDG
                            GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNA";
 const KEY: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 const JAPANESE_ISSUER: &str = "北洋証券オンラインサービス";
-
-/// The example binary, built once per test run.
-///
-/// It is always (re)built with `cargo build --example totp_cli` and this test's features:
-/// a binary merely found in `target/…/examples` may be stale or built without `png`. When
-/// it is up to date, the build is a no-op.
-fn binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        // target/<profile>/deps/cli-<hash>
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args(["build", "--example", "totp_cli"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if cfg!(feature = "png") {
-            build.args(["--features", "png"]);
-        }
-        if profile_dir
-            .file_name()
-            .is_some_and(|name| name == "release")
-        {
-            build.arg("--release");
-        }
-        let status = build.status().expect("cargo runs");
-        assert!(status.success(), "cargo build --example totp_cli failed");
-        let path = profile_dir
-            .join("examples")
-            .join(format!("totp_cli{}", std::env::consts::EXE_SUFFIX));
-        assert!(path.is_file(), "no example binary at {}", path.display());
-        path
-    })
-}
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(binary()).args(args).output().unwrap()
-}
-
-fn cli_with_stdin(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(binary())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
 
 /// Exit 0, nothing on stderr; returns stdout.
 fn success(args: &[&str]) -> String {
@@ -99,15 +35,6 @@ fn success(args: &[&str]) -> String {
     );
     assert_eq!(stderr(&output), "", "{args:?}");
     stdout(&output)
-}
-
-/// A unique path in the temporary directory; removed by the test that uses it.
-fn temp_path(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    std::env::temp_dir().join(format!("totp_cli-{}-{nanos}-{name}", std::process::id()))
 }
 
 fn sample_uri() -> String {

@@ -7,9 +7,8 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use totp_enroll::{Lang, Status, StepUp};
 
-use super::{CodeForm, Page, Reject, logged_in};
+use super::{CodeForm, Page, Reject, logged_in, refused_page, require_active};
 use crate::app::SharedState;
-use crate::refusal;
 use crate::session::{Session, Shown};
 use crate::views::{self, ApplyAuthPage, ApplyDonePage, ConfirmPage, KeyView, RegisterPage};
 
@@ -75,20 +74,11 @@ pub async fn submit(
             session.update(|d| d.provisioning = Some((Shown::Enrollment, screen)));
             Ok(Redirect::to("/apply/register").into_response())
         }
-        Err(error) => {
-            let refused = refusal::engine_error(&error, app.now()?);
-            if refused.server_fault {
-                return Err(error.into());
-            }
-            Ok(views::page(
-                refused.status,
-                &ApplyAuthPage {
-                    chrome: me.chrome,
-                    error: Some(refused.message),
-                    status_label: status.label(Lang::Ja),
-                },
-            ))
-        }
+        Err(error) => refused_page(&app, error, |message| ApplyAuthPage {
+            chrome: me.chrome,
+            error: Some(message),
+            status_label: status.label(Lang::Ja),
+        }),
     }
 }
 
@@ -144,29 +134,17 @@ pub async fn confirm_submit(
             session.update(|d| d.provisioning = None);
             Ok(Redirect::to("/apply/done").into_response())
         }
-        Err(error) => {
-            let refused = refusal::engine_error(&error, app.now()?);
-            if refused.server_fault {
-                return Err(error.into());
-            }
-            Ok(views::page_retry(
-                refused.status,
-                refused.retry_after,
-                &ConfirmPage {
-                    chrome: me.chrome,
-                    error: Some(refused.message),
-                },
-            ))
-        }
+        Err(error) => refused_page(&app, error, |message| ConfirmPage {
+            chrome: me.chrome,
+            error: Some(message),
+        }),
     }
 }
 
 /// GET /apply/done: サービス申込 -受付- (once the service is 利用中).
 pub async fn done(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
     let me = logged_in(&app, &session).await?;
-    if !matches!(app.engine.status(&me.account).await?, Status::Active { .. }) {
-        return Err(Reject::Redirect("/account"));
-    }
+    require_active(&app, &me).await?;
     Ok(views::page(
         StatusCode::OK,
         &ApplyDonePage { chrome: me.chrome },

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use totp_enroll::{Access, Lang, Operator, Status};
 
-use super::{Page, Reject, account_id};
+use super::{Page, Reject, account_id, refused_page};
 use crate::app::SharedState;
 use crate::session::Session;
 use crate::views::{self, Chrome, DeskCustomer, DeskLoginPage, DeskPage};
@@ -249,20 +249,13 @@ pub async fn reset(
     let result = app.engine.admin_reset(&account, &operator, reason).await;
     app.audit.flush(&app.db).await;
     if let Err(error) = result {
-        let refused = crate::refusal::engine_error(&error, app.now()?);
-        if refused.server_fault {
-            return Err(error.into());
-        }
-        return Ok(views::page(
-            refused.status,
-            &DeskPage {
-                chrome,
-                login_id,
-                notice: None,
-                error: Some(refused.message),
-                found,
-            },
-        ));
+        return refused_page(&app, error, |message| DeskPage {
+            chrome,
+            login_id,
+            notice: None,
+            error: Some(message),
+            found,
+        });
     }
     let query: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("login_id", &login_id)

@@ -8,9 +8,8 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use totp_enroll::Login;
 
-use super::{CodeForm, Page, Reject, account_id, anonymous_chrome};
+use super::{CodeForm, Page, Reject, account_id, anonymous_chrome, refused_page};
 use crate::app::SharedState;
-use crate::refusal;
 use crate::session::{PendingLogin, Session};
 use crate::views::{self, LoginOtpPage, LoginPage};
 
@@ -143,20 +142,10 @@ pub async fn otp_submit(
         Ok(_) => Err(Reject::Error(crate::error::AppError::internal(
             "unknown login verdict",
         ))),
-        Err(error) => {
-            let refused = refusal::engine_error(&error, app.now()?);
-            if refused.server_fault {
-                return Err(error.into());
-            }
-            Ok(views::page_retry(
-                refused.status,
-                refused.retry_after,
-                &LoginOtpPage {
-                    chrome: anonymous_chrome(&session),
-                    error: Some(refused.message),
-                },
-            ))
-        }
+        Err(error) => refused_page(&app, error, |message| LoginOtpPage {
+            chrome: anonymous_chrome(&session),
+            error: Some(message),
+        }),
     }
 }
 

@@ -8,14 +8,16 @@ pub mod mail;
 pub mod redisplay;
 pub mod stop;
 
+use askama::Template;
 use axum::response::{IntoResponse, Redirect, Response};
-use totp_enroll::AccountId;
+use totp_enroll::{AccountId, EngineError, Status};
 
 use crate::app::AppState;
 use crate::db::Customer;
 use crate::error::AppError;
+use crate::refusal;
 use crate::session::Session;
-use crate::views::Chrome;
+use crate::views::{self, Chrome};
 
 /// Why a handler does not render its page: send the browser elsewhere, or a server fault.
 #[derive(Debug)]
@@ -96,4 +98,33 @@ pub fn anonymous_chrome(session: &Session) -> Chrome {
 pub struct CodeForm {
     /// What the customer typed (ASCII or full-width digits, one separator allowed).
     pub code: String,
+}
+
+/// The page of a refused engine call: the same form again (`form`, given the library's
+/// Japanese text) with the error's HTTP status and `Retry-After`; a fault of the server is
+/// the generic error page instead (and logged).
+pub fn refused_page<T: Template>(
+    app: &AppState,
+    error: EngineError,
+    form: impl FnOnce(String) -> T,
+) -> Page {
+    let refused = refusal::engine_error(&error, app.now()?);
+    if refused.server_fault {
+        return Err(error.into());
+    }
+    Ok(views::page_retry(
+        refused.status,
+        refused.retry_after,
+        &form(refused.message),
+    ))
+}
+
+/// Screens that exist only while the service is 利用中 (コード再表示, 利用停止, the
+/// application's 受付): otherwise back to 登録情報照会.
+pub async fn require_active(app: &AppState, me: &LoggedIn) -> Result<(), Reject> {
+    if matches!(app.engine.status(&me.account).await?, Status::Active { .. }) {
+        Ok(())
+    } else {
+        Err(Reject::Redirect("/account"))
+    }
 }

@@ -4,20 +4,16 @@ use axum::Form;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use totp_enroll::Status;
 
-use super::{CodeForm, Page, Reject, logged_in};
+use super::{CodeForm, Page, Reject, logged_in, refused_page, require_active};
 use crate::app::SharedState;
-use crate::refusal;
 use crate::session::{Session, Shown};
 use crate::views::{self, KeyView, RedisplayAuthPage, RedisplayShowPage};
 
 /// GET /redisplay (only while 利用中).
 pub async fn form(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
     let me = logged_in(&app, &session).await?;
-    if !matches!(app.engine.status(&me.account).await?, Status::Active { .. }) {
-        return Err(Reject::Redirect("/account"));
-    }
+    require_active(&app, &me).await?;
     Ok(views::page(
         StatusCode::OK,
         &RedisplayAuthPage {
@@ -41,20 +37,10 @@ pub async fn submit(
             session.update(|d| d.provisioning = Some((Shown::Redisplay, screen)));
             Ok(Redirect::to("/redisplay/show").into_response())
         }
-        Err(error) => {
-            let refused = refusal::engine_error(&error, app.now()?);
-            if refused.server_fault {
-                return Err(error.into());
-            }
-            Ok(views::page_retry(
-                refused.status,
-                refused.retry_after,
-                &RedisplayAuthPage {
-                    chrome: me.chrome,
-                    error: Some(refused.message),
-                },
-            ))
-        }
+        Err(error) => refused_page(&app, error, |message| RedisplayAuthPage {
+            chrome: me.chrome,
+            error: Some(message),
+        }),
     }
 }
 

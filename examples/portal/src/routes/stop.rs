@@ -6,18 +6,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use totp_enroll::Status;
 
-use super::{CodeForm, Page, Reject, logged_in};
+use super::{CodeForm, Page, Reject, logged_in, refused_page, require_active};
 use crate::app::SharedState;
-use crate::refusal;
 use crate::session::Session;
 use crate::views::{self, StopConfirmPage, StopDonePage};
 
 /// GET /stop (only while 利用中).
 pub async fn form(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
     let me = logged_in(&app, &session).await?;
-    if !matches!(app.engine.status(&me.account).await?, Status::Active { .. }) {
-        return Err(Reject::Redirect("/account"));
-    }
+    require_active(&app, &me).await?;
     Ok(views::page(
         StatusCode::OK,
         &StopConfirmPage {
@@ -41,20 +38,10 @@ pub async fn submit(
             session.update(|d| d.provisioning = None);
             Ok(Redirect::to("/stop/done").into_response())
         }
-        Err(error) => {
-            let refused = refusal::engine_error(&error, app.now()?);
-            if refused.server_fault {
-                return Err(error.into());
-            }
-            Ok(views::page_retry(
-                refused.status,
-                refused.retry_after,
-                &StopConfirmPage {
-                    chrome: me.chrome,
-                    error: Some(refused.message),
-                },
-            ))
-        }
+        Err(error) => refused_page(&app, error, |message| StopConfirmPage {
+            chrome: me.chrome,
+            error: Some(message),
+        }),
     }
 }
 

@@ -21,7 +21,13 @@ use crate::text_rules::{Forbidden, first_forbidden};
 ///     Err(IdentifierError::InvisibleCharacter { field: "account id", position: 7 })
 /// );
 /// ```
+///
+/// With the `serde` feature: a plain string; deserializing validates it like
+/// [`AccountId::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(into = "serde_text::Text"))]
+#[cfg_attr(feature = "serde", serde(try_from = "serde_text::Text"))]
 pub struct AccountId(Arc<str>);
 
 impl AccountId {
@@ -107,7 +113,13 @@ impl StepUp {
 /// 1 to [`Operator::MAX_BYTES`] bytes, not only whitespace, no control, invisible or
 /// bidirectional-control characters: the name is written to the audit log, where a newline
 /// would forge a log line.
+///
+/// With the `serde` feature: a plain string; deserializing validates it like
+/// [`Operator::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(into = "serde_text::Text"))]
+#[cfg_attr(feature = "serde", serde(try_from = "serde_text::Text"))]
 pub struct Operator(String);
 
 impl Operator {
@@ -216,6 +228,44 @@ fn check_name(field: &'static str, text: &str, max: usize) -> Result<(), Identif
         }
         Some((position, Forbidden::Invisible)) => {
             Err(IdentifierError::InvisibleCharacter { field, position })
+        }
+    }
+}
+
+/// The unvalidated text account ids and operators are (de)serialized as; deserializing goes
+/// through their constructors.
+#[cfg(feature = "serde")]
+mod serde_text {
+    use super::{AccountId, Operator};
+    use crate::error::IdentifierError;
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
+    pub(super) struct Text(String);
+
+    impl From<AccountId> for Text {
+        fn from(id: AccountId) -> Self {
+            Self(id.as_str().to_owned())
+        }
+    }
+
+    impl TryFrom<Text> for AccountId {
+        type Error = IdentifierError;
+        fn try_from(text: Text) -> Result<Self, IdentifierError> {
+            AccountId::new(text.0)
+        }
+    }
+
+    impl From<Operator> for Text {
+        fn from(operator: Operator) -> Self {
+            Self(operator.0)
+        }
+    }
+
+    impl TryFrom<Text> for Operator {
+        type Error = IdentifierError;
+        fn try_from(text: Text) -> Result<Self, IdentifierError> {
+            Operator::new(text.0)
         }
     }
 }

@@ -6,7 +6,11 @@ use crate::account::{AccountId, Operator};
 use crate::error::Refusal;
 
 /// Which engine call a verdict belongs to.
+///
+/// With the `serde` feature: `"begin"`, `"confirm"`, `"login"`, `"redisplay"` or `"stop"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Operation {
     /// 申込: beginning an enrollment (refused only while locked).
@@ -22,7 +26,13 @@ pub enum Operation {
 }
 
 /// What happened.
+///
+/// With the `serde` feature: internally tagged by `kind`, snake_case, e.g.
+/// `{"kind": "login_accepted", "step": 58800001, "drift": 0}`; in an [`AuditEvent`] these
+/// fields sit beside `account` and `at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum AuditKind {
     /// Enrollment began (申込) after a step-up; pending until `expires_at`.
@@ -94,13 +104,20 @@ impl AuditKind {
 }
 
 /// One audit event. Carries no secret and no typed code.
+///
+/// With the `serde` feature an event is one flat object, ready for a structured log line:
+/// `{"account": "0123-456789", "at": 1764000030, "kind": "refused", "operation": "login",
+/// "refusal": "wrong_code", "failures": 1}` (the [`AuditKind`]'s `kind` and fields beside
+/// `account` and `at`). These names are part of the crate's stable interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AuditEvent {
     /// The account.
     pub account: AccountId,
     /// When (Unix seconds).
     pub at: u64,
     /// What happened.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub kind: AuditKind,
 }
 

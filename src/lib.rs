@@ -1,4 +1,50 @@
 #![doc = include_str!("../README.md")]
+//!
+//! ## Where to start
+//!
+//! * [`Engine`]: one async method per screen ([`Engine::begin`], [`Engine::confirm`],
+//!   [`Engine::verify_login`], [`Engine::redisplay`], [`Engine::stop`],
+//!   [`Engine::admin_reset`], [`Engine::status`]), configured by [`EnginePolicy`] and
+//!   [`OtpPolicy`], sealing secrets with a [`KeyRing`], reporting to an [`AuditSink`].
+//! * Stores: [`MemoryStore`] (embedded), `store::SqliteStore` (feature `sqlite`),
+//!   `store::PostgresStore` (feature `postgres`), or your own [`Store`], checked with
+//!   `store::conformance` (feature `testing`).
+//! * Texts for customers and HTTP classes for handlers: [`messages`].
+//! * Examples: `examples/quickstart.rs` (the whole lifecycle in one process) and
+//!   `examples/portal` (the web portal).
+//!
+//! ## Serialization (feature `serde`)
+//!
+//! The non-secret public types implement `Serialize` and `Deserialize`: [`Status`],
+//! [`Access`], [`AuditEvent`], [`AuditKind`], [`Operation`], [`Refusal`], [`CodeError`],
+//! [`Verified`], [`OtpPolicy`], [`Algorithm`], [`Digits`], [`Window`], [`ThrottlePolicy`],
+//! [`AccountId`], [`Operator`], [`Lang`] and [`ErrorClass`]. Field and variant names are
+//! snake_case (an [`Algorithm`] is its key URI name, `"SHA1"`) and part of the stable
+//! interface: `tests/serde_types.rs` pins them. Enums are externally tagged (`"wrong_code"`,
+//! `{"throttled": {"until": 1764000090}}`), except [`AuditKind`], which is tagged by `kind`
+//! and flattened into its [`AuditEvent`], so an event is one flat object for a structured log:
+//!
+//! ```json
+//! {"account":"0123-456789","at":1764000030,"kind":"refused","operation":"login","refusal":"wrong_code","failures":1}
+//! ```
+//!
+//! Deserializing validates: a policy goes through [`OtpPolicyBuilder::build`] (unknown or
+//! missing fields are errors), an account id through [`AccountId::new`], an operator through
+//! [`Operator::new`], a throttle policy through [`ThrottlePolicy::new`]. [`Secret`],
+//! [`KeyRing`], [`PreparedKey`], [`SealedSecret`], [`KeyUri`], [`Provisioning`], [`QrCode`],
+//! [`Code`] and [`EnrollmentRecord`] implement neither trait, whatever the features.
+//!
+//! ## Tracing (feature `tracing`)
+//!
+//! Each [`Engine`] call runs in one `tracing` span, `totp_enroll.engine` (target
+//! `totp_enroll::engine`, level `INFO`), with the fields `operation` (the method's name)
+//! and `account` (as given, or as `Engine::with_account_pseudonym` makes it). When the
+//! call completes, one event in the span carries `outcome` (`verified`, `not_required`,
+//! `confirmed`, `started`, `redisplayed`, `stopped`, `reset`, a status such as `active`;
+//! `refused.wrong_code`, `refused.replayed`, `refused.malformed`, `refused.step_up`,
+//! `refused.not_active`, …, `throttled`, `locked`; `error.store`, `error.seal`, …) and
+//! `duration_us`, at `INFO`, `WARN` for `throttled` and `locked`, `ERROR` for `error.*`.
+//! No field ever holds a typed code, a secret, a setup key or key-ring bytes.
 #![cfg_attr(feature = "document-features", doc = "## Feature flags")]
 #![cfg_attr(feature = "document-features", doc = document_features::document_features!())]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -90,10 +90,16 @@ pub(crate) fn traced<T: Outcome, F: Future<Output = Result<T, EngineError>>>(
         operation,
         account = %trace.shown(account),
     );
+    // Read the clock only when someone listens: with no subscriber (or one that wants
+    // neither the span nor warnings), a call costs what it costs without the feature.
+    let timed = !span.is_disabled()
+        || tracing::enabled!(target: "totp_enroll::engine", tracing::Level::WARN);
     async move {
-        let started = std::time::Instant::now();
+        let started = timed.then(std::time::Instant::now);
         let result = call.await;
-        let duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let duration_us = started.map_or(0, |started| {
+            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
+        });
         let (outcome, level) = match &result {
             Ok(value) => (value.outcome(operation), Level::Info),
             Err(error) => error_outcome(error),

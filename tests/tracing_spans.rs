@@ -261,6 +261,8 @@ fn capture() -> (Capture, tracing::subscriber::DefaultGuard) {
     let capture = Capture::default();
     let guard = tracing_subscriber::fmt()
         .with_writer(capture.clone())
+        // Plain text: colour codes (on when a workspace build enables `ansi`) would split it.
+        .with_ansi(false)
         .with_max_level(tracing::Level::TRACE)
         .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
         .without_time()

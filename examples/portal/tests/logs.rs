@@ -28,6 +28,8 @@ async fn no_password_key_or_code_reaches_the_log() {
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .without_time() // a timestamp could hold six digits of a code
+        // Plain text: colour codes (on when a workspace build enables `ansi`) would split it.
+        .with_ansi(false)
         .with_writer(move || sink.clone())
         .finish();
     // The process-wide subscriber (this file is its own test process): a thread-local one

@@ -11,7 +11,9 @@
 
 mod cli_support;
 
-use cli_support::{cli, cli_with_stdin, stderr, stdout, temp_path};
+use cli_support::{
+    assert_refused_with_one_error_line, cli, cli_with_stdin, stderr, stdout, temp_path,
+};
 
 use totp_enroll::{AccountId, KeyRing, Secret};
 
@@ -224,12 +226,7 @@ fn keygen_bad_arguments_exit_2_with_one_line_on_stderr_and_nothing_on_stdout() {
         vec!["keygen", "--reveal"],
     ];
     for args in cases {
-        let output = cli(&args);
-        let err = stderr(&output);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
-        assert_eq!(stdout(&output), "", "{args:?}");
-        assert_eq!(err.matches('\n').count(), 1, "{args:?}: one line: {err:?}");
-        assert!(err.starts_with("totp_cli: error: "), "{args:?}: {err:?}");
+        assert_refused_with_one_error_line(&args);
     }
 }
 

@@ -78,3 +78,14 @@ pub fn temp_path(name: &str) -> PathBuf {
         .as_nanos();
     std::env::temp_dir().join(format!("totp_cli-{}-{nanos}-{name}", std::process::id()))
 }
+
+/// The CLI's rule for a refused command line: exit status 2, nothing on stdout, one line on
+/// stderr starting `totp_cli: error: `.
+pub fn assert_refused_with_one_error_line(args: &[&str]) {
+    let output = cli(args);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+    assert_eq!(stdout(&output), "", "{args:?}");
+    assert_eq!(err.matches('\n').count(), 1, "{args:?}: one line: {err:?}");
+    assert!(err.starts_with("totp_cli: error: "), "{args:?}: {err:?}");
+}

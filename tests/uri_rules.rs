@@ -776,8 +776,10 @@ fn tricky_accepted_uris_survive_parse_build_parse() {
 // Properties
 // ---------------------------------------------------------------------------------------------
 
+/// A name the key URI rules accept: no `:`, no control or format characters (which include
+/// the bidirectional controls and zero-width characters) and no line or paragraph separator.
 fn name(max_bytes: usize, max_chars: usize) -> impl Strategy<Value = String> {
-    proptest::string::string_regex(&format!("[^:\\p{{C}}]{{1,{max_chars}}}"))
+    proptest::string::string_regex(&format!("[^:\\p{{C}}\\p{{Zl}}\\p{{Zp}}]{{1,{max_chars}}}"))
         .unwrap()
         .prop_filter("non-blank, within the byte limit", move |s| {
             !s.trim().is_empty() && s.len() <= max_bytes

@@ -41,10 +41,7 @@ impl Status {
     /// The label the seed portal shows for this status: `未登録` or `利用中`. A pending
     /// enrollment is still `未登録` (the manual has no third state).
     pub fn portal_label(&self) -> &'static str {
-        match self {
-            Self::Active { .. } => "利用中",
-            _ => "未登録",
-        }
+        self.label(crate::messages::Lang::Ja)
     }
 }
 

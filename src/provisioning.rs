@@ -23,9 +23,7 @@ pub enum KeyType {
 impl KeyType {
     /// The label authenticator apps show for this kind of key: `"Time based"`.
     pub const fn label(self) -> &'static str {
-        match self {
-            Self::TimeBased => "Time based",
-        }
+        self.label_in(crate::messages::Lang::En)
     }
 
     /// The type in an `otpauth://` URI: `"totp"`.

@@ -161,6 +161,7 @@ impl Outcome for () {
             "confirm" => "confirmed",
             "stop" => "stopped",
             "admin_reset" => "reset",
+            "forget" => "forgotten",
             _ => "ok",
         }
     }
@@ -239,6 +240,7 @@ fn error_outcome(error: &EngineError) -> (&'static str, Level) {
         EngineError::RedisplayDisabled => ("refused.redisplay_disabled", Level::Info),
         EngineError::Uri(_) => ("refused.invalid_label", Level::Info),
         EngineError::Contention => ("error.contention", Level::Error),
+        EngineError::KeyStillNeeded { .. } => ("refused.key_still_needed", Level::Warn),
         EngineError::Store(_) => ("error.store", Level::Error),
         EngineError::Seal(_) => ("error.seal", Level::Error),
         EngineError::Clock(_) => ("error.clock", Level::Error),

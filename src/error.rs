@@ -316,6 +316,11 @@ pub enum StoreError {
     /// The stored bytes are not a valid record.
     #[error("stored record is corrupt: {0}")]
     Corrupt(#[from] RecordError),
+    /// The row is at the largest version the store can hold, so no write can advance it
+    /// (only a corrupted or tampered row gets there): the support desk's
+    /// [`Engine::admin_reset`](crate::Engine::admin_reset) repairs it.
+    #[error("the record is at the store's largest version and cannot be written")]
+    VersionExhausted,
     /// The backend failed (connection lost, disk full, database locked, …).
     #[error("storage backend failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -460,6 +465,15 @@ pub enum EngineError {
     /// Too many concurrent writers; nothing was decided.
     #[error("too much concurrent contention on this enrollment; nothing was changed")]
     Contention,
+    /// [`Engine::retire_key`](crate::Engine::retire_key) refused: records still need the
+    /// key (or it is the current one, `records` then `u64::MAX`); nothing was changed.
+    #[error("key id {key_id} is still needed by {records} records; re-seal them first")]
+    KeyStillNeeded {
+        /// The key id.
+        key_id: u32,
+        /// How many records need it.
+        records: u64,
+    },
     /// The store failed; nothing was accepted.
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),

@@ -30,46 +30,71 @@ struct Entry {
 
 pub(crate) struct KeyCache {
     capacity: usize,
-    entries: Mutex<HashMap<AccountId, Box<Entry>>>,
+    entries: Mutex<Entries>,
+}
+
+/// The entries, all derived under the key ring of `generation`.
+#[derive(Default)]
+struct Entries {
+    generation: u64,
+    map: HashMap<AccountId, Box<Entry>>,
 }
 
 impl KeyCache {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries::default()),
         }
     }
 
     /// The prepared key for exactly this sealed secret and algorithm, if cached.
+    /// The prepared key cached for exactly `sealed`; otherwise the cache's generation, to
+    /// pass to [`KeyCache::insert`] once the key is prepared (under the ring loaded after
+    /// this call).
     pub(crate) fn get(
         &self,
         account: &AccountId,
         sealed: &SealedSecret,
         algorithm: Algorithm,
-    ) -> Option<PreparedKey> {
-        let entries = self.entries.lock().ok()?;
+    ) -> Result<PreparedKey, u64> {
+        let Ok(entries) = self.entries.lock() else {
+            return Err(u64::MAX);
+        };
         entries
+            .map
             .get(account)
             .filter(|e| &e.sealed == sealed && e.key.algorithm() == algorithm)
             .map(|e| e.key.clone())
+            .ok_or(entries.generation)
     }
 
-    /// Remembers `key` as derived from `sealed`, evicting an arbitrary entry when full.
-    pub(crate) fn insert(&self, account: &AccountId, sealed: &SealedSecret, key: &PreparedKey) {
+    /// Caches `key`, unless the key ring changed since `generation` was read (the key may
+    /// come from a ring that is no longer the engine's).
+    pub(crate) fn insert(
+        &self,
+        account: &AccountId,
+        sealed: &SealedSecret,
+        key: &PreparedKey,
+        generation: u64,
+    ) {
         if self.capacity == 0 {
             return;
         }
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
-        if entries.len() >= self.capacity && !entries.contains_key(account) {
-            let victim = entries.keys().next().cloned();
+        if entries.generation != generation {
+            return;
+        }
+        let map = &mut entries.map;
+        if map.len() >= self.capacity && !map.contains_key(account) {
+            let victim = map.keys().next().cloned();
             if let Some(victim) = victim {
-                entries.remove(&victim);
+                map.remove(&victim);
             }
         }
-        entries.insert(
+        map.insert(
             account.clone(),
             Box::new(Entry {
                 sealed: sealed.clone(),
@@ -78,10 +103,18 @@ impl KeyCache {
         );
     }
 
-    /// Forgets the account's key (its secret was erased).
+    /// Drops every entry (zeroized) and starts a new generation: called after the engine's
+    /// key ring was replaced, so that cached and uncached accounts behave alike.
+    pub(crate) fn reset(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.map.clear();
+            entries.generation = entries.generation.wrapping_add(1);
+        }
+    }
+
     pub(crate) fn evict(&self, account: &AccountId) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(account);
+            entries.map.remove(account);
         }
     }
 }

@@ -4,8 +4,14 @@
 //!
 //! * [`Engine`]: one async method per screen ([`Engine::begin`], [`Engine::confirm`],
 //!   [`Engine::verify_login`], [`Engine::redisplay`], [`Engine::stop`],
-//!   [`Engine::admin_reset`], [`Engine::status`]), configured by [`EnginePolicy`] and
-//!   [`OtpPolicy`], sealing secrets with a [`KeyRing`], reporting to an [`AuditSink`].
+//!   [`Engine::admin_reset`], [`Engine::forget`], [`Engine::status`]), configured by
+//!   [`EnginePolicy`] and [`OtpPolicy`], sealing secrets with a [`KeyRing`] that
+//!   [`Engine::set_keys`] replaces while serving ([`Engine::reseal_all`] and
+//!   [`Engine::retire_key`] retire old keys).
+//! * The audit trail: each call's [`AuditEvent`]s are written into the store's outbox in
+//!   the same atomic step as its record, with the [`RequestContext`] the portal set around
+//!   the request; an [`Outbox`] delivers them to your async [`AuditDelivery`] at least once,
+//!   in order. An [`AuditSink`] observes them in process.
 //! * Stores: [`MemoryStore`] (embedded), `store::SqliteStore` (feature `sqlite`),
 //!   `store::PostgresStore` (feature `postgres`), or your own [`Store`], checked with
 //!   `store::conformance` (feature `testing`).
@@ -16,9 +22,10 @@
 //! ## Serialization (feature `serde`)
 //!
 //! The non-secret public types implement `Serialize` and `Deserialize`: [`Status`],
-//! [`Access`], [`AuditEvent`], [`AuditKind`], [`Operation`], [`Refusal`], [`CodeError`],
-//! [`Verified`], [`OtpPolicy`], [`Algorithm`], [`Digits`], [`Window`], [`ThrottlePolicy`],
-//! [`AccountId`], [`Operator`], [`Lang`] and [`ErrorClass`]. Field and variant names are
+//! [`Access`], [`AuditEvent`], [`AuditKind`], [`RequestContext`], [`Operation`],
+//! [`Refusal`], [`CodeError`], [`Verified`], [`OtpPolicy`], [`Algorithm`], [`Digits`],
+//! [`Window`], [`ThrottlePolicy`], [`AccountId`], [`Operator`], [`Lang`] and
+//! [`ErrorClass`]. Field and variant names are
 //! snake_case (an [`Algorithm`] is its key URI name, `"SHA1"`) and part of the stable
 //! interface: `tests/serde_types.rs` pins them. Enums are externally tagged (`"wrong_code"`,
 //! `{"throttled": {"until": 1764000090}}`), except [`AuditKind`], which is tagged by `kind`
@@ -40,7 +47,7 @@
 //! `totp_enroll::engine`, level `INFO`), with the fields `operation` (the method's name)
 //! and `account` (as given, or as `Engine::with_account_pseudonym` makes it). When the
 //! call completes, one event in the span carries `outcome` (`verified`, `not_required`,
-//! `confirmed`, `started`, `redisplayed`, `stopped`, `reset`, a status such as `active`;
+//! `confirmed`, `started`, `redisplayed`, `stopped`, `reset`, `forgotten`, a status such as `active`;
 //! `refused.wrong_code`, `refused.replayed`, `refused.malformed`, `refused.step_up`,
 //! `refused.not_active`, …, `throttled`, `locked`; `error.store`, `error.seal`, …) and
 //! `duration_us`, at `INFO`, `WARN` for `throttled` and `locked`, `ERROR` for `error.*`.
@@ -77,10 +84,13 @@ mod uri;
 mod verify;
 
 pub use account::{AccountId, AccountLabel, Operator, StepUp};
-pub use audit::{AuditEvent, AuditKind, AuditSink, MemoryAudit, NoAudit, Operation};
+pub use audit::{
+    AuditDecodeError, AuditDelivery, AuditEvent, AuditKind, AuditSink, DeliveredEvent, MemoryAudit,
+    NoAudit, Operation, Outbox, OutboxError, RequestContext,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::Code;
-pub use engine::{Engine, EnginePolicy, Login};
+pub use engine::{Engine, EnginePolicy, KeyUsage, Login, ResealReport, SweepReport};
 pub use enrollment::{Access, Status};
 pub use error::{
     ClockError, CodeError, EngineError, IdentifierError, PolicyError, QrError, RecordError,
@@ -95,7 +105,7 @@ pub use qr::QrCode;
 pub use record::{EnrollmentRecord, OtpParams, RecordStatus};
 pub use seal::{KeyRing, SealedSecret};
 pub use secret::Secret;
-pub use store::{MemoryStore, Store, Versioned};
+pub use store::{Listed, MemoryStore, OutboxEntry, Store, Versioned};
 pub use throttle::{ThrottlePolicy, ThrottleState};
 pub use uri::KeyUri;
 pub use verify::{Rejection, Verified};

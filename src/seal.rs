@@ -149,6 +149,19 @@ impl KeyRing {
         self
     }
 
+    /// Drops the key `key_id` unless it is the current one; returns whether it was held.
+    /// Records sealed or signed under it no longer open: check first with
+    /// [`Engine::key_usage`](crate::Engine::key_usage), or use
+    /// [`Engine::retire_key`](crate::Engine::retire_key), which does.
+    pub fn remove(&mut self, key_id: u32) -> bool {
+        if key_id == self.current {
+            return false;
+        }
+        let before = self.keys.len();
+        self.keys.retain(|(id, _)| *id != key_id);
+        self.keys.len() != before
+    }
+
     /// The id of the key new seals use.
     pub fn current_key_id(&self) -> u32 {
         self.current

@@ -42,6 +42,18 @@ pub(crate) fn first_forbidden(text: &str) -> Option<(usize, Forbidden)> {
     })
 }
 
+/// `text` cut to at most `max_bytes` UTF-8 bytes, at a character boundary.
+pub(crate) fn truncate_at_char_boundary(mut text: String, max_bytes: usize) -> String {
+    if text.len() > max_bytes {
+        let end = (0..=max_bytes)
+            .rev()
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
+        text.truncate(end);
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,6 +82,17 @@ fn every_error() -> Vec<(EngineError, ErrorClass)> {
             EngineError::Store(StoreError::Corrupt(RecordError::Truncated)),
             ServerFault,
         ),
+        (
+            EngineError::Store(StoreError::VersionExhausted),
+            ServerFault,
+        ),
+        (
+            EngineError::KeyStillNeeded {
+                key_id: 1,
+                records: 3,
+            },
+            ServerFault,
+        ),
         (EngineError::Seal(SealError::UnknownKeyId(7)), ServerFault),
         (EngineError::Seal(SealError::Authentication), ServerFault),
         (EngineError::Clock(ClockError::BeforeUnixEpoch), ServerFault),

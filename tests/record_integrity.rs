@@ -22,62 +22,22 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use common::{App, T0, policy, wrong_codes};
 use totp_enroll::{
     AccountId, Engine, EngineError, EnginePolicy, EnrollmentRecord, KeyRing, Login, ManualClock,
-    Operator, Refusal, SealError, StepUp, Store, StoreError, ThrottlePolicy, Versioned,
+    MemoryStore, Operator, Refusal, SealError, StepUp, StoreError, ThrottlePolicy,
 };
 
-/// A table `(account, version, record)`: a store whose rows a test can rewrite directly.
-#[derive(Default)]
-struct Table {
-    rows: Mutex<HashMap<String, (u64, Vec<u8>)>>,
-}
-
-impl Store for Table {
-    async fn load(&self, account: &AccountId) -> Result<Option<Versioned>, StoreError> {
-        let row = self.rows.lock().unwrap().get(account.as_str()).cloned();
-        row.map(|(version, bytes)| {
-            Ok(Versioned {
-                version,
-                record: EnrollmentRecord::decode(&bytes)?,
-            })
-        })
-        .transpose()
-    }
-
-    async fn replace_if(
-        &self,
-        account: &AccountId,
-        expected: Option<u64>,
-        record: &EnrollmentRecord,
-    ) -> Result<u64, StoreError> {
-        let mut rows = self.rows.lock().unwrap();
-        if rows.get(account.as_str()).map(|row| row.0) != expected {
-            return Err(StoreError::Conflict);
-        }
-        let version = expected.map_or(1, |v| v + 1);
-        rows.insert(account.as_str().to_owned(), (version, record.encode()));
-        Ok(version)
-    }
-}
-
-impl Table {
+/// A table `(account, version, record)` whose rows a test rewrites behind the engine's
+/// back: a `MemoryStore` and its raw row access (feature `testing`).
+trait Table {
     /// `SELECT version, record`.
-    fn row(&self, account: &AccountId) -> (u64, Vec<u8>) {
-        self.rows.lock().unwrap()[account.as_str()].clone()
-    }
+    fn row(&self, account: &AccountId) -> (u64, Vec<u8>);
 
-    /// `UPDATE … SET version = ?, record = ?` (or an INSERT), behind the engine's back.
-    fn set_row(&self, account: &AccountId, version: u64, bytes: Vec<u8>) {
-        self.rows
-            .lock()
-            .unwrap()
-            .insert(account.as_str().to_owned(), (version, bytes));
-    }
+    /// `UPDATE … SET version = ?, record = ?` (or an INSERT).
+    fn set_row(&self, account: &AccountId, version: u64, bytes: Vec<u8>);
 
     /// Rewrites the record bytes in place, keeping the version column.
     fn edit(&self, account: &AccountId, edit: impl FnOnce(&mut Vec<u8>)) {
@@ -87,11 +47,21 @@ impl Table {
     }
 }
 
+impl Table for MemoryStore {
+    fn row(&self, account: &AccountId) -> (u64, Vec<u8>) {
+        self.raw_row(account).unwrap()
+    }
+
+    fn set_row(&self, account: &AccountId, version: u64, bytes: Vec<u8>) {
+        self.put_raw(account, version, &bytes);
+    }
+}
+
 const KEY: [u8; 32] = [0x3c; 32];
 
 struct Bank {
-    engine: Engine<Arc<Table>>,
-    table: Arc<Table>,
+    engine: Engine<Arc<MemoryStore>>,
+    table: Arc<MemoryStore>,
     clock: Arc<ManualClock>,
     account: AccountId,
 }
@@ -102,7 +72,7 @@ impl Bank {
     }
 
     fn with(policy: EnginePolicy, keys: KeyRing) -> Self {
-        let table = Arc::new(Table::default());
+        let table = Arc::new(MemoryStore::new());
         let clock = Arc::new(ManualClock::new(T0));
         let engine = Engine::new(table.clone(), keys, policy)
             .unwrap()
@@ -402,7 +372,7 @@ async fn a_whole_old_row_restored_with_its_version_is_not_detectable_from_the_ro
 async fn a_deleted_row_reads_as_not_registered() {
     let bank = Bank::new();
     let app = bank.enrolled().await;
-    bank.table.rows.lock().unwrap().clear();
+    bank.table.delete_raw(&bank.account);
     let login = bank.login(&app.code_at(bank.now())).await.unwrap();
     assert_eq!(login, Login::NotRequired);
 }

@@ -52,7 +52,7 @@ async fn a_record_copied_onto_another_account_does_not_open() {
     let attacker = AccountId::new("attacker").unwrap();
     h.store
         .inner()
-        .replace_if(&attacker, None, &victim.record)
+        .replace_if(&attacker, None, &victim.record, &[])
         .await
         .unwrap();
     let err = h
@@ -200,7 +200,7 @@ async fn flipping_any_bit_of_a_sealed_secret_makes_login_fail_never_accept() {
                 .version;
             h.store
                 .inner()
-                .replace_if(&h.account, Some(version), &record)
+                .replace_if(&h.account, Some(version), &record, &[])
                 .await
                 .unwrap();
             let result = h.engine.verify_login(&h.account, &code).await;

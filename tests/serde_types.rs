@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use static_assertions::{assert_impl_all, assert_not_impl_any};
 use totp_enroll::{
     Access, AccountId, Algorithm, AuditEvent, AuditKind, CodeError, Digits, ErrorClass, Lang,
-    Operation, Operator, OtpPolicy, Refusal, Secret, Status, ThrottlePolicy, Totp, Verified,
-    Window,
+    Operation, Operator, OtpPolicy, Refusal, RequestContext, Secret, Status, ThrottlePolicy, Totp,
+    Verified, Window,
 };
 
 /// Serializes `value`, checks that it deserializes back to an equal value, and returns the
@@ -46,6 +46,7 @@ fn event(at: u64, kind: AuditKind) -> AuditEvent {
         account: account(),
         at,
         kind,
+        context: None,
     }
 }
 
@@ -128,10 +129,17 @@ fn every_audit_kind_has_a_pinned_shape() {
         (AuditKind::Stopped, json!({"kind": "stopped"})),
         (
             AuditKind::AdministrativelyReset {
-                operator,
+                operator: operator.clone(),
                 reason: "lost phone".into(),
             },
             json!({"kind": "administratively_reset", "operator": "support-desk-07", "reason": "lost phone"}),
+        ),
+        (
+            AuditKind::Forgotten {
+                operator,
+                reason: "APPI request".into(),
+            },
+            json!({"kind": "forgotten", "operator": "support-desk-07", "reason": "APPI request"}),
         ),
     ];
     for (kind, expected) in cases {
@@ -143,6 +151,34 @@ fn every_audit_kind_has_a_pinned_shape() {
         map.insert("at".into(), json!(1_764_000_000u64));
         assert_eq!(round_trip(&event(1_764_000_000, kind)), flat);
     }
+}
+
+#[test]
+fn the_request_context_is_a_nested_object_with_only_the_fields_it_has() {
+    let mut with_context = event(1_764_000_000, AuditKind::Stopped);
+    with_context.context = Some(
+        RequestContext::new()
+            .with_request_id("req-9")
+            .with_client("203.0.113.7"),
+    );
+    assert_eq!(
+        round_trip(&with_context),
+        json!({"account": "0123-456789", "at": 1_764_000_000u64, "kind": "stopped",
+               "context": {"request_id": "req-9", "client": "203.0.113.7"}})
+    );
+    // Values from the wire are cleaned as the constructor cleans them.
+    let parsed: AuditEvent = serde_json::from_value(json!({
+        "account": "0123-456789", "at": 1, "kind": "stopped",
+        "context": {"user_agent": "UA\n2025-01-01 LoginAccepted"},
+    }))
+    .expect("deserializes");
+    assert_eq!(
+        parsed
+            .context
+            .and_then(|c| c.user_agent().map(str::to_owned))
+            .as_deref(),
+        Some("UA\u{FFFD}2025-01-01 LoginAccepted")
+    );
 }
 
 #[test]

@@ -67,6 +67,11 @@ impl Drop for TempDir {
     }
 }
 
+/// The schema version of this build's SQL stores (records, then the outbox), and the
+/// number of migrations recorded.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+const LATEST_SCHEMA: i64 = 2;
+
 /// PostgreSQL tests share one server: each holds this for reading, and the test that
 /// restarts the server holds it for writing, so no other test sees the restart.
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
@@ -96,6 +101,10 @@ macro_rules! conformance {
             conformance!(@check $make, $config, crud, Check::Crud);
             conformance!(@check $make, $config, version_conflicts, Check::VersionConflicts);
             conformance!(@check $make, $config, record_round_trip, Check::RecordRoundTrip);
+            conformance!(@check $make, $config, tombstones, Check::Tombstones);
+            conformance!(@check $make, $config, listing, Check::Listing);
+            conformance!(@check $make, $config, outbox_atomicity, Check::OutboxAtomicity);
+            conformance!(@check $make, $config, outbox_delivery, Check::OutboxDelivery);
             conformance!(@check $make, $config, one_acceptance, Check::OneAcceptance);
             conformance!(@check $make, $config, exact_failure_count, Check::ExactFailureCount);
             conformance!(@check $make, $config, throttle_bounds_guesses, Check::ThrottleBoundsGuesses);
@@ -103,7 +112,7 @@ macro_rules! conformance {
             /// Every check exists here: a check added to the suite must get a test.
             #[test]
             fn covers_every_check() {
-                assert_eq!(Check::ALL.len(), 6, "add a test line for the new check");
+                assert_eq!(Check::ALL.len(), 10, "add a test line for the new check");
             }
         }
     };
@@ -319,8 +328,8 @@ mod sqlite_faults {
     use totp_enroll::store::conformance::START;
     use totp_enroll::{EngineError, Login, Status, StepUp, StoreError};
 
-    use super::TempDir;
     use super::rig::{Rig, chain, last_used_step};
+    use super::{LATEST_SCHEMA, TempDir};
 
     /// Another connection holds `BEGIN EXCLUSIVE`: after the busy timeout the verify fails
     /// with a typed backend error, the step is not consumed, and once the lock is released
@@ -512,15 +521,15 @@ mod sqlite_faults {
         let dir = TempDir::new("migrate");
         let url = dir.sqlite_url();
         let first = SqliteStore::connect(&url).await.unwrap();
-        assert_eq!(first.schema_version().await.unwrap(), 1);
+        assert_eq!(first.schema_version().await.unwrap(), LATEST_SCHEMA);
         first.migrate().await.unwrap();
         let second = SqliteStore::connect(&url).await.unwrap();
-        assert_eq!(second.schema_version().await.unwrap(), 1);
+        assert_eq!(second.schema_version().await.unwrap(), LATEST_SCHEMA);
         let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM totp_enroll_schema_version")
             .fetch_one(second.pool())
             .await
             .unwrap();
-        assert_eq!(rows, 1);
+        assert_eq!(rows, LATEST_SCHEMA, "each migration recorded once");
         // A database from a newer build is refused rather than written.
         sqlx::query(
             "INSERT INTO totp_enroll_schema_version (version, description, applied_at) VALUES (99, 'future', 0)",
@@ -580,14 +589,14 @@ mod postgres_faults {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
 
-    use totp_enroll::store::PostgresStore;
     use totp_enroll::store::conformance::fresh_account;
+    use totp_enroll::store::{Listed, OutboxEntry, PostgresStore};
     use totp_enroll::{
         AccountId, EngineError, EnrollmentRecord, Login, Refusal, Store, StoreError, Versioned,
     };
 
     use super::rig::{Rig, chain, last_used_step};
-    use super::{PG_SERVER, note, pg_url};
+    use super::{LATEST_SCHEMA, PG_SERVER, note, pg_url};
 
     /// What happens between the engine's load and its write.
     enum Hook {
@@ -681,16 +690,68 @@ mod postgres_faults {
             self.inner.load(account).await
         }
 
+        async fn version(&self, account: &AccountId) -> Result<Option<u64>, StoreError> {
+            self.inner.version(account).await
+        }
+
         async fn replace_if(
             &self,
             account: &AccountId,
             expected: Option<u64>,
             record: &EnrollmentRecord,
+            events: &[Vec<u8>],
         ) -> Result<u64, StoreError> {
             if self.armed.swap(false, Ordering::SeqCst) {
                 self.run_hook().await;
             }
-            self.inner.replace_if(account, expected, record).await
+            self.inner
+                .replace_if(account, expected, record, events)
+                .await
+        }
+
+        async fn append_events(
+            &self,
+            account: &AccountId,
+            events: &[Vec<u8>],
+        ) -> Result<(), StoreError> {
+            self.inner.append_events(account, events).await
+        }
+
+        async fn forget(
+            &self,
+            account: &AccountId,
+            expected: u64,
+            events: &[Vec<u8>],
+        ) -> Result<u64, StoreError> {
+            self.inner.forget(account, expected, events).await
+        }
+
+        async fn reinstate(
+            &self,
+            account: &AccountId,
+            expected: u64,
+            record: &EnrollmentRecord,
+            events: &[Vec<u8>],
+        ) -> Result<(), StoreError> {
+            self.inner
+                .reinstate(account, expected, record, events)
+                .await
+        }
+
+        async fn list(
+            &self,
+            after: Option<&AccountId>,
+            limit: usize,
+        ) -> Result<Vec<Listed>, StoreError> {
+            self.inner.list(after, limit).await
+        }
+
+        async fn pending_events(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+            self.inner.pending_events(limit).await
+        }
+
+        async fn acknowledge(&self, ids: &[u64]) -> Result<(), StoreError> {
+            self.inner.acknowledge(ids).await
         }
     }
 
@@ -799,15 +860,14 @@ mod postgres_faults {
             .collect();
         for handle in handles {
             let store = handle.await.unwrap().unwrap();
-            assert_eq!(store.schema_version().await.unwrap(), 1);
+            assert_eq!(store.schema_version().await.unwrap(), LATEST_SCHEMA);
         }
         let store = PostgresStore::connect(&url).await.unwrap();
-        let rows: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM totp_enroll_schema_version WHERE version = 1")
-                .fetch_one(store.pool())
-                .await
-                .unwrap();
-        assert_eq!(rows, 1);
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM totp_enroll_schema_version")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(rows, LATEST_SCHEMA, "each migration recorded once");
     }
 }
 
@@ -819,6 +879,7 @@ mod suite_catches_a_racy_store {
     use std::time::Duration;
 
     use totp_enroll::store::conformance::{Check, Config};
+    use totp_enroll::store::{Listed, OutboxEntry};
     use totp_enroll::{AccountId, EnrollmentRecord, MemoryStore, Store, StoreError, Versioned};
 
     struct RacyStore(MemoryStore);
@@ -828,20 +889,68 @@ mod suite_catches_a_racy_store {
             self.0.load(account).await
         }
 
+        async fn version(&self, account: &AccountId) -> Result<Option<u64>, StoreError> {
+            self.0.version(account).await
+        }
+
         async fn replace_if(
             &self,
             account: &AccountId,
             expected: Option<u64>,
             record: &EnrollmentRecord,
+            events: &[Vec<u8>],
         ) -> Result<u64, StoreError> {
-            let seen = self.0.load(account).await?.map(|v| v.version);
+            let seen = self.0.version(account).await?;
             if seen != expected {
                 return Err(StoreError::Conflict);
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
             // Blind write: whatever the version is now.
-            let current = self.0.load(account).await?.map(|v| v.version);
-            self.0.replace_if(account, current, record).await
+            let current = self.0.version(account).await?;
+            self.0.replace_if(account, current, record, events).await
+        }
+
+        async fn append_events(
+            &self,
+            account: &AccountId,
+            events: &[Vec<u8>],
+        ) -> Result<(), StoreError> {
+            self.0.append_events(account, events).await
+        }
+
+        async fn forget(
+            &self,
+            account: &AccountId,
+            expected: u64,
+            events: &[Vec<u8>],
+        ) -> Result<u64, StoreError> {
+            self.0.forget(account, expected, events).await
+        }
+
+        async fn reinstate(
+            &self,
+            account: &AccountId,
+            expected: u64,
+            record: &EnrollmentRecord,
+            events: &[Vec<u8>],
+        ) -> Result<(), StoreError> {
+            self.0.reinstate(account, expected, record, events).await
+        }
+
+        async fn list(
+            &self,
+            after: Option<&AccountId>,
+            limit: usize,
+        ) -> Result<Vec<Listed>, StoreError> {
+            self.0.list(after, limit).await
+        }
+
+        async fn pending_events(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+            self.0.pending_events(limit).await
+        }
+
+        async fn acknowledge(&self, ids: &[u64]) -> Result<(), StoreError> {
+            self.0.acknowledge(ids).await
         }
     }
 
@@ -867,11 +976,380 @@ mod suite_catches_a_racy_store {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn racy_store_passes_the_sequential_checks() {
         let store = Arc::new(RacyStore(MemoryStore::new()));
-        for check in [Check::Crud, Check::VersionConflicts, Check::RecordRoundTrip] {
+        for check in [
+            Check::Crud,
+            Check::VersionConflicts,
+            Check::RecordRoundTrip,
+            Check::Tombstones,
+            Check::Listing,
+            Check::OutboxAtomicity,
+            Check::OutboxDelivery,
+        ] {
             check
                 .run(Arc::clone(&store), &Config::default())
                 .await
                 .unwrap();
         }
+    }
+}
+
+/// The new checks have teeth too: a store with one outbox, tombstone or listing flaw
+/// fails the check that covers it.
+mod suite_catches_broken_stores {
+    use std::sync::Arc;
+
+    use totp_enroll::store::conformance::{Check, Config};
+    use totp_enroll::store::{Listed, OutboxEntry};
+    use totp_enroll::{AccountId, EnrollmentRecord, MemoryStore, Store, StoreError, Versioned};
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Flaw {
+        /// A write's events are appended before (and whatever) the version check says.
+        EventsOnConflict,
+        /// Empty events are dropped.
+        DropsEmptyEvents,
+        /// `pending_events` answers the newest `limit` events.
+        NewestFirst,
+        /// `acknowledge` removes every event of the acknowledged events' accounts.
+        AcknowledgesAccounts,
+        /// An erased account looks never written: no version, and a first write over it
+        /// succeeds.
+        ErasureForgetsVersion,
+        /// `list` orders ids by UTF-16 code units (as a Java or JavaScript backend would).
+        ListsByUtf16,
+    }
+
+    struct Flawed {
+        inner: MemoryStore,
+        flaw: Flaw,
+    }
+
+    impl Flawed {
+        fn events(&self, events: &[Vec<u8>]) -> Vec<Vec<u8>> {
+            events
+                .iter()
+                .filter(|e| self.flaw != Flaw::DropsEmptyEvents || !e.is_empty())
+                .cloned()
+                .collect()
+        }
+
+        async fn everything(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+            self.inner.pending_events(usize::MAX).await
+        }
+    }
+
+    impl Store for Flawed {
+        async fn load(&self, account: &AccountId) -> Result<Option<Versioned>, StoreError> {
+            self.inner.load(account).await
+        }
+
+        async fn version(&self, account: &AccountId) -> Result<Option<u64>, StoreError> {
+            let version = self.inner.version(account).await?;
+            if self.flaw == Flaw::ErasureForgetsVersion && self.inner.load(account).await?.is_none()
+            {
+                return Ok(None);
+            }
+            Ok(version)
+        }
+
+        async fn replace_if(
+            &self,
+            account: &AccountId,
+            expected: Option<u64>,
+            record: &EnrollmentRecord,
+            events: &[Vec<u8>],
+        ) -> Result<u64, StoreError> {
+            let events = self.events(events);
+            let mut expected = expected;
+            if self.flaw == Flaw::EventsOnConflict {
+                self.inner.append_events(account, &events).await?;
+                return self.inner.replace_if(account, expected, record, &[]).await;
+            }
+            // A first write over a tombstone takes the tombstone's version.
+            if self.flaw == Flaw::ErasureForgetsVersion
+                && expected.is_none()
+                && self.inner.load(account).await?.is_none()
+            {
+                expected = self.inner.version(account).await?;
+            }
+            self.inner
+                .replace_if(account, expected, record, &events)
+                .await
+        }
+
+        async fn append_events(
+            &self,
+            account: &AccountId,
+            events: &[Vec<u8>],
+        ) -> Result<(), StoreError> {
+            self.inner
+                .append_events(account, &self.events(events))
+                .await
+        }
+
+        async fn forget(
+            &self,
+            account: &AccountId,
+            expected: u64,
+            events: &[Vec<u8>],
+        ) -> Result<u64, StoreError> {
+            self.inner
+                .forget(account, expected, &self.events(events))
+                .await
+        }
+
+        async fn reinstate(
+            &self,
+            account: &AccountId,
+            expected: u64,
+            record: &EnrollmentRecord,
+            events: &[Vec<u8>],
+        ) -> Result<(), StoreError> {
+            self.inner
+                .reinstate(account, expected, record, &self.events(events))
+                .await
+        }
+
+        async fn list(
+            &self,
+            after: Option<&AccountId>,
+            limit: usize,
+        ) -> Result<Vec<Listed>, StoreError> {
+            if self.flaw != Flaw::ListsByUtf16 {
+                return self.inner.list(after, limit).await;
+            }
+            let key = |id: &AccountId| id.as_str().encode_utf16().collect::<Vec<u16>>();
+            let mut all = self.inner.list(None, usize::MAX).await?;
+            all.sort_by_key(|row| key(&row.account));
+            Ok(all
+                .into_iter()
+                .filter(|row| after.is_none_or(|after| key(&row.account) > key(after)))
+                .take(limit)
+                .collect())
+        }
+
+        async fn pending_events(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+            if self.flaw != Flaw::NewestFirst {
+                return self.inner.pending_events(limit).await;
+            }
+            let all = self.everything().await?;
+            let skip = all.len().saturating_sub(limit);
+            Ok(all.into_iter().skip(skip).collect())
+        }
+
+        async fn acknowledge(&self, ids: &[u64]) -> Result<(), StoreError> {
+            if self.flaw != Flaw::AcknowledgesAccounts {
+                return self.inner.acknowledge(ids).await;
+            }
+            let all = self.everything().await?;
+            let accounts: Vec<&AccountId> = all
+                .iter()
+                .filter(|e| ids.contains(&e.id))
+                .map(|e| &e.account)
+                .collect();
+            let doomed: Vec<u64> = all
+                .iter()
+                .filter(|e| accounts.contains(&&e.account))
+                .map(|e| e.id)
+                .collect();
+            self.inner.acknowledge(&doomed).await
+        }
+    }
+
+    async fn fails(flaw: Flaw, check: Check, wanted: &str) {
+        let store = Arc::new(Flawed {
+            inner: MemoryStore::new(),
+            flaw,
+        });
+        let error = check
+            .run(store, &Config::default())
+            .await
+            .expect_err(&format!("{check:?} must catch {flaw:?}"));
+        assert!(error.contains(check.name()), "{error}");
+        assert!(error.contains(wanted), "{flaw:?}: {error}");
+        eprintln!("{flaw:?}: {error}");
+    }
+
+    #[tokio::test]
+    async fn events_of_a_conflicting_write() {
+        fails(
+            Flaw::EventsOnConflict,
+            Check::OutboxAtomicity,
+            "a failed one none",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn dropped_empty_events() {
+        fails(
+            Flaw::DropsEmptyEvents,
+            Check::OutboxAtomicity,
+            "expected 0 bytes",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn newest_events_first() {
+        fails(Flaw::NewestFirst, Check::OutboxDelivery, "the oldest").await;
+    }
+
+    #[tokio::test]
+    async fn acknowledging_more_than_asked() {
+        fails(
+            Flaw::AcknowledgesAccounts,
+            Check::OutboxDelivery,
+            "removes exactly the given ids",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn erasure_that_forgets_the_version() {
+        fails(
+            Flaw::ErasureForgetsVersion,
+            Check::Tombstones,
+            "an erased account (its tombstone)",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn listing_in_utf16_order() {
+        fails(Flaw::ListsByUtf16, Check::Listing, "byte order").await;
+    }
+
+    /// The same stores pass the checks that do not cover their flaw (the flaws are real
+    /// flaws, not broken stores).
+    #[tokio::test]
+    async fn each_flaw_passes_the_crud_check() {
+        for flaw in [
+            Flaw::EventsOnConflict,
+            Flaw::DropsEmptyEvents,
+            Flaw::NewestFirst,
+            Flaw::AcknowledgesAccounts,
+            Flaw::ErasureForgetsVersion,
+            Flaw::ListsByUtf16,
+        ] {
+            let store = Arc::new(Flawed {
+                inner: MemoryStore::new(),
+                flaw,
+            });
+            Check::Crud
+                .run(store, &Config::default())
+                .await
+                .unwrap_or_else(|e| panic!("{flaw:?}: {e}"));
+        }
+    }
+}
+
+/// `FaultyStore` delegates every method (it passes the whole suite with no fault) and each
+/// write-failing fault writes neither a record nor an event.
+mod faulty_store {
+    use std::sync::Arc;
+
+    use totp_enroll::store::conformance::{Check, Config, fresh_account};
+    use totp_enroll::store::testing::{Fault, FaultyStore};
+    use totp_enroll::{EnrollmentRecord, MemoryStore, Store, StoreError};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn passes_every_check_without_a_fault() {
+        let store = Arc::new(FaultyStore::new(MemoryStore::new()));
+        for check in Check::ALL {
+            check
+                .run(Arc::clone(&store), &Config::default().with_rounds(5))
+                .await
+                .unwrap();
+        }
+    }
+
+    fn injected<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
+        matches!(result, Err(StoreError::Backend(ref e)) if e.to_string() == "injected storage fault")
+    }
+
+    /// Every write (and, under `Outbox`, every write with events) fails and leaves the
+    /// store as it was; the others pass.
+    #[tokio::test]
+    async fn write_faults_write_nothing() {
+        let record = EnrollmentRecord::not_registered();
+        let events = vec![b"event".to_vec()];
+        for fault in [Fault::Write, Fault::Outbox] {
+            let store = FaultyStore::new(MemoryStore::new());
+            let account = fresh_account("faulty").unwrap();
+            store
+                .replace_if(&account, None, &record, &[])
+                .await
+                .unwrap();
+            store.append_events(&account, &events).await.unwrap();
+            let pending = store.pending_events(10).await.unwrap();
+            store.set_fault(fault);
+            assert!(injected(
+                store.replace_if(&account, Some(1), &record, &events).await
+            ));
+            assert!(injected(store.append_events(&account, &events).await));
+            assert!(injected(store.forget(&account, 1, &events).await));
+            assert!(injected(
+                store.reinstate(&account, 1, &record, &events).await
+            ));
+            let ids: Vec<u64> = pending.iter().map(|e| e.id).collect();
+            match fault {
+                Fault::Write => {
+                    assert!(injected(
+                        store.replace_if(&account, Some(1), &record, &[]).await
+                    ));
+                    assert!(injected(store.append_events(&account, &[]).await));
+                    assert!(injected(store.forget(&account, 1, &[]).await));
+                    assert!(injected(store.acknowledge(&ids).await));
+                }
+                _ => {
+                    // Without events the writes reach the store (and the reads work).
+                    assert_eq!(store.version(&account).await.unwrap(), Some(1));
+                    store.append_events(&account, &[]).await.unwrap();
+                    assert!(matches!(
+                        store.reinstate(&account, 1, &record, &[]).await,
+                        Err(StoreError::Conflict)
+                    ));
+                }
+            }
+            store.set_fault(Fault::None);
+            assert_eq!(store.version(&account).await.unwrap(), Some(1), "{fault:?}");
+            assert_eq!(
+                store.pending_events(10).await.unwrap(),
+                pending,
+                "{fault:?}"
+            );
+        }
+    }
+
+    /// `Acknowledge` keeps the events; `LostAcknowledgement` removes them but reports an
+    /// error; `Load` fails every read.
+    #[tokio::test]
+    async fn acknowledgement_and_read_faults() {
+        let store = FaultyStore::new(MemoryStore::new());
+        let account = fresh_account("faulty").unwrap();
+        store
+            .append_events(&account, &[b"a".to_vec(), b"b".to_vec()])
+            .await
+            .unwrap();
+        let ids: Vec<u64> = store
+            .pending_events(10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        store.set_fault(Fault::Acknowledge);
+        assert!(injected(store.acknowledge(&ids).await));
+        store.set_fault(Fault::Load);
+        assert!(injected(store.load(&account).await));
+        assert!(injected(store.version(&account).await));
+        assert!(injected(store.list(None, 10).await));
+        assert!(injected(store.pending_events(10).await));
+        store.set_fault(Fault::LostAcknowledgement);
+        assert_eq!(store.pending_events(10).await.unwrap().len(), 2);
+        assert!(injected(store.acknowledge(&ids).await));
+        store.set_fault(Fault::None);
+        assert!(store.pending_events(10).await.unwrap().is_empty());
     }
 }

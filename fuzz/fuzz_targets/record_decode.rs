@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
 
     let account = AccountId::new("fuzz-account").expect("valid id");
     let store = MemoryStore::new();
-    ready(store.replace_if(&account, None, &record)).expect("a fresh store accepts the record");
+    ready(store.replace_if(&account, None, &record, &[])).expect("a fresh store accepts the record");
     let policy = EnginePolicy::new(OtpPolicy::new("Fuzz").expect("valid policy"));
     let engine = Engine::new(store, KeyRing::new(1, [0x42; 32]), policy)
         .expect("valid engine")

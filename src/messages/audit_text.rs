@@ -122,6 +122,14 @@ impl Locale {
                 "Reset by the support desk ({}: {reason})",
                 operator.as_str()
             ),
+            AuditKind::Forgotten { operator, reason } if ja => format!(
+                "個人情報削除の依頼により登録情報を消去（担当 {}：{reason}）",
+                operator.as_str()
+            ),
+            AuditKind::Forgotten { operator, reason } => format!(
+                "Registration erased on a data-protection request ({}: {reason})",
+                operator.as_str()
+            ),
         }
     }
 
@@ -160,6 +168,14 @@ impl Locale {
             AuditKind::AdministrativelyReset { .. } => (
                 "Your one-time password registration was removed",
                 "The customer support desk removed your one-time password registration (not registered).",
+            ),
+            AuditKind::Forgotten { .. } if ja => (
+                "ワンタイムパスワード登録情報消去のお知らせ",
+                "ご依頼により、ワンタイムパスワードサービスの登録情報を消去しました（未登録）。",
+            ),
+            AuditKind::Forgotten { .. } => (
+                "Your one-time password registration was erased",
+                "As you requested, the registration data of your one-time password service was erased (not registered).",
             ),
             AuditKind::Locked { .. } if ja => (
                 "ワンタイムパスワード認証ロックのお知らせ",

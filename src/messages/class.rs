@@ -111,8 +111,9 @@ impl EngineError {
             | Self::RedisplayDisabled => ErrorClass::Conflict,
             Self::InvalidIdentifier(_) => ErrorClass::InvalidInput,
             Self::Contention => ErrorClass::RetryLater,
+            Self::KeyStillNeeded { .. } => ErrorClass::ServerFault,
             Self::Store(StoreError::Conflict | StoreError::Backend(_)) => ErrorClass::RetryLater,
-            Self::Store(StoreError::Corrupt(_))
+            Self::Store(StoreError::Corrupt(_) | StoreError::VersionExhausted)
             | Self::Seal(_)
             | Self::Clock(_)
             | Self::Secret(_)

@@ -84,7 +84,8 @@ impl Locale {
             EngineError::Contention | EngineError::Store(StoreError::Conflict) => BUSY_EN,
             EngineError::Store(StoreError::Backend(_)) if ja => BUSY_JA,
             EngineError::Store(StoreError::Backend(_)) => BUSY_EN,
-            EngineError::Store(StoreError::Corrupt(_))
+            EngineError::Store(StoreError::Corrupt(_) | StoreError::VersionExhausted)
+            | EngineError::KeyStillNeeded { .. }
             | EngineError::Seal(_)
             | EngineError::Clock(_)
             | EngineError::Secret(_)

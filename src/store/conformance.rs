@@ -12,6 +12,32 @@
 //! * [`Check::RecordRoundTrip`]: every record status (not registered, pending, active;
 //!   throttled and locked counters; every algorithm; shortest and longest secrets and
 //!   labels; extreme times) loads back exactly as written.
+//! * [`Check::Tombstones`]: [`Store::forget`] at the current version leaves a tombstone at
+//!   the next version: [`Store::load`] gives `None`, [`Store::version`] the tombstone's
+//!   version, [`Store::list`] skips it (even as the first row of a one-row page); a first
+//!   write, a write with a version from before the erasure and a future version are
+//!   conflicts, a write at the tombstone's version enrolls again (at the next version);
+//!   stale and future forgets, a forget of a missing row and a [`Store::reinstate`] of a
+//!   row not at the largest version are conflicts.
+//! * [`Check::Listing`]: 32 accounts under one fresh prefix, some written twice, some
+//!   erased, three erased and enrolled again, with ids whose byte order differs from a
+//!   collation's, UTF-16's and numeric order (`A`, `a`, `a b`, `a_b`, `é`, `口座-日本`,
+//!   `ｱ`, `😀`, `n10` …), paged with limit 7 (`after` = the last id of the previous page)
+//!   while two of them are written: every live account exactly once, in byte order of the
+//!   id, with its current version and record; erased ones never; a page after an erased id
+//!   starts at the next live one; limit 0 lists nothing.
+//! * [`Check::OutboxAtomicity`]: a successful [`Store::replace_if`] appends its events to
+//!   the outbox in slice order, with increasing ids, tagged with the account; a conflicting
+//!   one (second first write, stale or future version), a stale [`Store::forget`] and a
+//!   refused [`Store::reinstate`] append none of theirs and write no record;
+//!   [`Store::append_events`] (also for an account without a row) and [`Store::forget`]
+//!   append all of theirs; empty, every-byte-value and 64 KiB events round-trip exactly.
+//! * [`Check::OutboxDelivery`]: two accounts' interleaved writes and appends come out in
+//!   each account's write order; [`Store::pending_events`] with small limits returns at most
+//!   the limit, in increasing id order, the oldest first (none of the check's events older
+//!   than the newest returned is left out); [`Store::acknowledge`] removes exactly the given
+//!   ids (unknown ids, no ids and acknowledging twice are fine) and every other event is
+//!   returned again with its id, bytes and account (at least once); ids are never reused.
 //! * Through [`Engine`]s sharing the store (several engines, as several portal processes
 //!   would be), the concurrency promises:
 //!   [`Check::OneAcceptance`] (N concurrent verifications of one valid code accept exactly
@@ -22,7 +48,10 @@
 //!
 //! The concurrent checks spawn tokio tasks: run them inside a tokio runtime, preferably the
 //! multi-thread flavor so the tasks really run in parallel. Every check uses fresh account
-//! ids ([`fresh_account`]), so one database may be shared by many checks and runs.
+//! ids ([`fresh_account`]), so one database may be shared by many checks and runs. The
+//! outbox checks therefore read only their own accounts' events (asking
+//! [`Store::pending_events`] for ever larger limits past other checks' events) and
+//! acknowledge only those; they acknowledge theirs when they pass.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -58,7 +87,7 @@ use crate::policy::{Algorithm, OtpPolicy};
 use crate::record::{EnrollmentRecord, Integrity, OtpParams, RecordStatus};
 use crate::seal::KeyRing;
 use crate::secret::Secret;
-use crate::store::Store;
+use crate::store::{Listed, OutboxEntry, Store};
 use crate::throttle::{ThrottlePolicy, ThrottleState};
 use crate::uri::KeyUri;
 
@@ -144,6 +173,14 @@ pub enum Check {
     VersionConflicts,
     /// Every record status loads back exactly as written.
     RecordRoundTrip,
+    /// Erasure leaves a tombstone whose version every later write needs.
+    Tombstones,
+    /// Paging through accounts visits each live one once, in byte order of the id.
+    Listing,
+    /// A write's events are in the outbox if and only if the write succeeded, in order.
+    OutboxAtomicity,
+    /// Pending events oldest first; acknowledge removes exactly the given ids.
+    OutboxDelivery,
     /// N concurrent verifications of one valid code: exactly one acceptance.
     OneAcceptance,
     /// N parallel wrong codes add exactly N failures.
@@ -154,10 +191,14 @@ pub enum Check {
 
 impl Check {
     /// Every check, in a sensible order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 10] = [
         Self::Crud,
         Self::VersionConflicts,
         Self::RecordRoundTrip,
+        Self::Tombstones,
+        Self::Listing,
+        Self::OutboxAtomicity,
+        Self::OutboxDelivery,
         Self::OneAcceptance,
         Self::ExactFailureCount,
         Self::ThrottleBoundsGuesses,
@@ -169,6 +210,10 @@ impl Check {
             Self::Crud => "crud",
             Self::VersionConflicts => "version_conflicts",
             Self::RecordRoundTrip => "record_round_trip",
+            Self::Tombstones => "tombstones",
+            Self::Listing => "listing",
+            Self::OutboxAtomicity => "outbox_atomicity",
+            Self::OutboxDelivery => "outbox_delivery",
             Self::OneAcceptance => "one_acceptance",
             Self::ExactFailureCount => "exact_failure_count",
             Self::ThrottleBoundsGuesses => "throttle_bounds_guesses",
@@ -185,6 +230,10 @@ impl Check {
             Self::Crud => crud(&*store).await,
             Self::VersionConflicts => version_conflicts(&*store).await,
             Self::RecordRoundTrip => record_round_trip(&*store).await,
+            Self::Tombstones => tombstones(&*store).await,
+            Self::Listing => listing(&*store).await,
+            Self::OutboxAtomicity => outbox_atomicity(&*store).await,
+            Self::OutboxDelivery => outbox_delivery(&*store).await,
             Self::OneAcceptance => one_acceptance(store, config).await,
             Self::ExactFailureCount => exact_failure_count(store, config).await,
             Self::ThrottleBoundsGuesses => throttle_bounds_guesses(store, config).await,
@@ -405,10 +454,27 @@ async fn write<S: Store>(
     record: &EnrollmentRecord,
     context: &str,
 ) -> Result<u64, String> {
+    write_with(store, account, expected, record, &[], context).await
+}
+
+/// [`write`] with outbox events.
+async fn write_with<S: Store>(
+    store: &S,
+    account: &AccountId,
+    expected: Option<u64>,
+    record: &EnrollmentRecord,
+    events: &[Vec<u8>],
+    context: &str,
+) -> Result<u64, String> {
     store
-        .replace_if(account, expected, record)
+        .replace_if(account, expected, record, events)
         .await
-        .map_err(|e| format!("{context}: replace_if(expected {expected:?}) failed: {e}"))
+        .map_err(|e| {
+            format!(
+                "{context}: replace_if(expected {expected:?}, {} events) failed: {e}",
+                events.len()
+            )
+        })
 }
 
 async fn expect_conflict<S: Store>(
@@ -418,13 +484,33 @@ async fn expect_conflict<S: Store>(
     record: &EnrollmentRecord,
     context: &str,
 ) -> Result<(), String> {
-    match store.replace_if(account, expected, record).await {
+    expect_conflict_with(store, account, expected, record, &[], context).await
+}
+
+/// [`expect_conflict`] for a write with outbox events.
+async fn expect_conflict_with<S: Store>(
+    store: &S,
+    account: &AccountId,
+    expected: Option<u64>,
+    record: &EnrollmentRecord,
+    events: &[Vec<u8>],
+    context: &str,
+) -> Result<(), String> {
+    conflict(
+        store.replace_if(account, expected, record, events).await,
+        &format!("{context}: replace_if(expected {expected:?})"),
+    )
+}
+
+/// Expects a write's `result` to be [`StoreError::Conflict`]; `what` names the call.
+fn conflict<T: core::fmt::Debug>(result: Result<T, StoreError>, what: &str) -> Result<(), String> {
+    match result {
         Err(StoreError::Conflict) => Ok(()),
-        Ok(version) => Err(format!(
-            "{context}: replace_if(expected {expected:?}) wrote version {version}; expected StoreError::Conflict"
+        Ok(written) => Err(format!(
+            "{what} succeeded ({written:?}); expected StoreError::Conflict"
         )),
         Err(error) => Err(format!(
-            "{context}: replace_if(expected {expected:?}) failed with `{error}`; expected StoreError::Conflict"
+            "{what} failed with `{error}`; expected StoreError::Conflict"
         )),
     }
 }
@@ -740,6 +826,1034 @@ async fn record_round_trip<S: Store>(store: &S) -> Result<(), String> {
         .await?;
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Tombstones, listing and the outbox.
+// ---------------------------------------------------------------------------------------
+
+/// The version after `version`, as a message on overflow.
+fn next(version: u64) -> Result<u64, String> {
+    version
+        .checked_add(1)
+        .ok_or_else(|| format!("internal: version {version} overflows"))
+}
+
+/// A random number unique to one check, to mark its events.
+fn nonce() -> Result<u64, String> {
+    OsRng
+        .try_next_u64()
+        .map_err(|e| format!("the OS random number generator failed: {e}"))
+}
+
+/// `len` random bytes.
+fn random_bytes(len: usize) -> Result<Vec<u8>, String> {
+    let mut bytes = vec![0u8; len];
+    OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| format!("the OS random number generator failed: {e}"))?;
+    Ok(bytes)
+}
+
+/// The bytes of a check's event: no other event in any store has them.
+fn event(nonce: u64, tag: &str, index: usize) -> Vec<u8> {
+    format!("conformance event {nonce:016x} {tag} {index}").into_bytes()
+}
+
+/// `count` events tagged `tag`.
+fn events(nonce: u64, tag: &str, count: usize) -> Vec<Vec<u8>> {
+    (0..count).map(|index| event(nonce, tag, index)).collect()
+}
+
+/// An event's bytes for a message: their length and a readable start.
+fn describe(bytes: &[u8]) -> String {
+    let start = bytes.get(..48).unwrap_or(bytes);
+    format!("{} bytes {:?}", bytes.len(), String::from_utf8_lossy(start))
+}
+
+/// An account id `prefix/suffix`: every id made from one fresh prefix sorts right after
+/// the prefix, before any id that does not start with it.
+fn child_id(prefix: &AccountId, suffix: &str) -> Result<AccountId, String> {
+    AccountId::new(format!("{}/{suffix}", prefix.as_str()))
+        .map_err(|e| format!("internal: account id `{}/{suffix}`: {e}", prefix.as_str()))
+}
+
+/// Whether `account` is one of the ids made by [`child_id`] from `prefix`.
+fn is_child(prefix: &AccountId, account: &AccountId) -> bool {
+    account
+        .as_str()
+        .strip_prefix(prefix.as_str())
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The largest `pending_events` limit [`own_pending`] asks for before giving up.
+const MAX_OUTBOX_SCAN: usize = 1 << 22;
+
+/// Checks one `pending_events(limit)` answer: at most `limit` events, in strictly
+/// increasing id order.
+fn check_outbox_page(page: &[OutboxEntry], limit: usize, context: &str) -> Result<(), String> {
+    if page.len() > limit {
+        return Err(format!(
+            "{context}: pending_events({limit}) returned {} events",
+            page.len()
+        ));
+    }
+    for pair in page.windows(2) {
+        if let [first, second] = pair
+            && first.id >= second.id
+        {
+            return Err(format!(
+                "{context}: pending_events({limit}) returned id {} before id {}; events come \
+                 in increasing id order, each id once",
+                first.id, second.id
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The pending events of `accounts`, oldest first. The outbox may hold any number of other
+/// checks' events (a store shared by many checks and runs), so this asks
+/// `pending_events` for a limit that doubles from 256 until the answer is not full (the
+/// whole outbox was read) or holds every event of `newest` (bytes of the last event
+/// written for each account: ids grow with each account's writes, so all older ones of
+/// that account are in that answer too).
+async fn own_pending<S: Store>(
+    store: &S,
+    accounts: &[AccountId],
+    newest: &[Vec<u8>],
+    context: &str,
+) -> Result<Vec<OutboxEntry>, String> {
+    let mut limit: usize = 256;
+    loop {
+        let page = store
+            .pending_events(limit)
+            .await
+            .map_err(|e| format!("{context}: pending_events({limit}) failed: {e}"))?;
+        check_outbox_page(&page, limit, context)?;
+        let full = page.len() >= limit;
+        let own: Vec<OutboxEntry> = page
+            .into_iter()
+            .filter(|entry| accounts.contains(&entry.account))
+            .collect();
+        let complete = !newest.is_empty()
+            && newest
+                .iter()
+                .all(|bytes| own.iter().any(|entry| entry.bytes == *bytes));
+        if !full || complete {
+            return Ok(own);
+        }
+        limit = limit
+            .checked_mul(2)
+            .filter(|l| *l <= MAX_OUTBOX_SCAN)
+            .ok_or_else(|| {
+                format!(
+                    "{context}: the outbox holds more than {MAX_OUTBOX_SCAN} pending events \
+                     and this check's newest are not among them"
+                )
+            })?;
+    }
+}
+
+/// Expects the pending events `found` (in id order) to be exactly `expected` (account and
+/// bytes, in write order) for each account: every event of a successful write, in the
+/// order written, tagged with its account, and nothing else.
+fn expect_events(
+    found: &[OutboxEntry],
+    expected: &[(AccountId, Vec<u8>)],
+    context: &str,
+) -> Result<(), String> {
+    let mut accounts: Vec<&AccountId> = expected.iter().map(|(account, _)| account).collect();
+    accounts.extend(found.iter().map(|entry| &entry.account));
+    accounts.sort_unstable();
+    accounts.dedup();
+    for account in accounts {
+        let wanted: Vec<&[u8]> = expected
+            .iter()
+            .filter(|(a, _)| a == account)
+            .map(|(_, bytes)| bytes.as_slice())
+            .collect();
+        let got: Vec<(u64, &[u8])> = found
+            .iter()
+            .filter(|entry| &entry.account == account)
+            .map(|entry| (entry.id, entry.bytes.as_slice()))
+            .collect();
+        let position = wanted
+            .iter()
+            .zip(&got)
+            .position(|(w, (_, g))| w != g)
+            .unwrap_or_else(|| wanted.len().min(got.len()));
+        if wanted.len() == got.len() && position == wanted.len() {
+            continue;
+        }
+        let wanted_at = wanted
+            .get(position)
+            .map_or_else(|| "nothing".to_owned(), |bytes| describe(bytes));
+        let got_at = got.get(position).map_or_else(
+            || "nothing".to_owned(),
+            |(id, bytes)| format!("id {id}: {}", describe(bytes)),
+        );
+        return Err(format!(
+            "{context}: account `{account}` has {} pending events, expected {}; at position \
+             {position} expected {wanted_at}, found {got_at} (a successful write appends all \
+             its events in order, a failed one none)",
+            got.len(),
+            wanted.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Acknowledges `entries` (a check cleaning up after itself).
+async fn acknowledge_all<S: Store>(
+    store: &S,
+    entries: &[OutboxEntry],
+    context: &str,
+) -> Result<(), String> {
+    let ids: Vec<u64> = entries.iter().map(|entry| entry.id).collect();
+    store
+        .acknowledge(&ids)
+        .await
+        .map_err(|e| format!("{context}: acknowledge({} ids) failed: {e}", ids.len()))
+}
+
+async fn expect_version<S: Store>(
+    store: &S,
+    account: &AccountId,
+    expected: Option<u64>,
+    context: &str,
+) -> Result<(), String> {
+    let found = store
+        .version(account)
+        .await
+        .map_err(|e| format!("{context}: version failed: {e}"))?;
+    if found == expected {
+        return Ok(());
+    }
+    Err(format!(
+        "{context}: version() returned {found:?}, expected {expected:?}"
+    ))
+}
+
+async fn forget<S: Store>(
+    store: &S,
+    account: &AccountId,
+    expected: u64,
+    events: &[Vec<u8>],
+    context: &str,
+) -> Result<u64, String> {
+    store
+        .forget(account, expected, events)
+        .await
+        .map_err(|e| format!("{context}: forget(expected {expected}) failed: {e}"))
+}
+
+/// A store's list page as `(account, version)` pairs, for messages.
+fn listed_ids(page: &[Listed]) -> Vec<(&str, u64)> {
+    page.iter()
+        .map(|row| (row.account.as_str(), row.version))
+        .collect()
+}
+
+/// The rows of `prefix`'s accounts ([`child_id`]) in the first page after `prefix`.
+async fn list_children<S: Store>(
+    store: &S,
+    prefix: &AccountId,
+    context: &str,
+) -> Result<Vec<Listed>, String> {
+    let page = store
+        .list(Some(prefix), 16)
+        .await
+        .map_err(|e| format!("{context}: list failed: {e}"))?;
+    Ok(page
+        .into_iter()
+        .filter(|row| is_child(prefix, &row.account))
+        .collect())
+}
+
+/// Expects `rows` to be exactly `expected` (account, version and record), in that order.
+fn expect_listed(
+    rows: &[Listed],
+    expected: &[(&AccountId, u64, &EnrollmentRecord)],
+    context: &str,
+) -> Result<(), String> {
+    let matches = rows.len() == expected.len()
+        && rows
+            .iter()
+            .zip(expected)
+            .all(|(row, (account, version, record))| {
+                row.account == **account
+                    && row.version == *version
+                    && row.record.as_ref() == Ok(*record)
+            });
+    if matches {
+        return Ok(());
+    }
+    let wanted: Vec<(&str, u64)> = expected
+        .iter()
+        .map(|(account, version, _)| (account.as_str(), *version))
+        .collect();
+    Err(format!(
+        "{context}: list returned {:?}, expected {wanted:?} (with the records written)",
+        listed_ids(rows)
+    ))
+}
+
+/// Erasure leaves a tombstone: absent for load and list, but its version is kept and
+/// needed, so no write from before the erasure succeeds.
+async fn tombstones<S: Store>(store: &S) -> Result<(), String> {
+    let prefix = fresh_account("tombstones")?;
+    let (before, erased, after) = (
+        child_id(&prefix, "a")?,
+        child_id(&prefix, "b")?,
+        child_id(&prefix, "c")?,
+    );
+    let samples = sample_records(&erased)?;
+    let (Some((_, a)), Some((_, b)), Some((_, c))) =
+        (samples.get(2), samples.get(4), samples.get(6))
+    else {
+        return Err("internal: too few sample records".to_owned());
+    };
+    expect_version(store, &erased, None, "an account never written").await?;
+    conflict(
+        store.forget(&erased, 1, &[]).await,
+        "forget(expected 1) of an account never written",
+    )?;
+    expect_version(
+        store,
+        &erased,
+        None,
+        "after forgetting an account never written",
+    )
+    .await?;
+
+    let vb = write(store, &before, None, a, "first write of a neighbour").await?;
+    let va = write(store, &after, None, c, "first write of a neighbour").await?;
+    let v1 = write(store, &erased, None, a, "first write").await?;
+    let v2 = write(store, &erased, Some(v1), b, "second write").await?;
+    expect_version(store, &erased, Some(v2), "a live account").await?;
+    conflict(
+        store.forget(&erased, v1, &[]).await,
+        &format!("forget with the stale version {v1}"),
+    )?;
+    conflict(
+        store.forget(&erased, next(v2)?, &[]).await,
+        "forget with a future version",
+    )?;
+    expect_row(store, &erased, Some((v2, b)), "after a stale forget").await?;
+
+    let tomb = forget(store, &erased, v2, &[], "forget at the current version").await?;
+    if tomb != next(v2)? {
+        return Err(format!(
+            "forget(expected {v2}) returned version {tomb}; the tombstone is at the next version"
+        ));
+    }
+    expect_row(store, &erased, None, "load of an erased account").await?;
+    expect_version(
+        store,
+        &erased,
+        Some(tomb),
+        "an erased account (its tombstone)",
+    )
+    .await?;
+    let rows = list_children(store, &prefix, "listing around a tombstone").await?;
+    expect_listed(
+        &rows,
+        &[(&before, vb, a), (&after, va, c)],
+        "listing around a tombstone (it is skipped)",
+    )?;
+    let page = store
+        .list(Some(&before), 1)
+        .await
+        .map_err(|e| format!("list(after the tombstone's neighbour, 1) failed: {e}"))?;
+    expect_listed(
+        &page,
+        &[(&after, va, c)],
+        "list(limit 1) starting right before a tombstone (it neither appears nor uses up \
+         the limit)",
+    )?;
+
+    expect_conflict(
+        store,
+        &erased,
+        None,
+        c,
+        "a first write over a tombstone (it has a version)",
+    )
+    .await?;
+    expect_conflict(
+        store,
+        &erased,
+        Some(v2),
+        c,
+        "a write with the version from before the erasure",
+    )
+    .await?;
+    expect_conflict(store, &erased, Some(v1), c, "a write with an older version").await?;
+    expect_conflict(
+        store,
+        &erased,
+        Some(next(tomb)?),
+        c,
+        "a write with a future version",
+    )
+    .await?;
+    conflict(
+        store.reinstate(&erased, tomb, c, &[]).await,
+        "reinstate of a tombstone that is not at the largest version",
+    )?;
+    expect_row(store, &erased, None, "a tombstone after refused writes").await?;
+    expect_version(
+        store,
+        &erased,
+        Some(tomb),
+        "a tombstone after refused writes",
+    )
+    .await?;
+
+    let again = write(
+        store,
+        &erased,
+        Some(tomb),
+        c,
+        "a write over the tombstone at its version",
+    )
+    .await?;
+    if again != next(tomb)? {
+        return Err(format!(
+            "the write over the tombstone at version {tomb} returned version {again}; expected {}",
+            next(tomb)?
+        ));
+    }
+    expect_row(
+        store,
+        &erased,
+        Some((again, c)),
+        "an account enrolled again after erasure",
+    )
+    .await?;
+    expect_version(store, &erased, Some(again), "an account enrolled again").await?;
+    let rows = list_children(store, &prefix, "listing after enrolling again").await?;
+    expect_listed(
+        &rows,
+        &[(&before, vb, a), (&erased, again, c), (&after, va, c)],
+        "listing after enrolling again",
+    )?;
+    conflict(
+        store.forget(&erased, tomb, &[]).await,
+        "forget with the tombstone's (now stale) version",
+    )?;
+    conflict(
+        store.forget(&erased, v2, &[]).await,
+        "forget with a version from before the erasure",
+    )?;
+    expect_row(store, &erased, Some((again, c)), "after stale forgets").await?;
+
+    // A second erasure: the versions of both earlier lives are stale.
+    let second = forget(store, &erased, again, &[], "a second erasure").await?;
+    for stale in [v2, tomb, again] {
+        expect_conflict(
+            store,
+            &erased,
+            Some(stale),
+            a,
+            &format!("a write with version {stale} after the second erasure"),
+        )
+        .await?;
+    }
+    let third = write(store, &erased, Some(second), a, "a third enrollment").await?;
+    expect_row(store, &erased, Some((third, a)), "the third enrollment").await?;
+    expect_row(
+        store,
+        &before,
+        Some((vb, a)),
+        "a neighbour of the erased account",
+    )
+    .await?;
+    expect_row(
+        store,
+        &after,
+        Some((va, c)),
+        "a neighbour of the erased account",
+    )
+    .await
+}
+
+/// Names that sort differently by bytes than by a collation, by UTF-16 or numerically.
+const LISTING_NAMES: [&str; 14] = [
+    "A",
+    "a",
+    "B",
+    "b",
+    "a b",
+    "a-b",
+    "a_b",
+    "ab",
+    "z",
+    "é",
+    "口座-日本",
+    "口座-中国",
+    "ｱ",
+    "😀",
+];
+
+/// Pages through the accounts of one prefix with a small limit while writes go on: every
+/// live account once, in byte order of the id, with its version and record; tombstones
+/// never.
+async fn listing<S: Store>(store: &S) -> Result<(), String> {
+    const LIMIT: usize = 7;
+    let prefix = fresh_account("listing")?;
+    let samples = sample_records(&prefix)?;
+    const NUMBERED: usize = 18;
+    let mut names: Vec<String> = (0..NUMBERED).map(|n| format!("n{n}")).collect();
+    names.extend(LISTING_NAMES.iter().map(|name| (*name).to_owned()));
+    // The expected live rows by id, and the erased ids.
+    let mut live: std::collections::BTreeMap<AccountId, (u64, EnrollmentRecord)> =
+        std::collections::BTreeMap::new();
+    let mut erased: Vec<AccountId> = Vec::new();
+    let mut records = samples.iter().map(|(_, record)| record).cycle();
+    for (index, name) in names.iter().enumerate() {
+        let account = child_id(&prefix, name)?;
+        let record = records.next().ok_or("internal: no sample records")?;
+        let mut version = write(
+            store,
+            &account,
+            None,
+            record,
+            &format!("first write of `{name}`"),
+        )
+        .await?;
+        if index.checked_rem(3) == Some(1) {
+            version = write(
+                store,
+                &account,
+                Some(version),
+                record,
+                &format!("second write of `{name}`"),
+            )
+            .await?;
+        }
+        // Erased: every fourth numbered one and `a_b`; erased and enrolled again: two
+        // numbered ones and `é`. The names whose orders differ stay live.
+        let numbered = index < NUMBERED;
+        let erase = name == "a_b" || (numbered && index.checked_rem(4) == Some(2));
+        let again = name == "é" || (numbered && index.checked_rem(12) == Some(3));
+        if erase {
+            forget(store, &account, version, &[], &format!("erasing `{name}`")).await?;
+            erased.push(account);
+        } else if again {
+            let tomb = forget(store, &account, version, &[], &format!("erasing `{name}`")).await?;
+            let again = write(
+                store,
+                &account,
+                Some(tomb),
+                record,
+                &format!("enrolling `{name}` again"),
+            )
+            .await?;
+            live.insert(account, (again, record.clone()));
+        } else {
+            live.insert(account, (version, record.clone()));
+        }
+    }
+    let empty = store
+        .list(Some(&prefix), 0)
+        .await
+        .map_err(|e| format!("list(limit 0) failed: {e}"))?;
+    if !empty.is_empty() {
+        return Err(format!("list(limit 0) returned {:?}", listed_ids(&empty)));
+    }
+    let first = store
+        .list(None, LIMIT)
+        .await
+        .map_err(|e| format!("list(from the first, {LIMIT}) failed: {e}"))?;
+    check_list_page(&first, None, LIMIT, &erased, "list(from the first)")?;
+
+    // The walk: `after` is the last id of the previous page, starting at the prefix (every
+    // id of this check sorts after it and before any other id greater than it).
+    let mut seen: Vec<AccountId> = Vec::new();
+    let mut after = prefix.clone();
+    let mut pages: usize = 0;
+    loop {
+        let page = store
+            .list(Some(&after), LIMIT)
+            .await
+            .map_err(|e| format!("list(after `{after}`, {LIMIT}) failed: {e}"))?;
+        let context = format!("page {pages} (after `{after}`)");
+        check_list_page(&page, Some(&after), LIMIT, &erased, &context)?;
+        let mut beyond = false;
+        for row in &page {
+            if !is_child(&prefix, &row.account) {
+                beyond = true;
+                break;
+            }
+            let Some((version, record)) = live.get(&row.account) else {
+                return Err(format!(
+                    "{context}: listed `{}`, which this check never wrote or erased",
+                    row.account
+                ));
+            };
+            if row.version != *version || row.record.as_ref() != Ok(record) {
+                return Err(format!(
+                    "{context}: `{}` listed at version {} with {:?}; expected version {version} \
+                     and the record written",
+                    row.account, row.version, row.record
+                ));
+            }
+            seen.push(row.account.clone());
+        }
+        let Some(last) = page.last() else { break };
+        if beyond || page.len() < LIMIT {
+            break;
+        }
+        after = last.account.clone();
+        pages = pages
+            .checked_add(1)
+            .ok_or("internal: page count overflow")?;
+        if pages > names.len() {
+            return Err(format!(
+                "the walk did not end after {pages} pages of {LIMIT} for {} accounts",
+                names.len()
+            ));
+        }
+        if pages == 1 {
+            // Writes go on: an account listed already and the last one, not listed yet.
+            let mut writes: Vec<AccountId> = seen.first().cloned().into_iter().collect();
+            writes.extend(live.keys().next_back().cloned());
+            for account in writes {
+                let Some((version, record)) = live.get(&account).cloned() else {
+                    continue;
+                };
+                let written = write(
+                    store,
+                    &account,
+                    Some(version),
+                    &record,
+                    "a write during the walk",
+                )
+                .await?;
+                live.insert(account, (written, record));
+            }
+        }
+    }
+    let wanted: Vec<&AccountId> = live.keys().collect();
+    let found: Vec<&AccountId> = seen.iter().collect();
+    if found != wanted {
+        let show = |ids: &[&AccountId]| -> Vec<String> {
+            ids.iter()
+                .map(|id| {
+                    id.as_str()
+                        .strip_prefix(prefix.as_str())
+                        .unwrap_or(id.as_str())
+                        .to_owned()
+                })
+                .collect()
+        };
+        return Err(format!(
+            "paging with limit {LIMIT} from `{prefix}` listed {:?}; expected every live account \
+             once, in byte order of the id, and no erased one: {:?}",
+            show(&found),
+            show(&wanted)
+        ));
+    }
+    for tomb in &erased {
+        let page = store
+            .list(Some(tomb), 1)
+            .await
+            .map_err(|e| format!("list(after the tombstone `{tomb}`, 1) failed: {e}"))?;
+        let next_live = live
+            .range::<AccountId, _>((
+                core::ops::Bound::Excluded(tomb),
+                core::ops::Bound::Unbounded,
+            ))
+            .next()
+            .map(|(account, _)| account);
+        let listed = page.first().map(|row| &row.account);
+        if let Some(next_live) = next_live
+            && listed != Some(next_live)
+        {
+            return Err(format!(
+                "list(after the tombstone `{tomb}`, 1) returned {:?}; expected `{next_live}`",
+                listed_ids(&page)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks one list page: at most `limit` rows, ids strictly increasing by bytes and after
+/// `after`, none of the `erased` ones.
+fn check_list_page(
+    page: &[Listed],
+    after: Option<&AccountId>,
+    limit: usize,
+    erased: &[AccountId],
+    context: &str,
+) -> Result<(), String> {
+    if page.len() > limit {
+        return Err(format!(
+            "{context}: list(limit {limit}) returned {} rows",
+            page.len()
+        ));
+    }
+    let mut previous = after.map(|id| id.as_str().as_bytes());
+    for row in page {
+        let id = row.account.as_str().as_bytes();
+        if previous.is_some_and(|p| p >= id) {
+            return Err(format!(
+                "{context}: list returned {:?}: ids must be strictly increasing in byte order \
+                 and sort after `after` (a store sorting by a collation or by characters other \
+                 than UTF-8 bytes gets this wrong)",
+                listed_ids(page)
+            ));
+        }
+        if erased.contains(&row.account) {
+            return Err(format!(
+                "{context}: list returned the erased account `{}` (a tombstone is never listed)",
+                row.account
+            ));
+        }
+        previous = Some(id);
+    }
+    Ok(())
+}
+
+/// A committed write's events are in the outbox in order, a conflicting write's are not;
+/// event bytes round-trip exactly.
+async fn outbox_atomicity<S: Store>(store: &S) -> Result<(), String> {
+    let account = fresh_account("outbox-atomicity")?;
+    let bare = fresh_account("outbox-atomicity-no-row")?;
+    let accounts = [account.clone(), bare.clone()];
+    let nonce = nonce()?;
+    let samples = sample_records(&account)?;
+    let (Some((_, a)), Some((_, b)), Some((_, c))) =
+        (samples.get(2), samples.get(4), samples.get(6))
+    else {
+        return Err("internal: too few sample records".to_owned());
+    };
+    let mut expected: Vec<(AccountId, Vec<u8>)> = Vec::new();
+    let tag = |events: &[Vec<u8>], account: &AccountId| -> Vec<(AccountId, Vec<u8>)> {
+        events
+            .iter()
+            .map(|bytes| (account.clone(), bytes.clone()))
+            .collect()
+    };
+
+    let first = events(nonce, "first", 3);
+    let v1 = write_with(
+        store,
+        &account,
+        None,
+        a,
+        &first,
+        "a first write with three events",
+    )
+    .await?;
+    expected.extend(tag(&first, &account));
+    let found = own_pending(store, &accounts, &newest(&first), "after a first write").await?;
+    expect_events(&found, &expected, "after a first write with three events")?;
+
+    expect_conflict_with(
+        store,
+        &account,
+        None,
+        b,
+        &events(nonce, "second-first-write", 2),
+        "a second first write with events",
+    )
+    .await?;
+    let second = events(nonce, "second", 1);
+    let v2 = write_with(
+        store,
+        &account,
+        Some(v1),
+        b,
+        &second,
+        "a second write with one event",
+    )
+    .await?;
+    expected.extend(tag(&second, &account));
+    expect_conflict_with(
+        store,
+        &account,
+        Some(v1),
+        c,
+        &events(nonce, "stale", 2),
+        "a stale write with events",
+    )
+    .await?;
+    expect_conflict_with(
+        store,
+        &account,
+        Some(next(v2)?),
+        c,
+        &events(nonce, "future", 1),
+        "a write with a future version and events",
+    )
+    .await?;
+    conflict(
+        store
+            .forget(&account, v1, &events(nonce, "stale-forget", 1))
+            .await,
+        "a stale forget with events",
+    )?;
+    conflict(
+        store
+            .reinstate(&account, v2, c, &events(nonce, "reinstate", 1))
+            .await,
+        "reinstate of a row not at the largest version, with events",
+    )?;
+    expect_row(
+        store,
+        &account,
+        Some((v2, b)),
+        "after conflicting writes with events",
+    )
+    .await?;
+    let v3 = write_with(store, &account, Some(v2), c, &[], "a write with no events").await?;
+
+    let appended = events(nonce, "appended", 3);
+    store
+        .append_events(&account, &appended)
+        .await
+        .map_err(|e| format!("append_events(3 events) failed: {e}"))?;
+    expected.extend(tag(&appended, &account));
+    store
+        .append_events(&account, &[])
+        .await
+        .map_err(|e| format!("append_events(no events) failed: {e}"))?;
+    expect_row(
+        store,
+        &account,
+        Some((v3, c)),
+        "after append_events (it writes no record)",
+    )
+    .await?;
+
+    // Exact bytes: empty, a zero byte, every byte value, 64 KiB of random bytes; for an
+    // account without any row (a refusal of an unknown account is audited too).
+    let all_bytes: Vec<u8> = (0..=u8::MAX).collect();
+    let odd = vec![
+        Vec::new(),
+        vec![0u8],
+        all_bytes,
+        random_bytes(64 * 1024)?,
+        event(nonce, "no-row", 0),
+    ];
+    store
+        .append_events(&bare, &odd)
+        .await
+        .map_err(|e| format!("append_events for an account with no row failed: {e}"))?;
+    expected.extend(tag(&odd, &bare));
+    expect_row(
+        store,
+        &bare,
+        None,
+        "append_events for an account with no row",
+    )
+    .await?;
+    expect_version(
+        store,
+        &bare,
+        None,
+        "append_events for an account with no row",
+    )
+    .await?;
+
+    let with_record = vec![
+        Vec::new(),
+        random_bytes(64 * 1024)?,
+        event(nonce, "with-record", 0),
+    ];
+    let v4 = write_with(
+        store,
+        &account,
+        Some(v3),
+        a,
+        &with_record,
+        "a write with an empty and a 64 KiB event",
+    )
+    .await?;
+    expected.extend(tag(&with_record, &account));
+    let erasure = events(nonce, "forget", 2);
+    forget(store, &account, v4, &erasure, "forget with two events").await?;
+    expected.extend(tag(&erasure, &account));
+
+    let newest_events = [erasure.last(), odd.last()]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>();
+    let found = own_pending(store, &accounts, &newest_events, "at the end").await?;
+    let result = expect_events(&found, &expected, "after every write");
+    acknowledge_all(store, &found, "cleaning up").await?;
+    result
+}
+
+/// The last of `events`, as [`own_pending`]'s `newest`.
+fn newest(events: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    events.last().cloned().into_iter().collect()
+}
+
+/// Pending events come oldest first within the limit; acknowledging removes exactly the
+/// given ids; the others are returned again, with the same ids.
+async fn outbox_delivery<S: Store>(store: &S) -> Result<(), String> {
+    let accounts = [
+        fresh_account("outbox-delivery-a")?,
+        fresh_account("outbox-delivery-b")?,
+    ];
+    let nonce = nonce()?;
+    let samples = sample_records(accounts.first().ok_or("internal: no account")?)?;
+    let mut records = samples.iter().map(|(_, record)| record).cycle();
+    let mut versions: Vec<Option<u64>> = vec![None; accounts.len()];
+    let mut expected: Vec<(AccountId, Vec<u8>)> = Vec::new();
+    // Two accounts' writes interleaved: a record with two events, an append of one, a
+    // record with one; each account's events must come in its write order.
+    let kinds: [(bool, usize); 3] = [(true, 2), (false, 1), (true, 1)];
+    let plan = (0..accounts.len())
+        .cycle()
+        .zip(kinds.iter().cycle())
+        .take(18);
+    for (round, (which, (record_write, count))) in plan.enumerate() {
+        let (Some(account), Some(version)) = (accounts.get(which), versions.get_mut(which)) else {
+            return Err("internal: account index".to_owned());
+        };
+        let batch = events(nonce, &format!("round-{round}"), *count);
+        if *record_write {
+            let record = records.next().ok_or("internal: no sample records")?;
+            let written = write_with(
+                store,
+                account,
+                *version,
+                record,
+                &batch,
+                &format!("write {round}"),
+            )
+            .await?;
+            *version = Some(written);
+        } else {
+            store
+                .append_events(account, &batch)
+                .await
+                .map_err(|e| format!("append_events {round} failed: {e}"))?;
+        }
+        expected.extend(batch.into_iter().map(|bytes| (account.clone(), bytes)));
+    }
+    let last: Vec<Vec<u8>> = accounts
+        .iter()
+        .filter_map(|account| {
+            expected
+                .iter()
+                .rev()
+                .find(|(a, _)| a == account)
+                .map(|(_, bytes)| bytes.clone())
+        })
+        .collect();
+    let own = own_pending(store, &accounts, &last, "after interleaved writes").await?;
+    expect_events(&own, &expected, "two accounts' interleaved writes")?;
+
+    // Small limits: the oldest first. Other checks' events may come first (a shared
+    // store); of this check's, none older than the newest one returned may be missing.
+    for limit in [0, 1, 3, 7] {
+        let page = store
+            .pending_events(limit)
+            .await
+            .map_err(|e| format!("pending_events({limit}) failed: {e}"))?;
+        check_outbox_page(&page, limit, "small limits")?;
+        let newest_id = page.last().map(|entry| entry.id);
+        for entry in &own {
+            let listed = page.iter().find(|p| p.id == entry.id);
+            let required = newest_id.is_some_and(|n| entry.id <= n) || page.len() < limit;
+            match listed {
+                Some(p) if p != entry => {
+                    return Err(format!(
+                        "pending_events({limit}) returned id {} as {:?} / {}, earlier as {:?} / {} \
+                         (an event keeps its id, account and bytes until acknowledged)",
+                        p.id,
+                        p.account.as_str(),
+                        describe(&p.bytes),
+                        entry.account.as_str(),
+                        describe(&entry.bytes)
+                    ));
+                }
+                None if required => {
+                    return Err(format!(
+                        "pending_events({limit}) returned ids {:?} but not the older pending id {} \
+                         (the oldest `limit` events come first)",
+                        page.iter().map(|p| p.id).collect::<Vec<_>>(),
+                        entry.id
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // Acknowledge every third (not the newest of an account), an unknown id, and the same
+    // ids again.
+    let newest_ids: Vec<u64> = last
+        .iter()
+        .filter_map(|bytes| own.iter().find(|e| e.bytes == *bytes).map(|e| e.id))
+        .collect();
+    let acked: Vec<u64> = own
+        .iter()
+        .step_by(3)
+        .map(|entry| entry.id)
+        .filter(|id| !newest_ids.contains(id))
+        .collect();
+    let remaining: Vec<OutboxEntry> = own
+        .iter()
+        .filter(|entry| !acked.contains(&entry.id))
+        .cloned()
+        .collect();
+    let mut with_unknown = acked.clone();
+    with_unknown.extend([u64::MAX, u64::try_from(i64::MAX).unwrap_or(u64::MAX)]);
+    store
+        .acknowledge(&with_unknown)
+        .await
+        .map_err(|e| format!("acknowledge (with unknown ids) failed: {e}"))?;
+    store
+        .acknowledge(&acked)
+        .await
+        .map_err(|e| format!("acknowledging the same ids again failed: {e}"))?;
+    store
+        .acknowledge(&[])
+        .await
+        .map_err(|e| format!("acknowledge(no ids) failed: {e}"))?;
+    for attempt in ["after acknowledging some", "read again (at least once)"] {
+        let found = own_pending(store, &accounts, &last, attempt).await?;
+        if found != remaining {
+            return Err(format!(
+                "{attempt}: pending ids {:?}; expected {:?} (acknowledge removes exactly the \
+                 given ids; the others stay, with their ids, until acknowledged)",
+                found.iter().map(|e| e.id).collect::<Vec<_>>(),
+                remaining.iter().map(|e| e.id).collect::<Vec<_>>()
+            ));
+        }
+    }
+
+    // Acknowledge the rest; then a new event per account is all that is pending.
+    acknowledge_all(store, &remaining, "acknowledging the rest").await?;
+    let mut markers: Vec<(AccountId, Vec<u8>)> = Vec::new();
+    for account in &accounts {
+        let marker = vec![event(nonce, &format!("after-all-{account}"), 0)];
+        store
+            .append_events(account, &marker)
+            .await
+            .map_err(|e| format!("append_events after acknowledging all failed: {e}"))?;
+        markers.extend(marker.into_iter().map(|bytes| (account.clone(), bytes)));
+    }
+    let newest_markers: Vec<Vec<u8>> = markers.iter().map(|(_, bytes)| bytes.clone()).collect();
+    let found = own_pending(store, &accounts, &newest_markers, "after acknowledging all").await?;
+    let result = expect_events(&found, &markers, "after acknowledging every earlier event");
+    if let Some(reused) = found.iter().find(|e| own.iter().any(|o| o.id == e.id)) {
+        return Err(format!(
+            "a new event got the id {} of an acknowledged one (ids are never reused)",
+            reused.id
+        ));
+    }
+    acknowledge_all(store, &found, "cleaning up").await?;
+    result
 }
 
 /// The engines of one check: `count` engines over one store, one key, one clock.

@@ -6,21 +6,28 @@
 use core::str::FromStr;
 use core::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Executor as _, Row};
 
 use crate::account::AccountId;
 use crate::error::StoreError;
 use crate::record::EnrollmentRecord;
 use crate::store::sql::{self, Migration, Schema};
-use crate::store::{Store, Versioned};
+use crate::store::{Listed, OutboxEntry, Store, Versioned};
 
 /// The schema, oldest first. Released entries are never edited: append a new one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "create totp_enroll_enrollments",
-    sql: include_str!("../../migrations/postgres/0001_create_enrollments.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "create totp_enroll_enrollments",
+        sql: include_str!("../../migrations/postgres/0001_create_enrollments.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "create totp_enroll_outbox and the byte-order account index",
+        sql: include_str!("../../migrations/postgres/0002_create_outbox.sql"),
+    },
+];
 
 /// Key of the advisory lock that serialises migrations across processes ("totpenrl").
 const MIGRATION_LOCK: i64 = 0x746f_7470_656e_726c;
@@ -44,14 +51,87 @@ const SCHEMA: Schema = Schema {
     record_migration: RECORD_MIGRATION,
 };
 
-const LOAD: &str = "SELECT version, record FROM totp_enroll_enrollments WHERE account = $1";
+/// A live row (a tombstone's record is empty).
+const LOAD: &str = "SELECT version, record FROM totp_enroll_enrollments \
+     WHERE account = $1 AND length(record) > 0";
 
-const INSERT: &str = "INSERT INTO totp_enroll_enrollments (account, version, record) \
-     VALUES ($1, 1, $2) ON CONFLICT (account) DO NOTHING";
+/// Any row, tombstone or not; the record is not read.
+const VERSION: &str = "SELECT version FROM totp_enroll_enrollments WHERE account = $1";
 
-const UPDATE: &str = "UPDATE totp_enroll_enrollments \
-     SET record = $3, version = version + 1, updated_at = now() \
-     WHERE account = $1 AND version = $2";
+/// Defines a write statement (it changes at most one row of `account` `$1`) as `$plain`,
+/// and as `$with_events`: the same statement that also inserts the events bound as
+/// `$events` (a `bytea[]`, in array order) into the outbox for the row it changed (none if
+/// it changed none), in ONE statement, answering the number of rows it changed.
+macro_rules! write_statements {
+    ($(#[$doc:meta])* $plain:ident, $with_events:ident = $write:literal, events = $events:literal) => {
+        $(#[$doc])*
+        const $plain: &str = $write;
+        #[doc = concat!("`", stringify!($plain), "` inserting the events bound as `", $events, "` too.")]
+        const $with_events: &str = concat!(
+            "WITH written AS (",
+            $write,
+            " RETURNING account), ",
+            "outbox AS (INSERT INTO totp_enroll_outbox (account, event) ",
+            "SELECT w.account, e.event FROM written w ",
+            "CROSS JOIN unnest(",
+            $events,
+            "::bytea[]) WITH ORDINALITY AS e(event, n) ORDER BY e.n) ",
+            "SELECT count(*) FROM written"
+        );
+    };
+}
+
+write_statements!(
+    /// A first write: a tombstone is a row, so it conflicts.
+    INSERT,
+    INSERT_WITH_EVENTS = "INSERT INTO totp_enroll_enrollments (account, version, record) \
+         VALUES ($1, 1, $2) ON CONFLICT (account) DO NOTHING",
+    events = "$3"
+);
+
+write_statements!(
+    /// `replace_if` of the row at version `$2`.
+    UPDATE,
+    UPDATE_WITH_EVENTS = "UPDATE totp_enroll_enrollments \
+         SET record = $3, version = version + 1, updated_at = now() \
+         WHERE account = $1 AND version = $2",
+    events = "$4"
+);
+
+write_statements!(
+    /// `forget` of the row at version `$2`: a tombstone at the next version.
+    FORGET,
+    FORGET_WITH_EVENTS = "UPDATE totp_enroll_enrollments \
+         SET record = ''::bytea, version = version + 1, updated_at = now() \
+         WHERE account = $1 AND version = $2",
+    events = "$3"
+);
+
+write_statements!(
+    /// `reinstate` of the row at version `$2` (the largest `BIGINT`): version 1 again.
+    REINSTATE,
+    REINSTATE_WITH_EVENTS = "UPDATE totp_enroll_enrollments \
+         SET record = $3, version = 1, updated_at = now() \
+         WHERE account = $1 AND version = $2",
+    events = "$4"
+);
+
+/// The events bound as `$2`, in array order (so their ids increase in that order).
+const APPEND_EVENTS: &str = "INSERT INTO totp_enroll_outbox (account, event) \
+     SELECT $1, e.event FROM unnest($2::bytea[]) WITH ORDINALITY AS e(event, n) ORDER BY e.n";
+
+/// Live rows in byte order (`COLLATE "C"`, served by the index of migration 2).
+const LIST_FIRST: &str = "SELECT account, version, record FROM totp_enroll_enrollments \
+     WHERE length(record) > 0 ORDER BY account COLLATE \"C\" LIMIT $1";
+
+const LIST_AFTER: &str = "SELECT account, version, record FROM totp_enroll_enrollments \
+     WHERE account COLLATE \"C\" > $1 AND length(record) > 0 \
+     ORDER BY account COLLATE \"C\" LIMIT $2";
+
+const PENDING_EVENTS: &str =
+    "SELECT id, account, event FROM totp_enroll_outbox ORDER BY id LIMIT $1";
+
+const ACKNOWLEDGE: &str = "DELETE FROM totp_enroll_outbox WHERE id = ANY($1::bigint[])";
 
 /// A PostgreSQL-backed [`Store`]: a connection pool to one database.
 ///
@@ -72,17 +152,29 @@ const UPDATE: &str = "UPDATE totp_enroll_enrollments \
 /// transaction-scoped advisory lock, so processes starting together apply each migration
 /// once, and records each in `totp_enroll_schema_version`. The records live in
 /// `totp_enroll_enrollments(account TEXT PRIMARY KEY, version BIGINT, record BYTEA, updated_at TIMESTAMPTZ)`;
-/// `record` holds exactly [`EnrollmentRecord::encode`]'s bytes (the secret is sealed).
+/// `record` holds exactly [`EnrollmentRecord::encode`]'s bytes (the secret is sealed), or
+/// nothing for a tombstone (an erased account keeping its version). Migration 2 adds the
+/// audit outbox
+/// `totp_enroll_outbox(id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account TEXT, event BYTEA, created_at TIMESTAMPTZ)`
+/// (ids only grow and are never reused) and an index on `account COLLATE "C"` for
+/// [`Store::list`]'s byte-order pages (built inside the migration's transaction: on a
+/// large table, writes wait while it is built).
 ///
 /// ## Atomicity
 ///
-/// [`Store::replace_if`] is ONE statement, never a read followed by a write:
-/// `UPDATE … SET record = $3, version = version + 1 WHERE account = $1 AND version = $2`,
-/// or for a first write `INSERT … ON CONFLICT (account) DO NOTHING`. Under PostgreSQL's
-/// default READ COMMITTED isolation a concurrent `UPDATE` of the same row waits for the
-/// first writer, then re-checks `version = $2` against the committed row and changes
-/// nothing; a concurrent `INSERT` waits on the primary key and does nothing. Zero rows
-/// changed is [`StoreError::Conflict`]. This holds across every pool and process.
+/// Every write is ONE statement, never a read followed by a write:
+/// `UPDATE … SET record = $3, version = version + 1 WHERE account = $1 AND version = $2`
+/// ([`Store::replace_if`]; [`Store::forget`] sets `record = ''`, [`Store::reinstate`]
+/// sets `version = 1`), or for a first write `INSERT … ON CONFLICT (account) DO NOTHING`
+/// (a tombstone is a row, so it conflicts). With events, the same statement sits in a
+/// `WITH written AS (… RETURNING account)` whose second part inserts
+/// `unnest($n::bytea[]) WITH ORDINALITY` into the outbox for the rows `written` returns,
+/// in array order: the record and its events commit together, or neither does (no
+/// events when nothing was changed). Under PostgreSQL's default READ COMMITTED isolation
+/// a concurrent `UPDATE` of the same row waits for the first writer, then re-checks
+/// `version = $2` against the committed row and changes nothing; a concurrent `INSERT`
+/// waits on the primary key and does nothing. Zero rows changed is
+/// [`StoreError::Conflict`]. This holds across every pool and process.
 ///
 /// ## Failures
 ///
@@ -93,6 +185,9 @@ const UPDATE: &str = "UPDATE totp_enroll_enrollments \
 /// closed; the customer types the next code).
 ///
 /// [`Store::replace_if`]: crate::store::Store::replace_if
+/// [`Store::forget`]: crate::store::Store::forget
+/// [`Store::reinstate`]: crate::store::Store::reinstate
+/// [`Store::list`]: crate::store::Store::list
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), totp_enroll::StoreError> {
@@ -210,6 +305,55 @@ impl PostgresStore {
     }
 }
 
+/// A statement of this store with its arguments bound.
+type Statement<'q> = sqlx::query::Query<'q, sqlx::Postgres, PgArguments>;
+
+impl PostgresStore {
+    /// Runs `statement` (a write of one account's row, as `operation`): the plain statement
+    /// when `with_events` is false (its row count is read), otherwise its
+    /// `…_WITH_EVENTS` form, which answers the count of rows it changed. Returns `next`,
+    /// the row's new version.
+    async fn write(
+        &self,
+        operation: &'static str,
+        statement: Statement<'_>,
+        with_events: bool,
+        next: i64,
+    ) -> Result<u64, StoreError> {
+        let rows = if with_events {
+            statement
+                .fetch_one(&self.pool)
+                .await
+                .and_then(|row| row.try_get::<i64, _>(0))
+                .map(|rows| u64::try_from(rows).unwrap_or(u64::MAX))
+        } else {
+            statement
+                .execute(&self.pool)
+                .await
+                .map(|r| r.rows_affected())
+        };
+        sql::written(BACKEND, operation, rows, next)
+    }
+}
+
+/// `plain`, or `with_events` when there are events.
+fn statement<'q>(plain: &'q str, with_events: &'q str, events: &[Vec<u8>]) -> Statement<'q> {
+    sqlx::query(if events.is_empty() {
+        plain
+    } else {
+        with_events
+    })
+}
+
+/// `statement` with `events` bound as its last argument if there are any.
+fn bind_events<'q>(statement: Statement<'q>, events: &'q [Vec<u8>]) -> Statement<'q> {
+    if events.is_empty() {
+        statement
+    } else {
+        statement.bind(events)
+    }
+}
+
 impl Store for PostgresStore {
     async fn load(&self, account: &AccountId) -> Result<Option<Versioned>, StoreError> {
         let Some(row) = sqlx::query(LOAD)
@@ -223,34 +367,151 @@ impl Store for PostgresStore {
         sql::versioned(row.try_get(0), row.try_get(1)).map(Some)
     }
 
+    async fn version(&self, account: &AccountId) -> Result<Option<u64>, StoreError> {
+        let Some(row) = sqlx::query(VERSION)
+            .bind(account.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failure("reading a version"))?
+        else {
+            return Ok(None);
+        };
+        sql::version_from_sql(row.try_get(0)).map(Some)
+    }
+
     async fn replace_if(
         &self,
         account: &AccountId,
         expected: Option<u64>,
         record: &EnrollmentRecord,
+        events: &[Vec<u8>],
     ) -> Result<u64, StoreError> {
         let bytes = record.encode();
-        let (operation, result, next) = match expected {
+        let with_events = !events.is_empty();
+        match expected {
             None => {
-                let result = sqlx::query(INSERT)
+                let query = statement(INSERT, INSERT_WITH_EVENTS, events)
                     .bind(account.as_str())
-                    .bind(bytes)
-                    .execute(&self.pool)
-                    .await;
-                ("insert", result, 1)
+                    .bind(bytes);
+                self.write("insert", bind_events(query, events), with_events, 1)
+                    .await
             }
             Some(expected) => {
                 let (expected, next) = sql::update_versions(expected)?;
-                let result = sqlx::query(UPDATE)
+                let query = statement(UPDATE, UPDATE_WITH_EVENTS, events)
                     .bind(account.as_str())
                     .bind(expected)
-                    .bind(bytes)
-                    .execute(&self.pool)
-                    .await;
-                ("conditional update", result, next)
+                    .bind(bytes);
+                self.write(
+                    "conditional update",
+                    bind_events(query, events),
+                    with_events,
+                    next,
+                )
+                .await
             }
+        }
+    }
+
+    async fn append_events(
+        &self,
+        account: &AccountId,
+        events: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(APPEND_EVENTS)
+            .bind(account.as_str())
+            .bind(events)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(failure("inserting outbox events"))
+    }
+
+    async fn forget(
+        &self,
+        account: &AccountId,
+        expected: u64,
+        events: &[Vec<u8>],
+    ) -> Result<u64, StoreError> {
+        let (expected, next) = sql::update_versions(expected)?;
+        let query = statement(FORGET, FORGET_WITH_EVENTS, events)
+            .bind(account.as_str())
+            .bind(expected);
+        self.write(
+            "erasure",
+            bind_events(query, events),
+            !events.is_empty(),
+            next,
+        )
+        .await
+    }
+
+    async fn reinstate(
+        &self,
+        account: &AccountId,
+        expected: u64,
+        record: &EnrollmentRecord,
+        events: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        let expected = sql::reinstate_version(expected)?;
+        let query = statement(REINSTATE, REINSTATE_WITH_EVENTS, events)
+            .bind(account.as_str())
+            .bind(expected)
+            .bind(record.encode());
+        self.write(
+            "reinstatement",
+            bind_events(query, events),
+            !events.is_empty(),
+            1,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn list(
+        &self,
+        after: Option<&AccountId>,
+        limit: usize,
+    ) -> Result<Vec<Listed>, StoreError> {
+        let limit = sql::limit_to_sql(limit);
+        let query = match after {
+            None => sqlx::query(LIST_FIRST).bind(limit),
+            Some(after) => sqlx::query(LIST_AFTER).bind(after.as_str()).bind(limit),
         };
-        sql::written(BACKEND, operation, result.map(|r| r.rows_affected()), next)
+        query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failure("listing accounts"))?
+            .iter()
+            .map(|row| sql::listed(row.try_get(0), row.try_get(1), row.try_get(2)))
+            .collect()
+    }
+
+    async fn pending_events(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        sqlx::query(PENDING_EVENTS)
+            .bind(sql::limit_to_sql(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failure("reading the outbox"))?
+            .iter()
+            .map(|row| sql::outbox_entry(row.try_get(0), row.try_get(1), row.try_get(2)))
+            .collect()
+    }
+
+    async fn acknowledge(&self, ids: &[u64]) -> Result<(), StoreError> {
+        let ids = sql::ids_to_sql(ids);
+        if ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(ACKNOWLEDGE)
+            .bind(ids)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(failure("acknowledging outbox events"))
     }
 }
 
@@ -260,4 +521,311 @@ fn futures_are_send(store: &PostgresStore) {
     fn send<T: Send>(_: T) {}
     send(PostgresStore::connect(""));
     send(store.migrate());
+}
+
+/// Against the server at `TOTP_ENROLL_PG_URL` (skipped when unset), each test in a database
+/// of its own that it drops at the end.
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::cast_sign_loss,
+        clippy::panic,
+        clippy::print_stderr
+    )]
+
+    use super::*;
+
+    fn account(id: &str) -> AccountId {
+        AccountId::new(id).unwrap()
+    }
+
+    fn events(names: &[&str]) -> Vec<Vec<u8>> {
+        names.iter().map(|n| n.as_bytes().to_vec()).collect()
+    }
+
+    /// A fresh database `name` on the test server, and the server's pool to drop it with.
+    /// Its default collation is ICU's `en-US` where the server has ICU (so that byte order
+    /// differs from the default order: "a" < "B"), else the server's.
+    async fn database(name: &str) -> Option<(PgConnectOptions, PgPool)> {
+        let Ok(url) = std::env::var("TOTP_ENROLL_PG_URL") else {
+            eprintln!("TOTP_ENROLL_PG_URL is not set: skipped");
+            return None;
+        };
+        let admin = PgPool::connect(&url).await.unwrap();
+        let name = format!("totp_enroll_unit_{name}_{}", std::process::id());
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+            .await
+            .unwrap();
+        let icu = format!(
+            "CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+        );
+        if admin.execute(icu.as_str()).await.is_err() {
+            admin
+                .execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .unwrap();
+        }
+        Some((PostgresStore::options(&url).unwrap().database(&name), admin))
+    }
+
+    async fn drop_database(store: PostgresStore, options: &PgConnectOptions, admin: &PgPool) {
+        store.close().await;
+        let name = options.get_database().unwrap();
+        admin
+            .execute(format!("DROP DATABASE {name}").as_str())
+            .await
+            .unwrap();
+    }
+
+    async fn outbox(store: &PostgresStore) -> Vec<(u64, String, Vec<u8>)> {
+        store
+            .pending_events(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.id, e.account.as_str().to_owned(), e.bytes))
+            .collect()
+    }
+
+    async fn put_raw(store: &PostgresStore, account: &str, version: i64, bytes: &[u8]) {
+        sqlx::query(
+            "INSERT INTO totp_enroll_enrollments (account, version, record) VALUES ($1, $2, $3) \
+             ON CONFLICT (account) DO UPDATE SET version = $2, record = $3",
+        )
+        .bind(account)
+        .bind(version)
+        .bind(bytes)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn version_1_database_migrates_to_2() {
+        let Some((options, admin)) = database("migrate").await else {
+            return;
+        };
+        let pool = PgPool::connect_with(options.clone()).await.unwrap();
+        pool.execute(CREATE_SCHEMA_VERSION).await.unwrap();
+        pool.execute(MIGRATIONS[0].sql).await.unwrap();
+        sqlx::query(RECORD_MIGRATION)
+            .bind(1_i64)
+            .bind("create totp_enroll_enrollments")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let store = PostgresStore { pool };
+        let a = account("alice");
+        let record = EnrollmentRecord::not_registered();
+        assert_eq!(store.replace_if(&a, None, &record, &[]).await.unwrap(), 1);
+        store.migrate().await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), 2);
+        store.migrate().await.unwrap();
+        assert_eq!(
+            store
+                .replace_if(&a, Some(1), &record, &events(&["e"]))
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            outbox(&store).await,
+            vec![(1, "alice".into(), b"e".to_vec())]
+        );
+        drop_database(store, &options, &admin).await;
+    }
+
+    #[tokio::test]
+    async fn writes_events_tombstones_limits_and_pages() {
+        let Some((options, admin)) = database("writes").await else {
+            return;
+        };
+        let store = PostgresStore::connect_with(options.clone(), PostgresStore::pool_options())
+            .await
+            .unwrap();
+        let a = account("alice");
+        let record = EnrollmentRecord::not_registered();
+        assert_eq!(store.version(&a).await.unwrap(), None);
+        assert_eq!(
+            store
+                .replace_if(&a, None, &record, &events(&["1", "2"]))
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(matches!(
+            store.replace_if(&a, None, &record, &events(&["x"])).await,
+            Err(StoreError::Conflict)
+        ));
+        assert!(matches!(
+            store
+                .replace_if(&a, Some(5), &record, &events(&["x"]))
+                .await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(
+            store.replace_if(&a, Some(1), &record, &[]).await.unwrap(),
+            2
+        );
+        assert!(matches!(
+            store.forget(&a, 1, &events(&["x"])).await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(store.forget(&a, 2, &events(&["3"])).await.unwrap(), 3);
+        assert_eq!(store.load(&a).await.unwrap(), None);
+        assert_eq!(store.version(&a).await.unwrap(), Some(3));
+        assert!(matches!(
+            store.replace_if(&a, None, &record, &[]).await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(
+            store
+                .replace_if(&a, Some(3), &record, &events(&["4", "5", "6"]))
+                .await
+                .unwrap(),
+            4
+        );
+        store.append_events(&a, &events(&["7", "8"])).await.unwrap();
+        store.append_events(&a, &[]).await.unwrap();
+        let all = outbox(&store).await;
+        let names: Vec<&[u8]> = all.iter().map(|e| e.2.as_slice()).collect();
+        assert_eq!(names, [b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8"]);
+        assert!(all.windows(2).all(|w| w[0].0 < w[1].0));
+        store
+            .acknowledge(&[all[0].0, all[1].0, 999, u64::MAX])
+            .await
+            .unwrap();
+        store.acknowledge(&[]).await.unwrap();
+        assert_eq!(outbox(&store).await.len(), 6);
+
+        // Version limits and the repair.
+        let b = account("bob");
+        put_raw(&store, "bob", i64::MAX, b"garbage").await;
+        assert_eq!(store.version(&b).await.unwrap(), Some(i64::MAX as u64));
+        assert!(matches!(
+            store
+                .replace_if(&b, Some(i64::MAX as u64), &record, &[])
+                .await,
+            Err(StoreError::VersionExhausted)
+        ));
+        assert!(matches!(
+            store.forget(&b, i64::MAX as u64, &events(&["x"])).await,
+            Err(StoreError::VersionExhausted)
+        ));
+        assert!(matches!(
+            store.replace_if(&b, Some(u64::MAX), &record, &[]).await,
+            Err(StoreError::Conflict)
+        ));
+        assert!(matches!(
+            store.reinstate(&b, 7, &record, &[]).await,
+            Err(StoreError::Conflict)
+        ));
+        store
+            .reinstate(&b, i64::MAX as u64, &record, &events(&["r"]))
+            .await
+            .unwrap();
+        assert_eq!(store.load(&b).await.unwrap().unwrap().version, 1);
+        assert!(matches!(
+            store
+                .reinstate(&b, i64::MAX as u64, &record, &events(&["y"]))
+                .await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(outbox(&store).await.len(), 7);
+
+        // Pages in byte order, whatever the database's collation.
+        for id in ["é", "b", "a", "B", "gone"] {
+            store
+                .replace_if(&account(id), None, &record, &[])
+                .await
+                .unwrap();
+        }
+        store.forget(&account("gone"), 1, &[]).await.unwrap();
+        put_raw(&store, "bad", 4, b"garbage").await;
+        let ids = |page: &[Listed]| -> Vec<String> {
+            page.iter().map(|l| l.account.as_str().to_owned()).collect()
+        };
+        let page = store.list(None, 3).await.unwrap();
+        assert_eq!(ids(&page), ["B", "a", "alice"]);
+        let page = store.list(Some(&account("alice")), 10).await.unwrap();
+        assert_eq!(ids(&page), ["b", "bad", "bob", "é"]);
+        assert!(page[1].record.is_err());
+        assert_eq!(page[1].version, 4);
+        assert_eq!(page[0].record, Ok(record.clone()));
+        assert!(store.list(None, 0).await.unwrap().is_empty());
+        // The page after an id can be read from the byte-order index (the collations
+        // match); with a few rows the planner would rather sort, so seq scans are off.
+        let mut conn = store.pool().acquire().await.unwrap();
+        conn.execute("SET enable_seqscan = off").await.unwrap();
+        let explain = format!(
+            "EXPLAIN {}",
+            LIST_AFTER.replace("$1", "'a'::text").replace("$2", "10")
+        );
+        let plan: Vec<String> = sqlx::query_scalar(&explain)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("Index Scan using totp_enroll_enrollments_account_bytes")
+                && !plan.contains("Sort"),
+            "{plan}"
+        );
+        drop(conn);
+        drop_database(store, &options, &admin).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writers_commit_one_record_and_its_events() {
+        let Some((options, admin)) = database("race").await else {
+            return;
+        };
+        let store = PostgresStore::connect_with(options.clone(), PostgresStore::pool_options())
+            .await
+            .unwrap();
+        let a = account("alice");
+        let record = EnrollmentRecord::not_registered();
+        for round in 0..20_u64 {
+            let expected = if round == 0 { None } else { Some(round) };
+            let tasks: Vec<_> = (0..8)
+                .map(|writer| {
+                    let store = store.clone();
+                    let a = a.clone();
+                    let record = record.clone();
+                    tokio::spawn(async move {
+                        let events = events(&[
+                            &format!("{round}-{writer}-a"),
+                            &format!("{round}-{writer}-b"),
+                        ]);
+                        store
+                            .replace_if(&a, expected, &record, &events)
+                            .await
+                            .map(|_| writer)
+                    })
+                })
+                .collect();
+            let mut winners = Vec::new();
+            for task in tasks {
+                match task.await.unwrap() {
+                    Ok(writer) => winners.push(writer),
+                    Err(StoreError::Conflict) => {}
+                    Err(error) => panic!("{error}"),
+                }
+            }
+            assert_eq!(winners.len(), 1, "round {round}");
+            let pending = outbox(&store).await;
+            let names: Vec<String> = pending
+                .iter()
+                .map(|e| String::from_utf8(e.2.clone()).unwrap())
+                .collect();
+            let w = winners[0];
+            assert_eq!(names, [format!("{round}-{w}-a"), format!("{round}-{w}-b")]);
+            let ids: Vec<u64> = pending.iter().map(|e| e.0).collect();
+            store.acknowledge(&ids).await.unwrap();
+        }
+        drop_database(store, &options, &admin).await;
+    }
 }

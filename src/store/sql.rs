@@ -1,15 +1,16 @@
 //! What the SQL stores (`SqliteStore`, `PostgresStore`) share whatever the database: the
 //! migration loop (in the backend's transaction), the errors they report, the conversion
-//! of versions between the trait's `u64` and SQL's `BIGINT`, and the reading of
-//! `replace_if`'s row count.
+//! of versions, ids and limits between the trait's `u64`/`usize` and SQL's `BIGINT`, the
+//! reading of rows (records, list pages, outbox entries) and of a write's row count.
 //!
 //! Each backend keeps its SQL, connection options, transactions and locking.
 
 use sqlx::{Executor as _, Row as _};
 
+use crate::account::AccountId;
 use crate::error::{RecordError, StoreError};
 use crate::record::EnrollmentRecord;
-use crate::store::Versioned;
+use crate::store::{Listed, OutboxEntry, Versioned};
 
 /// One embedded schema migration.
 pub(super) struct Migration {
@@ -144,12 +145,23 @@ pub(super) fn failure(
     }
 }
 
-/// A stored version as the trait's `u64` (versions start at 1).
-fn version_from_sql(version: i64) -> Result<u64, StoreError> {
-    u64::try_from(version)
+/// A stored version as the trait's `u64` (versions start at 1); an unreadable column or a
+/// value below 1 is [`StoreError::Corrupt`].
+pub(super) fn version_from_sql(version: Result<i64, sqlx::Error>) -> Result<u64, StoreError> {
+    version
         .ok()
+        .and_then(|v| u64::try_from(v).ok())
         .filter(|v| *v >= 1)
         .ok_or(StoreError::Corrupt(RecordError::InvalidField("version")))
+}
+
+/// A stored account column as an [`AccountId`]; unreadable or not a valid id is
+/// [`StoreError::Corrupt`].
+fn account_from_sql(account: Result<String, sqlx::Error>) -> Result<AccountId, StoreError> {
+    account
+        .ok()
+        .and_then(|a| AccountId::new(a).ok())
+        .ok_or(StoreError::Corrupt(RecordError::InvalidField("account")))
 }
 
 /// A loaded row's version and record columns as a [`Versioned`] (an unreadable column is
@@ -158,7 +170,6 @@ pub(super) fn versioned(
     version: Result<i64, sqlx::Error>,
     record: Result<Vec<u8>, sqlx::Error>,
 ) -> Result<Versioned, StoreError> {
-    let version = version.map_err(|_| StoreError::Corrupt(RecordError::InvalidField("version")))?;
     let bytes = record.map_err(|_| StoreError::Corrupt(RecordError::InvalidField("record")))?;
     Ok(Versioned {
         version: version_from_sql(version)?,
@@ -166,18 +177,80 @@ pub(super) fn versioned(
     })
 }
 
-/// The version to bind for `replace_if`'s conditional update of the row at `expected`,
-/// and the version the row then has; [`StoreError::Conflict`] if no row can hold
-/// `expected` (no row can hold a version beyond `BIGINT`, nor be advanced past it).
+/// A row of a list page (account, version, record columns) as a [`Listed`]: a record that
+/// does not decode (or cannot be read) is the row's error; an account or version that
+/// cannot be read fails the page with [`StoreError::Corrupt`].
+pub(super) fn listed(
+    account: Result<String, sqlx::Error>,
+    version: Result<i64, sqlx::Error>,
+    record: Result<Vec<u8>, sqlx::Error>,
+) -> Result<Listed, StoreError> {
+    Ok(Listed {
+        account: account_from_sql(account)?,
+        version: version_from_sql(version)?,
+        record: record
+            .map_err(|_| RecordError::InvalidField("record"))
+            .and_then(|bytes| EnrollmentRecord::decode(&bytes)),
+    })
+}
+
+/// An outbox row (id, account, event columns) as an [`OutboxEntry`]; an unreadable
+/// column or an id below 1 is [`StoreError::Corrupt`].
+pub(super) fn outbox_entry(
+    id: Result<i64, sqlx::Error>,
+    account: Result<String, sqlx::Error>,
+    event: Result<Vec<u8>, sqlx::Error>,
+) -> Result<OutboxEntry, StoreError> {
+    let id = id
+        .ok()
+        .and_then(|id| u64::try_from(id).ok())
+        .filter(|id| *id >= 1)
+        .ok_or(StoreError::Corrupt(RecordError::InvalidField("outbox id")))?;
+    Ok(OutboxEntry {
+        id,
+        account: account_from_sql(account)?,
+        bytes: event.map_err(|_| StoreError::Corrupt(RecordError::InvalidField("outbox event")))?,
+    })
+}
+
+/// A page size as SQL's `LIMIT` (a `usize` beyond `BIGINT` is clamped: no table holds
+/// that many rows).
+pub(super) fn limit_to_sql(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// The outbox ids to delete for `acknowledge`: ids beyond `BIGINT` are left out (no row
+/// can hold them).
+pub(super) fn ids_to_sql(ids: &[u64]) -> Vec<i64> {
+    ids.iter()
+        .filter_map(|id| i64::try_from(*id).ok())
+        .collect()
+}
+
+/// The version to bind for a conditional update (`replace_if`, `forget`) of the row at
+/// `expected`, and the version the row then has. [`StoreError::Conflict`] if no row can
+/// hold `expected` (beyond `BIGINT`); [`StoreError::VersionExhausted`] if `expected` is
+/// the largest `BIGINT`, which cannot be advanced.
 pub(super) fn update_versions(expected: u64) -> Result<(i64, i64), StoreError> {
+    let expected = i64::try_from(expected).map_err(|_| StoreError::Conflict)?;
+    let next = expected
+        .checked_add(1)
+        .ok_or(StoreError::VersionExhausted)?;
+    Ok((expected, next))
+}
+
+/// The version to bind for `reinstate`: only the largest `BIGINT` can be reinstated; any
+/// other `expected` is [`StoreError::Conflict`].
+pub(super) fn reinstate_version(expected: u64) -> Result<i64, StoreError> {
     i64::try_from(expected)
         .ok()
-        .and_then(|e| e.checked_add(1).map(|n| (e, n)))
+        .filter(|e| *e == i64::MAX)
         .ok_or(StoreError::Conflict)
 }
 
-/// `replace_if`'s answer once `operation` (the insert or the conditional update) changed
-/// `rows` rows: none is [`StoreError::Conflict`], one is the row's new version `next`.
+/// A write's answer once `operation` (an insert or a conditional update of one account's
+/// row) changed `rows` rows: none is [`StoreError::Conflict`], one is the row's new
+/// version `next`.
 pub(super) fn written(
     backend: &'static str,
     operation: &'static str,
@@ -186,7 +259,7 @@ pub(super) fn written(
 ) -> Result<u64, StoreError> {
     match rows.map_err(failure(backend, operation))? {
         0 => Err(StoreError::Conflict),
-        1 => version_from_sql(next),
+        1 => version_from_sql(Ok(next)),
         rows => Err(StoreError::backend(UnexpectedRows {
             backend,
             operation,

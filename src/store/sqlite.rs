@@ -6,23 +6,31 @@
 use core::str::FromStr;
 use core::time::Duration;
 
-use sqlx::Row;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{Executor as _, Row};
 
 use crate::account::AccountId;
 use crate::error::StoreError;
 use crate::record::EnrollmentRecord;
 use crate::store::sql::{self, Migration, Schema};
-use crate::store::{Store, Versioned};
+use crate::store::{Listed, OutboxEntry, Store, Versioned};
 
 /// The schema, oldest first. Released entries are never edited: append a new one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "create totp_enroll_enrollments",
-    sql: include_str!("../../migrations/sqlite/0001_create_enrollments.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "create totp_enroll_enrollments",
+        sql: include_str!("../../migrations/sqlite/0001_create_enrollments.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "create totp_enroll_outbox",
+        sql: include_str!("../../migrations/sqlite/0002_create_outbox.sql"),
+    },
+];
 
 const CREATE_SCHEMA_VERSION: &str = "CREATE TABLE IF NOT EXISTS totp_enroll_schema_version (\
      version BIGINT NOT NULL PRIMARY KEY, \
@@ -42,15 +50,67 @@ const SCHEMA: Schema = Schema {
     record_migration: RECORD_MIGRATION,
 };
 
-const LOAD: &str = "SELECT version, record FROM totp_enroll_enrollments WHERE account = ?1";
+/// Unix seconds, for the `updated_at` and `created_at` columns.
+macro_rules! now {
+    () => {
+        "CAST(strftime('%s', 'now') AS INTEGER)"
+    };
+}
 
-const INSERT: &str = "INSERT INTO totp_enroll_enrollments (account, version, record, updated_at) \
-     VALUES (?1, 1, ?2, CAST(strftime('%s', 'now') AS INTEGER)) \
-     ON CONFLICT (account) DO NOTHING";
+/// A live row (a tombstone's record is empty).
+const LOAD: &str = "SELECT version, record FROM totp_enroll_enrollments \
+     WHERE account = ?1 AND length(record) > 0";
 
-const UPDATE: &str = "UPDATE totp_enroll_enrollments \
-     SET record = ?3, version = version + 1, updated_at = CAST(strftime('%s', 'now') AS INTEGER) \
-     WHERE account = ?1 AND version = ?2";
+/// Any row, tombstone or not; the record is not read.
+const VERSION: &str = "SELECT version FROM totp_enroll_enrollments WHERE account = ?1";
+
+const INSERT: &str = concat!(
+    "INSERT INTO totp_enroll_enrollments (account, version, record, updated_at) ",
+    "VALUES (?1, 1, ?2, ",
+    now!(),
+    ") ON CONFLICT (account) DO NOTHING"
+);
+
+const UPDATE: &str = concat!(
+    "UPDATE totp_enroll_enrollments ",
+    "SET record = ?3, version = version + 1, updated_at = ",
+    now!(),
+    " WHERE account = ?1 AND version = ?2"
+);
+
+const FORGET: &str = concat!(
+    "UPDATE totp_enroll_enrollments ",
+    "SET record = X'', version = version + 1, updated_at = ",
+    now!(),
+    " WHERE account = ?1 AND version = ?2"
+);
+
+const REINSTATE: &str = concat!(
+    "UPDATE totp_enroll_enrollments ",
+    "SET record = ?3, version = 1, updated_at = ",
+    now!(),
+    " WHERE account = ?1 AND version = ?2"
+);
+
+const INSERT_EVENT: &str = concat!(
+    "INSERT INTO totp_enroll_outbox (account, event, created_at) VALUES (?1, ?2, ",
+    now!(),
+    ")"
+);
+
+/// Live rows in byte order (TEXT's default BINARY collation compares bytes).
+const LIST_FIRST: &str = "SELECT account, version, record FROM totp_enroll_enrollments \
+     WHERE length(record) > 0 ORDER BY account LIMIT ?1";
+
+const LIST_AFTER: &str = "SELECT account, version, record FROM totp_enroll_enrollments \
+     WHERE account > ?1 AND length(record) > 0 ORDER BY account LIMIT ?2";
+
+const PENDING_EVENTS: &str =
+    "SELECT id, account, event FROM totp_enroll_outbox ORDER BY id LIMIT ?1";
+
+/// The ids are bound as one JSON array: one statement for any number of ids.
+const ACKNOWLEDGE: &str =
+    "DELETE FROM totp_enroll_outbox WHERE id IN (SELECT value FROM json_each(?1))";
 
 /// A SQLite-backed [`Store`]: a pool of connections to one database file (WAL mode), or
 /// to a private in-memory database for tests.
@@ -72,16 +132,26 @@ const UPDATE: &str = "UPDATE totp_enroll_enrollments \
 /// each in the table `totp_enroll_schema_version`; several processes starting at once
 /// serialise on SQLite's write lock. The records live in
 /// `totp_enroll_enrollments(account TEXT PRIMARY KEY, version BIGINT, record BLOB, updated_at BIGINT)`;
-/// `record` holds exactly [`EnrollmentRecord::encode`]'s bytes (the secret is sealed).
+/// `record` holds exactly [`EnrollmentRecord::encode`]'s bytes (the secret is sealed), or
+/// nothing for a tombstone (an erased account keeping its version). The audit outbox is
+/// `totp_enroll_outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT, event BLOB, created_at BIGINT)`
+/// (migration 2): ids only grow and are never reused.
 ///
 /// ## Atomicity
 ///
-/// [`Store::replace_if`] is ONE statement, never a read followed by a write:
-/// `UPDATE … SET record = ?3, version = version + 1 WHERE account = ?1 AND version = ?2`,
-/// or for a first write `INSERT … ON CONFLICT (account) DO NOTHING`. SQLite runs each
-/// statement under its database write lock, so with any number of connections or processes
-/// on the file exactly one writer of a given version changes a row; the others change zero
-/// rows and get [`StoreError::Conflict`].
+/// A write without events is ONE statement, never a read followed by a write:
+/// `UPDATE … SET record = ?3, version = version + 1 WHERE account = ?1 AND version = ?2`
+/// ([`Store::replace_if`]; [`Store::forget`] sets `record = X''`, [`Store::reinstate`]
+/// sets `version = 1`), or for a first write `INSERT … ON CONFLICT (account) DO NOTHING`
+/// (a tombstone is a row, so it conflicts). SQLite runs each statement under its database
+/// write lock, so with any number of connections or processes on the file exactly one
+/// writer of a given version changes a row; the others change zero rows and get
+/// [`StoreError::Conflict`]. A write with events runs the same statement and then one
+/// `INSERT INTO totp_enroll_outbox` per event, in order, in one `BEGIN IMMEDIATE`
+/// transaction (holding the write lock from the start); it is rolled back on a conflict
+/// or any failure, so a record and its events are committed together or not at all.
+/// [`Store::list`] pages with `account > ?1 ORDER BY account` (byte order: TEXT's
+/// default `BINARY` collation).
 ///
 /// ## Failures
 ///
@@ -90,6 +160,9 @@ const UPDATE: &str = "UPDATE totp_enroll_enrollments \
 /// is a [`StoreError::Backend`]; the engine then reports an error, never an acceptance.
 ///
 /// [`Store::replace_if`]: crate::store::Store::replace_if
+/// [`Store::forget`]: crate::store::Store::forget
+/// [`Store::reinstate`]: crate::store::Store::reinstate
+/// [`Store::list`]: crate::store::Store::list
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), totp_enroll::StoreError> {
@@ -237,6 +310,83 @@ impl SqliteStore {
     }
 }
 
+/// A statement of this store with its arguments bound.
+type Statement<'q> = sqlx::query::Query<'q, sqlx::Sqlite, SqliteArguments<'q>>;
+
+impl SqliteStore {
+    /// Runs `statement` (the insert or conditional update of `account`'s row, as
+    /// `operation`) and appends `events` to the outbox, atomically: without events the
+    /// statement alone, otherwise in one `BEGIN IMMEDIATE` transaction that commits only
+    /// if the statement changed the row and every event was inserted. Returns `next`, the
+    /// row's new version.
+    async fn write(
+        &self,
+        operation: &'static str,
+        statement: Statement<'_>,
+        next: i64,
+        account: &AccountId,
+        events: &[Vec<u8>],
+    ) -> Result<u64, StoreError> {
+        if events.is_empty() {
+            let rows = statement
+                .execute(&self.pool)
+                .await
+                .map(|r| r.rows_affected());
+            return sql::written(BACKEND, operation, rows, next);
+        }
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(failure("beginning a write"))?;
+        // Executor methods (boxed `Send` futures) on the borrowed connection, as in
+        // `Schema::apply`: the trait's futures must be `Send`.
+        let rows = (&mut *tx)
+            .execute(statement)
+            .await
+            .map(|r| r.rows_affected());
+        let written = match sql::written(BACKEND, operation, rows, next) {
+            Ok(version) => insert_events(&mut tx, account, events)
+                .await
+                .map(|()| version),
+            Err(error) => Err(error),
+        };
+        match written {
+            Ok(version) => {
+                tx.commit().await.map_err(failure("committing a write"))?;
+                Ok(version)
+            }
+            Err(error) => {
+                // Nothing was committed whatever the rollback's outcome (a failed rollback
+                // leaves the transaction to sqlx's rollback on drop); the first error is
+                // the answer.
+                let _ = tx.rollback().await;
+                Err(error)
+            }
+        }
+    }
+}
+
+/// Inserts `events` of `account` into the outbox on `conn`, one statement each, in order
+/// (so their ids increase in that order).
+async fn insert_events(
+    conn: &mut SqliteConnection,
+    account: &AccountId,
+    events: &[Vec<u8>],
+) -> Result<(), StoreError> {
+    for event in events {
+        (&mut *conn)
+            .execute(
+                sqlx::query(INSERT_EVENT)
+                    .bind(account.as_str())
+                    .bind(event.as_slice()),
+            )
+            .await
+            .map_err(failure("inserting an outbox event"))?;
+    }
+    Ok(())
+}
+
 impl Store for SqliteStore {
     async fn load(&self, account: &AccountId) -> Result<Option<Versioned>, StoreError> {
         let Some(row) = sqlx::query(LOAD)
@@ -250,34 +400,153 @@ impl Store for SqliteStore {
         sql::versioned(row.try_get(0), row.try_get(1)).map(Some)
     }
 
+    async fn version(&self, account: &AccountId) -> Result<Option<u64>, StoreError> {
+        let Some(row) = sqlx::query(VERSION)
+            .bind(account.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failure("reading a version"))?
+        else {
+            return Ok(None);
+        };
+        sql::version_from_sql(row.try_get(0)).map(Some)
+    }
+
     async fn replace_if(
         &self,
         account: &AccountId,
         expected: Option<u64>,
         record: &EnrollmentRecord,
+        events: &[Vec<u8>],
     ) -> Result<u64, StoreError> {
         let bytes = record.encode();
-        let (operation, result, next) = match expected {
+        match expected {
             None => {
-                let result = sqlx::query(INSERT)
-                    .bind(account.as_str())
-                    .bind(bytes)
-                    .execute(&self.pool)
-                    .await;
-                ("insert", result, 1)
+                let statement = sqlx::query(INSERT).bind(account.as_str()).bind(bytes);
+                self.write("insert", statement, 1, account, events).await
             }
             Some(expected) => {
                 let (expected, next) = sql::update_versions(expected)?;
-                let result = sqlx::query(UPDATE)
+                let statement = sqlx::query(UPDATE)
                     .bind(account.as_str())
                     .bind(expected)
-                    .bind(bytes)
-                    .execute(&self.pool)
-                    .await;
-                ("conditional update", result, next)
+                    .bind(bytes);
+                self.write("conditional update", statement, next, account, events)
+                    .await
             }
+        }
+    }
+
+    async fn append_events(
+        &self,
+        account: &AccountId,
+        events: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        match events {
+            [] => Ok(()),
+            // One statement is atomic by itself.
+            [event] => sqlx::query(INSERT_EVENT)
+                .bind(account.as_str())
+                .bind(event.as_slice())
+                .execute(&self.pool)
+                .await
+                .map(|_| ())
+                .map_err(failure("inserting an outbox event")),
+            _ => {
+                let mut tx = self
+                    .pool
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(failure("beginning an outbox insert"))?;
+                if let Err(error) = insert_events(&mut tx, account, events).await {
+                    let _ = tx.rollback().await;
+                    return Err(error);
+                }
+                tx.commit()
+                    .await
+                    .map_err(failure("committing an outbox insert"))
+            }
+        }
+    }
+
+    async fn forget(
+        &self,
+        account: &AccountId,
+        expected: u64,
+        events: &[Vec<u8>],
+    ) -> Result<u64, StoreError> {
+        let (expected, next) = sql::update_versions(expected)?;
+        let statement = sqlx::query(FORGET).bind(account.as_str()).bind(expected);
+        self.write("erasure", statement, next, account, events)
+            .await
+    }
+
+    async fn reinstate(
+        &self,
+        account: &AccountId,
+        expected: u64,
+        record: &EnrollmentRecord,
+        events: &[Vec<u8>],
+    ) -> Result<(), StoreError> {
+        let expected = sql::reinstate_version(expected)?;
+        let statement = sqlx::query(REINSTATE)
+            .bind(account.as_str())
+            .bind(expected)
+            .bind(record.encode());
+        self.write("reinstatement", statement, 1, account, events)
+            .await
+            .map(|_| ())
+    }
+
+    async fn list(
+        &self,
+        after: Option<&AccountId>,
+        limit: usize,
+    ) -> Result<Vec<Listed>, StoreError> {
+        let limit = sql::limit_to_sql(limit);
+        let query = match after {
+            None => sqlx::query(LIST_FIRST).bind(limit),
+            Some(after) => sqlx::query(LIST_AFTER).bind(after.as_str()).bind(limit),
         };
-        sql::written(BACKEND, operation, result.map(|r| r.rows_affected()), next)
+        query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failure("listing accounts"))?
+            .iter()
+            .map(|row| sql::listed(row.try_get(0), row.try_get(1), row.try_get(2)))
+            .collect()
+    }
+
+    async fn pending_events(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        sqlx::query(PENDING_EVENTS)
+            .bind(sql::limit_to_sql(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failure("reading the outbox"))?
+            .iter()
+            .map(|row| sql::outbox_entry(row.try_get(0), row.try_get(1), row.try_get(2)))
+            .collect()
+    }
+
+    async fn acknowledge(&self, ids: &[u64]) -> Result<(), StoreError> {
+        let ids = sql::ids_to_sql(ids);
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut array = String::from("[");
+        for (index, id) in ids.iter().enumerate() {
+            if index != 0 {
+                array.push(',');
+            }
+            array.push_str(&id.to_string());
+        }
+        array.push(']');
+        sqlx::query(ACKNOWLEDGE)
+            .bind(array)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(failure("acknowledging outbox events"))
     }
 }
 
@@ -287,4 +556,320 @@ fn futures_are_send(store: &SqliteStore) {
     fn send<T: Send>(_: T) {}
     send(SqliteStore::connect(""));
     send(store.migrate());
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::cast_sign_loss,
+        clippy::cast_possible_truncation,
+        clippy::panic
+    )]
+
+    use super::*;
+    use crate::error::RecordError;
+
+    fn account(id: &str) -> AccountId {
+        AccountId::new(id).unwrap()
+    }
+
+    fn events(names: &[&str]) -> Vec<Vec<u8>> {
+        names.iter().map(|n| n.as_bytes().to_vec()).collect()
+    }
+
+    async fn store() -> SqliteStore {
+        SqliteStore::connect("sqlite::memory:").await.unwrap()
+    }
+
+    async fn outbox(store: &SqliteStore) -> Vec<(u64, String, Vec<u8>)> {
+        store
+            .pending_events(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.id, e.account.as_str().to_owned(), e.bytes))
+            .collect()
+    }
+
+    async fn put_raw(store: &SqliteStore, account: &str, version: i64, bytes: &[u8]) {
+        sqlx::query(
+            "INSERT OR REPLACE INTO totp_enroll_enrollments (account, version, record, updated_at) \
+             VALUES (?1, ?2, ?3, 0)",
+        )
+        .bind(account)
+        .bind(version)
+        .bind(bytes)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn version_1_database_migrates_to_2() {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query(CREATE_SCHEMA_VERSION)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::raw_sql(MIGRATIONS[0].sql)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(RECORD_MIGRATION)
+            .bind(1_i64)
+            .bind("create totp_enroll_enrollments")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let store = SqliteStore { pool };
+        assert_eq!(store.schema_version().await.unwrap(), 1);
+        let a = account("alice");
+        let record = EnrollmentRecord::not_registered();
+        assert_eq!(store.replace_if(&a, None, &record, &[]).await.unwrap(), 1);
+        store.migrate().await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), 2);
+        assert_eq!(store.load(&a).await.unwrap().unwrap().version, 1);
+        store.migrate().await.unwrap();
+        assert_eq!(
+            store
+                .replace_if(&a, Some(1), &record, &events(&["e"]))
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            outbox(&store).await,
+            vec![(1, "alice".into(), b"e".to_vec())]
+        );
+    }
+
+    #[tokio::test]
+    async fn writes_events_tombstones_and_conflicts() {
+        let store = store().await;
+        let a = account("alice");
+        let record = EnrollmentRecord::not_registered();
+        assert_eq!(store.version(&a).await.unwrap(), None);
+        assert_eq!(
+            store
+                .replace_if(&a, None, &record, &events(&["1", "2"]))
+                .await
+                .unwrap(),
+            1
+        );
+        // A conflict writes no event.
+        assert!(matches!(
+            store.replace_if(&a, None, &record, &events(&["x"])).await,
+            Err(StoreError::Conflict)
+        ));
+        assert!(matches!(
+            store
+                .replace_if(&a, Some(5), &record, &events(&["x"]))
+                .await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(
+            store.replace_if(&a, Some(1), &record, &[]).await.unwrap(),
+            2
+        );
+        assert_eq!(store.forget(&a, 2, &events(&["3"])).await.unwrap(), 3);
+        assert_eq!(store.load(&a).await.unwrap(), None);
+        assert_eq!(store.version(&a).await.unwrap(), Some(3));
+        assert!(store.list(None, 10).await.unwrap().is_empty());
+        // A first write over a tombstone needs its version.
+        assert!(matches!(
+            store.replace_if(&a, None, &record, &[]).await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(
+            store
+                .replace_if(&a, Some(3), &record, &events(&["4", "5", "6"]))
+                .await
+                .unwrap(),
+            4
+        );
+        store.append_events(&a, &events(&["7"])).await.unwrap();
+        store.append_events(&a, &events(&["8", "9"])).await.unwrap();
+        store.append_events(&a, &[]).await.unwrap();
+        let all = outbox(&store).await;
+        let names: Vec<&[u8]> = all.iter().map(|e| e.2.as_slice()).collect();
+        assert_eq!(
+            names,
+            [b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8", b"9"]
+        );
+        assert!(all.windows(2).all(|w| w[0].0 < w[1].0));
+        let first = store.pending_events(2).await.unwrap();
+        assert_eq!(first.len(), 2);
+        store
+            .acknowledge(&[first[0].id, first[1].id, 999, u64::MAX])
+            .await
+            .unwrap();
+        store.acknowledge(&[first[0].id]).await.unwrap();
+        store.acknowledge(&[]).await.unwrap();
+        assert_eq!(outbox(&store).await.len(), 7);
+        // Ids are never reused after the newest are acknowledged.
+        let ids: Vec<u64> = outbox(&store).await.iter().map(|e| e.0).collect();
+        store.acknowledge(&ids).await.unwrap();
+        store.append_events(&a, &events(&["10"])).await.unwrap();
+        assert_eq!(outbox(&store).await[0].0, 10);
+    }
+
+    #[tokio::test]
+    async fn a_failed_event_insert_writes_no_record() {
+        let store = store().await;
+        let a = account("alice");
+        let record = EnrollmentRecord::not_registered();
+        sqlx::query("DROP TABLE totp_enroll_outbox")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.replace_if(&a, None, &record, &events(&["1"])).await,
+            Err(StoreError::Backend(_))
+        ));
+        assert_eq!(store.version(&a).await.unwrap(), None);
+        assert_eq!(store.replace_if(&a, None, &record, &[]).await.unwrap(), 1);
+        assert!(store.forget(&a, 1, &events(&["1"])).await.is_err());
+        assert_eq!(store.version(&a).await.unwrap(), Some(1));
+        assert!(store.load(&a).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn version_limits_and_reinstate() {
+        let store = store().await;
+        let a = account("alice");
+        let record = EnrollmentRecord::not_registered();
+        put_raw(&store, "alice", i64::MAX, b"garbage").await;
+        assert_eq!(store.version(&a).await.unwrap(), Some(i64::MAX as u64));
+        assert!(matches!(store.load(&a).await, Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            store
+                .replace_if(&a, Some(i64::MAX as u64), &record, &[])
+                .await,
+            Err(StoreError::VersionExhausted)
+        ));
+        assert!(matches!(
+            store.forget(&a, i64::MAX as u64, &[]).await,
+            Err(StoreError::VersionExhausted)
+        ));
+        assert!(matches!(
+            store.replace_if(&a, Some(u64::MAX), &record, &[]).await,
+            Err(StoreError::Conflict)
+        ));
+        assert!(matches!(
+            store.reinstate(&a, 7, &record, &events(&["x"])).await,
+            Err(StoreError::Conflict)
+        ));
+        assert!(matches!(
+            store.reinstate(&a, u64::MAX, &record, &[]).await,
+            Err(StoreError::Conflict)
+        ));
+        store
+            .reinstate(&a, i64::MAX as u64, &record, &events(&["r"]))
+            .await
+            .unwrap();
+        assert_eq!(store.load(&a).await.unwrap().unwrap().version, 1);
+        assert_eq!(outbox(&store).await.len(), 1);
+        // Not at the largest version: no reinstatement.
+        assert!(matches!(
+            store
+                .reinstate(&a, i64::MAX as u64, &record, &events(&["y"]))
+                .await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(outbox(&store).await.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn list_pages_in_byte_order() {
+        let store = store().await;
+        let record = EnrollmentRecord::not_registered();
+        // Byte order: "B" < "a" < "b" < "é" (0xC3 0xA9).
+        for id in ["é", "b", "a", "B", "gone"] {
+            store
+                .replace_if(&account(id), None, &record, &[])
+                .await
+                .unwrap();
+        }
+        store.forget(&account("gone"), 1, &[]).await.unwrap();
+        put_raw(&store, "bad", 4, b"garbage").await;
+        let page = store.list(None, 2).await.unwrap();
+        let ids: Vec<&str> = page.iter().map(|l| l.account.as_str()).collect();
+        assert_eq!(ids, ["B", "a"]);
+        let page = store.list(Some(&account("a")), 10).await.unwrap();
+        let ids: Vec<&str> = page.iter().map(|l| l.account.as_str()).collect();
+        assert_eq!(ids, ["b", "bad", "é"]);
+        assert_eq!(page[1].version, 4);
+        assert!(page[1].record.is_err());
+        assert_eq!(page[0].record, Ok(record.clone()));
+        assert!(store.list(None, 0).await.unwrap().is_empty());
+        assert_eq!(store.list(None, usize::MAX).await.unwrap().len(), 5);
+        put_raw(&store, "bad\nid", 1, &record.encode()).await;
+        assert!(matches!(
+            store.list(None, 10).await,
+            Err(StoreError::Corrupt(RecordError::InvalidField("account")))
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writers_on_a_file_commit_one_record_and_its_events() {
+        let path = std::env::temp_dir().join(format!(
+            "totp-enroll-sqlite-unit-{}-{:?}.db",
+            std::process::id(),
+            std::time::SystemTime::now()
+        ));
+        let url = format!("sqlite://{}", path.display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        let a = account("alice");
+        let record = EnrollmentRecord::not_registered();
+        for round in 0..20_u64 {
+            let expected = if round == 0 { None } else { Some(round) };
+            let tasks: Vec<_> = (0..8)
+                .map(|writer| {
+                    let store = store.clone();
+                    let a = a.clone();
+                    let record = record.clone();
+                    tokio::spawn(async move {
+                        let events = events(&[
+                            &format!("{round}-{writer}-a"),
+                            &format!("{round}-{writer}-b"),
+                        ]);
+                        store
+                            .replace_if(&a, expected, &record, &events)
+                            .await
+                            .map(|_| writer)
+                    })
+                })
+                .collect();
+            let mut winners = Vec::new();
+            for task in tasks {
+                match task.await.unwrap() {
+                    Ok(writer) => winners.push(writer),
+                    Err(StoreError::Conflict) => {}
+                    Err(error) => panic!("{error}"),
+                }
+            }
+            assert_eq!(winners.len(), 1, "round {round}");
+            let pending = outbox(&store).await;
+            let names: Vec<String> = pending
+                .iter()
+                .map(|e| String::from_utf8(e.2.clone()).unwrap())
+                .collect();
+            let w = winners[0];
+            assert_eq!(names, [format!("{round}-{w}-a"), format!("{round}-{w}-b")]);
+            let ids: Vec<u64> = pending.iter().map(|e| e.0).collect();
+            store.acknowledge(&ids).await.unwrap();
+        }
+        store.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use totp_enroll::store::testing::FaultyStore;
 use totp_enroll::{
-    AccountId, AuditKind, Engine, EnginePolicy, KeyRing, KeyUri, ManualClock, MemoryAudit,
-    MemoryStore, OtpPolicy, Provisioning, StepUp, Store, ThrottlePolicy, Totp,
+    AccountId, AuditEvent, AuditKind, Engine, EnginePolicy, KeyRing, KeyUri, ManualClock,
+    MemoryAudit, MemoryStore, OtpPolicy, Outbox, Provisioning, StepUp, Store, ThrottlePolicy, Totp,
 };
 
 /// 2023-11-14T22:13:20Z, in the middle of a 30-second step.
@@ -138,6 +138,16 @@ impl Harness {
 
     pub fn audit_kinds(&self) -> Vec<AuditKind> {
         self.audit.events().into_iter().map(|e| e.kind).collect()
+    }
+
+    /// Delivers the store's outbox (the durable trail) and returns what it delivered.
+    pub async fn delivered(&self) -> Vec<AuditEvent> {
+        let sink = MemoryAudit::new();
+        Outbox::new(self.store.clone())
+            .deliver_pending(&sink)
+            .await
+            .expect("the outbox delivers");
+        sink.take()
     }
 }
 

@@ -1,6 +1,22 @@
 //! Audit events: every transition and verdict, without secrets or typed codes.
+//!
+//! * [`AuditEvent`] and [`AuditKind`]: what happened, to which account, when, and in which
+//!   request ([`RequestContext`]).
+//! * The durable trail: the engine writes each transition's events into the store's outbox
+//!   in the same atomic step as the record; [`Outbox`] delivers them to an async
+//!   [`AuditDelivery`] at least once, in order per account, with stable ids.
+//! * [`AuditSink`]: an in-process observer called right after each durable step (metrics,
+//!   tests); not a durable trail.
 
 use std::sync::Mutex;
+
+mod codec;
+mod context;
+mod outbox;
+
+pub use codec::AuditDecodeError;
+pub use context::RequestContext;
+pub use outbox::{AuditDelivery, DeliveredEvent, Outbox, OutboxError};
 
 use crate::account::{AccountId, Operator};
 use crate::error::Refusal;
@@ -86,6 +102,14 @@ pub enum AuditKind {
         /// Why, as the operator recorded it.
         reason: String,
     },
+    /// The account's row was erased for a data-protection request; a tombstone keeps only
+    /// the account id and version.
+    Forgotten {
+        /// Who erased it.
+        operator: Operator,
+        /// Why, as the operator recorded it.
+        reason: String,
+    },
 }
 
 impl AuditKind {
@@ -98,6 +122,7 @@ impl AuditKind {
                 | Self::Redisplayed
                 | Self::Stopped
                 | Self::AdministrativelyReset { .. }
+                | Self::Forgotten { .. }
                 | Self::Locked { .. }
         )
     }
@@ -119,10 +144,19 @@ pub struct AuditEvent {
     /// What happened.
     #[cfg_attr(feature = "serde", serde(flatten))]
     pub kind: AuditKind,
+    /// The request the engine call served, if the portal attached one
+    /// ([`RequestContext::scope`]); absent from the JSON when `None`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub context: Option<RequestContext>,
 }
 
-/// Where the engine sends audit events. Called after the state change is durable; must not
-/// block for long (hand slow work such as e-mail to a queue).
+/// An in-process observer of audit events, called right after the state change (with its
+/// events) is durable; must not block for long. It is not the durable trail: an event is
+/// lost here if the process stops between the write and the call. The durable trail is
+/// the store's outbox, delivered by [`Outbox`].
 pub trait AuditSink: Send + Sync {
     /// Records one event.
     fn record(&self, event: AuditEvent);

@@ -1,154 +1,44 @@
 //! [`Engine`]: the async façade the portal calls, one method per screen of the seed manual.
 //!
 //! Each call loads the record, opens its secret, decides with the pure transitions of
-//! [`EnrollmentRecord`], writes the result with [`Store::replace_if`] and only then reports
-//! the verdict and emits the audit event. A conflicting write makes it reload and decide
-//! again; a storage failure is an error, never an acceptance (fail closed).
+//! [`EnrollmentRecord`], writes the result together with its audit events (the store's
+//! outbox) with one atomic [`Store::replace_if`], and only then reports the verdict. A
+//! conflicting write makes it reload and decide again; a storage failure is an error,
+//! never an acceptance (fail closed).
+//!
+//! * `policy`: [`EnginePolicy`], the lifecycle rules.
+//! * `maintenance`: key rotation while serving ([`Engine::set_keys`]), key usage, bulk
+//!   re-seal and key retirement, the sweep of lapsed applications.
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
 use crate::account::{AccountId, Operator, StepUp};
-use crate::audit::{AuditEvent, AuditKind, AuditSink, NoAudit, Operation};
+use crate::audit::{AuditEvent, AuditKind, AuditSink, NoAudit, Operation, RequestContext};
 use crate::clock::{Clock, SystemClock};
 use crate::engine_trace::{Trace, traced};
 use crate::enrollment::Status;
-use crate::error::{EngineError, PolicyError, Refusal, SealError, StoreError};
+use crate::error::{EngineError, Refusal, SealError, StoreError};
 use crate::key_cache::KeyCache;
 use crate::otp::{PreparedKey, Totp};
-use crate::policy::OtpPolicy;
 use crate::provisioning::Provisioning;
 use crate::record::{EnrollmentRecord, Integrity, OtpParams, RecordStatus};
 use crate::seal::{KeyRing, SealedSecret};
 use crate::secret::Secret;
 use crate::store::{Store, Versioned};
-use crate::throttle::ThrottlePolicy;
 use crate::uri::KeyUri;
 use crate::verify::Verified;
+
+mod maintenance;
+mod policy;
+
+pub use maintenance::{KeyUsage, ResealReport, SweepReport};
+pub use policy::EnginePolicy;
 
 /// How many times one call reloads after conflicting writes before giving up with
 /// [`EngineError::Contention`]. Each conflict means another writer made progress.
 const MAX_RETRIES: usize = 512;
-
-/// The lifecycle rules around the code policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnginePolicy {
-    otp: OtpPolicy,
-    throttle: ThrottlePolicy,
-    pending_ttl: u64,
-    step_up_max_age: u64,
-    step_up_max_skew: u64,
-    allow_redisplay: bool,
-    key_cache_capacity: usize,
-    accept_legacy_records: bool,
-}
-
-impl EnginePolicy {
-    /// A pending enrollment lapses after 10 minutes.
-    pub const DEFAULT_PENDING_TTL: u64 = 10 * 60;
-    /// A transaction-password re-verification is good for 5 minutes.
-    pub const DEFAULT_STEP_UP_MAX_AGE: u64 = 5 * 60;
-    /// A step-up proof may be dated up to 30 s in the future (server clock differences).
-    pub const DEFAULT_STEP_UP_MAX_SKEW: u64 = 30;
-    /// Prepared keys of up to 4096 accounts are kept between logins.
-    pub const DEFAULT_KEY_CACHE_CAPACITY: usize = 4096;
-
-    /// The defaults around `otp`: throttling per [`ThrottlePolicy::default`], pending
-    /// lifetime 10 min, step-up valid 5 min, re-display for another device allowed (as the
-    /// seed portal does).
-    pub fn new(otp: OtpPolicy) -> Self {
-        Self {
-            otp,
-            throttle: ThrottlePolicy::default(),
-            pending_ttl: Self::DEFAULT_PENDING_TTL,
-            step_up_max_age: Self::DEFAULT_STEP_UP_MAX_AGE,
-            step_up_max_skew: Self::DEFAULT_STEP_UP_MAX_SKEW,
-            allow_redisplay: true,
-            key_cache_capacity: Self::DEFAULT_KEY_CACHE_CAPACITY,
-            accept_legacy_records: true,
-        }
-    }
-
-    /// Sets how many accounts' prepared HMAC keys are kept between verifications, so a
-    /// login need not unseal its secret each time (0 disables it). Entries are bound to the
-    /// exact sealed bytes they came from, zeroized on eviction, and evicted when a secret
-    /// is erased; the engine's key ring, which opens every record, is in memory anyway.
-    #[must_use]
-    pub fn with_key_cache(mut self, capacity: usize) -> Self {
-        self.key_cache_capacity = capacity;
-        self
-    }
-
-    /// Sets the throttling policy.
-    #[must_use]
-    pub fn with_throttle(mut self, throttle: ThrottlePolicy) -> Self {
-        self.throttle = throttle;
-        self
-    }
-
-    /// Sets how long a pending enrollment waits for confirmation (1 s to 1 day).
-    #[must_use]
-    pub fn with_pending_ttl(mut self, seconds: u64) -> Self {
-        self.pending_ttl = seconds;
-        self
-    }
-
-    /// Sets how old a step-up proof may be (1 s to 1 hour).
-    #[must_use]
-    pub fn with_step_up_max_age(mut self, seconds: u64) -> Self {
-        self.step_up_max_age = seconds;
-        self
-    }
-
-    /// Allows or forbids re-displaying the secret for another device. NIST SP 800-63B
-    /// discourages cloning one secret to several devices; the seed portal allows it.
-    #[must_use]
-    pub fn with_redisplay(mut self, allowed: bool) -> Self {
-        self.allow_redisplay = allowed;
-        self
-    }
-
-    /// Accepts (the default) or refuses stored records of the legacy format 1, which have
-    /// no MAC over their fields. Accepted legacy records are re-written in format 2 (with a
-    /// MAC) on the engine's next write of each; refused ones fail with
-    /// [`SealError::LegacyRecordRefused`](crate::SealError::LegacyRecordRefused). Refuse
-    /// them once every row has been re-written
-    /// ([`EnrollmentRecord::format_version`] tells): until then a database writer can put
-    /// an unauthenticated legacy row in place of any record.
-    #[must_use]
-    pub fn with_legacy_records(mut self, accepted: bool) -> Self {
-        self.accept_legacy_records = accepted;
-        self
-    }
-
-    /// Whether legacy (format 1) records are accepted.
-    pub fn accepts_legacy_records(&self) -> bool {
-        self.accept_legacy_records
-    }
-
-    /// The code policy.
-    pub fn otp(&self) -> &OtpPolicy {
-        &self.otp
-    }
-
-    /// The throttling policy.
-    pub fn throttle(&self) -> &ThrottlePolicy {
-        &self.throttle
-    }
-
-    fn validate(&self) -> Result<(), PolicyError> {
-        if !(1..=24 * 60 * 60).contains(&self.pending_ttl) {
-            return Err(PolicyError::Lifecycle(
-                "pending_ttl must be between 1 s and 1 day",
-            ));
-        }
-        if !(1..=60 * 60).contains(&self.step_up_max_age) {
-            return Err(PolicyError::Lifecycle(
-                "step_up_max_age must be between 1 s and 1 hour",
-            ));
-        }
-        Ok(())
-    }
-}
 
 /// The answer to a login's code check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,8 +61,9 @@ enum Needs {
 
 /// The result of a code check that may have been refused for the record's state.
 enum Checked {
-    /// The record is not in the state the operation needs.
-    WrongState(Option<Versioned>),
+    /// The record is not in the state the operation needs (a lapsed application was
+    /// erased on the way).
+    WrongState,
     /// Accepted and durably recorded.
     Accepted {
         verified: Verified,
@@ -206,7 +97,7 @@ enum Checked {
 /// ```
 pub struct Engine<S> {
     store: S,
-    keys: KeyRing,
+    keys: ArcSwap<KeyRing>,
     policy: EnginePolicy,
     clock: Arc<dyn Clock>,
     audit: Arc<dyn AuditSink>,
@@ -217,10 +108,17 @@ pub struct Engine<S> {
 impl<S> core::fmt::Debug for Engine<S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Engine")
-            .field("keys", &self.keys)
+            .field("keys", &**self.keys.load())
             .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
+}
+
+/// The audit events of one write: built before it, written with it into the outbox, and
+/// handed to the in-process sink once it is durable.
+struct Outgoing {
+    events: Vec<AuditEvent>,
+    encoded: Vec<Vec<u8>>,
 }
 
 impl<S: Store> Engine<S> {
@@ -230,7 +128,7 @@ impl<S: Store> Engine<S> {
         policy.validate()?;
         Ok(Self {
             store,
-            keys,
+            keys: ArcSwap::from_pointee(keys),
             key_cache: KeyCache::new(policy.key_cache_capacity),
             policy,
             clock: Arc::new(SystemClock),
@@ -246,7 +144,8 @@ impl<S: Store> Engine<S> {
         self
     }
 
-    /// Sends audit events to `audit`.
+    /// Sends audit events to `audit` as well, right after each durable step (an in-process
+    /// observer; the durable trail is the store's outbox).
     #[must_use]
     pub fn with_audit(mut self, audit: Arc<dyn AuditSink>) -> Self {
         self.audit = audit;
@@ -276,20 +175,21 @@ impl<S: Store> Engine<S> {
         &self.policy
     }
 
-    /// The key ring, e.g. to rotate keys between requests.
-    pub fn keys_mut(&mut self) -> &mut KeyRing {
-        &mut self.keys
-    }
-
     /// For the registration-info screen: not registered, pending (until when) or active
-    /// (since when), and whether verification is throttled or locked.
+    /// (since when), and whether verification is throttled or locked. A lapsed
+    /// application's secret is erased on the way (audited as
+    /// [`AuditKind::EnrollmentExpired`]).
     pub async fn status(&self, account: &AccountId) -> Result<Status, EngineError> {
         traced(&self.trace, "status", account, async {
             let now = self.clock.now()?;
-            Ok(self
-                .load(account)
-                .await?
-                .map_or(Status::NotRegistered, |v| v.record.status_at(now)))
+            let Some(loaded) = self.load(account).await? else {
+                return Ok(Status::NotRegistered);
+            };
+            let status = loaded.record.status_at(now);
+            if loaded.record.is_expired_pending(now) {
+                self.erase_expired(account, loaded, now).await?;
+            }
+            Ok(status)
         })
         .await
     }
@@ -317,31 +217,30 @@ impl<S: Store> Engine<S> {
                 self.policy.step_up_max_age,
                 self.policy.step_up_max_skew,
             ) {
-                self.emit(account, now, AuditKind::StepUpRefused);
+                self.append(account, now, [AuditKind::StepUpRefused])
+                    .await?;
                 return Err(refused.into());
             }
             let secret = Secret::generate()?;
             let provisioning =
                 Provisioning::new(KeyUri::new(secret.clone(), label, &self.policy.otp)?)?;
-            let sealed = self.keys.seal(&secret, account)?;
+            let sealed = self.keys.load().seal(&secret, account)?;
             let params = OtpParams::from_policy(&self.policy.otp);
             for _ in 0..MAX_RETRIES {
                 let (version, record) = self.load_or_default(account).await?;
-                let replaced_pending = matches!(record.status(), RecordStatus::Pending { .. })
-                    && !record.is_expired_pending(now);
+                let lapsed = record.is_expired_pending(now);
+                let replaced_pending =
+                    matches!(record.status(), RecordStatus::Pending { .. }) && !lapsed;
                 let active = matches!(record.status(), RecordStatus::Active { .. });
                 if record.throttle().is_locked() && !active {
                     // A lock survives a lapsed or replaced application: issuing a QR code
                     // that can never be confirmed would only hide it from the customer.
-                    self.emit(
-                        account,
-                        now,
-                        AuditKind::Refused {
-                            operation: Operation::Begin,
-                            refusal: Refusal::Locked,
-                            failures: record.throttle().failures(),
-                        },
-                    );
+                    let refused = AuditKind::Refused {
+                        operation: Operation::Begin,
+                        refusal: Refusal::Locked,
+                        failures: record.throttle().failures(),
+                    };
+                    self.append(account, now, [refused]).await?;
                     return Err(Refusal::Locked.into());
                 }
                 let next = record.begin(
@@ -352,19 +251,24 @@ impl<S: Store> Engine<S> {
                     self.policy.pending_ttl,
                 )?;
                 let next = self.for_write(next, account, version)?;
-                match self.store.replace_if(account, version, &next).await {
+                let started = AuditKind::EnrollmentStarted {
+                    expires_at: now.saturating_add(self.policy.pending_ttl),
+                    replaced_pending,
+                };
+                let kinds = lapsed
+                    .then_some(AuditKind::EnrollmentExpired)
+                    .into_iter()
+                    .chain([started]);
+                let outgoing = self.outgoing(account, now, kinds);
+                match self
+                    .store
+                    .replace_if(account, version, &next, &outgoing.encoded)
+                    .await
+                {
                     Ok(_) => {
                         // A replaced pending secret must not linger in the cache.
                         self.key_cache.evict(account);
-                        let expires_at = now.saturating_add(self.policy.pending_ttl);
-                        self.emit(
-                            account,
-                            now,
-                            AuditKind::EnrollmentStarted {
-                                expires_at,
-                                replaced_pending,
-                            },
-                        );
+                        self.observe(outgoing);
                         return Ok(provisioning);
                     }
                     Err(StoreError::Conflict) => continue,
@@ -390,24 +294,12 @@ impl<S: Store> Engine<S> {
                     Operation::Confirm,
                     Needs::Pending,
                     |record, v| record.confirmed(v.step(), now),
+                    |v| AuditKind::EnrollmentConfirmed { step: v.step() },
                 )
                 .await?;
             match checked {
-                Checked::Accepted { verified, .. } => {
-                    self.emit(
-                        account,
-                        now,
-                        AuditKind::EnrollmentConfirmed {
-                            step: verified.step(),
-                        },
-                    );
-                    Ok(())
-                }
-                Checked::WrongState(Some(loaded)) if loaded.record.is_expired_pending(now) => {
-                    self.erase_expired(account, loaded, now).await?;
-                    Err(EngineError::NoPendingEnrollment)
-                }
-                Checked::WrongState(_) => Err(EngineError::NoPendingEnrollment),
+                Checked::Accepted { .. } => Ok(()),
+                Checked::WrongState => Err(EngineError::NoPendingEnrollment),
             }
         })
         .await
@@ -416,6 +308,10 @@ impl<S: Store> Engine<S> {
     /// Login: checks the code of an active enrollment with replay protection and
     /// throttling. For an account that does not use the service the answer is
     /// [`Login::NotRequired`]; the code is then not examined.
+    ///
+    /// A record sealed under a key the engine's ring no longer holds (retired too early)
+    /// fails with [`SealError::UnknownKeyId`] naming the key, for login and status alike;
+    /// [`Engine::retire_key`] refuses to drop a key that records still need.
     pub async fn verify_login(
         &self,
         account: &AccountId,
@@ -431,21 +327,15 @@ impl<S: Store> Engine<S> {
                     Operation::Login,
                     Needs::Active,
                     |record, v| record.used(v.step()),
+                    |v| AuditKind::LoginAccepted {
+                        step: v.step(),
+                        drift: v.drift(),
+                    },
                 )
                 .await?;
             match checked {
-                Checked::Accepted { verified, .. } => {
-                    self.emit(
-                        account,
-                        now,
-                        AuditKind::LoginAccepted {
-                            step: verified.step(),
-                            drift: verified.drift(),
-                        },
-                    );
-                    Ok(Login::Verified(verified))
-                }
-                Checked::WrongState(_) => Ok(Login::NotRequired),
+                Checked::Accepted { verified, .. } => Ok(Login::Verified(verified)),
+                Checked::WrongState => Ok(Login::NotRequired),
             }
         })
         .await
@@ -461,7 +351,8 @@ impl<S: Store> Engine<S> {
         traced(&self.trace, "redisplay", account, async {
             let now = self.clock.now()?;
             if !self.policy.allow_redisplay {
-                self.emit(account, now, AuditKind::RedisplayDisabled);
+                self.append(account, now, [AuditKind::RedisplayDisabled])
+                    .await?;
                 return Err(EngineError::RedisplayDisabled);
             }
             let checked = self
@@ -472,13 +363,14 @@ impl<S: Store> Engine<S> {
                     Operation::Redisplay,
                     Needs::Active,
                     |record, v| record.used(v.step()),
+                    |_| AuditKind::Redisplayed,
                 )
                 .await?;
             let Checked::Accepted { record, .. } = checked else {
                 return Err(EngineError::NotActive);
             };
             let (sealed, params, label) = record.key_material().ok_or(EngineError::NotActive)?;
-            let secret = self.keys.open(sealed, account)?;
+            let secret = self.keys.load().open(sealed, account)?;
             let policy = self
                 .policy
                 .otp
@@ -487,9 +379,7 @@ impl<S: Store> Engine<S> {
                 .digits(u32::from(params.digits().get()))
                 .period(u64::from(params.period()))
                 .build()?;
-            let provisioning = Provisioning::new(KeyUri::new(secret, label, &policy)?)?;
-            self.emit(account, now, AuditKind::Redisplayed);
-            Ok(provisioning)
+            Ok(Provisioning::new(KeyUri::new(secret, label, &policy)?)?)
         })
         .await
     }
@@ -507,15 +397,15 @@ impl<S: Store> Engine<S> {
                     Operation::Stop,
                     Needs::Active,
                     |_, _| Some(EnrollmentRecord::not_registered()),
+                    |_| AuditKind::Stopped,
                 )
                 .await?;
             match checked {
                 Checked::Accepted { .. } => {
                     self.key_cache.evict(account);
-                    self.emit(account, now, AuditKind::Stopped);
                     Ok(())
                 }
-                Checked::WrongState(_) => Err(EngineError::NotActive),
+                Checked::WrongState => Err(EngineError::NotActive),
             }
         })
         .await
@@ -525,6 +415,10 @@ impl<S: Store> Engine<S> {
     /// operator and a reason (1 byte to 1 KiB, no control or invisible characters:
     /// otherwise [`EngineError::InvalidIdentifier`]), which are audited; never returns the
     /// secret.
+    ///
+    /// It repairs any row: the stored record is not decoded (a corrupt or undecodable row
+    /// is reset like any other), and a row at the store's largest version, which no write
+    /// can advance, is re-instated at version 1 ([`Store::reinstate`]).
     pub async fn admin_reset(
         &self,
         account: &AccountId,
@@ -534,21 +428,58 @@ impl<S: Store> Engine<S> {
         traced(&self.trace, "admin_reset", account, async {
             crate::account::check_reason(reason)?;
             let now = self.clock.now()?;
-            let cleared = EnrollmentRecord::not_registered();
+            let reset = AuditKind::AdministrativelyReset {
+                operator: operator.clone(),
+                reason: reason.to_owned(),
+            };
+            self.overwrite(account, now, reset).await
+        })
+        .await
+    }
+
+    /// Erases the account's row for a data-protection request (APPI, GDPR): its record,
+    /// label, counters and timestamps. Needs the operator and a reason as
+    /// [`Engine::admin_reset`] does; audited as [`AuditKind::Forgotten`] (the event itself
+    /// names the account, as the audit trail must).
+    ///
+    /// The store keeps a tombstone with the account id and its version and nothing else,
+    /// so a writer holding a version from before the erasure can never succeed, also
+    /// after the account enrolls again. Works on any row, like `admin_reset`; an account
+    /// with no row is audited and left alone.
+    pub async fn forget(
+        &self,
+        account: &AccountId,
+        operator: &Operator,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        traced(&self.trace, "forget", account, async {
+            crate::account::check_reason(reason)?;
+            let now = self.clock.now()?;
+            let forgotten = AuditKind::Forgotten {
+                operator: operator.clone(),
+                reason: reason.to_owned(),
+            };
             for _ in 0..MAX_RETRIES {
-                let version = self.store.load(account).await?.map(|v| v.version);
-                let signed = self.for_write(cleared.clone(), account, version)?;
-                match self.store.replace_if(account, version, &signed).await {
+                let Some(version) = self.store.version(account).await? else {
+                    return self.append(account, now, [forgotten]).await;
+                };
+                let outgoing = self.outgoing(account, now, [forgotten.clone()]);
+                let result = match self.store.forget(account, version, &outgoing.encoded).await {
+                    Err(StoreError::VersionExhausted) => {
+                        // First back to version 1 (nothing audited yet), then erased.
+                        let cleared =
+                            self.for_write(EnrollmentRecord::not_registered(), account, None)?;
+                        match self.store.reinstate(account, version, &cleared, &[]).await {
+                            Ok(()) | Err(StoreError::Conflict) => continue,
+                            Err(error) => return Err(error.into()),
+                        }
+                    }
+                    result => result,
+                };
+                match result {
                     Ok(_) => {
                         self.key_cache.evict(account);
-                        self.emit(
-                            account,
-                            now,
-                            AuditKind::AdministrativelyReset {
-                                operator: operator.clone(),
-                                reason: reason.to_owned(),
-                            },
-                        );
+                        self.observe(outgoing);
                         return Ok(());
                     }
                     Err(StoreError::Conflict) => continue,
@@ -560,9 +491,58 @@ impl<S: Store> Engine<S> {
         .await
     }
 
+    /// Writes a fresh not-registered record over whatever the account's row holds, with
+    /// `kind` audited: a conditional write on the row's version (not decoding it), or a
+    /// re-instatement at version 1 when the version cannot be advanced.
+    async fn overwrite(
+        &self,
+        account: &AccountId,
+        now: u64,
+        kind: AuditKind,
+    ) -> Result<(), EngineError> {
+        let cleared = EnrollmentRecord::not_registered();
+        for _ in 0..MAX_RETRIES {
+            let version = self.store.version(account).await?;
+            let outgoing = self.outgoing(account, now, [kind.clone()]);
+            let written = match self.for_write(cleared.clone(), account, version) {
+                Ok(signed) => {
+                    self.store
+                        .replace_if(account, version, &signed, &outgoing.encoded)
+                        .await
+                }
+                Err(EngineError::Store(StoreError::VersionExhausted)) => {
+                    Err(StoreError::VersionExhausted)
+                }
+                Err(error) => return Err(error),
+            };
+            let result = match (written, version) {
+                (Err(StoreError::VersionExhausted), Some(version)) => {
+                    let restarted = self.for_write(cleared.clone(), account, None)?;
+                    self.store
+                        .reinstate(account, version, &restarted, &outgoing.encoded)
+                        .await
+                        .map(|()| 1)
+                }
+                (result, _) => result,
+            };
+            match result {
+                Ok(_) => {
+                    self.key_cache.evict(account);
+                    self.observe(outgoing);
+                    return Ok(());
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(EngineError::Contention)
+    }
+
     /// Loads, checks `code` against the record's secret, and writes the outcome with the
     /// version it loaded, retrying from the load on a conflict. An acceptance is returned
-    /// only after `on_accept`'s record was written.
+    /// only after `on_accept`'s record was written together with `accepted`'s event. A
+    /// lapsed application met on the way is erased.
+    #[allow(clippy::too_many_arguments)]
     async fn check_code(
         &self,
         account: &AccountId,
@@ -571,10 +551,11 @@ impl<S: Store> Engine<S> {
         operation: Operation,
         needs: Needs,
         on_accept: impl Fn(EnrollmentRecord, Verified) -> Option<EnrollmentRecord>,
+        accepted: impl Fn(&Verified) -> AuditKind,
     ) -> Result<Checked, EngineError> {
         for _ in 0..MAX_RETRIES {
             let Some(Versioned { version, record }) = self.load(account).await? else {
-                return Ok(Checked::WrongState(None));
+                return Ok(Checked::WrongState);
             };
             let in_state = match (needs, record.status()) {
                 (Needs::Pending, RecordStatus::Pending { .. }) => !record.is_expired_pending(now),
@@ -582,7 +563,11 @@ impl<S: Store> Engine<S> {
                 _ => false,
             };
             let Some((sealed, params, _)) = record.key_material().filter(|_| in_state) else {
-                return Ok(Checked::WrongState(Some(Versioned { version, record })));
+                if record.is_expired_pending(now) {
+                    self.erase_expired(account, Versioned { version, record }, now)
+                        .await?;
+                }
+                return Ok(Checked::WrongState);
             };
             let totp = Totp {
                 key: self.prepared_key(account, sealed, params)?,
@@ -597,8 +582,14 @@ impl<S: Store> Engine<S> {
                 Ok(verified) => {
                     let next = on_accept(record, verified).ok_or(EngineError::NotActive)?;
                     let next = self.for_write(next, account, Some(version))?;
-                    match self.store.replace_if(account, Some(version), &next).await {
+                    let outgoing = self.outgoing(account, now, [accepted(&verified)]);
+                    match self
+                        .store
+                        .replace_if(account, Some(version), &next, &outgoing.encoded)
+                        .await
+                    {
                         Ok(_) => {
+                            self.observe(outgoing);
                             return Ok(Checked::Accepted {
                                 verified,
                                 record: next,
@@ -609,34 +600,41 @@ impl<S: Store> Engine<S> {
                     }
                 }
                 Err(refusal) => {
-                    let mut failures = record.throttle().failures();
-                    let mut locked_by_this_attempt = false;
-                    if let Some(failed) = attempt.failure_record {
-                        let failed = self.for_write(failed, account, Some(version))?;
-                        match self.store.replace_if(account, Some(version), &failed).await {
-                            Ok(_) => {}
-                            Err(StoreError::Conflict) => continue,
-                            Err(error) => return Err(error.into()),
-                        }
-                        failures = failed.throttle().failures();
-                        locked_by_this_attempt =
-                            failed.throttle().is_locked() && !record.throttle().is_locked();
-                    }
-                    // The refusal first, then the lock it caused: the audit trail reads in
-                    // the order things happened.
-                    self.emit(
-                        account,
-                        now,
-                        AuditKind::Refused {
+                    let Some(failed) = attempt.failure_record else {
+                        // Nothing to write but the refusal itself.
+                        let refused = AuditKind::Refused {
                             operation,
                             refusal,
-                            failures,
-                        },
-                    );
-                    if locked_by_this_attempt {
-                        self.emit(account, now, AuditKind::Locked { failures });
+                            failures: record.throttle().failures(),
+                        };
+                        self.append(account, now, [refused]).await?;
+                        return Err(EngineError::Refused(refusal));
+                    };
+                    let failed = self.for_write(failed, account, Some(version))?;
+                    let failures = failed.throttle().failures();
+                    let locked_by_this_attempt =
+                        failed.throttle().is_locked() && !record.throttle().is_locked();
+                    // The refusal first, then the lock it caused: the audit trail reads in
+                    // the order things happened.
+                    let refused = AuditKind::Refused {
+                        operation,
+                        refusal,
+                        failures,
+                    };
+                    let locked = locked_by_this_attempt.then_some(AuditKind::Locked { failures });
+                    let outgoing = self.outgoing(account, now, [refused].into_iter().chain(locked));
+                    match self
+                        .store
+                        .replace_if(account, Some(version), &failed, &outgoing.encoded)
+                        .await
+                    {
+                        Ok(_) => {
+                            self.observe(outgoing);
+                            return Err(EngineError::Refused(refusal));
+                        }
+                        Err(StoreError::Conflict) => continue,
+                        Err(error) => return Err(error.into()),
                     }
-                    return Err(EngineError::Refused(refusal));
                 }
             }
         }
@@ -656,14 +654,15 @@ impl<S: Store> Engine<S> {
             integrity: Integrity::Unsigned,
         };
         let erased = self.for_write(erased, account, Some(loaded.version))?;
+        let outgoing = self.outgoing(account, now, [AuditKind::EnrollmentExpired]);
         match self
             .store
-            .replace_if(account, Some(loaded.version), &erased)
+            .replace_if(account, Some(loaded.version), &erased, &outgoing.encoded)
             .await
         {
             Ok(_) => {
                 self.key_cache.evict(account);
-                self.emit(account, now, AuditKind::EnrollmentExpired);
+                self.observe(outgoing);
                 Ok(())
             }
             // Someone else changed the record first: their write decides, and audits.
@@ -672,13 +671,18 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// The account's record and version; for no record, a fresh one, with the version of
+    /// the tombstone an erasure left, if any (a first write over it needs that version).
     async fn load_or_default(
         &self,
         account: &AccountId,
     ) -> Result<(Option<u64>, EnrollmentRecord), EngineError> {
         Ok(match self.load(account).await? {
             Some(Versioned { version, record }) => (Some(version), record),
-            None => (None, EnrollmentRecord::not_registered()),
+            None => (
+                self.store.version(account).await?,
+                EnrollmentRecord::not_registered(),
+            ),
         })
     }
 
@@ -692,21 +696,31 @@ impl<S: Store> Engine<S> {
         let Some(loaded) = self.store.load(account).await? else {
             return Ok(None);
         };
+        self.authenticate(account, loaded).map(Some)
+    }
+
+    /// The checks of [`Engine::load`] on a record already read.
+    fn authenticate(
+        &self,
+        account: &AccountId,
+        loaded: Versioned,
+    ) -> Result<Versioned, EngineError> {
         if loaded.record.format_version() == 1 {
             if self.policy.accept_legacy_records {
-                return Ok(Some(loaded));
+                return Ok(loaded);
             }
             return Err(SealError::LegacyRecordRefused.into());
         }
+        let keys = self.keys.load();
         match loaded
             .record
-            .verify_integrity(&self.keys, account, loaded.version)
+            .verify_integrity(&keys, account, loaded.version)
         {
-            Ok(()) => Ok(Some(loaded)),
+            Ok(()) => Ok(loaded),
             Err(SealError::IntegrityMismatch) => {
                 // Only on the failure path: name the more specific defect if there is one.
                 if let Some((sealed, _, _)) = loaded.record.key_material() {
-                    self.keys.open(sealed, account)?;
+                    keys.open(sealed, account)?;
                 }
                 Err(SealError::IntegrityMismatch.into())
             }
@@ -724,27 +738,18 @@ impl<S: Store> Engine<S> {
     ) -> Result<EnrollmentRecord, EngineError> {
         let version = match expected {
             None => 1,
-            Some(version) => version.checked_add(1).ok_or(StoreError::Conflict)?,
+            Some(version) => version.checked_add(1).ok_or(StoreError::VersionExhausted)?,
         };
-        Ok(self
-            .resealed(record, account)?
-            .signed(&self.keys, account, version)?)
-    }
-
-    /// Re-seals the record's secret under the current key if it was sealed under another,
-    /// or for a legacy record.
-    fn resealed(
-        &self,
-        record: EnrollmentRecord,
-        account: &AccountId,
-    ) -> Result<EnrollmentRecord, EngineError> {
-        match record.key_material() {
-            Some((sealed, _, _)) if self.keys.needs_reseal(sealed) => {
-                let secret = self.keys.open(sealed, account)?;
-                Ok(record.with_secret(self.keys.seal(&secret, account)?))
+        let keys = self.keys.load();
+        let record = match record.key_material() {
+            Some((sealed, _, _)) if keys.needs_reseal(sealed) => {
+                let secret = keys.open(sealed, account)?;
+                let resealed = keys.seal(&secret, account)?;
+                record.with_secret(resealed)
             }
-            _ => Ok(record),
-        }
+            _ => record,
+        };
+        Ok(record.signed(&keys, account, version)?)
     }
 
     /// The prepared key of a sealed secret: from the cache when it holds one for exactly
@@ -755,20 +760,64 @@ impl<S: Store> Engine<S> {
         sealed: &SealedSecret,
         params: &OtpParams,
     ) -> Result<PreparedKey, EngineError> {
-        if let Some(key) = self.key_cache.get(account, sealed, params.algorithm()) {
-            return Ok(key);
-        }
-        let secret = self.keys.open(sealed, account)?;
+        let generation = match self.key_cache.get(account, sealed, params.algorithm()) {
+            Ok(key) => return Ok(key),
+            Err(generation) => generation,
+        };
+        // The ring is loaded after the cache's generation was read: if the ring is replaced
+        // in between, the generation is stale and the key is not cached.
+        let secret = self.keys.load().open(sealed, account)?;
         let key = PreparedKey::new(&secret, params.algorithm());
-        self.key_cache.insert(account, sealed, &key);
+        self.key_cache.insert(account, sealed, &key, generation);
         Ok(key)
     }
 
-    fn emit(&self, account: &AccountId, at: u64, kind: AuditKind) {
-        self.audit.record(AuditEvent {
-            account: account.clone(),
-            at,
-            kind,
-        });
+    /// The events of `kinds`, stamped with the account, the time and the request context,
+    /// and (with the outbox on) encoded for the store.
+    fn outgoing(
+        &self,
+        account: &AccountId,
+        at: u64,
+        kinds: impl IntoIterator<Item = AuditKind>,
+    ) -> Outgoing {
+        let context = RequestContext::current();
+        let events: Vec<AuditEvent> = kinds
+            .into_iter()
+            .map(|kind| AuditEvent {
+                account: account.clone(),
+                at,
+                kind,
+                context: context.clone(),
+            })
+            .collect();
+        let encoded = if self.policy.outbox {
+            events.iter().map(AuditEvent::encode).collect()
+        } else {
+            Vec::new()
+        };
+        Outgoing { events, encoded }
+    }
+
+    /// Records events that change no record: appended to the outbox (fail closed: the call
+    /// fails if they cannot be written), then observed.
+    async fn append(
+        &self,
+        account: &AccountId,
+        at: u64,
+        kinds: impl IntoIterator<Item = AuditKind>,
+    ) -> Result<(), EngineError> {
+        let outgoing = self.outgoing(account, at, kinds);
+        if !outgoing.encoded.is_empty() {
+            self.store.append_events(account, &outgoing.encoded).await?;
+        }
+        self.observe(outgoing);
+        Ok(())
+    }
+
+    /// Hands durable events to the in-process sink.
+    fn observe(&self, outgoing: Outgoing) {
+        for event in outgoing.events {
+            self.audit.record(event);
+        }
     }
 }

@@ -1,0 +1,144 @@
+//! [`EnginePolicy`]: the lifecycle rules around the code policy.
+
+use crate::error::PolicyError;
+use crate::policy::OtpPolicy;
+use crate::throttle::ThrottlePolicy;
+
+/// The lifecycle rules around the code policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnginePolicy {
+    pub(super) otp: OtpPolicy,
+    pub(super) throttle: ThrottlePolicy,
+    pub(super) pending_ttl: u64,
+    pub(super) step_up_max_age: u64,
+    pub(super) step_up_max_skew: u64,
+    pub(super) allow_redisplay: bool,
+    pub(super) key_cache_capacity: usize,
+    pub(super) accept_legacy_records: bool,
+    pub(super) outbox: bool,
+}
+
+impl EnginePolicy {
+    /// A pending enrollment lapses after 10 minutes.
+    pub const DEFAULT_PENDING_TTL: u64 = 10 * 60;
+    /// A transaction-password re-verification is good for 5 minutes.
+    pub const DEFAULT_STEP_UP_MAX_AGE: u64 = 5 * 60;
+    /// A step-up proof may be dated up to 30 s in the future (server clock differences).
+    pub const DEFAULT_STEP_UP_MAX_SKEW: u64 = 30;
+    /// Prepared keys of up to 4096 accounts are kept between logins.
+    pub const DEFAULT_KEY_CACHE_CAPACITY: usize = 4096;
+
+    /// The defaults around `otp`: throttling per [`ThrottlePolicy::default`], pending
+    /// lifetime 10 min, step-up valid 5 min, re-display for another device allowed (as the
+    /// seed portal does).
+    pub fn new(otp: OtpPolicy) -> Self {
+        Self {
+            otp,
+            throttle: ThrottlePolicy::default(),
+            pending_ttl: Self::DEFAULT_PENDING_TTL,
+            step_up_max_age: Self::DEFAULT_STEP_UP_MAX_AGE,
+            step_up_max_skew: Self::DEFAULT_STEP_UP_MAX_SKEW,
+            allow_redisplay: true,
+            key_cache_capacity: Self::DEFAULT_KEY_CACHE_CAPACITY,
+            accept_legacy_records: true,
+            outbox: true,
+        }
+    }
+
+    /// Sets how many accounts' prepared HMAC keys are kept between verifications, so a
+    /// login need not unseal its secret each time (0 disables it). Entries are bound to the
+    /// exact sealed bytes they came from, zeroized on eviction, and evicted when a secret
+    /// is erased; the engine's key ring, which opens every record, is in memory anyway.
+    #[must_use]
+    pub fn with_key_cache(mut self, capacity: usize) -> Self {
+        self.key_cache_capacity = capacity;
+        self
+    }
+
+    /// Sets the throttling policy.
+    #[must_use]
+    pub fn with_throttle(mut self, throttle: ThrottlePolicy) -> Self {
+        self.throttle = throttle;
+        self
+    }
+
+    /// Sets how long a pending enrollment waits for confirmation (1 s to 1 day).
+    #[must_use]
+    pub fn with_pending_ttl(mut self, seconds: u64) -> Self {
+        self.pending_ttl = seconds;
+        self
+    }
+
+    /// Sets how old a step-up proof may be (1 s to 1 hour).
+    #[must_use]
+    pub fn with_step_up_max_age(mut self, seconds: u64) -> Self {
+        self.step_up_max_age = seconds;
+        self
+    }
+
+    /// Allows or forbids re-displaying the secret for another device. NIST SP 800-63B
+    /// discourages cloning one secret to several devices; the seed portal allows it.
+    #[must_use]
+    pub fn with_redisplay(mut self, allowed: bool) -> Self {
+        self.allow_redisplay = allowed;
+        self
+    }
+
+    /// Accepts (the default) or refuses stored records of the legacy format 1, which have
+    /// no MAC over their fields. Accepted legacy records are re-written in format 2 (with a
+    /// MAC) on the engine's next write of each; refused ones fail with
+    /// [`SealError::LegacyRecordRefused`](crate::SealError::LegacyRecordRefused). Refuse
+    /// them once every row has been re-written
+    /// ([`EnrollmentRecord::format_version`] tells): until then a database writer can put
+    /// an unauthenticated legacy row in place of any record.
+    #[must_use]
+    pub fn with_legacy_records(mut self, accepted: bool) -> Self {
+        self.accept_legacy_records = accepted;
+        self
+    }
+
+    /// Writes each call's audit events into the store's outbox in the same atomic step as
+    /// the record (the default), to be delivered by an [`Outbox`](crate::Outbox); `false`
+    /// keeps only the in-process [`AuditSink`](crate::AuditSink), e.g. for benchmarks or a
+    /// demo that never delivers. With the outbox on, a call whose events cannot be written
+    /// fails and changes nothing (fail closed).
+    #[must_use]
+    pub fn with_outbox(mut self, enabled: bool) -> Self {
+        self.outbox = enabled;
+        self
+    }
+
+    /// Whether audit events are written to the store's outbox.
+    pub fn writes_outbox(&self) -> bool {
+        self.outbox
+    }
+
+    /// Whether legacy (format 1) records are accepted.
+    pub fn accepts_legacy_records(&self) -> bool {
+        self.accept_legacy_records
+    }
+
+    /// The code policy.
+    pub fn otp(&self) -> &OtpPolicy {
+        &self.otp
+    }
+
+    /// The throttling policy.
+    pub fn throttle(&self) -> &ThrottlePolicy {
+        &self.throttle
+    }
+
+    pub(super) fn validate(&self) -> Result<(), PolicyError> {
+        if !(1..=24 * 60 * 60).contains(&self.pending_ttl) {
+            return Err(PolicyError::Lifecycle(
+                "pending_ttl must be between 1 s and 1 day",
+            ));
+        }
+        if !(1..=60 * 60).contains(&self.step_up_max_age) {
+            return Err(PolicyError::Lifecycle(
+                "step_up_max_age must be between 1 s and 1 hour",
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,5 +1,5 @@
 //! The application: state, construction over a database, router and middleware
-//! (request log, body limit, security headers, sessions, CSRF).
+//! (request context, request log, body limit, security headers, sessions, CSRF).
 
 use std::sync::Arc;
 
@@ -18,8 +18,9 @@ use crate::config::Database;
 use crate::csrf;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::notify::PortalAudit;
+use crate::notify::AuditTrail;
 use crate::password::Passwords;
+use crate::request_context::{self, RequestId};
 use crate::routes;
 use crate::session::{self, SessionConfig, SessionStore};
 use crate::store::PortalStore;
@@ -34,8 +35,8 @@ pub struct AppState {
     pub engine: Arc<PortalEngine>,
     /// The portal's tables.
     pub db: Db,
-    /// The engine's audit sink (flushed by handlers after each engine call).
-    pub audit: Arc<PortalAudit>,
+    /// The engine's audit outbox, delivered into the portal's tables (`notify.rs`).
+    pub audit: Arc<AuditTrail>,
     /// Password hashing.
     pub passwords: Passwords,
     /// The clock (the engine's and the sessions').
@@ -174,11 +175,12 @@ pub async fn build(
     } else {
         false
     };
-    let audit = Arc::new(PortalAudit::new());
+    // The durable trail: the engine writes its events into the store's outbox, the trail
+    // delivers them (no in-process `AuditSink`: nothing here needs one).
+    let audit = Arc::new(AuditTrail::new(store.clone(), db.clone()));
     let engine = Engine::new(store, keys, options.engine_policy)
         .map_err(AppError::from)?
-        .with_clock(options.clock.clone())
-        .with_audit(audit.clone());
+        .with_clock(options.clock.clone());
     let state = Arc::new(AppState {
         engine: Arc::new(engine),
         db,
@@ -239,6 +241,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/desk/login", post(routes::desk::login))
         .route("/desk/logout", post(routes::desk::logout))
         .route("/desk/reset", post(routes::desk::reset))
+        .route("/desk/forget", post(routes::desk::forget))
         .route("/mail", get(routes::mail::show))
         .fallback(not_found)
         // Inner first: CSRF needs the session that `attach` puts in the request.
@@ -257,15 +260,23 @@ pub fn router(state: SharedState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
-                    // Method and path only: no query, no headers (cookies), no body.
+                    // Method, path and request id only: no query, no headers (cookies), no
+                    // body.
+                    let id = request.extensions().get::<RequestId>();
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
-                        path = %request.uri().path()
+                        path = %request.uri().path(),
+                        request_id = id.map_or("-", |id| id.0.as_str()),
                     )
                 })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
+        // Outermost: the context (and its id) covers the log span and every layer inside.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_context::attach,
+        ))
         .with_state(state)
 }
 

@@ -138,8 +138,9 @@ pub enum KeyOrigin {
     Generated(PathBuf),
 }
 
-/// THE one place that reads sealing keys: from `TOTP_PORTAL_KEYS` if set, else from the
-/// key file in `data_dir`, generating it (mode 0600, never overwritten) on first start.
+/// THE one place that reads sealing keys at start (and [`read_key_file`] on a reload):
+/// from `TOTP_PORTAL_KEYS` if set, else from the key file in `data_dir`, generating it
+/// (mode 0600, never overwritten) on first start.
 ///
 /// Both hold the library's text form ([`KeyRing::from_text`], e.g. from
 /// `cargo run --example totp_cli -- keygen`):
@@ -153,40 +154,56 @@ pub fn load_key_ring(
         return Ok((key_ring_from_text(text)?, KeyOrigin::Environment));
     }
     let path = data_dir.join(KEY_FILE);
-    match fs::read_to_string(&path) {
-        Ok(text) => {
-            let text = Zeroizing::new(text);
-            let mode = fs::metadata(&path)
-                .map_err(|e| ConfigError::Io(format!("reading {}", path.display()), e))?
-                .permissions()
-                .mode();
-            if mode & 0o077 != 0 {
-                return Err(ConfigError::Invalid(
-                    "the key file",
-                    format!(
-                        "{} is readable by others (mode {:o}); chmod 600 it",
-                        path.display(),
-                        mode & 0o777
-                    ),
-                ));
-            }
-            Ok((key_ring_from_text(&text)?, KeyOrigin::File(path)))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let text = generate_key_ring_text()?;
-            let mut file = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| ConfigError::Io(format!("creating {}", path.display()), e))?;
-            file.write_all(text.as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(|e| ConfigError::Io(format!("writing {}", path.display()), e))?;
-            Ok((key_ring_from_text(&text)?, KeyOrigin::Generated(path)))
-        }
-        Err(e) => Err(ConfigError::Io(format!("reading {}", path.display()), e)),
+    if let Some(ring) = read_existing_key_file(&path)? {
+        return Ok((ring, KeyOrigin::File(path)));
     }
+    let text = generate_key_ring_text()?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| ConfigError::Io(format!("creating {}", path.display()), e))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| ConfigError::Io(format!("writing {}", path.display()), e))?;
+    Ok((key_ring_from_text(&text)?, KeyOrigin::Generated(path)))
+}
+
+/// Reads the existing key file at `path` again (the reload on SIGHUP): as
+/// [`load_key_ring`] reads it, but a missing file is an error, never a new ring.
+pub fn read_key_file(path: &Path) -> Result<KeyRing, ConfigError> {
+    read_existing_key_file(path)?.ok_or_else(|| {
+        ConfigError::Io(
+            format!("reading {}", path.display()),
+            std::io::ErrorKind::NotFound.into(),
+        )
+    })
+}
+
+/// The ring in the key file at `path`, `None` if there is no such file; refused when
+/// group or others may read it.
+fn read_existing_key_file(path: &Path) -> Result<Option<KeyRing>, ConfigError> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => Zeroizing::new(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(ConfigError::Io(format!("reading {}", path.display()), e)),
+    };
+    let mode = fs::metadata(path)
+        .map_err(|e| ConfigError::Io(format!("reading {}", path.display()), e))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(ConfigError::Invalid(
+            "the key file",
+            format!(
+                "{} is readable by others (mode {:o}); chmod 600 it",
+                path.display(),
+                mode & 0o777
+            ),
+        ));
+    }
+    Ok(Some(key_ring_from_text(&text)?))
 }
 
 /// A new key ring in the text form of [`load_key_ring`] (key id 1, 32 random bytes),

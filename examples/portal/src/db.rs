@@ -30,15 +30,23 @@ macro_rules! on_pool {
     };
 }
 
-fn migrator(sql: &'static str) -> Migrator {
+/// The portal's migrations, in order: (version, description, SQL).
+fn migrator(migrations: [(i64, &'static str, &'static str); 2]) -> Migrator {
     Migrator {
-        migrations: Cow::Owned(vec![Migration::new(
-            1,
-            Cow::Borrowed("portal tables"),
-            MigrationType::Simple,
-            Cow::Borrowed(sql),
-            false,
-        )]),
+        migrations: Cow::Owned(
+            migrations
+                .into_iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        version,
+                        Cow::Borrowed(description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect(),
+        ),
         ..Migrator::DEFAULT
     }
 }
@@ -69,12 +77,58 @@ impl core::fmt::Debug for Customer {
 /// One audit log row.
 #[derive(Debug, Clone)]
 pub struct AuditRow {
+    /// The library's outbox id of the event (`None` for rows from before migration 2).
+    pub event_id: Option<i64>,
     /// Unix seconds.
     pub at: i64,
     /// A short English code (`confirmed`, `refused`, …).
     pub kind: String,
     /// What happened, in Japanese, without secrets or codes.
     pub detail: String,
+    /// The `X-Request-Id` of the request that caused it (none for background work).
+    pub request_id: Option<String>,
+    /// The client's address in that request.
+    pub client: Option<String>,
+    /// Its user agent.
+    pub user_agent: Option<String>,
+}
+
+/// An audit row to write, for the outbox event `event_id`.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAudit<'a> {
+    /// The library's outbox id: a second row for the same id is not written.
+    pub event_id: i64,
+    /// The account.
+    pub account: &'a str,
+    /// Unix seconds.
+    pub at: i64,
+    /// A short English code.
+    pub kind: &'a str,
+    /// What happened, in Japanese.
+    pub detail: &'a str,
+    /// The request's id, client address and user agent, when a request caused it.
+    pub request_id: Option<&'a str>,
+    /// See `request_id`.
+    pub client: Option<&'a str>,
+    /// See `request_id`.
+    pub user_agent: Option<&'a str>,
+}
+
+/// A mail to queue, the notice of the outbox event `event_id`.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMail<'a> {
+    /// The library's outbox id: a second mail for the same id is not queued.
+    pub event_id: i64,
+    /// The customer's login ID.
+    pub account: &'a str,
+    /// Recipient.
+    pub to_address: &'a str,
+    /// Unix seconds.
+    pub at: i64,
+    /// Subject.
+    pub subject: &'a str,
+    /// Body.
+    pub body: &'a str,
 }
 
 /// One mail in the outbox.
@@ -132,14 +186,34 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
             Self::Sqlite(pool) => {
-                migrator(include_str!("../migrations/sqlite/0001_portal_tables.sql"))
-                    .run(pool)
-                    .await
+                migrator([
+                    (
+                        1,
+                        "portal tables",
+                        include_str!("../migrations/sqlite/0001_portal_tables.sql"),
+                    ),
+                    (
+                        2,
+                        "audit delivery",
+                        include_str!("../migrations/sqlite/0002_audit_delivery.sql"),
+                    ),
+                ])
+                .run(pool)
+                .await
             }
             Self::Postgres(pool) => {
-                migrator(include_str!(
-                    "../migrations/postgres/0001_portal_tables.sql"
-                ))
+                migrator([
+                    (
+                        1,
+                        "portal tables",
+                        include_str!("../migrations/postgres/0001_portal_tables.sql"),
+                    ),
+                    (
+                        2,
+                        "audit delivery",
+                        include_str!("../migrations/postgres/0002_audit_delivery.sql"),
+                    ),
+                ])
                 .run(pool)
                 .await
             }
@@ -222,19 +296,16 @@ impl Db {
         on_pool!(self, pool => sqlx::query_scalar(SQL).bind(id).fetch_optional(pool).await)
     }
 
-    /// Appends an audit row.
-    pub async fn insert_audit(
-        &self,
-        account: &str,
-        at: i64,
-        kind: &str,
-        detail: &str,
-    ) -> Result<(), sqlx::Error> {
-        const SQL: &str =
-            "INSERT INTO portal_audit (account, at, kind, detail) VALUES ($1, $2, $3, $4)";
+    /// Appends the audit row of an outbox event, unless that event already has one
+    /// (a redelivery). Returns whether the row is new.
+    pub async fn insert_audit(&self, row: &NewAudit<'_>) -> Result<bool, sqlx::Error> {
+        const SQL: &str = "INSERT INTO portal_audit \
+            (event_id, account, at, kind, detail, request_id, client, user_agent) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING";
         on_pool!(self, pool => sqlx::query(SQL)
-            .bind(account).bind(at).bind(kind).bind(detail)
-            .execute(pool).await.map(|_| ()))
+            .bind(row.event_id).bind(row.account).bind(row.at).bind(row.kind).bind(row.detail)
+            .bind(row.request_id).bind(row.client).bind(row.user_agent)
+            .execute(pool).await.map(|done| done.rows_affected() == 1))
     }
 
     /// The newest `limit` audit rows of an account, newest first.
@@ -243,37 +314,37 @@ impl Db {
         account: &str,
         limit: i64,
     ) -> Result<Vec<AuditRow>, sqlx::Error> {
-        const SQL: &str = "SELECT at, kind, detail FROM portal_audit WHERE account = $1 \
-            ORDER BY id DESC LIMIT $2";
+        const SQL: &str = "SELECT event_id, at, kind, detail, request_id, client, user_agent \
+            FROM portal_audit WHERE account = $1 ORDER BY id DESC LIMIT $2";
         let rows = on_pool!(self, pool => sqlx::query(SQL)
             .bind(account).bind(limit)
             .fetch_all(pool).await?
             .into_iter()
             .map(|row| -> Result<AuditRow, sqlx::Error> {
                 Ok(AuditRow {
+                    event_id: row.try_get("event_id")?,
                     at: row.try_get("at")?,
                     kind: row.try_get("kind")?,
                     detail: row.try_get("detail")?,
+                    request_id: row.try_get("request_id")?,
+                    client: row.try_get("client")?,
+                    user_agent: row.try_get("user_agent")?,
                 })
             })
             .collect::<Vec<_>>());
         rows.into_iter().collect()
     }
 
-    /// Appends a mail to the outbox.
-    pub async fn insert_mail(
-        &self,
-        account: &str,
-        to_address: &str,
-        at: i64,
-        subject: &str,
-        body: &str,
-    ) -> Result<(), sqlx::Error> {
-        const SQL: &str = "INSERT INTO portal_mail (account, to_address, at, subject, body) \
-            VALUES ($1, $2, $3, $4, $5)";
+    /// Queues the mail of an outbox event, unless that event already has one (a
+    /// redelivery). Returns whether the mail is new.
+    pub async fn insert_mail(&self, mail: &NewMail<'_>) -> Result<bool, sqlx::Error> {
+        const SQL: &str = "INSERT INTO portal_mail \
+            (event_id, account, to_address, at, subject, body) \
+            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING";
         on_pool!(self, pool => sqlx::query(SQL)
-            .bind(account).bind(to_address).bind(at).bind(subject).bind(body)
-            .execute(pool).await.map(|_| ()))
+            .bind(mail.event_id).bind(mail.account).bind(mail.to_address).bind(mail.at)
+            .bind(mail.subject).bind(mail.body)
+            .execute(pool).await.map(|done| done.rows_affected() == 1))
     }
 
     /// The newest `limit` mails, newest first.

@@ -1,12 +1,15 @@
 //! The seed manual's securities portal on `totp-enroll`, as a library so that tests can
 //! build the whole application in-process.
 //!
-//! `main.rs` reads the [`config::Config`] from the environment and calls [`app::build`];
-//! tests call [`app::build`] with a [`app::PortalOptions`] that injects a manual clock.
+//! `main.rs` reads the [`config::Config`] from the environment, calls [`app::build`] and
+//! starts the [`background::Background`] work (audit delivery, sweep, key reload); tests
+//! call [`app::build`] with a [`app::PortalOptions`] that injects a manual clock, and the
+//! background steps directly.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod background;
 pub mod config;
 pub mod csrf;
 pub mod db;
@@ -14,6 +17,7 @@ pub mod error;
 pub mod notify;
 pub mod password;
 pub mod refusal;
+pub mod request_context;
 pub mod routes;
 pub mod session;
 pub mod store;

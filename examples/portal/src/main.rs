@@ -1,12 +1,15 @@
 //! `cargo run -p totp-enroll-portal`: the seed manual's portal on http://127.0.0.1:8080.
 //!
 //! Configuration from the environment (see `config.rs`), an embedded SQLite file and a
-//! generated key ring in `./portal-data` by default, demo data on first start, graceful
-//! shutdown on Ctrl-C or SIGTERM.
+//! generated key ring in `./portal-data` by default, demo data on first start, the
+//! background work of `background.rs` (audit delivery, hourly sweep, key ring reload on
+//! SIGHUP), graceful shutdown on Ctrl-C or SIGTERM.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use totp_enroll_portal::app::{self, PortalOptions};
+use totp_enroll_portal::background::Background;
 use totp_enroll_portal::config::{self, Config, KeyOrigin};
 use totp_enroll_portal::db::{DEMO_CUSTOMERS, DEMO_OPERATOR};
 use tracing_subscriber::EnvFilter;
@@ -45,13 +48,24 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("北洋証券オンラインサービス (totp-enroll portal)");
     println!("  URL:       http://{}/", config.addr);
     println!("  database:  {}", config.database.describe());
-    match origin {
-        KeyOrigin::Environment => println!("  keys:      from TOTP_PORTAL_KEYS"),
-        KeyOrigin::File(path) => println!("  keys:      {}", path.display()),
-        KeyOrigin::Generated(path) => {
-            println!("  keys:      generated {} (mode 0600)", path.display());
+    let pid = std::process::id();
+    let key_file = match origin {
+        KeyOrigin::Environment => {
+            println!("  keys:      from TOTP_PORTAL_KEYS");
+            None
         }
-    }
+        KeyOrigin::File(path) => {
+            println!("  keys:      {} (reload: kill -HUP {pid})", path.display());
+            Some(path)
+        }
+        KeyOrigin::Generated(path) => {
+            println!(
+                "  keys:      generated {} (mode 0600; reload: kill -HUP {pid})",
+                path.display()
+            );
+            Some(path)
+        }
+    };
     println!("Demo customers (ログインID / ログインパスワード / 取引パスワード):");
     for c in &DEMO_CUSTOMERS {
         println!(
@@ -65,9 +79,17 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("Mail outbox:  http://{}/mail", config.addr);
 
-    axum::serve(listener, portal.router)
+    let background = Background::spawn(&portal.state, key_file);
+    // With the peer address: the request context's client (`request_context.rs`).
+    let app = portal
+        .router
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
-        .await?;
+        .await;
+    // The requests are done: deliver what they left in the outbox, then stop.
+    background.stop().await;
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,85 +1,191 @@
-//! [`PortalAudit`]: the engine's audit sink. Every event goes to the portal's audit table
-//! (shown to the support desk); every authentication-factor change
-//! ([`AuditKind::is_factor_change`]: confirmed, re-displayed, stopped, reset, locked) also
-//! puts an e-mail to the customer in the outbox table (shown at `/mail` in the demo).
+//! The portal's durable audit trail, fed by the library's outbox.
 //!
-//! The engine calls [`AuditSink::record`] synchronously after the state change is durable;
-//! the sink only queues the event, and the handler that made the engine call awaits
-//! [`PortalAudit::flush`] before it answers, so the rows are written before the customer
-//! sees the result. (A crash between the engine's write and the flush loses the mail: a
-//! durable outbox in the library's transaction is future work.)
+//! The engine writes every call's [`AuditEvent`]s into the store's outbox in the same
+//! atomic step as the record. [`AuditTrail`] hands them to [`PortalDelivery`] (through
+//! [`Outbox::deliver_pending`]), which turns each event into
+//!
+//! * one row in `portal_audit` (shown at the desk) with the request id, client address and
+//!   user agent of the request that caused it, and one `INFO` line in the log (target
+//!   [`AUDIT_LOG`]: event id, account, kind, request id, client; never a secret or a code,
+//!   events hold none);
+//! * for a factor change ([`Locale::notification`](totp_enroll::Locale::notification):
+//!   confirmed, re-displayed, stopped, reset, erased, locked) a Japanese e-mail to the
+//!   customer in `portal_mail` (shown at `/mail`).
+//!
+//! Delivery is at least once: a batch that failed, or whose acknowledgement was lost,
+//! comes again with the same event ids. Both tables have a UNIQUE `event_id` and are
+//! written with `ON CONFLICT (event_id) DO NOTHING`, so a redelivery adds no second row,
+//! mail or log line. The background task (`background.rs`) runs the deliveries; pages that
+//! show the trail (the desk, `/mail`) deliver first, so they show what just happened.
 
-use std::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
+use totp_enroll::{
+    AuditDelivery, AuditEvent, AuditKind, DeliveredEvent, Outbox, OutboxError, RequestContext,
+};
 
-use totp_enroll::{AuditEvent, AuditKind, AuditSink};
-
-use crate::db::Db;
+use crate::db::{Db, NewAudit, NewMail};
 use crate::refusal::SUPPORT_HINT;
+use crate::store::PortalStore;
 
-/// Queues engine events until the handler flushes them to the database.
-#[derive(Debug, Default)]
-pub struct PortalAudit {
-    queue: Mutex<Vec<AuditEvent>>,
+/// The `tracing` target of the audit log lines.
+pub const AUDIT_LOG: &str = "totp_enroll_portal::audit";
+
+/// Why a batch was not delivered (it stays in the outbox and comes again).
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Writing the portal's tables failed.
+    #[error("writing the audit trail: {0}")]
+    Db(#[from] sqlx::Error),
+    /// An outbox id beyond the portal's BIGINT column (cannot happen with the library's
+    /// SQL stores, whose ids are BIGINTs themselves).
+    #[error("outbox event id {0} does not fit the audit table")]
+    EventId(u64),
 }
 
-impl AuditSink for PortalAudit {
-    fn record(&self, event: AuditEvent) {
-        if let Ok(mut queue) = self.queue.lock() {
-            queue.push(event);
-        }
-    }
+/// Writes delivered events to the portal's tables: the [`AuditDelivery`] of the portal.
+#[derive(Debug, Clone)]
+pub struct PortalDelivery {
+    db: Db,
 }
 
-impl PortalAudit {
-    /// An empty queue.
-    pub fn new() -> Self {
-        Self::default()
+impl PortalDelivery {
+    /// A delivery into `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
-    /// Writes the queued events (audit rows, and mails for factor changes). Failures are
-    /// logged (without secrets: events hold none) and the events are dropped.
-    pub async fn flush(&self, db: &Db) {
-        let events = self
-            .queue
-            .lock()
-            .map(|mut q| core::mem::take(&mut *q))
-            .unwrap_or_default();
-        for event in events {
-            if let Err(error) = write(db, &event).await {
-                tracing::error!(%error, account = %event.account, "audit event not written");
-            }
-        }
-    }
-}
-
-async fn write(db: &Db, event: &AuditEvent) -> Result<(), sqlx::Error> {
-    let at = i64::try_from(event.at).unwrap_or(i64::MAX);
-    let (kind, detail) = describe(&event.kind);
-    db.insert_audit(event.account.as_str(), at, kind, &detail)
-        .await?;
-    if let Some(notice) = crate::LOCALE.notification(&event.kind)
-        && let Some(customer) = db.customer(event.account.as_str()).await?
-    {
-        {
-            let (subject, what) = (notice.subject, notice.body);
-            let body = format!(
-                "{} 様\n\n{}、{}\n\nお心当たりのない場合は、{}\n\n北洋証券オンラインサービス\n（このメールは送信専用です）",
-                customer.name,
-                crate::LOCALE.time(event.at),
-                what,
-                SUPPORT_HINT
-            );
-            db.insert_mail(
-                &customer.login_id,
-                &customer.email,
+    /// One event: its audit row and log line, and its mail for a factor change; each
+    /// written only once per event id.
+    async fn write(&self, delivered: &DeliveredEvent) -> Result<(), DeliveryError> {
+        let event_id =
+            i64::try_from(delivered.id).map_err(|_| DeliveryError::EventId(delivered.id))?;
+        let event = &delivered.event;
+        let at = i64::try_from(event.at).unwrap_or(i64::MAX);
+        let (kind, detail) = describe(&event.kind);
+        let context = event.context.as_ref();
+        let request_id = context.and_then(RequestContext::request_id);
+        let client = context.and_then(RequestContext::client);
+        let new = self
+            .db
+            .insert_audit(&NewAudit {
+                event_id,
+                account: event.account.as_str(),
                 at,
-                &format!("【北洋証券】{subject}"),
-                &body,
-            )
+                kind,
+                detail: &detail,
+                request_id,
+                client,
+                user_agent: context.and_then(RequestContext::user_agent),
+            })
             .await?;
+        if new {
+            tracing::info!(
+                target: AUDIT_LOG,
+                event = event_id,
+                account = %event.account,
+                kind,
+                request_id = request_id.unwrap_or("-"),
+                client = client.unwrap_or("-"),
+                "audit event"
+            );
+        }
+        self.queue_mail(event_id, event).await
+    }
+
+    /// The customer's e-mail for a factor change (nothing for other events, or for an
+    /// account that is not a portal customer).
+    async fn queue_mail(&self, event_id: i64, event: &AuditEvent) -> Result<(), DeliveryError> {
+        let Some(notice) = crate::LOCALE.notification(&event.kind) else {
+            return Ok(());
+        };
+        let Some(customer) = self.db.customer(event.account.as_str()).await? else {
+            return Ok(());
+        };
+        let body = format!(
+            "{} 様\n\n{}、{}\n\nお心当たりのない場合は、{}\n\n北洋証券オンラインサービス\n（このメールは送信専用です）",
+            customer.name,
+            crate::LOCALE.time(event.at),
+            notice.body,
+            SUPPORT_HINT
+        );
+        self.db
+            .insert_mail(&NewMail {
+                event_id,
+                account: &customer.login_id,
+                to_address: &customer.email,
+                at: i64::try_from(event.at).unwrap_or(i64::MAX),
+                subject: &format!("【北洋証券】{}", notice.subject),
+                body: &body,
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+impl AuditDelivery for PortalDelivery {
+    type Error = DeliveryError;
+
+    /// Writes the batch in order; on an error the whole batch comes again, and the events
+    /// already written are skipped by their ids.
+    async fn deliver(&self, events: &[DeliveredEvent]) -> Result<(), DeliveryError> {
+        for delivered in events {
+            self.write(delivered).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The store's outbox and the portal's delivery, one pass at a time.
+#[derive(Debug)]
+pub struct AuditTrail {
+    outbox: Outbox<PortalStore>,
+    delivery: PortalDelivery,
+    /// Two passes at once in this process would deliver the same events twice.
+    pass: Mutex<()>,
+    /// Wakes the background task early (after each request).
+    wake: Notify,
+}
+
+impl AuditTrail {
+    /// The trail of `store`'s outbox (the engine's store), written into `db`.
+    pub fn new(store: PortalStore, db: Db) -> Self {
+        Self {
+            outbox: Outbox::new(store),
+            delivery: PortalDelivery::new(db),
+            pass: Mutex::new(()),
+            wake: Notify::new(),
         }
     }
-    Ok(())
+
+    /// Delivers every pending event now; returns how many. On an error the undelivered
+    /// events stay in the outbox.
+    pub async fn deliver_pending(&self) -> Result<usize, OutboxError> {
+        let _one_pass = self.pass.lock().await;
+        self.outbox.deliver_pending(&self.delivery).await
+    }
+
+    /// [`Self::deliver_pending`] before a page reads the trail; a failure is logged and the
+    /// page shows what was delivered so far.
+    pub async fn catch_up(&self) {
+        if let Err(error) = self.deliver_pending().await {
+            tracing::warn!(%error, "audit delivery failed; the events stay in the outbox");
+        }
+    }
+
+    /// The delivery itself (tests hand it batches directly).
+    pub fn delivery(&self) -> &PortalDelivery {
+        &self.delivery
+    }
+
+    /// Asks the background task for a pass now (a wake while it is busy is kept).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Waits for [`Self::wake`].
+    pub async fn woken(&self) {
+        self.wake.notified().await;
+    }
 }
 
 /// A short code for the event's row (for filtering) and its line for the desk, in the
@@ -97,6 +203,7 @@ pub fn describe(kind: &AuditKind) -> (&'static str, String) {
         AuditKind::RedisplayDisabled => "redisplay_disabled",
         AuditKind::Stopped => "stopped",
         AuditKind::AdministrativelyReset { .. } => "reset",
+        AuditKind::Forgotten { .. } => "forgotten",
         _ => "other",
     };
     (code, crate::LOCALE.audit_event(kind))

@@ -5,9 +5,16 @@
 
 mod support;
 
-use axum::http::StatusCode;
-use support::{App, Browser, HANAKO, T0, TARO, portal, wrong};
-use totp_enroll::Clock as _;
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt as _;
+
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use support::{App, Browser, HANAKO, T0, TARO, deliver, portal, wrong};
+use totp_enroll::{
+    AccountId, AuditDelivery as _, AuditEvent, AuditKind, Clock as _, DeliveredEvent, KeyRing,
+    Store as _,
+};
+use totp_enroll_portal::background::{Background, ReloadError, ReloadedRing, reload_keys};
 
 // ---------------------------------------------------------------- security headers
 
@@ -120,6 +127,38 @@ async fn a_body_over_the_limit_is_refused_with_413() {
     assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+#[tokio::test]
+async fn every_response_carries_a_fresh_request_id_of_the_portals_own() {
+    let (portal, _) = portal().await;
+    let mut b = Browser::new(&portal);
+    // A client's id is not taken over: the audit trail's ids are the portal's.
+    b.headers.push((
+        HeaderName::from_static("x-request-id"),
+        HeaderValue::from_static("chosen-by-the-client"),
+    ));
+    let big = "x".repeat(20 * 1024);
+    let pages = [
+        b.get("/login").await,
+        b.get("/static/app.js").await,
+        b.get("/no-such-page").await,
+        b.post_raw("/login", &[("login_id", "x")]).await,
+        b.post_raw("/login", &[("login_id", big.as_str())]).await,
+        b.get("/account").await,
+    ];
+    let mut seen = BTreeSet::new();
+    for page in &pages {
+        let id = page.request_id();
+        assert_eq!(id.len(), 32, "{id}");
+        assert!(
+            id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+            "{id}"
+        );
+        assert!(seen.insert(id), "each response its own id");
+    }
+    assert_eq!(pages[3].status, StatusCode::FORBIDDEN);
+    assert_eq!(pages[4].status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
 // ---------------------------------------------------------------- CSRF
 
 #[tokio::test]
@@ -174,6 +213,7 @@ async fn every_post_route_checks_the_token() {
         "/desk/login",
         "/desk/logout",
         "/desk/reset",
+        "/desk/forget",
     ] {
         let page = b.post_raw(path, &[("code", "123456")]).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
@@ -864,6 +904,14 @@ async fn the_desk_needs_its_own_login() {
         )
         .await;
     assert_eq!(reset.status, StatusCode::UNAUTHORIZED);
+    let forget = b
+        .post(
+            "/desk/forget",
+            &[("login_id", TARO.0), ("reason", "削除依頼")],
+        )
+        .await;
+    assert_eq!(forget.status, StatusCode::UNAUTHORIZED);
+    assert!(!forget.body.contains("forget-button"));
     desk_login(&mut b).await;
     assert!(b.cookie("desk_session").is_some());
 }
@@ -933,7 +981,7 @@ async fn the_desk_resets_a_lost_phone_with_a_mandatory_reason() {
         .await;
     assert_eq!(
         done.location(),
-        format!("/desk?login_id={}&done=1", HANAKO.0)
+        format!("/desk?login_id={}&done=reset", HANAKO.0)
     );
     let page = desk.get(done.location()).await;
     assert_eq!(
@@ -959,6 +1007,114 @@ async fn the_desk_resets_a_lost_phone_with_a_mandatory_reason() {
     assert!(mails.body.contains("登録解除のお知らせ"));
 }
 
+#[tokio::test]
+async fn the_desk_erases_a_registration_on_a_data_protection_request() {
+    let (portal, clock) = portal().await;
+    let mut customer = Browser::new(&portal);
+    customer.login(HANAKO).await;
+    customer.enroll(HANAKO, &clock).await;
+    let account = AccountId::new(HANAKO.0).unwrap();
+    let store = portal.state.engine.store();
+
+    let mut desk = Browser::new(&portal);
+    desk_login(&mut desk).await;
+    let page = desk.get(&format!("/desk?login_id={}", HANAKO.0)).await;
+    assert!(
+        page.body
+            .contains("個人情報削除（ご本人からの削除のご依頼）")
+    );
+    assert!(page.body.contains("action=\"/desk/forget\""));
+    assert!(page.body.contains("<label for=\"forget-reason\">"));
+    assert!(page.body.contains("id=\"forget-button\""));
+
+    // Without the session's token nothing is erased.
+    let fields = [("login_id", HANAKO.0), ("reason", "ご本人より削除依頼")];
+    let forged = desk.post_raw("/desk/forget", &fields).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let wrong_token = [
+        ("csrf", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        fields[0],
+        fields[1],
+    ];
+    let forged = desk.post_raw("/desk/forget", &wrong_token).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // Nor without a reason.
+    desk.get(&format!("/desk?login_id={}", HANAKO.0)).await;
+    let no_reason = desk
+        .post(
+            "/desk/forget",
+            &[("login_id", HANAKO.0), ("reason", " \n ")],
+        )
+        .await;
+    assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
+    assert!(no_reason.error().unwrap().contains("個人情報削除の理由"));
+    assert!(store.load(&account).await.unwrap().is_some(), "still there");
+    assert_eq!(no_reason.text_of("otp-status").as_deref(), Some("利用中"));
+
+    let done = desk
+        .post(
+            "/desk/forget",
+            &[
+                ("login_id", HANAKO.0),
+                ("reason", "ご本人より削除依頼\n受付番号 A-17"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        done.location(),
+        format!("/desk?login_id={}&done=forget", HANAKO.0)
+    );
+    let page = desk.get(done.location()).await;
+    assert_eq!(
+        page.text_of("notice").as_deref(),
+        Some("ご依頼によりワンタイムパスワードサービスの登録情報を削除しました（未登録）。")
+    );
+    assert_eq!(page.text_of("otp-status").as_deref(), Some("未登録"));
+    assert!(page.body.contains(
+        "個人情報削除の依頼により登録情報を消去（担当 desk-01：ご本人より削除依頼 受付番号 A-17）"
+    ));
+
+    // The library keeps a tombstone: no record, but the row's version.
+    assert!(store.load(&account).await.unwrap().is_none());
+    assert!(store.version(&account).await.unwrap().is_some());
+    // Audited with the operator, in the desk's request.
+    let newest = &portal.state.db.recent_audit(HANAKO.0, 1).await.unwrap()[0];
+    assert_eq!(newest.kind, "forgotten");
+    assert!(newest.detail.contains("担当 desk-01"));
+    assert_eq!(
+        newest.request_id.as_deref(),
+        Some(done.request_id().as_str())
+    );
+    // The customer is told, once.
+    let mails = portal.state.db.mails(100).await.unwrap();
+    let notices: Vec<_> = mails
+        .iter()
+        .filter(|m| m.subject.contains("登録情報消去のお知らせ"))
+        .collect();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].to_address, "hanako@example.jp");
+
+    // The customer sees 未登録 and may apply again over the tombstone.
+    assert_eq!(
+        customer
+            .get("/account")
+            .await
+            .text_of("otp-status")
+            .as_deref(),
+        Some("未登録")
+    );
+    clock.advance(30);
+    customer.enroll(HANAKO, &clock).await;
+    assert_eq!(
+        customer
+            .get("/account")
+            .await
+            .text_of("otp-status")
+            .as_deref(),
+        Some("利用中")
+    );
+}
+
 // ---------------------------------------------------------------- Eメール通知
 
 #[tokio::test]
@@ -975,6 +1131,7 @@ async fn factor_changes_send_mail_and_logins_do_not() {
     b.get("/login/otp").await;
     b.post("/login/otp", &[("code", &app.code(&clock))]).await;
 
+    deliver(&portal).await;
     let mails = portal.state.db.mails(10).await.unwrap();
     assert_eq!(
         mails.len(),
@@ -987,6 +1144,83 @@ async fn factor_changes_send_mail_and_logins_do_not() {
     let page = b.get("/mail").await;
     assert!(page.body.contains("taro@example.jp"));
     assert!(!page.body.contains(&app.code(&clock)));
+}
+
+// ---------------------------------------------------------------- audit trail
+
+#[tokio::test]
+async fn a_logins_audit_row_carries_its_request_id_and_the_peer_address() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.peer = Some("203.0.113.7:41000".parse().unwrap());
+    b.headers.push((
+        header::USER_AGENT,
+        HeaderValue::from_static("PortalTest/1.0 (iPhone)"),
+    ));
+    // Anyone can send this header; the portal (no proxy configured) does not read it.
+    b.headers.push((
+        HeaderName::from_static("x-forwarded-for"),
+        HeaderValue::from_static("198.51.100.23"),
+    ));
+    b.login(TARO).await;
+    let app = b.enroll(TARO, &clock).await;
+    b.post("/logout", &[]).await;
+    clock.advance(30);
+    b.password_step(TARO).await;
+    b.get("/login/otp").await;
+    let login = b.post("/login/otp", &[("code", &app.code(&clock))]).await;
+    assert_eq!(login.location(), "/account");
+
+    assert!(deliver(&portal).await >= 3, "started, confirmed, login");
+    let rows = portal.state.db.recent_audit(TARO.0, 10).await.unwrap();
+    let row = rows.iter().find(|r| r.kind == "login").unwrap();
+    assert_eq!(row.request_id.as_deref(), Some(login.request_id().as_str()));
+    assert_eq!(row.client.as_deref(), Some("203.0.113.7"));
+    assert_eq!(row.user_agent.as_deref(), Some("PortalTest/1.0 (iPhone)"));
+    assert!(
+        rows.iter()
+            .all(|r| r.event_id.is_some() && r.client.as_deref() == Some("203.0.113.7"))
+    );
+}
+
+#[tokio::test]
+async fn a_redelivered_factor_change_queues_its_mail_once() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    b.enroll(TARO, &clock).await;
+
+    // What the outbox holds, as the library's delivery hands it over.
+    let store = portal.state.engine.store();
+    let batch: Vec<DeliveredEvent> = store
+        .pending_events(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| DeliveredEvent {
+            id: entry.id,
+            event: AuditEvent::decode(&entry.bytes).unwrap(),
+        })
+        .collect();
+    assert!(
+        batch
+            .iter()
+            .any(|d| matches!(d.event.kind, AuditKind::EnrollmentConfirmed { .. }))
+    );
+    // Delivered twice (as after a lost acknowledgement), then a third time by the outbox,
+    // which removes the events only then.
+    let delivery = portal.state.audit.delivery();
+    delivery.deliver(&batch).await.unwrap();
+    delivery.deliver(&batch).await.unwrap();
+    assert_eq!(deliver(&portal).await, batch.len());
+    assert!(store.pending_events(100).await.unwrap().is_empty());
+    assert_eq!(deliver(&portal).await, 0);
+
+    let mails = portal.state.db.mails(100).await.unwrap();
+    assert_eq!(mails.len(), 1, "one mail for one confirmation");
+    assert!(mails[0].subject.contains("お申込み完了"));
+    let rows = portal.state.db.recent_audit(TARO.0, 100).await.unwrap();
+    assert_eq!(rows.len(), batch.len(), "one row per event");
 }
 
 #[tokio::test]
@@ -1036,4 +1270,82 @@ async fn storage_down_is_a_503_with_a_japanese_page_not_a_500() {
 async fn the_clock_hook_drives_the_engine() {
     let (portal, clock) = portal().await;
     assert_eq!(portal.state.now().unwrap(), clock.now().unwrap());
+}
+
+// ---------------------------------------------------------------- background work
+
+#[tokio::test]
+async fn stopping_the_background_work_delivers_what_is_pending() {
+    let (portal, clock) = portal().await;
+    let background = Background::spawn(&portal.state, None);
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    b.enroll(TARO, &clock).await;
+    background.stop().await;
+    let store = portal.state.engine.store();
+    assert!(store.pending_events(100).await.unwrap().is_empty());
+    let rows = portal.state.db.recent_audit(TARO.0, 10).await.unwrap();
+    assert_eq!(rows[0].kind, "confirmed");
+}
+
+/// Writes `text` to `path` with `mode`.
+fn write_key_file(path: &std::path::Path, text: &str, mode: u32) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[tokio::test]
+async fn a_key_reload_keeps_the_ring_unless_the_file_holds_every_key_in_use() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let app = b.enroll(TARO, &clock).await; // sealed under key 1
+    let engine = &portal.state.engine;
+    let dir = std::env::temp_dir().join(format!("portal-reload-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sealing-keys.txt");
+
+    let missing = reload_keys(engine, &path).await.unwrap_err();
+    assert!(matches!(missing, ReloadError::Read(_)), "{missing}");
+
+    let only_new = KeyRing::new(2, [7; 32]).export_text();
+    write_key_file(&path, &only_new, 0o600);
+    let refused = reload_keys(engine, &path).await.unwrap_err();
+    assert!(
+        matches!(&refused, ReloadError::MissingKeys { missing } if missing == &[1]),
+        "{refused}"
+    );
+
+    let mut rotated = (*engine.keys()).clone();
+    rotated.rotate(2, [7; 32]);
+    let rotated = rotated.export_text();
+    write_key_file(&path, &rotated, 0o644);
+    let readable = reload_keys(engine, &path).await.unwrap_err();
+    assert!(matches!(readable, ReloadError::Read(_)), "{readable}");
+
+    write_key_file(&path, "totp-enroll-keys/v1; current=2; 2=!!!!", 0o600);
+    let malformed = reload_keys(engine, &path).await.unwrap_err();
+    assert!(!malformed.to_string().contains("!!!!"), "{malformed}");
+
+    assert_eq!(engine.keys().key_ids(), [1], "every failure kept the ring");
+    assert_eq!(engine.keys().current_key_id(), 1);
+
+    write_key_file(&path, &rotated, 0o600);
+    assert_eq!(
+        reload_keys(engine, &path).await.unwrap(),
+        ReloadedRing {
+            current: 2,
+            key_ids: vec![1, 2]
+        }
+    );
+    assert_eq!(engine.keys().current_key_id(), 2);
+    // The record sealed under key 1 still opens: the customer logs in with the code.
+    b.post("/logout", &[]).await;
+    clock.advance(30);
+    b.password_step(TARO).await;
+    b.get("/login/otp").await;
+    let login = b.post("/login/otp", &[("code", &app.code(&clock))]).await;
+    assert_eq!(login.location(), "/account");
+    let _ = std::fs::remove_dir_all(&dir);
 }

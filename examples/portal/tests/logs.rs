@@ -1,11 +1,13 @@
 //! Nothing secret reaches the log: a whole login and enrollment at TRACE level, with the
-//! request spans and the engine's spans, holds no password, setup key, code, CSRF token or
-//! session id. Its own test process, so the log subscriber can be process-wide.
+//! request spans, the engine's spans and the audit lines of the delivery, holds no
+//! password, setup key, code, CSRF token or session id; the audit line names the request
+//! (its `X-Request-Id`) and the client. Its own test process, so the log subscriber can be
+//! process-wide.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
-use support::{App, Browser, TARO, portal, wrong};
+use support::{App, Browser, TARO, deliver, portal, wrong};
 
 /// A log sink for one test: everything written at any level.
 #[derive(Clone, Default)]
@@ -38,6 +40,7 @@ async fn no_password_key_or_code_reaches_the_log() {
 
     let (portal, clock) = portal().await;
     let mut b = Browser::new(&portal);
+    b.peer = Some("203.0.113.9:50123".parse().unwrap());
     b.get("/login").await;
     b.post(
         "/login",
@@ -50,10 +53,24 @@ async fn no_password_key_or_code_reaches_the_log() {
     let app = App::scan(&register);
     let code = app.code(&clock);
     b.post("/apply/confirm", &[("code", &wrong(&code))]).await;
-    b.post("/apply/confirm", &[("code", &code)]).await;
+    let confirmed = b.post("/apply/confirm", &[("code", &code)]).await;
+    assert_eq!(confirmed.location(), "/apply/done");
     let csrf = b.csrf.clone().unwrap();
+    deliver(&portal).await;
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let audit_line = log
+        .lines()
+        .find(|line| line.contains("totp_enroll_portal::audit") && line.contains("\"confirmed\""))
+        .unwrap_or_else(|| panic!("an audit line for the confirmation: {log}"));
+    assert!(
+        audit_line.contains(&confirmed.request_id()),
+        "the request's id: {audit_line}"
+    );
+    assert!(
+        audit_line.contains("203.0.113.9"),
+        "the client: {audit_line}"
+    );
     assert!(log.contains("/apply/confirm"), "requests are logged: {log}");
     assert!(
         log.contains("totp_enroll::engine"),

@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use support::{Browser, T0, TARO};
-use totp_enroll::{AccountId, ManualClock, Operator};
+use totp_enroll::{
+    AccountId, AuditDelivery as _, AuditEvent, DeliveredEvent, ManualClock, Operator, Store as _,
+};
 use totp_enroll_portal::app::{self, Portal, PortalOptions};
 use totp_enroll_portal::config::{Database, generate_key_ring_text, key_ring_from_text};
 
@@ -95,9 +97,26 @@ async fn a_code_logs_in_once_across_both(database: Database) {
         assert!(refused.error().unwrap().contains("既に使用されています"));
     }
 
-    // The mail of the confirmation, written by the first portal, is seen by the second.
-    let mails = two.state.db.mails(100).await.unwrap();
+    // The outbox is shared: what the first portal delivered (the confirmation's mail) the
+    // second sees, and delivering the same events again from the second adds no mail.
+    let pending: Vec<DeliveredEvent> = one
+        .state
+        .engine
+        .store()
+        .pending_events(1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| DeliveredEvent {
+            id: entry.id,
+            event: AuditEvent::decode(&entry.bytes).unwrap(),
+        })
+        .collect();
+    one.state.audit.deliver_pending().await.unwrap();
+    let mails = two.state.db.mails(1000).await.unwrap();
     assert!(mails.iter().any(|m| m.to_address == "taro@example.jp"));
+    two.state.audit.delivery().deliver(&pending).await.unwrap();
+    assert_eq!(two.state.db.mails(1000).await.unwrap().len(), mails.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -68,7 +68,6 @@ pub async fn submit(
         .engine
         .begin(&me.account, &me.customer.login_id, &step_up)
         .await;
-    app.audit.flush(&app.db).await;
     match begun {
         Ok(screen) => {
             session.update(|d| d.provisioning = Some((Shown::Enrollment, screen)));
@@ -128,7 +127,6 @@ pub async fn confirm_submit(
 ) -> Page {
     let me = logged_in(&app, &session).await?;
     let confirmed = app.engine.confirm(&me.account, &form.code).await;
-    app.audit.flush(&app.db).await;
     match confirmed {
         Ok(()) => {
             session.update(|d| d.provisioning = None);

@@ -1,6 +1,10 @@
 //! The support desk (`/desk`, お客さまサポート窓口): operators log in with their own session,
 //! look a customer up by login ID (status and recent audit events: never a secret or a
-//! code), and reset the service with a mandatory reason (the manual's lost-phone path).
+//! code), and, each with a mandatory reason that is audited with the operator:
+//!
+//! * reset the service (リセット, the manual's lost-phone path: `Engine::admin_reset`);
+//! * erase the registration on the customer's data-protection request (個人情報削除:
+//!   `Engine::forget`, which leaves only a tombstone of the row; the audit trail stays).
 
 use axum::Form;
 use axum::extract::{Extension, Query, State};
@@ -16,16 +20,60 @@ use crate::views::{self, Chrome, DeskCustomer, DeskLoginPage, DeskPage};
 
 /// How many audit events the desk shows.
 const RECENT_EVENTS: i64 = 20;
-/// Longest reset reason, in characters.
+/// Longest reason, in characters.
 const MAX_REASON_CHARS: usize = 500;
 
-/// `?login_id=…&done=1`.
+/// `?login_id=…&done=reset` (or `done=forget`).
 #[derive(Debug, Deserialize)]
 pub struct Lookup {
     /// The login ID to look up.
     pub login_id: Option<String>,
-    /// Set after a reset.
+    /// The action just done ([`DeskAction::name`]).
     pub done: Option<String>,
+}
+
+/// What an operator does to a customer's service, with a reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeskAction {
+    /// リセット: the enrollment is cleared; the customer may apply again.
+    Reset,
+    /// 個人情報削除: the enrollment row is erased; the customer may apply again.
+    Forget,
+}
+
+impl DeskAction {
+    const ALL: [Self; 2] = [Self::Reset, Self::Forget];
+
+    /// In the `done` query after the action.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Reset => "reset",
+            Self::Forget => "forget",
+        }
+    }
+
+    fn no_reason(self) -> &'static str {
+        match self {
+            Self::Reset => "リセットの理由を入力してください。",
+            Self::Forget => "個人情報削除の理由（ご依頼の内容）を入力してください。",
+        }
+    }
+
+    fn reason_too_long(self) -> &'static str {
+        match self {
+            Self::Reset => "リセットの理由は500文字以内で入力してください。",
+            Self::Forget => "個人情報削除の理由は500文字以内で入力してください。",
+        }
+    }
+
+    fn done(self) -> &'static str {
+        match self {
+            Self::Reset => "ワンタイムパスワードサービスをリセットしました（未登録）。",
+            Self::Forget => {
+                "ご依頼によりワンタイムパスワードサービスの登録情報を削除しました（未登録）。"
+            }
+        }
+    }
 }
 
 /// The operator login form.
@@ -37,9 +85,9 @@ pub struct DeskLoginForm {
     pub password: String,
 }
 
-/// The reset form.
+/// The reset and erasure forms.
 #[derive(Debug, Deserialize)]
-pub struct ResetForm {
+pub struct ReasonForm {
     /// The customer.
     pub login_id: String,
     /// 理由.
@@ -79,9 +127,10 @@ pub async fn show(
         return login_page(&session, StatusCode::OK, None);
     }
     let login_id = lookup.login_id.unwrap_or_default().trim().to_owned();
-    let notice = lookup
-        .done
-        .map(|_| "ワンタイムパスワードサービスをリセットしました（未登録）。".to_owned());
+    let notice = DeskAction::ALL
+        .into_iter()
+        .find(|action| lookup.done.as_deref() == Some(action.name()))
+        .map(|action| action.done().to_owned());
     if login_id.is_empty() {
         return Ok(views::page(
             StatusCode::OK,
@@ -143,6 +192,8 @@ async fn desk_customer(app: &SharedState, login_id: &str) -> Result<Option<DeskC
         }
         _ => {}
     }
+    // Deliver what is pending first, so the desk shows the event of what was just done.
+    app.audit.catch_up().await;
     let events = app
         .db
         .recent_audit(&customer.login_id, RECENT_EVENTS)
@@ -195,15 +246,31 @@ pub async fn logout(Extension(session): Extension<Session>) -> Redirect {
     Redirect::to("/desk")
 }
 
-/// POST /desk/reset: erases the customer's enrollment; the reason is mandatory and audited.
+/// POST /desk/reset: clears the customer's enrollment (lost phone); the reason is
+/// mandatory and audited.
 pub async fn reset(
     State(app): State<SharedState>,
     Extension(session): Extension<Session>,
-    Form(form): Form<ResetForm>,
+    Form(form): Form<ReasonForm>,
 ) -> Page {
-    let (chrome, operator) = chrome(&session);
+    act(&app, &session, form, DeskAction::Reset).await
+}
+
+/// POST /desk/forget: erases the customer's enrollment on a data-protection request; the
+/// reason is mandatory and audited.
+pub async fn forget(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<ReasonForm>,
+) -> Page {
+    act(&app, &session, form, DeskAction::Forget).await
+}
+
+/// Checks the operator and the reason, then does `action` and goes back to the lookup.
+async fn act(app: &SharedState, session: &Session, form: ReasonForm, action: DeskAction) -> Page {
+    let (chrome, operator) = chrome(session);
     let Some(operator) = operator else {
-        return login_page(&session, StatusCode::UNAUTHORIZED, None);
+        return login_page(session, StatusCode::UNAUTHORIZED, None);
     };
     // One line of text: newlines and other control characters become spaces (the reason
     // goes to the audit log).
@@ -215,13 +282,13 @@ pub async fn reset(
     let reason = reason.trim();
     let login_id = form.login_id.trim().to_owned();
     let error = if reason.is_empty() {
-        Some("リセットの理由を入力してください。")
+        Some(action.no_reason())
     } else if reason.chars().count() > MAX_REASON_CHARS {
-        Some("リセットの理由は500文字以内で入力してください。")
+        Some(action.reason_too_long())
     } else {
         None
     };
-    let found = desk_customer(&app, &login_id).await?;
+    let found = desk_customer(app, &login_id).await?;
     if found.is_none() || error.is_some() {
         let status = if found.is_none() {
             StatusCode::NOT_FOUND
@@ -246,10 +313,12 @@ pub async fn reset(
     let operator = Operator::new(operator)
         .map_err(|e| crate::error::AppError::internal(format!("operator: {e}")))?;
     let account = account_id(&login_id)?;
-    let result = app.engine.admin_reset(&account, &operator, reason).await;
-    app.audit.flush(&app.db).await;
+    let result = match action {
+        DeskAction::Reset => app.engine.admin_reset(&account, &operator, reason).await,
+        DeskAction::Forget => app.engine.forget(&account, &operator, reason).await,
+    };
     if let Err(error) = result {
-        return refused_page(&app, error, |message| DeskPage {
+        return refused_page(app, error, |message| DeskPage {
             chrome,
             login_id,
             notice: None,
@@ -259,7 +328,7 @@ pub async fn reset(
     }
     let query: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("login_id", &login_id)
-        .append_pair("done", "1")
+        .append_pair("done", action.name())
         .finish();
     Ok(Redirect::to(&format!("/desk?{query}")).into_response())
 }

@@ -129,7 +129,6 @@ pub async fn otp_submit(
     };
     let account = account_id(&pending.login_id)?;
     let verdict = app.engine.verify_login(&account, &form.code).await;
-    app.audit.flush(&app.db).await;
     match verdict {
         Ok(Login::Verified(_) | Login::NotRequired) => {
             session.rotate();

@@ -8,8 +8,10 @@ use super::Page;
 use crate::app::SharedState;
 use crate::views::{self, Chrome, MailPage, MailView};
 
-/// GET /mail: the newest 100 mails.
+/// GET /mail: the newest 100 mails (after delivering the pending audit events, so the
+/// mail of what was just done is there).
 pub async fn show(State(app): State<SharedState>) -> Page {
+    app.audit.catch_up().await;
     let mails = app
         .db
         .mails(100)

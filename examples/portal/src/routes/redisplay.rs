@@ -31,7 +31,6 @@ pub async fn submit(
 ) -> Page {
     let me = logged_in(&app, &session).await?;
     let shown = app.engine.redisplay(&me.account, &form.code).await;
-    app.audit.flush(&app.db).await;
     match shown {
         Ok(screen) => {
             session.update(|d| d.provisioning = Some((Shown::Redisplay, screen)));

@@ -32,7 +32,6 @@ pub async fn submit(
 ) -> Page {
     let me = logged_in(&app, &session).await?;
     let stopped = app.engine.stop(&me.account, &form.code).await;
-    app.audit.flush(&app.db).await;
     match stopped {
         Ok(()) => {
             session.update(|d| d.provisioning = None);

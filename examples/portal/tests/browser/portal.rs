@@ -3,7 +3,7 @@
 //! (so a fresh 30 s step never costs real waiting) and everything it logs captured.
 
 use std::io::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -110,9 +110,12 @@ impl Portal {
             .await
             .expect("bind the portal's port");
         let addr = listener.local_addr().expect("the portal's address");
-        let router = portal.router;
+        // As `main.rs` serves it: with the peer address for the request context.
+        let app = portal
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
         let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
+            if let Err(e) = axum::serve(listener, app).await {
                 let _ = writeln!(std::io::stderr(), "the portal's server stopped: {e}");
             }
         });

@@ -3,11 +3,13 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use totp_enroll::{Clock, ManualClock, OtpPolicy, Secret, Totp};
 use totp_enroll_portal::app::{self, Portal, PortalOptions};
@@ -33,6 +35,12 @@ pub async fn portal() -> (Portal, Arc<ManualClock>) {
     .await
     .unwrap();
     (portal, clock)
+}
+
+/// Delivers the audit outbox now (what the background task does every 500 ms): the audit
+/// rows and mails of everything done so far. Returns how many events were delivered.
+pub async fn deliver(portal: &Portal) -> usize {
+    portal.state.audit.deliver_pending().await.unwrap()
 }
 
 /// One response, read whole.
@@ -73,6 +81,11 @@ impl Page {
         Some(tag[v..end].to_owned())
     }
 
+    /// The response's `X-Request-Id`.
+    pub fn request_id(&self) -> String {
+        self.headers["x-request-id"].to_str().unwrap().to_owned()
+    }
+
     /// The refusal message shown on the page.
     pub fn error(&self) -> Option<String> {
         self.text_of("error")
@@ -93,12 +106,15 @@ impl Page {
     }
 }
 
-/// A browser: cookies and the last CSRF token.
+/// A browser: cookies and the last CSRF token; optionally a peer address (as
+/// `axum::serve` with `ConnectInfo` reports it) and headers sent with every request.
 #[derive(Clone)]
 pub struct Browser {
     router: Router,
     cookies: BTreeMap<String, String>,
     pub csrf: Option<String>,
+    pub peer: Option<SocketAddr>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Browser {
@@ -111,6 +127,8 @@ impl Browser {
             router,
             cookies: BTreeMap::new(),
             csrf: None,
+            peer: None,
+            headers: Vec::new(),
         }
     }
 
@@ -124,7 +142,13 @@ impl Browser {
         self.cookies.get(name)
     }
 
-    async fn send(&mut self, request: Request<Body>) -> Page {
+    async fn send(&mut self, mut request: Request<Body>) -> Page {
+        if let Some(peer) = self.peer {
+            request.extensions_mut().insert(ConnectInfo(peer));
+        }
+        for (name, value) in &self.headers {
+            request.headers_mut().insert(name.clone(), value.clone());
+        }
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();

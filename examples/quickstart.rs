@@ -91,12 +91,13 @@ impl Portal {
         println!("    … 30 seconds later");
     }
 
-    fn show_registration_screen(&self, screen: &Provisioning) {
-        println!("{}", screen.qr().to_terminal().as_str());
+    fn show_registration_screen(&self, screen: &Provisioning) -> Result<(), Box<dyn Error>> {
+        println!("{}", screen.qr()?.to_terminal().as_str());
         println!("  Account name : {}", screen.account_name());
         println!("  Key type     : {}", screen.key_type());
         println!("  Setup key    : ●●●● ●●●● (hidden — press \"show code\")");
         println!("  [show code]  : {}", screen.reveal_setup_key().as_str());
+        Ok(())
     }
 }
 
@@ -132,7 +133,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .engine
         .begin(&portal.customer, "0123-456789", &step_up)
         .await?;
-    portal.show_registration_screen(&screen);
+    portal.show_registration_screen(&screen)?;
     let phone = AuthenticatorApp::scan("iPhone", &screen)?;
     println!("  Next › confirm with the code the app shows:");
     let code = phone.shows(&clock)?;

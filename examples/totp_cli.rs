@@ -374,15 +374,17 @@ fn cmd_new(args: &[String]) -> Result<Outcome, CliError> {
     let secret = Secret::generate().map_err(|e| CliError::new(e.to_string()))?;
     let key_uri = KeyUri::new(secret, parsed.required("--account")?, &policy)
         .map_err(|e| CliError::new(format!("invalid --account: {e}")))?;
-    let provisioning =
-        Provisioning::new(key_uri).map_err(|e| CliError::new(format!("QR code: {e}")))?;
+    let provisioning = Provisioning::new(key_uri);
+    let qr = provisioning
+        .qr()
+        .map_err(|e| CliError::new(format!("QR code: {e}")))?;
     let mut out = Zeroizing::new(String::new());
     out.push_str("setup key: ");
     out.push_str(&provisioning.reveal_setup_key());
     out.push_str("\nuri: ");
     out.push_str(&provisioning.uri());
     out.push('\n');
-    out.push_str(&provisioning.qr().to_terminal());
+    out.push_str(&qr.to_terminal());
     Ok(Outcome::secret(out))
 }
 

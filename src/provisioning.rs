@@ -54,7 +54,8 @@ impl fmt::Display for KeyType {
 /// use totp_enroll::{KeyType, KeyUri, OtpPolicy, Provisioning, Secret};
 /// let secret = Secret::from_base32("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")?;
 /// let policy = OtpPolicy::new("北洋証券オンラインサービス")?;
-/// let screen = Provisioning::new(KeyUri::new(secret, "taro yamada", &policy)?)?;
+/// let screen = Provisioning::new(KeyUri::new(secret, "taro yamada", &policy)?);
+/// assert!(screen.qr()?.width() > 0);
 /// assert_eq!(screen.account_name(), "北洋証券オンラインサービス");
 /// assert_eq!(screen.key_type(), KeyType::TimeBased);
 /// assert_eq!(screen.reveal_setup_key().as_str(), "JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP");
@@ -65,20 +66,14 @@ impl fmt::Display for KeyType {
 #[derive(Clone)]
 pub struct Provisioning {
     key_uri: KeyUri,
-    qr: QrCode,
 }
 
 impl Provisioning {
-    /// Renders the QR code of `key_uri`.
-    ///
-    /// # Errors
-    /// [`QrError::DataTooLong`] if the URI does not fit in a QR code. With the length limits
-    /// [`KeyUri`] and [`OtpPolicy`] enforce, the longest URI (about 1,800 bytes) fits, so
-    /// this does not happen for a valid `KeyUri`; the error is kept so a change of limits can
-    /// never turn into a panic.
-    pub fn new(key_uri: KeyUri) -> Result<Self, QrError> {
-        let qr = QrCode::new(&key_uri.to_uri())?;
-        Ok(Self { key_uri, qr })
+    /// The registration screen of `key_uri`. Nothing is rendered yet: the QR code is
+    /// rendered when [`Provisioning::qr`] is called (a JSON API that returns only the URI
+    /// never pays for it).
+    pub fn new(key_uri: KeyUri) -> Self {
+        Self { key_uri }
     }
 
     /// The `otpauth://` key URI the QR code encodes. **Contains the secret.**
@@ -86,9 +81,17 @@ impl Provisioning {
         self.key_uri.to_uri()
     }
 
-    /// The QR code of [`Provisioning::uri`]. **Its renderings contain the secret.**
-    pub fn qr(&self) -> &QrCode {
-        &self.qr
+    /// Renders the QR code of [`Provisioning::uri`] (each call renders afresh; the
+    /// modules are zeroized when the code is dropped). **Its renderings contain the
+    /// secret.**
+    ///
+    /// # Errors
+    /// [`QrError::DataTooLong`] if the URI does not fit in a QR code. With the length limits
+    /// [`KeyUri`] and [`OtpPolicy`] enforce, the longest URI (about 1,800 bytes) fits, so
+    /// this does not happen for a valid `KeyUri`; the error is kept so a change of limits can
+    /// never turn into a panic.
+    pub fn qr(&self) -> Result<QrCode, QrError> {
+        QrCode::new(&self.key_uri.to_uri())
     }
 
     /// The account name as the seed manual uses the term ("アカウント名"): the name the
@@ -141,7 +144,6 @@ impl fmt::Debug for Provisioning {
             .field("issuer", &self.issuer())
             .field("account", &self.account())
             .field("key_type", &self.key_type())
-            .field("qr", &self.qr)
             .field("setup_key", &format_args!("[REDACTED]"))
             .finish()
     }

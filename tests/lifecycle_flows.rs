@@ -32,7 +32,7 @@ async fn chapter1_new_enrollment_from_not_registered_to_in_use() {
     let screen = h.begin().await;
     assert_eq!(screen.account_name(), common::ISSUER);
     assert_eq!(screen.key_type(), KeyType::TimeBased);
-    assert!(screen.qr().width() > 0);
+    assert!(screen.qr().unwrap().width() > 0);
     assert!(matches!(
         h.engine.status(&h.account).await.unwrap(),
         Status::Pending { .. }

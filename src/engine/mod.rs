@@ -223,7 +223,7 @@ impl<S: Store> Engine<S> {
             }
             let secret = Secret::generate()?;
             let provisioning =
-                Provisioning::new(KeyUri::new(secret.clone(), label, &self.policy.otp)?)?;
+                Provisioning::new(KeyUri::new(secret.clone(), label, &self.policy.otp)?);
             let sealed = self.keys.load().seal(&secret, account)?;
             let params = OtpParams::from_policy(&self.policy.otp);
             for _ in 0..MAX_RETRIES {
@@ -379,7 +379,7 @@ impl<S: Store> Engine<S> {
                 .digits(u32::from(params.digits().get()))
                 .period(u64::from(params.period()))
                 .build()?;
-            Ok(Provisioning::new(KeyUri::new(secret, label, &policy)?)?)
+            Ok(Provisioning::new(KeyUri::new(secret, label, &policy)?))
         })
         .await
     }

@@ -38,15 +38,15 @@ pub struct KeyView {
 pub const QR_LABEL: &str = "登録用二次元バーコード（ワンタイムパスワード登録用のQRコード）";
 
 impl KeyView {
-    /// The view of `screen`.
-    pub fn new(screen: &Provisioning) -> Self {
-        Self {
-            qr_svg: screen.qr().to_svg_inline(QR_LABEL),
+    /// The view of `screen` (its QR code rendered now).
+    pub fn new(screen: &Provisioning) -> Result<Self, totp_enroll::EngineError> {
+        Ok(Self {
+            qr_svg: screen.qr()?.to_svg_inline(QR_LABEL),
             setup_key: screen.reveal_setup_key(),
             copy_key: screen.reveal_setup_key_for_copy(),
             account_name: screen.account_name().to_owned(),
             key_type: screen.key_type().label_in(Lang::Ja),
-        }
+        })
     }
 }
 

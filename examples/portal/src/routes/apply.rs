@@ -98,7 +98,7 @@ pub async fn register(
         StatusCode::OK,
         &RegisterPage {
             chrome: me.chrome,
-            key: KeyView::new(&screen),
+            key: KeyView::new(&screen)?,
             expires,
         },
     ))

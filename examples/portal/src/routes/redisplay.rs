@@ -53,7 +53,7 @@ pub async fn show(State(app): State<SharedState>, Extension(session): Extension<
         StatusCode::OK,
         &RedisplayShowPage {
             chrome: me.chrome,
-            key: KeyView::new(&screen),
+            key: KeyView::new(&screen)?,
         },
     ))
 }

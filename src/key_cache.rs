@@ -1,120 +1,221 @@
-//! A bounded cache of prepared HMAC keys, so a login does not unseal its secret every time.
+//! A bounded, sharded cache per account: the prepared HMAC key of its secret, and the
+//! record this engine last wrote for it (with its version), so that a login needs neither
+//! to unseal the secret nor, usually, to load the record first.
 //!
-//! Unsealing (XChaCha20-Poly1305) costs several times a whole window verification; the
-//! cache keeps, per account, the [`PreparedKey`] derived from one exact sealed secret. An
-//! entry is used only when the stored sealed bytes (key id, nonce, ciphertext and tag) are
-//! identical to the ones it was derived from, so a re-enrollment, a rotation re-seal or a
-//! tampered record is always a miss that goes through the AEAD.
-//!
-//! Exposure: the entries are key-equivalent, like the key ring that the engine already
-//! holds for its whole life and that opens every record; they are zeroized when evicted or
-//! replaced, and the engine evicts an account's entry when its secret is erased (stop,
-//! administrative reset). Each entry is boxed, so when the map grows (or a removed entry's
-//! slot stays behind) the table holds only a pointer: resizing never leaves a copy of a
-//! prepared key in freed memory. A capacity of 0 disables the cache.
+//! * **Prepared keys.** Unsealing (XChaCha20-Poly1305) costs several times a whole window
+//!   verification; an entry's [`PreparedKey`] is used only when the record's sealed bytes
+//!   (key id, nonce, ciphertext and tag) are identical to the ones it was derived from, so a
+//!   re-enrollment, a rotation re-seal or a tampered record is always a miss that goes
+//!   through the AEAD.
+//! * **Held records.** After a successful conditional write, the engine keeps the record it
+//!   wrote and the version the store gave it. The next login of that account decides from
+//!   it and sends its conditional write directly (one round trip); if another writer (a
+//!   process, an engine, the support desk) changed the row since, the version differs, the
+//!   write is refused and the engine loads and decides again, so acceptance is still
+//!   reported only after a durable compare-and-swap. A held record is used for at most
+//!   [`KeyCache::HELD_MAX_AGE`] seconds, which bounds how long a row restored behind the
+//!   engine's back at the same version could go unnoticed.
+//! * **Consistency with the key ring.** Every entry belongs to one generation of the
+//!   engine's key ring; replacing the ring empties the cache and starts a new generation,
+//!   and an entry prepared under an older ring is never inserted.
+//! * **Exposure.** The entries are key-equivalent, like the key ring that the engine holds
+//!   for its whole life and that opens every record; they are zeroized when evicted or
+//!   replaced, and the engine evicts an account's entry when its secret is erased. Each
+//!   entry is boxed, so a resizing table moves pointers only: no copy of a prepared key is
+//!   left in freed memory.
+//! * **Population scale.** Accounts are spread over [`KeyCache::SHARDS`] locks; each shard
+//!   evicts its oldest entry first (FIFO, O(1)), so a population far larger than the
+//!   capacity costs a miss, never a scan. A capacity of 0 disables the cache.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::account::AccountId;
 use crate::otp::PreparedKey;
 use crate::policy::Algorithm;
+use crate::record::EnrollmentRecord;
 use crate::seal::SealedSecret;
 
-/// The sealed bytes a prepared key came from (including the record format they were
-/// sealed for), and the key, which zeroizes itself on drop wherever the box puts it.
+/// One account's cached state.
 struct Entry {
     sealed: SealedSecret,
     key: PreparedKey,
+    /// The record this engine last wrote, its store version, and when (engine clock).
+    held: Option<Held>,
+    /// Its position in the shard's FIFO (entries re-inserted get a new one).
+    serial: u64,
+}
+
+/// A record the engine wrote, with the version the store gave it.
+#[derive(Clone)]
+pub(crate) struct Held {
+    pub(crate) version: u64,
+    pub(crate) record: EnrollmentRecord,
+    pub(crate) at: u64,
+}
+
+/// One lock's share of the cache.
+#[derive(Default)]
+struct Shard {
+    generation: u64,
+    next_serial: u64,
+    map: HashMap<AccountId, Box<Entry>>,
+    /// Accounts in insertion order, with the serial they were inserted under (stale
+    /// pairs, whose entry was replaced or removed, are skipped when met).
+    order: VecDeque<(AccountId, u64)>,
 }
 
 pub(crate) struct KeyCache {
-    capacity: usize,
-    entries: Mutex<Entries>,
-}
-
-/// The entries, all derived under the key ring of `generation`.
-#[derive(Default)]
-struct Entries {
-    generation: u64,
-    map: HashMap<AccountId, Box<Entry>>,
+    per_shard: usize,
+    shards: Box<[Mutex<Shard>]>,
 }
 
 impl KeyCache {
+    /// Number of independently locked shards.
+    pub(crate) const SHARDS: usize = 16;
+
+    /// How long (engine clock, seconds) a held record may be used without loading the row.
+    pub(crate) const HELD_MAX_AGE: u64 = 300;
+
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
-            capacity,
-            entries: Mutex::new(Entries::default()),
+            per_shard: capacity.div_ceil(Self::SHARDS),
+            shards: (0..Self::SHARDS).map(|_| Mutex::default()).collect(),
         }
     }
 
-    /// The prepared key for exactly this sealed secret and algorithm, if cached.
-    /// The prepared key cached for exactly `sealed`; otherwise the cache's generation, to
-    /// pass to [`KeyCache::insert`] once the key is prepared (under the ring loaded after
-    /// this call).
+    fn shard(&self, account: &AccountId) -> Option<MutexGuard<'_, Shard>> {
+        const MASK: u64 = KeyCache::SHARDS as u64 - 1;
+        let hash = account.as_str().bytes().fold(0x811c_9dc5_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0193)
+        });
+        let index = usize::try_from(hash & MASK).unwrap_or(0);
+        self.shards.get(index)?.lock().ok()
+    }
+
+    /// The prepared key cached for exactly `sealed`, if any, and the shard's generation to
+    /// pass to [`KeyCache::insert`] later (a key prepared after this call must come from
+    /// the ring loaded after it).
     pub(crate) fn get(
         &self,
         account: &AccountId,
         sealed: &SealedSecret,
         algorithm: Algorithm,
-    ) -> Result<PreparedKey, u64> {
-        let Ok(entries) = self.entries.lock() else {
-            return Err(u64::MAX);
+    ) -> (Option<PreparedKey>, u64) {
+        let Some(shard) = self.shard(account) else {
+            return (None, u64::MAX);
         };
-        entries
+        let key = shard
             .map
             .get(account)
             .filter(|e| &e.sealed == sealed && e.key.algorithm() == algorithm)
-            .map(|e| e.key.clone())
-            .ok_or(entries.generation)
+            .map(|e| e.key.clone());
+        (key, shard.generation)
     }
 
-    /// Caches `key`, unless the key ring changed since `generation` was read (the key may
-    /// come from a ring that is no longer the engine's).
+    /// The record this engine last wrote for `account`, its prepared key and the shard's
+    /// generation, if written less than [`KeyCache::HELD_MAX_AGE`] ago (`now`, engine
+    /// clock).
+    pub(crate) fn held(&self, account: &AccountId, now: u64) -> Option<(Held, PreparedKey, u64)> {
+        let shard = self.shard(account)?;
+        let entry = shard.map.get(account)?;
+        let held = entry.held.as_ref()?;
+        (now.saturating_sub(held.at) < Self::HELD_MAX_AGE && now >= held.at)
+            .then(|| (held.clone(), entry.key.clone(), shard.generation))
+    }
+
+    /// Caches `key` for `sealed` (and the record written as `held`, if any), unless the key
+    /// ring changed since `generation` was read (the key may come from a ring that is no
+    /// longer the engine's).
     pub(crate) fn insert(
         &self,
         account: &AccountId,
         sealed: &SealedSecret,
         key: &PreparedKey,
         generation: u64,
+        held: Option<Held>,
     ) {
-        if self.capacity == 0 {
+        if self.per_shard == 0 {
             return;
         }
-        let Ok(mut entries) = self.entries.lock() else {
+        let Some(mut shard) = self.shard(account) else {
             return;
         };
-        if entries.generation != generation {
+        if shard.generation != generation {
             return;
         }
-        let map = &mut entries.map;
-        if map.len() >= self.capacity && !map.contains_key(account) {
-            let victim = map.keys().next().cloned();
-            if let Some(victim) = victim {
-                map.remove(&victim);
+        if let Some(entry) = shard.map.get_mut(account) {
+            if &entry.sealed == sealed && entry.key.algorithm() == key.algorithm() {
+                // Same secret: keep the prepared key and its place, update the record.
+                entry.held = held;
+                return;
             }
         }
-        map.insert(
+        let serial = shard.next_serial;
+        shard.next_serial = serial.wrapping_add(1);
+        while shard.map.len() >= self.per_shard && !shard.map.contains_key(account) {
+            let Some((oldest, oldest_serial)) = shard.order.pop_front() else {
+                break;
+            };
+            if shard
+                .map
+                .get(&oldest)
+                .is_some_and(|e| e.serial == oldest_serial)
+            {
+                shard.map.remove(&oldest);
+            }
+        }
+        shard.map.insert(
             account.clone(),
             Box::new(Entry {
                 sealed: sealed.clone(),
                 key: key.clone(),
+                held,
+                serial,
             }),
         );
+        shard.order.push_back((account.clone(), serial));
+        // Stale pairs (replaced or evicted entries) stay queued until met; keep the queue
+        // within a bound of the map.
+        let bound = shard.map.len().saturating_mul(2).saturating_add(16);
+        if shard.order.len() > bound {
+            let Shard { map, order, .. } = &mut *shard;
+            order.retain(|(account, serial)| map.get(account).is_some_and(|e| e.serial == *serial));
+        }
+    }
+
+    /// The generation of `account`'s shard, to read before loading the ring that prepares
+    /// a key later passed to [`KeyCache::insert`].
+    pub(crate) fn generation(&self, account: &AccountId) -> u64 {
+        self.shard(account)
+            .map_or(u64::MAX, |shard| shard.generation)
+    }
+
+    /// Forgets the held record of `account` (keeping its prepared key): the row changed
+    /// behind this engine's back, or a write failed in an unknown way.
+    pub(crate) fn release(&self, account: &AccountId) {
+        if let Some(mut shard) = self.shard(account) {
+            if let Some(entry) = shard.map.get_mut(account) {
+                entry.held = None;
+            }
+        }
     }
 
     /// Drops every entry (zeroized) and starts a new generation: called after the engine's
     /// key ring was replaced, so that cached and uncached accounts behave alike.
     pub(crate) fn reset(&self) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.map.clear();
-            entries.generation = entries.generation.wrapping_add(1);
+        for shard in self.shards.iter() {
+            if let Ok(mut shard) = shard.lock() {
+                shard.map.clear();
+                shard.order.clear();
+                shard.generation = shard.generation.wrapping_add(1);
+            }
         }
     }
 
     pub(crate) fn evict(&self, account: &AccountId) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.map.remove(account);
+        if let Some(mut shard) = self.shard(account) {
+            shard.map.remove(account);
         }
     }
 }

@@ -330,6 +330,54 @@ mod harness {
             }
         }
     }
+    /// The parent's engine holds its own last write (it decides the next login from it and
+    /// writes directly); two child processes then accept the next code behind its back.
+    /// The parent's held record is stale: the same code is refused as a replay (its direct
+    /// write conflicts, it loads and decides again), and its next code is accepted once.
+    pub(crate) async fn stale_parent<S: Store + 'static>(test_name: &str, url: &str, store: S) {
+        let key = conformance::random_key().unwrap();
+        let clock = Arc::new(ManualClock::new(START as i64));
+        let engine =
+            conformance::engine(store, key, Arc::clone(&clock), throttle(Mode::Verify)).unwrap();
+        let account = conformance::fresh_account("cross-process-stale").unwrap();
+        let totp: Totp = conformance::enroll(&engine, &account, START).await.unwrap();
+        let login = |at: u64| {
+            let (engine, account, clock) = (&engine, &account, &clock);
+            let code = totp.code_at(at).to_string();
+            async move {
+                clock.set(at as i64);
+                conformance::Outcome::from(engine.verify_login(account, &code).await)
+            }
+        };
+        assert_eq!(login(START + 30).await, conformance::Outcome::Verified);
+
+        let now = START + 60;
+        let task = Task {
+            mode: Mode::Verify,
+            url: url.to_owned(),
+            key,
+            account: account.clone(),
+            now,
+            code: totp.code_at(now).to_string(),
+            start_at_ms: now_ms() + 3_000,
+        };
+        let tallies = run_children(test_name, &task).await;
+        let verified: usize = tallies.iter().map(|t| t.verified).sum();
+        assert_eq!(verified, 1, "the children accept the code once");
+
+        assert_eq!(
+            login(now).await,
+            conformance::Outcome::Refused(Refusal::Replayed),
+            "the stale held record must not accept the children's code again"
+        );
+        assert_eq!(login(START + 90).await, conformance::Outcome::Verified);
+        assert_eq!(
+            login(START + 90).await,
+            conformance::Outcome::Refused(Refusal::Replayed)
+        );
+        let record = engine.store().load(&account).await.unwrap().unwrap().record;
+        assert_eq!(record.last_used_step(), Some(totp.step_at(START + 90)));
+    }
 }
 
 #[cfg(feature = "sqlite")]
@@ -338,7 +386,7 @@ mod sqlite {
 
     use totp_enroll::store::SqliteStore;
 
-    use super::harness::{Mode, Task, child, parent};
+    use super::harness::{Mode, Task, child, parent, stale_parent};
 
     struct TempDir(PathBuf);
 
@@ -361,7 +409,7 @@ mod sqlite {
         }
     }
 
-    async fn scenario(test_name: &str, mode: Mode) {
+    async fn scenario(test_name: &str, mode: Option<Mode>) {
         if let Some(task) = Task::from_env() {
             let store = SqliteStore::connect(&task.url).await.unwrap();
             return child(task, store).await;
@@ -370,14 +418,17 @@ mod sqlite {
         let url = format!("sqlite://{}", dir.0.join("shared.db").display());
         // The parent creates the file (and its WAL mode) before the children open it.
         let store = SqliteStore::connect(&url).await.unwrap();
-        parent(test_name, mode, &url, store).await;
+        match mode {
+            Some(mode) => parent(test_name, mode, &url, store).await,
+            None => stale_parent(test_name, &url, store).await,
+        }
     }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn sqlite_two_processes_accept_one_code_once() {
         scenario(
             "sqlite::sqlite_two_processes_accept_one_code_once",
-            Mode::Verify,
+            Some(Mode::Verify),
         )
         .await;
     }
@@ -386,7 +437,16 @@ mod sqlite {
     async fn sqlite_two_processes_count_every_wrong_code() {
         scenario(
             "sqlite::sqlite_two_processes_count_every_wrong_code",
-            Mode::Wrong,
+            Some(Mode::Wrong),
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sqlite_a_stale_held_record_accepts_once_and_refuses_replays() {
+        scenario(
+            "sqlite::sqlite_a_stale_held_record_accepts_once_and_refuses_replays",
+            None,
         )
         .await;
     }
@@ -396,9 +456,9 @@ mod sqlite {
 mod postgres {
     use totp_enroll::store::PostgresStore;
 
-    use super::harness::{Mode, Task, child, parent};
+    use super::harness::{Mode, Task, child, parent, stale_parent};
 
-    async fn scenario(test_name: &str, mode: Mode) {
+    async fn scenario(test_name: &str, mode: Option<Mode>) {
         if let Some(task) = Task::from_env() {
             let store = PostgresStore::connect(&task.url).await.unwrap();
             return child(task, store).await;
@@ -407,14 +467,17 @@ mod postgres {
             return;
         };
         let store = PostgresStore::connect(&url).await.unwrap();
-        parent(test_name, mode, &url, store).await;
+        match mode {
+            Some(mode) => parent(test_name, mode, &url, store).await,
+            None => stale_parent(test_name, &url, store).await,
+        }
     }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn postgres_two_processes_accept_one_code_once() {
         scenario(
             "postgres::postgres_two_processes_accept_one_code_once",
-            Mode::Verify,
+            Some(Mode::Verify),
         )
         .await;
     }
@@ -423,7 +486,16 @@ mod postgres {
     async fn postgres_two_processes_count_every_wrong_code() {
         scenario(
             "postgres::postgres_two_processes_count_every_wrong_code",
-            Mode::Wrong,
+            Some(Mode::Wrong),
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn postgres_a_stale_held_record_accepts_once_and_refuses_replays() {
+        scenario(
+            "postgres::postgres_a_stale_held_record_accepts_once_and_refuses_replays",
+            None,
         )
         .await;
     }

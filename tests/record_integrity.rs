@@ -71,10 +71,14 @@ impl Bank {
         Self::with(policy(), KeyRing::new(1, KEY))
     }
 
+    /// The engine keeps no cache here: every call loads the row, so each edit behind its
+    /// back is met by the integrity check. (An engine that holds its own last write decides
+    /// a login from it and writes conditionally on the version; what that means for an
+    /// edited row is pinned by `an_edit_behind_an_engine_holding_its_last_write_is_never_trusted`.)
     fn with(policy: EnginePolicy, keys: KeyRing) -> Self {
         let table = Arc::new(MemoryStore::new());
         let clock = Arc::new(ManualClock::new(T0));
-        let engine = Engine::new(table.clone(), keys, policy)
+        let engine = Engine::new(table.clone(), keys, policy.with_key_cache(0))
             .unwrap()
             .with_clock(clock.clone());
         Self {
@@ -197,6 +201,80 @@ async fn rolling_back_the_last_used_step_does_not_make_a_used_code_acceptable_ag
     assert_eq!(bank.record().last_used_step(), Some(used.step() - 1));
     let replay = bank.login(&code).await;
     assert!(integrity_error(&replay), "{replay:?}");
+}
+
+/// An engine that holds its own last write decides a login from it and writes
+/// conditionally on the version, without loading the row. An edit behind its back at the
+/// same version is still never trusted: a decision that would need the row (a replay, any
+/// refusal) is taken again from the loaded row, where the MAC catches the edit; an
+/// acceptance overwrites the edit with the engine's own signed record.
+#[tokio::test]
+async fn an_edit_behind_an_engine_holding_its_last_write_is_never_trusted() {
+    let table = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(T0));
+    let engine = Engine::new(table.clone(), KeyRing::new(1, KEY), policy())
+        .unwrap()
+        .with_clock(clock.clone());
+    let bank = Bank {
+        engine,
+        table,
+        clock,
+        account: AccountId::new("customer-0001").unwrap(),
+    };
+    let app = bank.enrolled().await;
+    let code = app.code_at(bank.now());
+    let Login::Verified(used) = bank.login(&code).await.unwrap() else {
+        panic!("not verified");
+    };
+
+    // The replay floor rolled back at the same version: the held record refuses the
+    // replay, the refusal is re-decided from the row, and the row fails its MAC.
+    let (version, honest) = bank.table.row(&bank.account);
+    bank.table.edit(&bank.account, |bytes| {
+        let len = bytes.len();
+        put_u64(bytes, layout::second_time(len), used.step() - 1);
+    });
+    let replay = bank.login(&code).await;
+    assert!(integrity_error(&replay), "{replay:?}");
+
+    // The status edited to not registered at the same version: the held record accepts
+    // the next code and its conditional write replaces the edited row with its own.
+    bank.table.set_row(&bank.account, version, honest);
+    bank.clock.advance(30);
+    assert!(matches!(
+        bank.login(&app.code_at(bank.now())).await.unwrap(),
+        Login::Verified(_)
+    ));
+    bank.clock.advance(30);
+    let (version, _) = bank.table.row(&bank.account);
+    bank.table.edit(&bank.account, |bytes| {
+        let len = bytes.len();
+        let mut not_registered = bytes[..layout::STATUS].to_vec();
+        not_registered.push(0);
+        not_registered.extend_from_slice(&bytes[layout::failures(len).start..]);
+        *bytes = not_registered;
+    });
+    assert!(matches!(
+        bank.login(&app.code_at(bank.now())).await.unwrap(),
+        Login::Verified(_)
+    ));
+    let (after, _) = bank.table.row(&bank.account);
+    assert_eq!(after, version + 1);
+    assert!(matches!(
+        bank.record().status(),
+        totp_enroll::RecordStatus::Active { .. }
+    ));
+    let fresh = Engine::new(
+        bank.table.clone(),
+        KeyRing::new(1, KEY),
+        policy().with_key_cache(0),
+    )
+    .unwrap()
+    .with_clock(bank.clock.clone());
+    assert!(
+        fresh.status(&bank.account).await.is_ok(),
+        "the row is the engine's own signed record again"
+    );
 }
 
 #[tokio::test]

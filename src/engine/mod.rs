@@ -20,7 +20,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::engine_trace::{Trace, traced};
 use crate::enrollment::Status;
 use crate::error::{EngineError, Refusal, SealError, StoreError};
-use crate::key_cache::KeyCache;
+use crate::key_cache::{Held, KeyCache};
 use crate::otp::{PreparedKey, Totp};
 use crate::provisioning::Provisioning;
 use crate::record::{EnrollmentRecord, Integrity, OtpParams, RecordStatus};
@@ -64,6 +64,7 @@ enum Checked {
     /// The record is not in the state the operation needs (a lapsed application was
     /// erased on the way).
     WrongState,
+
     /// Accepted and durably recorded.
     Accepted {
         verified: Verified,
@@ -224,6 +225,8 @@ impl<S: Store> Engine<S> {
             let secret = Secret::generate()?;
             let provisioning =
                 Provisioning::new(KeyUri::new(secret.clone(), label, &self.policy.otp)?);
+            // The generation before the ring that seals: see `KeyCache::insert`.
+            let generation = self.key_cache.generation(account);
             let sealed = self.keys.load().seal(&secret, account)?;
             let params = OtpParams::from_policy(&self.policy.otp);
             for _ in 0..MAX_RETRIES {
@@ -265,9 +268,11 @@ impl<S: Store> Engine<S> {
                     .replace_if(account, version, &next, &outgoing.encoded)
                     .await
                 {
-                    Ok(_) => {
-                        // A replaced pending secret must not linger in the cache.
-                        self.key_cache.evict(account);
+                    Ok(written) => {
+                        // Replaces any cached entry (a replaced pending secret must not
+                        // linger), and lets the confirmation skip its load.
+                        let key = PreparedKey::new(&secret, params.algorithm());
+                        self.hold(account, written, &next, &key, generation, now);
                         self.observe(outgoing);
                         return Ok(provisioning);
                     }
@@ -538,10 +543,16 @@ impl<S: Store> Engine<S> {
         Err(EngineError::Contention)
     }
 
-    /// Loads, checks `code` against the record's secret, and writes the outcome with the
-    /// version it loaded, retrying from the load on a conflict. An acceptance is returned
-    /// only after `on_accept`'s record was written together with `accepted`'s event. A
-    /// lapsed application met on the way is erased.
+    /// Checks `code` against the account's record and writes the outcome with the version
+    /// it was decided on, retrying from a fresh load on a conflict. An acceptance is
+    /// returned only after `on_accept`'s record was written together with `accepted`'s
+    /// event. A lapsed application met on the way is erased.
+    ///
+    /// The first decision may come from the record this engine last wrote for the account
+    /// (held, with its version): an acceptance is then written directly, one round trip,
+    /// and a refused write (someone else wrote since) sends it to the fresh path. Every
+    /// other outcome of a held record (a refusal, the wrong state) is decided again from
+    /// the stored row, so only a durable compare-and-swap ever short-cuts the load.
     #[allow(clippy::too_many_arguments)]
     async fn check_code(
         &self,
@@ -553,9 +564,18 @@ impl<S: Store> Engine<S> {
         on_accept: impl Fn(EnrollmentRecord, Verified) -> Option<EnrollmentRecord>,
         accepted: impl Fn(&Verified) -> AuditKind,
     ) -> Result<Checked, EngineError> {
+        // Borrowed in place, never moved: a prepared key moved out of a variable that
+        // lives in this future's (heap) state would leave its bytes behind un-zeroized.
+        let held = self.key_cache.held(account, now);
+        let mut try_held = held.is_some();
         for _ in 0..MAX_RETRIES {
-            let Some(Versioned { version, record }) = self.load(account).await? else {
-                return Ok(Checked::WrongState);
+            let from_held = core::mem::replace(&mut try_held, false);
+            let (version, record) = match (&held, from_held) {
+                (Some((held, _, _)), true) => (held.version, held.record.clone()),
+                _ => match self.load(account).await? {
+                    Some(Versioned { version, record }) => (version, record),
+                    None => return Ok(Checked::WrongState),
+                },
             };
             let in_state = match (needs, record.status()) {
                 (Needs::Pending, RecordStatus::Pending { .. }) => !record.is_expired_pending(now),
@@ -563,14 +583,25 @@ impl<S: Store> Engine<S> {
                 _ => false,
             };
             let Some((sealed, params, _)) = record.key_material().filter(|_| in_state) else {
+                if from_held {
+                    continue;
+                }
                 if record.is_expired_pending(now) {
                     self.erase_expired(account, Versioned { version, record }, now)
                         .await?;
                 }
                 return Ok(Checked::WrongState);
             };
+            let fresh;
+            let (key, generation) = match (&held, from_held) {
+                (Some((_, key, generation)), true) => (key, *generation),
+                _ => {
+                    fresh = self.prepared_key(account, sealed, params)?;
+                    (&fresh.0, fresh.1)
+                }
+            };
             let totp = Totp {
-                key: self.prepared_key(account, sealed, params)?,
+                key: key.clone(),
                 digits: params.digits(),
                 period: params.period(),
                 window: self.policy.otp.window(),
@@ -578,67 +609,114 @@ impl<S: Store> Engine<S> {
             let attempt = record.attempt(now, &self.policy.throttle, |last_used| {
                 totp.verify_input(code, now, last_used)
             });
-            match attempt.verdict {
-                Ok(verified) => {
-                    let next = on_accept(record, verified).ok_or(EngineError::NotActive)?;
-                    let next = self.for_write(next, account, Some(version))?;
-                    let outgoing = self.outgoing(account, now, [accepted(&verified)]);
-                    match self
-                        .store
-                        .replace_if(account, Some(version), &next, &outgoing.encoded)
-                        .await
-                    {
-                        Ok(_) => {
-                            self.observe(outgoing);
-                            return Ok(Checked::Accepted {
-                                verified,
-                                record: next,
-                            });
-                        }
-                        Err(StoreError::Conflict) => continue,
-                        Err(error) => return Err(error.into()),
-                    }
-                }
+            let verified = match attempt.verdict {
+                Ok(verified) => verified,
+                // A refusal is decided from the stored row, never from a held copy.
+                Err(_) if from_held => continue,
                 Err(refusal) => {
-                    let Some(failed) = attempt.failure_record else {
-                        // Nothing to write but the refusal itself.
-                        let refused = AuditKind::Refused {
+                    let refused = self
+                        .refuse(
+                            account,
+                            now,
                             operation,
                             refusal,
-                            failures: record.throttle().failures(),
-                        };
-                        self.append(account, now, [refused]).await?;
-                        return Err(EngineError::Refused(refusal));
-                    };
-                    let failed = self.for_write(failed, account, Some(version))?;
-                    let failures = failed.throttle().failures();
-                    let locked_by_this_attempt =
-                        failed.throttle().is_locked() && !record.throttle().is_locked();
-                    // The refusal first, then the lock it caused: the audit trail reads in
-                    // the order things happened.
-                    let refused = AuditKind::Refused {
-                        operation,
-                        refusal,
-                        failures,
-                    };
-                    let locked = locked_by_this_attempt.then_some(AuditKind::Locked { failures });
-                    let outgoing = self.outgoing(account, now, [refused].into_iter().chain(locked));
-                    match self
-                        .store
-                        .replace_if(account, Some(version), &failed, &outgoing.encoded)
-                        .await
-                    {
-                        Ok(_) => {
-                            self.observe(outgoing);
-                            return Err(EngineError::Refused(refusal));
-                        }
-                        Err(StoreError::Conflict) => continue,
-                        Err(error) => return Err(error.into()),
+                            record,
+                            version,
+                            attempt.failure_record,
+                        )
+                        .await;
+                    match refused {
+                        Some(error) => return Err(error),
+                        None => continue,
                     }
+                }
+            };
+            let next = on_accept(record, verified).ok_or(EngineError::NotActive)?;
+            let next = self.for_write(next, account, Some(version))?;
+            let outgoing = self.outgoing(account, now, [accepted(&verified)]);
+            match self
+                .store
+                .replace_if(account, Some(version), &next, &outgoing.encoded)
+                .await
+            {
+                Ok(written) => {
+                    self.observe(outgoing);
+                    self.hold(account, written, &next, &totp.key, generation, now);
+                    return Ok(Checked::Accepted {
+                        verified,
+                        record: next,
+                    });
+                }
+                Err(StoreError::Conflict) => {
+                    self.key_cache.release(account);
+                    continue;
+                }
+                Err(error) => {
+                    self.key_cache.release(account);
+                    return Err(error.into());
                 }
             }
         }
         Err(EngineError::Contention)
+    }
+
+    /// Records a refused code decided from the stored row at `version`: the failure
+    /// counter's record with the refusal (and the lock it caused) in one write, or the
+    /// refusal alone when the counter does not change. Returns the call's error (the
+    /// refusal, or why it could not be recorded), or `None` when the write conflicted and
+    /// the code must be decided again.
+    #[allow(clippy::too_many_arguments)]
+    async fn refuse(
+        &self,
+        account: &AccountId,
+        now: u64,
+        operation: Operation,
+        refusal: Refusal,
+        record: EnrollmentRecord,
+        version: u64,
+        failure_record: Option<EnrollmentRecord>,
+    ) -> Option<EngineError> {
+        let Some(failed) = failure_record else {
+            // Nothing to write but the refusal itself.
+            let refused = AuditKind::Refused {
+                operation,
+                refusal,
+                failures: record.throttle().failures(),
+            };
+            return Some(match self.append(account, now, [refused]).await {
+                Ok(()) => EngineError::Refused(refusal),
+                Err(error) => error,
+            });
+        };
+        let failed = match self.for_write(failed, account, Some(version)) {
+            Ok(failed) => failed,
+            Err(error) => return Some(error),
+        };
+        let failures = failed.throttle().failures();
+        let locked_by_this_attempt =
+            failed.throttle().is_locked() && !record.throttle().is_locked();
+        // The refusal first, then the lock it caused: the audit trail reads in the order
+        // things happened.
+        let refused = AuditKind::Refused {
+            operation,
+            refusal,
+            failures,
+        };
+        let locked = locked_by_this_attempt.then_some(AuditKind::Locked { failures });
+        let outgoing = self.outgoing(account, now, [refused].into_iter().chain(locked));
+        self.key_cache.release(account);
+        match self
+            .store
+            .replace_if(account, Some(version), &failed, &outgoing.encoded)
+            .await
+        {
+            Ok(_) => {
+                self.observe(outgoing);
+                Some(EngineError::Refused(refusal))
+            }
+            Err(StoreError::Conflict) => None,
+            Err(error) => Some(error.into()),
+        }
     }
 
     /// Erases a lapsed pending enrollment's secret (keeping its failure counter).
@@ -752,24 +830,52 @@ impl<S: Store> Engine<S> {
         Ok(record.signed(&keys, account, version)?)
     }
 
-    /// The prepared key of a sealed secret: from the cache when it holds one for exactly
-    /// these sealed bytes, otherwise unsealed (authenticating the record) and prepared.
+    /// The prepared key of a sealed secret, with the cache generation it belongs to: from
+    /// the cache when it holds one for exactly these sealed bytes, otherwise unsealed
+    /// (authenticating the record), prepared and cached.
     fn prepared_key(
         &self,
         account: &AccountId,
         sealed: &SealedSecret,
         params: &OtpParams,
-    ) -> Result<PreparedKey, EngineError> {
-        let generation = match self.key_cache.get(account, sealed, params.algorithm()) {
-            Ok(key) => return Ok(key),
-            Err(generation) => generation,
-        };
+    ) -> Result<(PreparedKey, u64), EngineError> {
+        let (cached, generation) = self.key_cache.get(account, sealed, params.algorithm());
+        if let Some(key) = cached {
+            return Ok((key, generation));
+        }
         // The ring is loaded after the cache's generation was read: if the ring is replaced
         // in between, the generation is stale and the key is not cached.
         let secret = self.keys.load().open(sealed, account)?;
         let key = PreparedKey::new(&secret, params.algorithm());
-        self.key_cache.insert(account, sealed, &key, generation);
-        Ok(key)
+        self.key_cache
+            .insert(account, sealed, &key, generation, None);
+        Ok((key, generation))
+    }
+
+    /// Keeps `record`, just written as `version`, with its prepared key, so that the next
+    /// login of the account can decide from it without loading the row (a record without a
+    /// secret is not kept: its entry is evicted).
+    fn hold(
+        &self,
+        account: &AccountId,
+        version: u64,
+        record: &EnrollmentRecord,
+        key: &PreparedKey,
+        generation: u64,
+        now: u64,
+    ) {
+        match record.key_material() {
+            Some((sealed, _, _)) => {
+                let held = Held {
+                    version,
+                    record: record.clone(),
+                    at: now,
+                };
+                self.key_cache
+                    .insert(account, sealed, key, generation, Some(held));
+            }
+            None => self.key_cache.evict(account),
+        }
     }
 
     /// The events of `kinds`, stamped with the account, the time and the request context,

@@ -24,8 +24,9 @@
 //!   entry is boxed, so a resizing table moves pointers only: no copy of a prepared key is
 //!   left in freed memory.
 //! * **Population scale.** Accounts are spread over [`KeyCache::SHARDS`] locks; each shard
-//!   evicts its oldest entry first (FIFO, O(1)), so a population far larger than the
-//!   capacity costs a miss, never a scan. A capacity of 0 disables the cache.
+//!   evicts its oldest entry first (FIFO, O(1)), and when full admits only one new account
+//!   in [`KeyCache::ADMIT_WHEN_FULL`], so a population far larger than the capacity costs
+//!   a miss, never a scan nor an entry rebuilt per login. A capacity of 0 disables it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -59,6 +60,8 @@ pub(crate) struct Held {
 struct Shard {
     generation: u64,
     next_serial: u64,
+    /// Misses met while the shard was full (see [`KeyCache::ADMIT_WHEN_FULL`]).
+    full_misses: u64,
     map: HashMap<AccountId, Box<Entry>>,
     /// Accounts in insertion order, with the serial they were inserted under (stale
     /// pairs, whose entry was replaced or removed, are skipped when met).
@@ -76,6 +79,13 @@ impl KeyCache {
 
     /// How long (engine clock, seconds) a held record may be used without loading the row.
     pub(crate) const HELD_MAX_AGE: u64 = 300;
+
+    /// When a shard is full, one new account in this many is admitted (evicting the
+    /// oldest). With a population far larger than the cache, admitting every miss made
+    /// each login evict and rebuild an entry that would almost never be hit again, which
+    /// cost more than having no cache; an account that keeps coming back is still
+    /// admitted soon.
+    pub(crate) const ADMIT_WHEN_FULL: u64 = 8;
 
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
@@ -101,15 +111,16 @@ impl KeyCache {
         account: &AccountId,
         sealed: &SealedSecret,
         algorithm: Algorithm,
-    ) -> (Option<PreparedKey>, u64) {
+    ) -> (Option<Box<PreparedKey>>, u64) {
         let Some(shard) = self.shard(account) else {
             return (None, u64::MAX);
         };
+        // Boxed: the caller's copy then moves as a pointer only.
         let key = shard
             .map
             .get(account)
             .filter(|e| &e.sealed == sealed && e.key.algorithm() == algorithm)
-            .map(|e| e.key.clone());
+            .map(|e| Box::new(e.key.clone()));
         (key, shard.generation)
     }
 
@@ -144,16 +155,24 @@ impl KeyCache {
         if shard.generation != generation {
             return;
         }
-        if let Some(entry) = shard.map.get_mut(account) {
-            if &entry.sealed == sealed && entry.key.algorithm() == key.algorithm() {
-                // Same secret: keep the prepared key and its place, update the record.
-                entry.held = held;
+        if let Some(entry) = shard.map.get_mut(account)
+            && &entry.sealed == sealed
+            && entry.key.algorithm() == key.algorithm()
+        {
+            // Same secret: keep the prepared key and its place, update the record.
+            entry.held = held;
+            return;
+        }
+        let replacing = shard.map.contains_key(account);
+        if shard.map.len() >= self.per_shard && !replacing {
+            shard.full_misses = shard.full_misses.wrapping_add(1);
+            if shard.full_misses % Self::ADMIT_WHEN_FULL != 0 {
                 return;
             }
         }
         let serial = shard.next_serial;
         shard.next_serial = serial.wrapping_add(1);
-        while shard.map.len() >= self.per_shard && !shard.map.contains_key(account) {
+        while shard.map.len() >= self.per_shard && !replacing {
             let Some((oldest, oldest_serial)) = shard.order.pop_front() else {
                 break;
             };
@@ -194,10 +213,10 @@ impl KeyCache {
     /// Forgets the held record of `account` (keeping its prepared key): the row changed
     /// behind this engine's back, or a write failed in an unknown way.
     pub(crate) fn release(&self, account: &AccountId) {
-        if let Some(mut shard) = self.shard(account) {
-            if let Some(entry) = shard.map.get_mut(account) {
-                entry.held = None;
-            }
+        if let Some(mut shard) = self.shard(account)
+            && let Some(entry) = shard.map.get_mut(account)
+        {
+            entry.held = None;
         }
     }
 

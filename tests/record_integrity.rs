@@ -71,14 +71,10 @@ impl Bank {
         Self::with(policy(), KeyRing::new(1, KEY))
     }
 
-    /// The engine keeps no cache here: every call loads the row, so each edit behind its
-    /// back is met by the integrity check. (An engine that holds its own last write decides
-    /// a login from it and writes conditionally on the version; what that means for an
-    /// edited row is pinned by `an_edit_behind_an_engine_holding_its_last_write_is_never_trusted`.)
     fn with(policy: EnginePolicy, keys: KeyRing) -> Self {
         let table = Arc::new(MemoryStore::new());
         let clock = Arc::new(ManualClock::new(T0));
-        let engine = Engine::new(table.clone(), keys, policy.with_key_cache(0))
+        let engine = Engine::new(table.clone(), keys, policy)
             .unwrap()
             .with_clock(clock.clone());
         Self {
@@ -212,9 +208,13 @@ async fn rolling_back_the_last_used_step_does_not_make_a_used_code_acceptable_ag
 async fn an_edit_behind_an_engine_holding_its_last_write_is_never_trusted() {
     let table = Arc::new(MemoryStore::new());
     let clock = Arc::new(ManualClock::new(T0));
-    let engine = Engine::new(table.clone(), KeyRing::new(1, KEY), policy())
-        .unwrap()
-        .with_clock(clock.clone());
+    let engine = Engine::new(
+        table.clone(),
+        KeyRing::new(1, KEY),
+        policy().with_held_records(true),
+    )
+    .unwrap()
+    .with_clock(clock.clone());
     let bank = Bank {
         engine,
         table,

@@ -566,7 +566,11 @@ impl<S: Store> Engine<S> {
     ) -> Result<Checked, EngineError> {
         // Borrowed in place, never moved: a prepared key moved out of a variable that
         // lives in this future's (heap) state would leave its bytes behind un-zeroized.
-        let held = self.key_cache.held(account, now);
+        let held = self
+            .policy
+            .hold_records
+            .then(|| self.key_cache.held(account, now))
+            .flatten();
         let mut try_held = held.is_some();
         for _ in 0..MAX_RETRIES {
             let from_held = core::mem::replace(&mut try_held, false);
@@ -592,16 +596,19 @@ impl<S: Store> Engine<S> {
                 }
                 return Ok(Checked::WrongState);
             };
-            let fresh;
-            let (key, generation) = match (&held, from_held) {
-                (Some((_, key, generation)), true) => (key, *generation),
-                _ => {
-                    fresh = self.prepared_key(account, sealed, params)?;
-                    (&fresh.0, fresh.1)
-                }
-            };
+            // The key goes straight into the `Totp` (no intermediate owner in this future's
+            // state), which zeroizes it when dropped.
+            let mut generation = 0;
             let totp = Totp {
-                key: key.clone(),
+                key: match (&held, from_held) {
+                    (Some((_, key, held_generation)), true) => {
+                        generation = *held_generation;
+                        key.clone()
+                    }
+                    // Cloned out of its box, never moved: a key moved out of a temporary
+                    // in this future's (heap) state would leave its bytes behind there.
+                    _ => (*self.prepared_key(account, sealed, params, &mut generation)?).clone(),
+                },
                 digits: params.digits(),
                 period: params.period(),
                 window: self.policy.otp.window(),
@@ -830,26 +837,28 @@ impl<S: Store> Engine<S> {
         Ok(record.signed(&keys, account, version)?)
     }
 
-    /// The prepared key of a sealed secret, with the cache generation it belongs to: from
-    /// the cache when it holds one for exactly these sealed bytes, otherwise unsealed
-    /// (authenticating the record), prepared and cached.
+    /// The prepared key of a sealed secret, and (in `generation`) the cache generation it
+    /// belongs to: from the cache when it holds one for exactly these sealed bytes,
+    /// otherwise unsealed (authenticating the record), prepared and cached.
     fn prepared_key(
         &self,
         account: &AccountId,
         sealed: &SealedSecret,
         params: &OtpParams,
-    ) -> Result<(PreparedKey, u64), EngineError> {
-        let (cached, generation) = self.key_cache.get(account, sealed, params.algorithm());
+        generation: &mut u64,
+    ) -> Result<Box<PreparedKey>, EngineError> {
+        let (cached, cache_generation) = self.key_cache.get(account, sealed, params.algorithm());
+        *generation = cache_generation;
         if let Some(key) = cached {
-            return Ok((key, generation));
+            return Ok(key);
         }
         // The ring is loaded after the cache's generation was read: if the ring is replaced
         // in between, the generation is stale and the key is not cached.
         let secret = self.keys.load().open(sealed, account)?;
-        let key = PreparedKey::new(&secret, params.algorithm());
+        let key = Box::new(PreparedKey::new(&secret, params.algorithm()));
         self.key_cache
-            .insert(account, sealed, &key, generation, None);
-        Ok((key, generation))
+            .insert(account, sealed, &key, cache_generation, None);
+        Ok(key)
     }
 
     /// Keeps `record`, just written as `version`, with its prepared key, so that the next
@@ -866,13 +875,13 @@ impl<S: Store> Engine<S> {
     ) {
         match record.key_material() {
             Some((sealed, _, _)) => {
-                let held = Held {
+                let held = self.policy.hold_records.then(|| Held {
                     version,
                     record: record.clone(),
                     at: now,
-                };
+                });
                 self.key_cache
-                    .insert(account, sealed, key, generation, Some(held));
+                    .insert(account, sealed, key, generation, held);
             }
             None => self.key_cache.evict(account),
         }

@@ -16,6 +16,7 @@ pub struct EnginePolicy {
     pub(super) key_cache_capacity: usize,
     pub(super) accept_legacy_records: bool,
     pub(super) outbox: bool,
+    pub(super) hold_records: bool,
 }
 
 impl EnginePolicy {
@@ -42,6 +43,7 @@ impl EnginePolicy {
             key_cache_capacity: Self::DEFAULT_KEY_CACHE_CAPACITY,
             accept_legacy_records: true,
             outbox: true,
+            hold_records: false,
         }
     }
 
@@ -106,6 +108,30 @@ impl EnginePolicy {
     pub fn with_outbox(mut self, enabled: bool) -> Self {
         self.outbox = enabled;
         self
+    }
+
+    /// Lets a login decide from the record this engine last wrote for the account (held in
+    /// the key cache with its store version, for at most 5 minutes) and send its
+    /// conditional write directly: one round trip instead of a load and a write. If anyone
+    /// else wrote the row since (another process, the support desk), the write is refused
+    /// and the engine loads and decides again; every refusal is decided from the loaded
+    /// row. Acceptance is still reported only after a durable compare-and-swap, in every
+    /// process.
+    ///
+    /// Off by default: then every call loads the row and checks its MAC first, so an edit
+    /// behind the engine's back is reported at the next call, and a failing read fails the
+    /// login. On, a same-version edit is met only at the next load (a refusal, a conflict),
+    /// or overwritten by the engine's own signed record. Needs the key cache
+    /// ([`EnginePolicy::with_key_cache`] > 0).
+    #[must_use]
+    pub fn with_held_records(mut self, enabled: bool) -> Self {
+        self.hold_records = enabled;
+        self
+    }
+
+    /// Whether logins may decide from held records.
+    pub fn holds_records(&self) -> bool {
+        self.hold_records
     }
 
     /// Whether audit events are written to the store's outbox.

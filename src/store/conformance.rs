@@ -307,7 +307,11 @@ pub fn engine<S: Store>(
     throttle: ThrottlePolicy,
 ) -> Result<Engine<S>, String> {
     let otp = OtpPolicy::new(ISSUER).map_err(|e| format!("policy: {e}"))?;
-    let policy = EnginePolicy::new(otp).with_throttle(throttle);
+    // Held records on: the concurrent checks then race engines that decide from their own
+    // last write and write directly, the path a portal tuned for one round trip takes.
+    let policy = EnginePolicy::new(otp)
+        .with_throttle(throttle)
+        .with_held_records(true);
     Ok(Engine::new(store, KeyRing::new(1, key), policy)
         .map_err(|e| format!("engine: {e}"))?
         .with_clock(clock))

@@ -1,6 +1,6 @@
 //! [`MemoryStore`]: the embedded default, safe under parallel use from tasks and threads.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::account::AccountId;
@@ -19,7 +19,7 @@ use crate::store::{Listed, OutboxEntry, Store, Versioned};
 /// turns the outbox off).
 #[derive(Debug)]
 pub struct MemoryStore {
-    shards: Box<[Mutex<BTreeMap<AccountId, Row>>]>,
+    shards: Box<[Mutex<Rows>]>,
     outbox: Mutex<Events>,
 }
 
@@ -35,6 +35,51 @@ impl Default for MemoryStore {
 /// A version and the encoded record, shared so a load copies no bytes under the lock.
 /// Empty bytes are a tombstone (an erased account).
 type Row = (u64, Arc<[u8]>);
+
+/// One shard's rows: a hash map for the per-account operations (a lookup costs one hash
+/// of the id, whatever the population), and the ids in byte order for `list` (touched only
+/// when an account's row is created or deleted).
+#[derive(Debug, Default)]
+struct Rows {
+    by_account: HashMap<AccountId, Row>,
+    in_order: BTreeSet<AccountId>,
+}
+
+impl Rows {
+    fn get(&self, account: &AccountId) -> Option<&Row> {
+        self.by_account.get(account)
+    }
+
+    fn insert(&mut self, account: &AccountId, row: Row) {
+        if self.by_account.insert(account.clone(), row).is_none() {
+            self.in_order.insert(account.clone());
+        }
+    }
+
+    #[cfg(feature = "testing")]
+    fn remove(&mut self, account: &AccountId) {
+        self.by_account.remove(account);
+        self.in_order.remove(account);
+    }
+
+    /// Up to `limit` live rows after `after`, in byte order of the id.
+    fn live_after(
+        &self,
+        after: Option<&AccountId>,
+        limit: usize,
+    ) -> impl Iterator<Item = (&AccountId, &Row)> {
+        let ids: Box<dyn Iterator<Item = &AccountId>> = match after {
+            Some(after) => Box::new(self.in_order.range::<AccountId, _>((
+                core::ops::Bound::Excluded(after),
+                core::ops::Bound::Unbounded,
+            ))),
+            None => Box::new(self.in_order.iter()),
+        };
+        ids.filter_map(|account| self.by_account.get(account).map(|row| (account, row)))
+            .filter(|(_, (_, bytes))| !bytes.is_empty())
+            .take(limit)
+    }
+}
 
 /// The outbox: events by id, and the next id to give.
 #[derive(Debug, Default)]
@@ -90,7 +135,7 @@ impl MemoryStore {
     #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
     pub fn put_raw(&self, account: &AccountId, version: u64, bytes: &[u8]) {
         if let Ok(mut rows) = self.shard(account) {
-            rows.insert(account.clone(), (version, Arc::from(bytes)));
+            rows.insert(account, (version, Arc::from(bytes)));
         }
     }
 
@@ -121,10 +166,7 @@ impl MemoryStore {
     /// The locked shard that holds `account`. The shard is picked by FNV-1a of the id:
     /// cheap and unkeyed, which is fine here — ids crowding into one shard only make it as
     /// slow as a single lock.
-    fn shard(
-        &self,
-        account: &AccountId,
-    ) -> Result<MutexGuard<'_, BTreeMap<AccountId, Row>>, StoreError> {
+    fn shard(&self, account: &AccountId) -> Result<MutexGuard<'_, Rows>, StoreError> {
         const MASK: u64 = MemoryStore::SHARDS as u64 - 1;
         let hash = account
             .as_str()
@@ -165,7 +207,7 @@ impl MemoryStore {
         // The outbox lock is taken under the shard's (always in this order), so a reader of
         // the outbox never sees an event whose record is not there.
         self.events()?.append(account, events)?;
-        rows.insert(account.clone(), (version, bytes));
+        rows.insert(account, (version, bytes));
         Ok(version)
     }
 }
@@ -252,16 +294,9 @@ impl Store for MemoryStore {
                 .ok_or_else(|| StoreError::backend(Poisoned))?
                 .lock()
                 .map_err(|_| StoreError::backend(Poisoned))?;
-            let rows: Box<dyn Iterator<Item = (&AccountId, &Row)>> = match after {
-                Some(after) => Box::new(shard.range::<AccountId, _>((
-                    core::ops::Bound::Excluded(after),
-                    core::ops::Bound::Unbounded,
-                ))),
-                None => Box::new(shard.iter()),
-            };
             page.extend(
-                rows.filter(|(_, (_, bytes))| !bytes.is_empty())
-                    .take(limit)
+                shard
+                    .live_after(after, limit)
                     .map(|(account, (version, bytes))| (account.clone(), *version, bytes.clone())),
             );
         }

@@ -117,11 +117,13 @@ impl PortalOptions {
     }
 }
 
-/// The seed portal's policy: issuer 北洋証券オンラインサービス, SHA-1, 6 digits, 30 s.
+/// The seed portal's policy: issuer 北洋証券オンラインサービス, SHA-1, 6 digits, 30 s;
+/// logins decide from the engine's own last write and write directly (one database round
+/// trip; another instance's write in between is caught by the conditional write).
 pub fn default_policy() -> Result<EnginePolicy, AppError> {
     let otp =
         OtpPolicy::new(crate::ISSUER).map_err(|e| AppError::internal(format!("policy: {e}")))?;
-    Ok(EnginePolicy::new(otp))
+    Ok(EnginePolicy::new(otp).with_held_records(true))
 }
 
 /// Why the portal could not be built.

@@ -22,12 +22,11 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{Harness, T0, policy, wrong_codes};
+use common::{Harness, policy, wrong_codes};
+use totp_enroll::store::testing::Fault;
 use totp_enroll::{
-    AccountId, AuditDelivery, AuditEvent, AuditKind, DeliveredEvent, Engine, EngineError,
-    EnrollmentRecord, KeyRing, Listed, Login, ManualClock, MemoryAudit, MemoryStore, Operation,
-    Outbox, OutboxEntry, OutboxError, Refusal, RequestContext, StepUp, Store, StoreError,
-    Versioned,
+    AccountId, AuditDelivery, AuditEvent, AuditKind, DeliveredEvent, EngineError, Login,
+    MemoryAudit, Operation, Outbox, OutboxError, Refusal, RequestContext, StepUp, Store,
 };
 
 fn kinds(events: &[AuditEvent]) -> Vec<AuditKind> {
@@ -226,137 +225,32 @@ async fn with_the_outbox_off_only_the_observer_sees_events() {
 
 // ---- fail closed ------------------------------------------------------------------------
 
-/// A store whose outbox writes fail: any write carrying events fails and writes nothing,
-/// as a database would when the outbox insert fails inside the record's transaction.
-struct BrokenOutbox {
-    inner: MemoryStore,
-    broken: AtomicBool,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("outbox insert failed")]
-struct OutboxDown;
-
-impl BrokenOutbox {
-    fn check(&self, events: &[Vec<u8>]) -> Result<(), StoreError> {
-        if self.broken.load(Ordering::SeqCst) && !events.is_empty() {
-            return Err(StoreError::backend(OutboxDown));
-        }
-        Ok(())
-    }
-}
-
-impl Store for BrokenOutbox {
-    async fn load(&self, account: &AccountId) -> Result<Option<Versioned>, StoreError> {
-        self.inner.load(account).await
-    }
-    async fn version(&self, account: &AccountId) -> Result<Option<u64>, StoreError> {
-        self.inner.version(account).await
-    }
-    async fn replace_if(
-        &self,
-        account: &AccountId,
-        expected: Option<u64>,
-        record: &EnrollmentRecord,
-        events: &[Vec<u8>],
-    ) -> Result<u64, StoreError> {
-        self.check(events)?;
-        self.inner
-            .replace_if(account, expected, record, events)
-            .await
-    }
-    async fn append_events(
-        &self,
-        account: &AccountId,
-        events: &[Vec<u8>],
-    ) -> Result<(), StoreError> {
-        self.check(events)?;
-        self.inner.append_events(account, events).await
-    }
-    async fn forget(
-        &self,
-        account: &AccountId,
-        expected: u64,
-        events: &[Vec<u8>],
-    ) -> Result<u64, StoreError> {
-        self.check(events)?;
-        self.inner.forget(account, expected, events).await
-    }
-    async fn reinstate(
-        &self,
-        account: &AccountId,
-        expected: u64,
-        record: &EnrollmentRecord,
-        events: &[Vec<u8>],
-    ) -> Result<(), StoreError> {
-        self.check(events)?;
-        self.inner
-            .reinstate(account, expected, record, events)
-            .await
-    }
-    async fn list(
-        &self,
-        after: Option<&AccountId>,
-        limit: usize,
-    ) -> Result<Vec<Listed>, StoreError> {
-        self.inner.list(after, limit).await
-    }
-    async fn pending_events(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.inner.pending_events(limit).await
-    }
-    async fn acknowledge(&self, ids: &[u64]) -> Result<(), StoreError> {
-        self.inner.acknowledge(ids).await
-    }
-}
-
+/// With `Fault::Outbox` every write that carries events fails and writes nothing, as a
+/// database does when the outbox insert fails inside the record's transaction.
 #[tokio::test]
 async fn when_the_events_cannot_be_written_the_state_change_does_not_happen() {
-    let store = Arc::new(BrokenOutbox {
-        inner: MemoryStore::new(),
-        broken: AtomicBool::new(false),
-    });
-    let clock = Arc::new(ManualClock::new(T0));
-    let audit = Arc::new(MemoryAudit::new());
-    let engine = Engine::new(store.clone(), KeyRing::generate(1).unwrap(), policy())
-        .unwrap()
-        .with_clock(clock.clone())
-        .with_audit(audit.clone());
-    let account = AccountId::new("customer-0001").unwrap();
-    let now = u64::try_from(T0).unwrap();
-    let screen = engine
-        .begin(
-            &account,
-            "taro",
-            &StepUp::transaction_password_verified(&account, now),
-        )
-        .await
-        .unwrap();
-    let app = common::App::scan(&screen);
-    engine.confirm(&account, &app.code_at(T0)).await.unwrap();
-    clock.advance(30);
-    let before = store.inner.load(&account).await.unwrap().unwrap();
-    let observed = audit.events().len();
+    let h = Harness::new();
+    let app = h.enrolled().await;
+    let before = h.record().await;
+    let observed = h.audit.events().len();
 
-    store.broken.store(true, Ordering::SeqCst);
-    let code = app.code_at(T0 + 30);
+    h.store.set_fault(Fault::Outbox);
+    let code = app.code_at(h.now());
     for attempt in [code.as_str(), "000000", "nonsense"] {
-        let error = engine.verify_login(&account, attempt).await.unwrap_err();
-        assert!(
-            matches!(error, EngineError::Store(_)),
-            "{attempt}: {error:?}"
-        );
+        let error = h.engine.verify_login(&h.account, attempt).await.unwrap_err();
+        assert!(matches!(error, EngineError::Store(_)), "{attempt}: {error:?}");
     }
     assert_eq!(
-        store.inner.load(&account).await.unwrap().unwrap(),
+        h.record().await,
         before,
         "neither the acceptance nor a failure count was written"
     );
-    assert_eq!(audit.events().len(), observed, "nothing observed either");
+    assert_eq!(h.audit.events().len(), observed, "nothing observed either");
 
     // Once the outbox works again, the same code is still good: nothing was consumed.
-    store.broken.store(false, Ordering::SeqCst);
+    h.store.set_fault(Fault::None);
     assert!(matches!(
-        engine.verify_login(&account, &code).await.unwrap(),
+        h.engine.verify_login(&h.account, &code).await.unwrap(),
         Login::Verified(_)
     ));
 }

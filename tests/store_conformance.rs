@@ -105,6 +105,7 @@ macro_rules! conformance {
             conformance!(@check $make, $config, listing, Check::Listing);
             conformance!(@check $make, $config, outbox_atomicity, Check::OutboxAtomicity);
             conformance!(@check $make, $config, outbox_delivery, Check::OutboxDelivery);
+            conformance!(@check $make, $config, concurrent_writes, Check::ConcurrentWrites);
             conformance!(@check $make, $config, one_acceptance, Check::OneAcceptance);
             conformance!(@check $make, $config, exact_failure_count, Check::ExactFailureCount);
             conformance!(@check $make, $config, throttle_bounds_guesses, Check::ThrottleBoundsGuesses);
@@ -112,7 +113,7 @@ macro_rules! conformance {
             /// Every check exists here: a check added to the suite must get a test.
             #[test]
             fn covers_every_check() {
-                assert_eq!(Check::ALL.len(), 10, "add a test line for the new check");
+                assert_eq!(Check::ALL.len(), 11, "add a test line for the new check");
             }
         }
     };

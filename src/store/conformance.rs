@@ -38,6 +38,9 @@
 //!   than the newest returned is left out); [`Store::acknowledge`] removes exactly the given
 //!   ids (unknown ids, no ids and acknowledging twice are fine) and every other event is
 //!   returned again with its id, bytes and account (at least once); ids are never reused.
+//! * [`Check::ConcurrentWrites`]: writers racing on one row with [`Store::replace_if`],
+//!   each write carrying two events, round after round: exactly one wins each round, and
+//!   the outbox holds exactly the winner's events, in order (a losing write leaves none).
 //! * Through [`Engine`]s sharing the store (several engines, as several portal processes
 //!   would be), the concurrency promises:
 //!   [`Check::OneAcceptance`] (N concurrent verifications of one valid code accept exactly
@@ -181,6 +184,8 @@ pub enum Check {
     OutboxAtomicity,
     /// Pending events oldest first; acknowledge removes exactly the given ids.
     OutboxDelivery,
+    /// Racing writers on one row: one wins per round, and only its events are written.
+    ConcurrentWrites,
     /// N concurrent verifications of one valid code: exactly one acceptance.
     OneAcceptance,
     /// N parallel wrong codes add exactly N failures.
@@ -191,7 +196,7 @@ pub enum Check {
 
 impl Check {
     /// Every check, in a sensible order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Crud,
         Self::VersionConflicts,
         Self::RecordRoundTrip,
@@ -199,6 +204,7 @@ impl Check {
         Self::Listing,
         Self::OutboxAtomicity,
         Self::OutboxDelivery,
+        Self::ConcurrentWrites,
         Self::OneAcceptance,
         Self::ExactFailureCount,
         Self::ThrottleBoundsGuesses,
@@ -214,6 +220,7 @@ impl Check {
             Self::Listing => "listing",
             Self::OutboxAtomicity => "outbox_atomicity",
             Self::OutboxDelivery => "outbox_delivery",
+            Self::ConcurrentWrites => "concurrent_writes",
             Self::OneAcceptance => "one_acceptance",
             Self::ExactFailureCount => "exact_failure_count",
             Self::ThrottleBoundsGuesses => "throttle_bounds_guesses",
@@ -234,6 +241,7 @@ impl Check {
             Self::Listing => listing(&*store).await,
             Self::OutboxAtomicity => outbox_atomicity(&*store).await,
             Self::OutboxDelivery => outbox_delivery(&*store).await,
+            Self::ConcurrentWrites => concurrent_writes(store, config).await,
             Self::OneAcceptance => one_acceptance(store, config).await,
             Self::ExactFailureCount => exact_failure_count(store, config).await,
             Self::ThrottleBoundsGuesses => throttle_bounds_guesses(store, config).await,
@@ -912,6 +920,76 @@ fn check_outbox_page(page: &[OutboxEntry], limit: usize, context: &str) -> Resul
                 first.id, second.id
             ));
         }
+    }
+    Ok(())
+}
+
+/// [`Check::ConcurrentWrites`]: `config.concurrency` (at most 16) writers race on one
+/// fresh row for `config.rounds` (at most 20) rounds; each write carries two events naming
+/// its round and writer.
+async fn concurrent_writes<S: Store + 'static>(
+    store: Arc<S>,
+    config: &Config,
+) -> Result<(), String> {
+    let account = fresh_account("concurrent-writes")?;
+    let record = EnrollmentRecord::not_registered();
+    let writers = config.concurrency.clamp(2, 16);
+    let mut version = None;
+    for round in 0..config.rounds.clamp(1, 20) {
+        let outcomes = race(writers, |writer| {
+            let (store, account, record) = (Arc::clone(&store), account.clone(), record.clone());
+            async move {
+                let events = [
+                    format!("{round}-{writer}-first").into_bytes(),
+                    format!("{round}-{writer}-second").into_bytes(),
+                ];
+                (
+                    writer,
+                    store.replace_if(&account, version, &record, &events).await,
+                )
+            }
+        })
+        .await?;
+        let mut winners = Vec::new();
+        for (writer, outcome) in outcomes {
+            match outcome {
+                Ok(written) => winners.push((writer, written)),
+                Err(StoreError::Conflict) => {}
+                Err(error) => {
+                    return Err(format!("round {round}: writer {writer} failed: {error}"));
+                }
+            }
+        }
+        let [(winner, written)] = winners[..] else {
+            return Err(format!(
+                "round {round}: {} of {writers} writes at version {version:?} succeeded;                  exactly one must",
+                winners.len()
+            ));
+        };
+        let expected: Vec<(AccountId, Vec<u8>)> = ["first", "second"]
+            .iter()
+            .map(|n| {
+                (
+                    account.clone(),
+                    format!("{round}-{winner}-{n}").into_bytes(),
+                )
+            })
+            .collect();
+        let newest = expected
+            .last()
+            .map(|(_, b)| b.clone())
+            .into_iter()
+            .collect::<Vec<_>>();
+        let context = format!("round {round}");
+        let found =
+            own_pending(&*store, core::slice::from_ref(&account), &newest, &context).await?;
+        expect_events(&found, &expected, &context)?;
+        let ids: Vec<u64> = found.iter().map(|entry| entry.id).collect();
+        store
+            .acknowledge(&ids)
+            .await
+            .map_err(|e| format!("{context}: acknowledge failed: {e}"))?;
+        version = Some(written);
     }
     Ok(())
 }

@@ -237,8 +237,15 @@ async fn when_the_events_cannot_be_written_the_state_change_does_not_happen() {
     h.store.set_fault(Fault::Outbox);
     let code = app.code_at(h.now());
     for attempt in [code.as_str(), "000000", "nonsense"] {
-        let error = h.engine.verify_login(&h.account, attempt).await.unwrap_err();
-        assert!(matches!(error, EngineError::Store(_)), "{attempt}: {error:?}");
+        let error = h
+            .engine
+            .verify_login(&h.account, attempt)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, EngineError::Store(_)),
+            "{attempt}: {error:?}"
+        );
     }
     assert_eq!(
         h.record().await,

@@ -574,8 +574,9 @@ mod tests {
     async fn drop_database(store: PostgresStore, options: &PgConnectOptions, admin: &PgPool) {
         store.close().await;
         let name = options.get_database().unwrap();
+        // WITH (FORCE): a connection the test closed may not have left the server yet.
         admin
-            .execute(format!("DROP DATABASE {name}").as_str())
+            .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
             .await
             .unwrap();
     }

@@ -28,7 +28,7 @@ const MAX_REASON_CHARS: usize = 500;
 pub struct Lookup {
     /// The login ID to look up.
     pub login_id: Option<String>,
-    /// The action just done ([`DeskAction::name`]).
+    /// The action just done (`reset` or `forget`).
     pub done: Option<String>,
 }
 

@@ -61,10 +61,12 @@
 // `#![forbid(unsafe_code)]` in src/lib.rs.
 #![allow(unsafe_code)]
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{Summary, load, quick_mode};
+
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::fmt::Write as _;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -187,34 +189,10 @@ fn bench_mode() -> bool {
     std::env::args().any(|a| a == "--bench")
 }
 
-fn quick_mode() -> bool {
-    std::env::var("TOTP_ENROLL_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
-/// Criterion's output directory, chosen as criterion chooses it (this package is the
-/// workspace root, so its target dir is the workspace's).
-fn criterion_dir() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(target).join("criterion");
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("criterion")
-}
-
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// The 1-minute load average, so a noisy run can be recognised in the log.
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map_or_else(|_| "unknown".to_owned(), |l| l.trim().to_owned())
 }
 
 /// Polls a future that is ready at once (the engine over `MemoryStore`).
@@ -542,35 +520,6 @@ impl Population {
     }
 }
 
-/// A flat JSON object of numbers, written by hand (no serde in this bench).
-#[derive(Default)]
-struct Summary {
-    fields: Vec<(String, f64)>,
-}
-
-impl Summary {
-    fn set(&mut self, key: impl Into<String>, value: f64) {
-        let key = key.into();
-        self.fields.retain(|(k, _)| *k != key);
-        self.fields.push((key, value));
-    }
-
-    fn write(&self, name: &str) {
-        let dir = criterion_dir().join("summary");
-        let mut json = String::from("{\n");
-        for (i, (key, value)) in self.fields.iter().enumerate() {
-            let comma = if i + 1 == self.fields.len() { "" } else { "," };
-            let value = if value.is_finite() { *value } else { -1.0 };
-            let _ = writeln!(json, "  \"{key}\": {value}{comma}");
-        }
-        json.push_str("}\n");
-        let path = dir.join(name);
-        if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, json)) {
-            eprintln!("engine: could not write {}: {e}", path.display());
-        }
-    }
-}
-
 fn engine_populations(c: &mut Criterion) {
     let bench = bench_mode();
     let quick = quick_mode();
@@ -664,7 +613,7 @@ fn engine_populations(c: &mut Criterion) {
             summary.set(key("key_cache_held_malloc_bytes_per_account"), chunks);
         }
         if bench {
-            summary.write("engine.json");
+            summary.write("engine", "engine.json");
         }
         drop(population);
     }

@@ -35,6 +35,10 @@
     clippy::cast_possible_truncation
 )]
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{load, quick_mode};
+
 use std::hint::black_box;
 use std::pin::pin;
 use std::sync::Arc;
@@ -54,16 +58,6 @@ const JAPANESE_ISSUER: &str = "北洋証券オンラインサービス";
 /// secret's base32 segments fall, with its quiet zone: about 230 px square).
 #[cfg(feature = "png")]
 const PNG_SCALE: u32 = 4;
-
-fn quick_mode() -> bool {
-    std::env::var("TOTP_ENROLL_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
-/// The 1-minute load average, so a noisy run can be recognised in the log.
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map_or_else(|_| "unknown".to_owned(), |l| l.trim().to_owned())
-}
 
 /// Polls a future that is ready at once (the engine over `MemoryStore`).
 fn ready<F: Future>(future: F) -> F::Output {

@@ -57,8 +57,10 @@
 //! split into (default 8, 3 quick). Without `--bench` (e.g. `cargo test --benches`) it runs
 //! a short smoke pass and writes no summary.
 
-use std::fmt::Write as _;
-use std::path::PathBuf;
+#[path = "support/mod.rs"]
+mod support;
+use support::{Summary, load};
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -455,57 +457,8 @@ async fn measure<S: Store + 'static>(
     summary.set(format!("{prefix}.record_bytes"), record_len as f64);
 }
 
-/// A flat JSON object of numbers, written by hand.
-#[derive(Default)]
-struct Summary {
-    fields: Vec<(String, f64)>,
-}
-
-impl Summary {
-    fn set(&mut self, key: impl Into<String>, value: f64) {
-        let key = key.into();
-        self.fields.retain(|(k, _)| *k != key);
-        self.fields.push((key, value));
-    }
-
-    fn write(&self, name: &str) {
-        let dir = criterion_dir().join("summary");
-        let mut json = String::from("{\n");
-        for (i, (key, value)) in self.fields.iter().enumerate() {
-            let comma = if i + 1 == self.fields.len() { "" } else { "," };
-            let value = if value.is_finite() { *value } else { -1.0 };
-            let _ = writeln!(json, "  \"{key}\": {value}{comma}");
-        }
-        json.push_str("}\n");
-        let path = dir.join(name);
-        match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, json)) {
-            Ok(()) => println!("store: summary written to {}", path.display()),
-            Err(e) => eprintln!("store: could not write {}: {e}", path.display()),
-        }
-    }
-}
-
-/// Criterion's output directory, chosen as criterion chooses it (this package is the
-/// workspace root, so its target dir is the workspace's).
-fn criterion_dir() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(target).join("criterion");
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("criterion")
-}
-
 fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
     std::env::var(name).ok().and_then(|s| s.trim().parse().ok())
-}
-
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map_or_else(|_| "unknown".to_owned(), |l| l.trim().to_owned())
 }
 
 fn main() {
@@ -607,7 +560,7 @@ fn main() {
         }
     });
     if bench {
-        summary.write("stores.json");
+        summary.write("store", "stores.json");
     }
     eprintln!("load after: {}", load());
 }

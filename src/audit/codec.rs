@@ -534,4 +534,127 @@ mod tests {
         assert_eq!(AuditEvent::decode(&bytes), Err(AuditDecodeError::BadHeader));
         assert_eq!(AuditEvent::decode(b""), Err(AuditDecodeError::Truncated));
     }
+
+    /// The bytes of an event with `kind`, the account `0123-456789` and no context.
+    fn bytes_of(kind: AuditKind) -> Vec<u8> {
+        AuditEvent {
+            account: account(),
+            at: 7,
+            kind,
+            context: None,
+        }
+        .encode()
+    }
+
+    /// Offset of the kind tag: magic, account text (2 + 11 bytes), `at`.
+    const KIND: usize = 4 + 2 + 11 + 8;
+
+    fn with_byte(mut bytes: Vec<u8>, at: usize, value: u8) -> Vec<u8> {
+        if let Some(byte) = bytes.get_mut(at) {
+            *byte = value;
+        }
+        bytes
+    }
+
+    #[test]
+    fn an_unknown_kind_tag_is_refused() {
+        let bytes = with_byte(bytes_of(AuditKind::Stopped), KIND, 0xEE);
+        assert_eq!(
+            AuditEvent::decode(&bytes),
+            Err(AuditDecodeError::InvalidField("kind"))
+        );
+    }
+
+    #[test]
+    fn an_account_that_is_not_a_valid_id_is_refused() {
+        // The account's first byte ('0') becomes a newline.
+        let bytes = with_byte(bytes_of(AuditKind::Stopped), 6, b'\n');
+        assert_eq!(
+            AuditEvent::decode(&bytes),
+            Err(AuditDecodeError::InvalidField("account"))
+        );
+    }
+
+    #[test]
+    fn an_unknown_operation_or_refusal_tag_is_refused() {
+        let refused = bytes_of(AuditKind::Refused {
+            operation: Operation::Login,
+            refusal: Refusal::WrongCode,
+            failures: 1,
+        });
+        assert_eq!(
+            AuditEvent::decode(&with_byte(refused.clone(), KIND + 1, 9)),
+            Err(AuditDecodeError::InvalidField("operation"))
+        );
+        assert_eq!(
+            AuditEvent::decode(&with_byte(refused, KIND + 2, 9)),
+            Err(AuditDecodeError::InvalidField("refusal"))
+        );
+    }
+
+    #[test]
+    fn a_malformed_code_reason_with_a_stray_field_is_refused() {
+        // `Empty` has no position: a non-zero one would be a second byte form of it.
+        let empty = bytes_of(AuditKind::Refused {
+            operation: Operation::Login,
+            refusal: Refusal::Malformed(CodeError::Empty),
+            failures: 0,
+        });
+        let last_position_byte = KIND + 1 + 1 + 1 + 8 - 1;
+        assert_eq!(
+            AuditEvent::decode(&with_byte(empty, last_position_byte, 1)),
+            Err(AuditDecodeError::InvalidField("refusal"))
+        );
+    }
+
+    #[test]
+    fn a_flag_byte_that_is_neither_zero_nor_one_is_refused() {
+        let started = bytes_of(AuditKind::EnrollmentStarted {
+            expires_at: 1,
+            replaced_pending: false,
+        });
+        assert_eq!(
+            AuditEvent::decode(&with_byte(started, KIND + 1 + 8, 2)),
+            Err(AuditDecodeError::InvalidField("replaced_pending"))
+        );
+    }
+
+    #[test]
+    fn unknown_context_flags_or_an_unclean_context_value_are_refused() {
+        let bytes = bytes_of(AuditKind::Stopped);
+        let flags = bytes.len() - 1;
+        assert_eq!(
+            AuditEvent::decode(&with_byte(bytes.clone(), flags, 0x08)),
+            Err(AuditDecodeError::InvalidField("context"))
+        );
+        let with_agent = AuditEvent {
+            account: account(),
+            at: 7,
+            kind: AuditKind::Stopped,
+            context: Some(RequestContext::new().with_user_agent("UA")),
+        }
+        .encode();
+        let last = with_agent.len() - 1;
+        assert_eq!(
+            AuditEvent::decode(&with_byte(with_agent, last, b'\t')),
+            Err(AuditDecodeError::InvalidField("context"))
+        );
+    }
+
+    #[test]
+    fn a_reset_reason_with_a_control_character_or_invalid_utf8_is_refused() {
+        let reset = bytes_of(AuditKind::AdministrativelyReset {
+            operator: operator(),
+            reason: "lost".to_owned(),
+        });
+        let last = reset.len() - 2; // the reason's last byte, before the context flags
+        assert_eq!(
+            AuditEvent::decode(&with_byte(reset.clone(), last, b'\n')),
+            Err(AuditDecodeError::InvalidField("reason"))
+        );
+        assert_eq!(
+            AuditEvent::decode(&with_byte(reset, last, 0xFF)),
+            Err(AuditDecodeError::InvalidField("text"))
+        );
+    }
 }

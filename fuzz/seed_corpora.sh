@@ -15,7 +15,7 @@ ROOT="$(dirname "$FUZZ_DIR")"
 CORPUS="${FUZZ_CORPUS_DIR:-$FUZZ_DIR/corpus}"
 VECTORS="$ROOT/tests/vectors"
 # Targets with generated seeds below; every directory in seeds/ is copied as well.
-TARGETS=(uri_parse secret_base32 code_input verify)
+TARGETS=(uri_parse secret_base32 code_input verify recovery_code)
 
 # put_stdin TARGET: stores standard input as one seed of TARGET.
 put_stdin() {
@@ -202,6 +202,16 @@ put code_input \
     "287\t082" "$(printf '\t287082\n')" "$(printf '287\t082')" "1e5" "0x1234" \
     "" "   " "-" "$(printf '1%.0s' {1..65})" "$(printf '０%.0s' {1..22})" \
     "999999999" "4294967296"
+
+# recovery_code.
+put recovery_code \
+    "7K3M-9QXR-2HV8-T4NP" "7K3M9QXR2HV8T4NP" "7k3m 9qxr-2hv8 t4np" $' 7K3M-9QXR-2HV8-T4NP\n' \
+    "OOOO-IIII-LLLL-0000" "oooo iiii llll 1111" "７Ｋ３Ｍー９ＱＸＲー２ＨＶ８ーＴ４ＮＰ" \
+    "　７ｋ３ｍ　９ｑｘｒ　２ｈｖ８　ｔ４ｎｐ　" "７Ｋ３Ｍ－９ＱＸＲ－２ＨＶ８－Ｔ４ＮＰ" \
+    "7K3M‐9QXR‑2HV8‒T4NP" "7K3M–9QXR−2HV8-T4NP" "7K3M-9QXR-2HV8-T4NU" "7K3M-9QXR-2HV8-T4NＵ" \
+    "7K3M--9QXR-2HV8-T4NP" "-7K3M-9QXR-2HV8-T4NP" "7K3M-9QXR-2HV8-T4NP-" "7K3M-9QXR-2HV8-T4N" \
+    "7K3M-9QXR-2HV8-T4NP0" "7K3M_9QXR_2HV8_T4NP" "$(printf '7K3M\t9QXR')" "287 082" \
+    "" "   " "-" "$(printf '0%.0s' {1..129})" "$(printf '０　%.0s' {1..16})"
 
 # verify (bytes in arbitrary's layout: see verify_seed).
 verify_seed "$SEED_SHA1" 0 6 30 1 1 59 none 287082 none

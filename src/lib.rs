@@ -75,6 +75,7 @@ mod policy;
 mod provisioning;
 mod qr;
 mod record;
+mod recovery_code;
 mod seal;
 mod secret;
 pub mod store;
@@ -103,6 +104,7 @@ pub use policy::{Algorithm, CompatibilityWarning, Digits, OtpPolicy, OtpPolicyBu
 pub use provisioning::{KeyType, Provisioning};
 pub use qr::QrCode;
 pub use record::{EnrollmentRecord, OtpParams, RecordStatus};
+pub use recovery_code::{RecoveryCode, RecoveryCodeError, RecoveryCodes};
 pub use seal::{KeyRing, SealedSecret};
 pub use secret::Secret;
 pub use store::{Listed, MemoryStore, OutboxEntry, Store, Versioned};

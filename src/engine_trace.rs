@@ -3,8 +3,9 @@
 //! Each public engine method runs inside a span named `totp_enroll.engine`, at `INFO`
 //! level, with target `totp_enroll::engine` and two fields set when the call starts:
 //!
-//! * `operation`: `status`, `begin`, `confirm`, `verify_login`, `redisplay`, `stop` or
-//!   `admin_reset`;
+//! * `operation`: `status`, `begin`, `confirm`, `confirm_with_recovery_codes`,
+//!   `verify_login`, `verify_recovery_code`, `issue_recovery_codes`, `redisplay`, `stop`,
+//!   `admin_reset` or `forget`;
 //! * `account`: the [`AccountId`] as given, or what the portal's pseudonym function
 //!   ([`Engine::with_account_pseudonym`](crate::Engine::with_account_pseudonym)) makes of it.
 //!
@@ -179,11 +180,19 @@ impl Outcome for crate::provisioning::Provisioning {
 }
 
 #[cfg(feature = "tracing")]
+impl Outcome for crate::recovery_code::RecoveryCodes {
+    fn outcome(&self, _operation: &'static str) -> &'static str {
+        "recovery_codes_issued"
+    }
+}
+
+#[cfg(feature = "tracing")]
 impl Outcome for crate::engine::Login {
     fn outcome(&self, _operation: &'static str) -> &'static str {
         match self {
             Self::Verified(_) => "verified",
             Self::NotRequired => "not_required",
+            Self::RecoveryCode { .. } => "recovered",
         }
     }
 }
@@ -229,7 +238,9 @@ fn error_outcome(error: &EngineError) -> (&'static str, Level) {
     use crate::error::Refusal;
     match error {
         EngineError::Refused(Refusal::WrongCode) => ("refused.wrong_code", Level::Info),
-        EngineError::Refused(Refusal::Malformed(_)) => ("refused.malformed", Level::Info),
+        EngineError::Refused(Refusal::Malformed(_) | Refusal::MalformedRecoveryCode(_)) => {
+            ("refused.malformed", Level::Info)
+        }
         EngineError::Refused(Refusal::Replayed) => ("refused.replayed", Level::Info),
         EngineError::Refused(Refusal::Throttled { .. }) => ("throttled", Level::Warn),
         EngineError::Refused(Refusal::Locked) => ("locked", Level::Warn),

@@ -122,7 +122,7 @@ impl EnrollmentRecord {
                 expires_at: now.saturating_add(pending_ttl),
             },
             throttle: self.throttle,
-            integrity: Integrity::Unsigned,
+            ..Self::not_registered()
         })
     }
 
@@ -148,9 +148,9 @@ impl EnrollmentRecord {
             Err(Rejection::WrongCode) => Attempt {
                 verdict: Err(Refusal::WrongCode),
                 failure_record: Some(Self {
-                    status: self.status.clone(),
                     throttle: self.throttle.after_failure(now, policy),
                     integrity: Integrity::Unsigned,
+                    ..self.clone()
                 }),
             },
             Err(Rejection::Replayed) => Attempt {
@@ -180,8 +180,7 @@ impl EnrollmentRecord {
                     since: now,
                     last_used_step: step,
                 },
-                throttle: ThrottleState::default(),
-                integrity: Integrity::Unsigned,
+                ..Self::not_registered()
             }),
             _ => None,
         }

@@ -435,6 +435,11 @@ pub enum Refusal {
     /// Locked after too many consecutive failures; only an administrative reset unlocks.
     #[error("locked after too many failed attempts; contact support")]
     Locked,
+    /// The input is not a recovery code of the grammar of
+    /// [`RecoveryCode::parse`](crate::RecoveryCode::parse) (not counted as a failed
+    /// attempt: it cannot be a guess).
+    #[error("malformed recovery code: {0}")]
+    MalformedRecoveryCode(crate::RecoveryCodeError),
 }
 
 /// Why an engine call did not succeed.

@@ -8,6 +8,9 @@
 //!   [`EnginePolicy`] and [`OtpPolicy`], sealing secrets with a [`KeyRing`] that
 //!   [`Engine::set_keys`] replaces while serving ([`Engine::reseal_all`] and
 //!   [`Engine::retire_key`] retire old keys).
+//! * Recovery codes for a customer without the phone: [`Engine::confirm_with_recovery_codes`],
+//!   [`Engine::issue_recovery_codes`], [`Engine::verify_recovery_code`] ([`RecoveryCodes`],
+//!   stored only as keyed hashes).
 //! * The audit trail: each call's [`AuditEvent`]s are written into the store's outbox in
 //!   the same atomic step as its record, with the [`RequestContext`] the portal set around
 //!   the request; an [`Outbox`] delivers them to your async [`AuditDelivery`] at least once,
@@ -23,9 +26,9 @@
 //!
 //! The non-secret public types implement `Serialize` and `Deserialize`: [`Status`],
 //! [`Access`], [`AuditEvent`], [`AuditKind`], [`RequestContext`], [`Operation`],
-//! [`Refusal`], [`CodeError`], [`Verified`], [`OtpPolicy`], [`Algorithm`], [`Digits`],
-//! [`Window`], [`ThrottlePolicy`], [`AccountId`], [`Operator`], [`Lang`] and
-//! [`ErrorClass`]. Field and variant names are
+//! [`Refusal`], [`CodeError`], [`RecoveryCodeError`], [`Verified`], [`OtpPolicy`],
+//! [`Algorithm`], [`Digits`], [`Window`], [`ThrottlePolicy`], [`AccountId`], [`Operator`],
+//! [`Lang`] and [`ErrorClass`]. Field and variant names are
 //! snake_case (an [`Algorithm`] is its key URI name, `"SHA1"`) and part of the stable
 //! interface: `tests/serde_types.rs` pins them. Enums are externally tagged (`"wrong_code"`,
 //! `{"throttled": {"until": 1764000090}}`), except [`AuditKind`], which is tagged by `kind`

@@ -3,11 +3,14 @@
 //! The encoding is explicit and self-checking, so a store only moves opaque bytes and a
 //! corrupted row decodes to a typed [`RecordError`], never to a wrong enrollment.
 //!
-//! # Format 2 (written by this version)
+//! # Format 3 (written by this version)
 //!
 //! ```text
-//! "TOTPENR" 0x02                      header and format version
+//! "TOTPENR" 0x03                      header and format version
 //! status u8                           0 not registered, 1 pending, 2 active
+//! drift i8                            whole steps the authenticator's clock is off (0 unless active)
+//! recovery count u8                   unused recovery codes, 0..=16 (0 unless active)
+//!   count > 0: key_id u32, issued_at u64, count × hash [32]
 //! pending/active:
 //!   algorithm u8, digits u8, period u32
 //!   key_id u32, nonce [24], ciphertext len u16, ciphertext   (sealed secret, never plaintext)
@@ -18,7 +21,14 @@
 //! integrity u8                        0 none, 1 HMAC-SHA-256
 //!   1: mac_key_id u32, tag [32]
 //! ```
-//! All integers are big-endian; trailing bytes are an error.
+//! All integers are big-endian; trailing bytes are an error. A recovery code is stored only
+//! as its keyed hash under ring key `key_id` (see [`KeyRing`]), never in plain text.
+//!
+//! # Format 2 (read, re-written as format 3)
+//!
+//! Format 2 is format 3 with the header byte `0x02` and without the drift and recovery
+//! fields (no drift, no recovery codes). A format-2 row keeps working unchanged: its MAC
+//! is checked over its own format-2 bytes, and the engine's next write of it is format 3.
 //!
 //! The tag is HMAC-SHA-256 under the record MAC key derived from ring key `mac_key_id`
 //! (see [`KeyRing`]) of
@@ -53,6 +63,7 @@
 use crate::account::AccountId;
 use crate::error::{RecordError, SealError};
 use crate::policy::{Algorithm, Digits, OtpPolicy};
+use crate::recovery_code::RecoveryCodes;
 use crate::seal::{KeyRing, RECORD_TAG_BYTES, SealFormat, SealedSecret};
 use crate::secret::Secret;
 use crate::throttle::ThrottleState;
@@ -61,8 +72,12 @@ use crate::uri::KeyUri;
 const MAGIC: &[u8; 7] = b"TOTPENR";
 /// The legacy format without a MAC.
 const FORMAT_V1: u8 = 1;
-/// The current format, authenticated as a whole.
+/// The format before recovery codes and drift, authenticated as a whole.
 const FORMAT_V2: u8 = 2;
+/// The current format: format 2 with drift and recovery codes.
+const FORMAT_V3: u8 = 3;
+/// Length of a recovery code's keyed hash (HMAC-SHA-256).
+pub(crate) const RECOVERY_HASH_BYTES: usize = 32;
 /// Integrity byte of a format-2 record: no tag.
 const INTEGRITY_NONE: u8 = 0;
 /// Integrity byte of a format-2 record: HMAC-SHA-256 tag.
@@ -147,11 +162,31 @@ pub(crate) enum Integrity {
     Unsigned,
     /// Decoded from a format-1 row, which has no tag.
     Legacy,
-    /// Format 2 with its HMAC-SHA-256 tag under ring key `key_id`.
+    /// Format 2 or 3 (`format`) with its HMAC-SHA-256 tag under ring key `key_id`.
     Mac {
         key_id: u32,
         tag: [u8; RECORD_TAG_BYTES],
+        format: u8,
     },
+}
+
+/// The keyed hashes of an active enrollment's unused recovery codes (see
+/// [`RecoveryCodes`](crate::RecoveryCodes)), under ring key `key_id`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct RecoveryHashes {
+    pub(crate) key_id: u32,
+    pub(crate) issued_at: u64,
+    pub(crate) hashes: Vec<[u8; RECOVERY_HASH_BYTES]>,
+}
+
+impl core::fmt::Debug for RecoveryHashes {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RecoveryHashes")
+            .field("key_id", &self.key_id)
+            .field("issued_at", &self.issued_at)
+            .field("remaining", &self.hashes.len())
+            .finish()
+    }
 }
 
 /// One account's enrollment as stored: lifecycle state plus failure counter, and the MAC
@@ -160,6 +195,10 @@ pub(crate) enum Integrity {
 pub struct EnrollmentRecord {
     pub(crate) status: RecordStatus,
     pub(crate) throttle: ThrottleState,
+    /// Whole steps the active authenticator's clock is off (RFC 6238 §6); 0 otherwise.
+    pub(crate) drift: i8,
+    /// The unused recovery codes of an active enrollment; empty otherwise.
+    pub(crate) recovery: RecoveryHashes,
     pub(crate) integrity: Integrity,
 }
 
@@ -169,17 +208,31 @@ impl EnrollmentRecord {
         Self {
             status: RecordStatus::NotRegistered,
             throttle: ThrottleState::default(),
+            drift: 0,
+            recovery: RecoveryHashes::default(),
             integrity: Integrity::Unsigned,
         }
     }
 
-    /// The encoding's format version: 2, or 1 for a legacy row (no MAC) that the engine
-    /// has not re-written yet.
+    /// The encoding's format version: 3; or the version of a row the engine has not
+    /// re-written yet: 2, or 1 for a legacy row (no MAC).
     pub fn format_version(&self) -> u8 {
         match self.integrity {
             Integrity::Legacy => FORMAT_V1,
-            Integrity::Unsigned | Integrity::Mac { .. } => FORMAT_V2,
+            Integrity::Unsigned => FORMAT_V3,
+            Integrity::Mac { format, .. } => format,
         }
+    }
+
+    /// How many unused recovery codes the enrollment holds.
+    pub fn recovery_codes_remaining(&self) -> usize {
+        self.recovery.hashes.len()
+    }
+
+    /// Whole time steps the authenticator's clock was found off by its accepted codes
+    /// (positive: ahead); 0 for a record that is not active.
+    pub fn drift(&self) -> i8 {
+        self.drift
     }
 
     /// The id of the ring key whose MAC key authenticated this record, if it has a MAC.
@@ -209,9 +262,14 @@ impl EnrollmentRecord {
         self.integrity = Integrity::Mac {
             key_id,
             tag: [0; RECORD_TAG_BYTES],
+            format: FORMAT_V3,
         };
         let tag = keys.record_tag(key_id, account, version, &self.encode_body())?;
-        self.integrity = Integrity::Mac { key_id, tag };
+        self.integrity = Integrity::Mac {
+            key_id,
+            tag,
+            format: FORMAT_V3,
+        };
         Ok(self)
     }
 
@@ -225,7 +283,7 @@ impl EnrollmentRecord {
         version: u64,
     ) -> Result<(), SealError> {
         match &self.integrity {
-            Integrity::Mac { key_id, tag } => {
+            Integrity::Mac { key_id, tag, .. } => {
                 keys.verify_record_tag(*key_id, account, version, &self.encode_body(), tag)
             }
             Integrity::Unsigned | Integrity::Legacy => Err(SealError::IntegrityMismatch),
@@ -250,8 +308,8 @@ impl EnrollmentRecord {
         }
     }
 
-    /// Encodes the record (see the module documentation for the layout): format 2, or
-    /// format 1 for a legacy record as it was decoded.
+    /// Encodes the record (see the module documentation for the layout): format 3, or the
+    /// format (2 or 1) of a record as it was decoded.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = self.encode_body();
         if let Integrity::Mac { tag, .. } = &self.integrity {
@@ -264,9 +322,27 @@ impl EnrollmentRecord {
     fn encode_body(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(192);
         out.extend_from_slice(MAGIC);
-        out.push(self.format_version());
+        let format = self.format_version();
+        out.push(format);
+        out.push(match &self.status {
+            RecordStatus::NotRegistered => 0,
+            RecordStatus::Pending { .. } => 1,
+            RecordStatus::Active { .. } => 2,
+        });
+        if format == FORMAT_V3 {
+            out.extend_from_slice(&self.drift.to_be_bytes());
+            let count = u8::try_from(self.recovery.hashes.len()).unwrap_or(u8::MAX);
+            out.push(count);
+            if count > 0 {
+                out.extend_from_slice(&self.recovery.key_id.to_be_bytes());
+                out.extend_from_slice(&self.recovery.issued_at.to_be_bytes());
+                for hash in self.recovery.hashes.iter().take(usize::from(count)) {
+                    out.extend_from_slice(hash);
+                }
+            }
+        }
         match &self.status {
-            RecordStatus::NotRegistered => out.push(0),
+            RecordStatus::NotRegistered => {}
             RecordStatus::Pending {
                 secret,
                 params,
@@ -274,7 +350,6 @@ impl EnrollmentRecord {
                 started_at,
                 expires_at,
             } => {
-                out.push(1);
                 encode_common(&mut out, secret, params, label);
                 out.extend_from_slice(&started_at.to_be_bytes());
                 out.extend_from_slice(&expires_at.to_be_bytes());
@@ -286,7 +361,6 @@ impl EnrollmentRecord {
                 since,
                 last_used_step,
             } => {
-                out.push(2);
                 encode_common(&mut out, secret, params, label);
                 out.extend_from_slice(&since.to_be_bytes());
                 out.extend_from_slice(&last_used_step.to_be_bytes());
@@ -315,10 +389,16 @@ impl EnrollmentRecord {
         let version = r.u8()?;
         let format = match version {
             FORMAT_V1 => SealFormat::V1,
-            FORMAT_V2 => SealFormat::V2,
+            FORMAT_V2 | FORMAT_V3 => SealFormat::V2,
             _ => return Err(RecordError::UnsupportedVersion(version)),
         };
-        let status = match r.u8()? {
+        let status_byte = r.u8()?;
+        let (drift, recovery) = if version == FORMAT_V3 {
+            decode_extension(&mut r, status_byte)?
+        } else {
+            (0, RecoveryHashes::default())
+        };
+        let status = match status_byte {
             0 => RecordStatus::NotRegistered,
             1 => {
                 let (secret, params, label) = decode_common(&mut r, format)?;
@@ -361,6 +441,7 @@ impl EnrollmentRecord {
                 INTEGRITY_HMAC_SHA256 => Integrity::Mac {
                     key_id: r.u32()?,
                     tag: r.array()?,
+                    format: version,
                 },
                 _ => return Err(RecordError::InvalidField("integrity")),
             },
@@ -375,9 +456,34 @@ impl EnrollmentRecord {
                 locked,
                 backoff_until,
             },
+            drift,
+            recovery,
             integrity,
         })
     }
+}
+
+/// The format-3 fields after the status byte: drift and recovery codes, both only for an
+/// active record.
+fn decode_extension(r: &mut Reader<'_>, status: u8) -> Result<(i8, RecoveryHashes), RecordError> {
+    let active = status == 2;
+    let drift = i8::from_be_bytes(r.array()?);
+    if drift != 0 && !active {
+        return Err(RecordError::InvalidField("drift"));
+    }
+    let count = usize::from(r.u8()?);
+    if count > RecoveryCodes::MAX_COUNT || (count > 0 && !active) {
+        return Err(RecordError::InvalidField("recovery"));
+    }
+    let mut recovery = RecoveryHashes::default();
+    if count > 0 {
+        recovery.key_id = r.u32()?;
+        recovery.issued_at = r.u64()?;
+        for _ in 0..count {
+            recovery.hashes.push(r.array()?);
+        }
+    }
+    Ok((drift, recovery))
 }
 
 fn encode_common(out: &mut Vec<u8>, secret: &SealedSecret, params: &OtpParams, label: &str) {

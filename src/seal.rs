@@ -39,6 +39,9 @@ const MAC_KEY_LABEL: &[u8] = b"totp-enroll/record-mac-key/v2";
 /// Domain separation of the record MAC's input.
 const MAC_CONTEXT: &[u8] = b"totp-enroll/record-mac/v2";
 
+/// Domain separation of a recovery code's keyed hash.
+const RECOVERY_CONTEXT: &[u8] = b"totp-enroll/recovery-code/v1";
+
 /// Length of a record MAC (HMAC-SHA-256).
 pub(crate) const RECORD_TAG_BYTES: usize = 32;
 
@@ -254,6 +257,30 @@ impl KeyRing {
         let mut tag = [0u8; RECORD_TAG_BYTES];
         tag.copy_from_slice(&hmac.finalize().into_bytes());
         Ok(tag)
+    }
+
+    /// The keyed hash a recovery code is stored as: HMAC-SHA-256 under ring key `key_id`'s
+    /// MAC key of `"totp-enroll/recovery-code/v1" ‖ key_id u32 ‖ len(account) u64 ‖ account
+    /// ‖ canonical code`, so a stored hash is useless without the ring and on another
+    /// account.
+    pub(crate) fn recovery_hash(
+        &self,
+        key_id: u32,
+        account: &AccountId,
+        canonical: &[u8],
+    ) -> Result<[u8; RECORD_TAG_BYTES], SealError> {
+        let key = self.key(key_id).ok_or(SealError::UnknownKeyId(key_id))?;
+        let mut hmac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(key.mac.as_slice())
+            .map_err(|_| SealError::Seal)?;
+        let id = account.as_str().as_bytes();
+        hmac.update(RECOVERY_CONTEXT);
+        hmac.update(&key_id.to_be_bytes());
+        hmac.update(&u64::try_from(id.len()).unwrap_or(u64::MAX).to_be_bytes());
+        hmac.update(id);
+        hmac.update(canonical);
+        let mut hash = [0u8; RECORD_TAG_BYTES];
+        hash.copy_from_slice(&hmac.finalize().into_bytes());
+        Ok(hash)
     }
 
     /// Checks a record MAC in constant time: [`SealError::IntegrityMismatch`] unless `tag`

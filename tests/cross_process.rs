@@ -64,6 +64,8 @@ mod harness {
         Verify,
         /// Send `WRONG` wrong codes concurrently.
         Wrong,
+        /// Submit one recovery code `TASKS` times concurrently.
+        Recovery,
     }
 
     /// What the parent tells a child (through its environment).
@@ -109,7 +111,8 @@ mod harness {
     pub(crate) fn throttle(mode: Mode) -> ThrottlePolicy {
         match mode {
             Mode::Verify => ThrottlePolicy::default(),
-            Mode::Wrong => ThrottlePolicy::new(100, 1, 1, 100).unwrap(),
+            // Every submission of a used recovery code is a failure: no lock within a run.
+            Mode::Wrong | Mode::Recovery => ThrottlePolicy::new(100, 1, 1, 100).unwrap(),
         }
     }
 
@@ -118,6 +121,7 @@ mod harness {
             let mode = match self.mode {
                 Mode::Verify => "verify",
                 Mode::Wrong => "wrong",
+                Mode::Recovery => "recovery",
             };
             [
                 (ROLE, mode.to_owned()),
@@ -144,6 +148,7 @@ mod harness {
             let mode = match std::env::var(ROLE).ok()?.as_str() {
                 "verify" => Mode::Verify,
                 "wrong" => Mode::Wrong,
+                "recovery" => Mode::Recovery,
                 other => panic!("unknown {ROLE} {other}"),
             };
             let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} unset"));
@@ -167,7 +172,7 @@ mod harness {
             conformance::engine(Arc::new(store), task.key, clock, throttle(task.mode)).unwrap(),
         );
         let tasks = match task.mode {
-            Mode::Verify => TASKS,
+            Mode::Verify | Mode::Recovery => TASKS,
             Mode::Wrong => WRONG,
         };
         let wait = task.start_at_ms.saturating_sub(now_ms());
@@ -183,14 +188,20 @@ mod harness {
             let engine = Arc::clone(&engine);
             let account = task.account.clone();
             let code = task.code.clone();
-            async move { Outcome::from(engine.verify_login(&account, &code).await) }
+            let mode = task.mode;
+            async move {
+                Outcome::from(match mode {
+                    Mode::Recovery => engine.verify_recovery_code(&account, &code).await,
+                    Mode::Verify | Mode::Wrong => engine.verify_login(&account, &code).await,
+                })
+            }
         })
         .await
         .unwrap();
         let mut tally = Tally::default();
         for outcome in &outcomes {
             match outcome {
-                Outcome::Verified => tally.verified += 1,
+                Outcome::Verified | Outcome::Recovered => tally.verified += 1,
                 Outcome::Refused(Refusal::Replayed) => tally.replayed += 1,
                 Outcome::Refused(Refusal::WrongCode) => tally.wrong += 1,
                 other => {
@@ -274,6 +285,14 @@ mod harness {
         let code = match mode {
             Mode::Verify => totp.code_at(now).to_string(),
             Mode::Wrong => conformance::wrong_code(&totp, now),
+            Mode::Recovery => {
+                clock.set(now as i64);
+                let codes = engine
+                    .issue_recovery_codes(&account, &totp.code_at(now).to_string())
+                    .await
+                    .unwrap();
+                codes.iter().next().unwrap().grouped().to_string()
+            }
         };
         let task = Task {
             mode,
@@ -310,6 +329,22 @@ mod harness {
                     "two processes × {TASKS} concurrent verifications of one code: exactly one acceptance"
                 );
                 assert_eq!(record.last_used_step(), Some(totp.step_at(now)));
+            }
+            Mode::Recovery => {
+                assert_eq!(
+                    total,
+                    Tally {
+                        verified: 1,
+                        replayed: 0,
+                        wrong: 2 * TASKS - 1,
+                        other: 0
+                    },
+                    "two processes × {TASKS} concurrent submissions of one recovery code: exactly one acceptance"
+                );
+                assert_eq!(
+                    record.recovery_codes_remaining(),
+                    totp_enroll::RecoveryCodes::DEFAULT_COUNT - 1
+                );
             }
             Mode::Wrong => {
                 assert_eq!(
@@ -443,6 +478,15 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn sqlite_two_processes_accept_one_recovery_code_once() {
+        scenario(
+            "sqlite::sqlite_two_processes_accept_one_recovery_code_once",
+            Some(Mode::Recovery),
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn sqlite_a_stale_held_record_accepts_once_and_refuses_replays() {
         scenario(
             "sqlite::sqlite_a_stale_held_record_accepts_once_and_refuses_replays",
@@ -478,6 +522,15 @@ mod postgres {
         scenario(
             "postgres::postgres_two_processes_accept_one_code_once",
             Some(Mode::Verify),
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn postgres_two_processes_accept_one_recovery_code_once() {
+        scenario(
+            "postgres::postgres_two_processes_accept_one_recovery_code_once",
+            Some(Mode::Recovery),
         )
         .await;
     }

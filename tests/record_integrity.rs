@@ -1,8 +1,9 @@
-//! Stored records are authenticated as a whole (record format 2): a database writer who
+//! Stored records are authenticated as a whole (record formats 2 and 3): a database writer who
 //! edits any field of a row, writes an older row's bytes back, or copies a row onto another
 //! account gets a typed error from the engine, never an acceptance and never a changed
-//! decision. Legacy format-1 rows are accepted and re-written as format 2, unless the
-//! policy refuses them; a format-2 sealed secret never opens inside a forged format-1 row.
+//! decision. Format-2 rows (committed fixtures) keep working and are re-written as format 3;
+//! legacy format-1 rows are accepted and re-written as format 3, unless the policy refuses
+//! them; a sealed secret of an authenticated row never opens inside a forged format-1 row.
 //!
 //! The rows are edited the way a database writer would: in a test store that keeps, like
 //! a SQL table, a version column and the encoded record bytes, and lets the test rewrite
@@ -154,6 +155,8 @@ mod layout {
     pub(super) const STATUS: usize = 8;
     /// The format version byte.
     pub(super) const FORMAT: usize = 7;
+    /// Format 3's drift and recovery-code count after the status byte (no codes).
+    pub(super) const EXTENSION: std::ops::Range<usize> = 9..11;
 }
 
 fn put_u64(bytes: &mut [u8], range: std::ops::Range<usize>, value: u64) {
@@ -173,7 +176,7 @@ async fn a_row_rewritten_unchanged_is_accepted() {
     let login = bank.login(&app.code_at(bank.now())).await.unwrap();
     assert!(matches!(login, Login::Verified(_)));
     let record = bank.record();
-    assert_eq!(record.format_version(), 2);
+    assert_eq!(record.format_version(), 3);
     assert_eq!(record.mac_key_id(), Some(1));
 }
 
@@ -250,7 +253,8 @@ async fn an_edit_behind_an_engine_holding_its_last_write_is_never_trusted() {
     bank.table.edit(&bank.account, |bytes| {
         let len = bytes.len();
         let mut not_registered = bytes[..layout::STATUS].to_vec();
-        not_registered.push(0);
+        // Status 0, drift 0, no recovery codes.
+        not_registered.extend_from_slice(&[0, 0, 0]);
         not_registered.extend_from_slice(&bytes[layout::failures(len).start..]);
         *bytes = not_registered;
     });
@@ -365,7 +369,8 @@ async fn changing_the_status_from_active_to_not_registered_is_detected() {
     bank.table.edit(&bank.account, |bytes| {
         let len = bytes.len();
         let mut not_registered = bytes[..layout::STATUS].to_vec();
-        not_registered.push(0);
+        // Status 0, drift 0, no recovery codes.
+        not_registered.extend_from_slice(&[0, 0, 0]);
         not_registered.extend_from_slice(&bytes[layout::failures(len).start..]);
         *bytes = not_registered;
     });
@@ -490,7 +495,7 @@ async fn a_row_copied_onto_another_account_is_refused() {
 }
 
 #[tokio::test]
-async fn a_format_2_row_without_its_mac_is_refused() {
+async fn a_row_without_its_mac_is_refused() {
     let bank = Bank::new();
     let app = bank.enrolled().await;
     bank.table.edit(&bank.account, |bytes| {
@@ -500,7 +505,7 @@ async fn a_format_2_row_without_its_mac_is_refused() {
         bytes[last] = 0; // integrity: none
     });
     assert_eq!(bank.record().mac_key_id(), None);
-    assert_eq!(bank.record().format_version(), 2);
+    assert_eq!(bank.record().format_version(), 3);
     let result = bank.login(&app.code_at(bank.now())).await;
     assert!(integrity_error(&result), "{result:?}");
 }
@@ -512,6 +517,7 @@ async fn a_format_2_sealed_secret_never_opens_inside_a_forged_format_1_row() {
     // Downgrade: drop the integrity trailer and claim format 1, which has no MAC.
     bank.table.edit(&bank.account, |bytes| {
         bytes.truncate(bytes.len() - layout::TRAILER);
+        bytes.drain(layout::EXTENSION);
         bytes[layout::FORMAT] = 1;
     });
     assert_eq!(bank.record().format_version(), 1);
@@ -646,7 +652,7 @@ fn legacy_app(secret: &str) -> App {
 }
 
 #[tokio::test]
-async fn legacy_format_1_rows_are_accepted_and_rewritten_as_format_2() {
+async fn legacy_format_1_rows_are_accepted_and_rewritten_as_format_3() {
     let bank = legacy_bank(policy());
     let active = AccountId::new("legacy-active").unwrap();
     let pending = AccountId::new("legacy-pending").unwrap();
@@ -669,7 +675,7 @@ async fn legacy_format_1_rows_are_accepted_and_rewritten_as_format_2() {
     let (version, row) = bank.table.row(&active);
     assert_eq!(version, 3);
     let record = EnrollmentRecord::decode(&row).unwrap();
-    assert_eq!(record.format_version(), 2);
+    assert_eq!(record.format_version(), 3);
     assert_eq!(record.mac_key_id(), Some(1));
 
     let pending_app = legacy_app(LEGACY_PENDING_SECRET);
@@ -678,7 +684,7 @@ async fn legacy_format_1_rows_are_accepted_and_rewritten_as_format_2() {
         .await
         .unwrap();
     let record = EnrollmentRecord::decode(&bank.table.row(&pending).1).unwrap();
-    assert_eq!(record.format_version(), 2);
+    assert_eq!(record.format_version(), 3);
 
     // From now on the rewritten row is protected like any other.
     bank.table.edit(&active, |bytes| {
@@ -760,4 +766,101 @@ fn integrity_errors_name_no_secret_and_are_typed() {
     assert!(message.contains("integrity"), "{message}");
     let message = SealError::LegacyRecordRefused.to_string();
     assert!(message.contains("format 1"), "{message}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Format-2 rows. tests/fixtures/v2_*.bin were written by the format-2 engine (commit
+// 29e381c) with key ring {1: [0x5d; 32]} at T0 = 1_700_000_010, issuer "Format Two Bank";
+// see tests/fixtures/README.md.
+// ---------------------------------------------------------------------------------------
+
+const V2_KEY: [u8; 32] = [0x5d; 32];
+const V2_ACTIVE_SECRET: &str = "MJW4I4BCYRWWRBH2UJYSDKJTEYLLV75D";
+const V2_PENDING_SECRET: &str = "MHP6FTH3B46WBZWNIBEW5MF3AEYMZVGQ";
+
+fn v2_bank(policy: EnginePolicy) -> Bank {
+    let bank = Bank::with(policy, KeyRing::new(1, V2_KEY));
+    for (account, version, file) in [
+        ("v2-active", 2, "tests/fixtures/v2_active.bin"),
+        ("v2-pending", 1, "tests/fixtures/v2_pending.bin"),
+    ] {
+        let account = AccountId::new(account).unwrap();
+        bank.table
+            .set_row(&account, version, std::fs::read(file).unwrap());
+    }
+    bank
+}
+
+#[tokio::test]
+async fn format_2_rows_decode_as_format_2_with_their_mac() {
+    for file in [
+        "tests/fixtures/v2_active.bin",
+        "tests/fixtures/v2_pending.bin",
+    ] {
+        let bytes = std::fs::read(file).unwrap();
+        let record = EnrollmentRecord::decode(&bytes).unwrap();
+        assert_eq!(record.format_version(), 2, "{file}");
+        assert_eq!(record.mac_key_id(), Some(1), "{file}");
+        assert_eq!(record.recovery_codes_remaining(), 0);
+        assert_eq!(record.drift(), 0);
+        assert_eq!(record.encode(), bytes, "{file}: one encoding per record");
+    }
+}
+
+#[tokio::test]
+async fn format_2_rows_keep_working_and_are_rewritten_as_format_3() {
+    let bank = v2_bank(policy());
+    let active = AccountId::new("v2-active").unwrap();
+    let pending = AccountId::new("v2-pending").unwrap();
+    let otp = totp_enroll::OtpPolicy::new("Format Two Bank").unwrap();
+    let active_app = App::type_in(V2_ACTIVE_SECRET, &otp);
+    let pending_app = App::type_in(V2_PENDING_SECRET, &otp);
+
+    // The status screen reads them unchanged (the MAC checks over the format-2 bytes).
+    assert_eq!(
+        bank.engine.status(&active).await.unwrap().portal_label(),
+        "利用中"
+    );
+    // The confirmation code's step was consumed in format 2 and stays consumed.
+    assert!(matches!(
+        bank.engine
+            .verify_login(&active, &active_app.code_at(T0))
+            .await,
+        Err(EngineError::Refused(Refusal::Replayed))
+    ));
+    bank.clock.advance(30);
+    let login = bank
+        .engine
+        .verify_login(&active, &active_app.code_at(bank.now()))
+        .await
+        .unwrap();
+    assert!(matches!(login, Login::Verified(_)));
+    let (version, row) = bank.table.row(&active);
+    assert_eq!(version, 3);
+    let record = EnrollmentRecord::decode(&row).unwrap();
+    assert_eq!(record.format_version(), 3);
+    assert_eq!(record.mac_key_id(), Some(1));
+
+    // The pending application confirms, with recovery codes, into format 3.
+    let codes = bank
+        .engine
+        .confirm_with_recovery_codes(&pending, &pending_app.code_at(bank.now()))
+        .await
+        .unwrap();
+    let record = EnrollmentRecord::decode(&bank.table.row(&pending).1).unwrap();
+    assert_eq!(record.format_version(), 3);
+    assert_eq!(record.recovery_codes_remaining(), codes.len());
+
+    // An edited format-2 row is caught like any other.
+    let bank = v2_bank(policy());
+    bank.table.edit(&active, |bytes| {
+        let len = bytes.len();
+        put_u64(bytes, layout::second_time(len), 0);
+    });
+    bank.clock.advance(30);
+    let result = bank
+        .engine
+        .verify_login(&active, &active_app.code_at(bank.now()))
+        .await;
+    assert!(integrity_error(&result), "{result:?}");
 }

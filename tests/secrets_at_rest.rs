@@ -151,10 +151,10 @@ fn corrupted_record_bytes_give_a_typed_error() {
         Err(RecordError::BadHeader)
     );
     let mut future = valid.clone();
-    future[7] = 3;
+    future[7] = 4;
     assert_eq!(
         EnrollmentRecord::decode(&future),
-        Err(RecordError::UnsupportedVersion(3))
+        Err(RecordError::UnsupportedVersion(4))
     );
     valid.push(0);
     assert_eq!(

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use static_assertions::{assert_impl_all, assert_not_impl_any};
 use totp_enroll::{
     Access, AccountId, Algorithm, AuditEvent, AuditKind, CodeError, Digits, ErrorClass, Lang,
-    Operation, Operator, OtpPolicy, Refusal, RequestContext, Secret, Status, ThrottlePolicy, Totp,
-    Verified, Window,
+    Operation, Operator, OtpPolicy, RecoveryCodeError, Refusal, RequestContext, Secret, Status,
+    ThrottlePolicy, Totp, Verified, Window,
 };
 
 /// Serializes `value`, checks that it deserializes back to an equal value, and returns the
@@ -116,6 +116,32 @@ fn every_audit_kind_has_a_pinned_shape() {
                 failures: 0,
             },
             json!({"kind": "refused", "operation": "stop", "refusal": {"malformed": {"wrong_length": {"expected": 6, "found": 5}}}, "failures": 0}),
+        ),
+        (
+            AuditKind::Refused {
+                operation: Operation::RecoveryLogin,
+                refusal: Refusal::MalformedRecoveryCode(RecoveryCodeError::WrongLength {
+                    expected: 16,
+                    found: 15,
+                }),
+                failures: 2,
+            },
+            json!({"kind": "refused", "operation": "recovery_login", "refusal": {"malformed_recovery_code": {"wrong_length": {"expected": 16, "found": 15}}}, "failures": 2}),
+        ),
+        (
+            AuditKind::RecoveryCodesIssued {
+                count: 10,
+                discarded: 4,
+            },
+            json!({"kind": "recovery_codes_issued", "count": 10, "discarded": 4}),
+        ),
+        (
+            AuditKind::RecoveryCodeUsed { remaining: 3 },
+            json!({"kind": "recovery_code_used", "remaining": 3}),
+        ),
+        (
+            AuditKind::RecoveryCodesLow { remaining: 3 },
+            json!({"kind": "recovery_codes_low", "remaining": 3}),
         ),
         (
             AuditKind::Locked { failures: 10 },
@@ -259,6 +285,10 @@ fn refusals_and_code_errors_round_trip() {
             Refusal::Malformed(CodeError::MisplacedSeparator { position: 1 }),
             json!({"malformed": {"misplaced_separator": {"position": 1}}}),
         ),
+        (
+            Refusal::MalformedRecoveryCode(RecoveryCodeError::InvalidCharacter { position: 4 }),
+            json!({"malformed_recovery_code": {"invalid_character": {"position": 4}}}),
+        ),
     ];
     for (refusal, expected) in cases {
         assert_eq!(round_trip(&refusal), expected);
@@ -273,6 +303,10 @@ fn refusals_and_code_errors_round_trip() {
         let json = round_trip(&operation);
         assert!(json.is_string(), "{json}");
     }
+    assert_eq!(
+        round_trip(&Operation::IssueRecoveryCodes),
+        json!("issue_recovery_codes")
+    );
 }
 
 #[test]

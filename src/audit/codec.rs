@@ -17,6 +17,7 @@
 use crate::account::{AccountId, Operator, check_reason};
 use crate::audit::{AuditEvent, AuditKind, Operation, RequestContext};
 use crate::error::{CodeError, Refusal};
+use crate::recovery_code::RecoveryCodeError;
 
 const MAGIC: &[u8; 4] = b"TAE\x01";
 
@@ -52,6 +53,9 @@ mod tag {
     pub(super) const STOPPED: u8 = 10;
     pub(super) const ADMINISTRATIVELY_RESET: u8 = 11;
     pub(super) const FORGOTTEN: u8 = 12;
+    pub(super) const RECOVERY_CODES_ISSUED: u8 = 13;
+    pub(super) const RECOVERY_CODE_USED: u8 = 14;
+    pub(super) const RECOVERY_CODES_LOW: u8 = 15;
 }
 
 impl AuditEvent {
@@ -168,6 +172,15 @@ fn encode_kind(out: &mut Vec<u8>, kind: &AuditKind) {
         AuditKind::Redisplayed => out.push(tag::REDISPLAYED),
         AuditKind::RedisplayDisabled => out.push(tag::REDISPLAY_DISABLED),
         AuditKind::Stopped => out.push(tag::STOPPED),
+        AuditKind::RecoveryCodesIssued { count, discarded } => {
+            out.extend_from_slice(&[tag::RECOVERY_CODES_ISSUED, *count, *discarded]);
+        }
+        AuditKind::RecoveryCodeUsed { remaining } => {
+            out.extend_from_slice(&[tag::RECOVERY_CODE_USED, *remaining]);
+        }
+        AuditKind::RecoveryCodesLow { remaining } => {
+            out.extend_from_slice(&[tag::RECOVERY_CODES_LOW, *remaining]);
+        }
         AuditKind::AdministrativelyReset { operator, reason } => {
             out.push(tag::ADMINISTRATIVELY_RESET);
             text(out, operator.as_str());
@@ -207,6 +220,16 @@ fn decode_kind(reader: &mut Reader<'_>) -> Result<AuditKind, AuditDecodeError> {
         tag::REDISPLAYED => AuditKind::Redisplayed,
         tag::REDISPLAY_DISABLED => AuditKind::RedisplayDisabled,
         tag::STOPPED => AuditKind::Stopped,
+        tag::RECOVERY_CODES_ISSUED => AuditKind::RecoveryCodesIssued {
+            count: reader.u8()?,
+            discarded: reader.u8()?,
+        },
+        tag::RECOVERY_CODE_USED => AuditKind::RecoveryCodeUsed {
+            remaining: reader.u8()?,
+        },
+        tag::RECOVERY_CODES_LOW => AuditKind::RecoveryCodesLow {
+            remaining: reader.u8()?,
+        },
         tag::ADMINISTRATIVELY_RESET => {
             let (operator, reason) = reader.operator_and_reason()?;
             AuditKind::AdministrativelyReset { operator, reason }
@@ -226,6 +249,8 @@ fn operation_tag(operation: Operation) -> u8 {
         Operation::Login => 3,
         Operation::Redisplay => 4,
         Operation::Stop => 5,
+        Operation::RecoveryLogin => 6,
+        Operation::IssueRecoveryCodes => 7,
     }
 }
 
@@ -236,6 +261,8 @@ fn decode_operation(tag: u8) -> Result<Operation, AuditDecodeError> {
         3 => Operation::Login,
         4 => Operation::Redisplay,
         5 => Operation::Stop,
+        6 => Operation::RecoveryLogin,
+        7 => Operation::IssueRecoveryCodes,
         _ => return Err(AuditDecodeError::InvalidField("operation")),
     })
 }
@@ -264,6 +291,22 @@ fn encode_refusal(out: &mut Vec<u8>, refusal: &Refusal) {
             out.extend_from_slice(&until.to_be_bytes());
         }
         Refusal::Locked => out.push(5),
+        Refusal::MalformedRecoveryCode(error) => {
+            out.push(6);
+            let (tag, first, second) = match *error {
+                RecoveryCodeError::Empty => (1, 0, 0),
+                RecoveryCodeError::InputTooLong => (2, 0, 0),
+                RecoveryCodeError::InvalidCharacter { position } => (3, position, 0),
+                RecoveryCodeError::MisplacedSeparator { position } => (4, position, 0),
+                RecoveryCodeError::WrongLength { expected, found } => (5, expected, found),
+                // Errors of generation, never of parsing: not a refusal's reason.
+                _ => (0, 0, 0),
+            };
+            out.push(tag);
+            for value in [first, second] {
+                out.extend_from_slice(&u64::try_from(value).unwrap_or(u64::MAX).to_be_bytes());
+            }
+        }
     }
 }
 
@@ -298,6 +341,26 @@ fn decode_refusal(reader: &mut Reader<'_>) -> Result<Refusal, AuditDecodeError> 
             until: reader.u64()?,
         },
         5 => Refusal::Locked,
+        6 => {
+            let tag = reader.u8()?;
+            let first = reader.usize()?;
+            let second = reader.usize()?;
+            let unused = |used: bool, value: usize| used || value == 0;
+            let malformed = match tag {
+                1 => Some(RecoveryCodeError::Empty),
+                2 => Some(RecoveryCodeError::InputTooLong),
+                3 => Some(RecoveryCodeError::InvalidCharacter { position: first }),
+                4 => Some(RecoveryCodeError::MisplacedSeparator { position: first }),
+                5 => Some(RecoveryCodeError::WrongLength {
+                    expected: first,
+                    found: second,
+                }),
+                _ => None,
+            }
+            .filter(|_| unused(matches!(tag, 3..=5), first) && unused(tag == 5, second))
+            .ok_or(AuditDecodeError::InvalidField("refusal"))?;
+            Refusal::MalformedRecoveryCode(malformed)
+        }
         _ => return Err(AuditDecodeError::InvalidField("refusal")),
     })
 }
@@ -397,6 +460,12 @@ mod tests {
             AuditKind::Redisplayed,
             AuditKind::RedisplayDisabled,
             AuditKind::Stopped,
+            AuditKind::RecoveryCodesIssued {
+                count: 10,
+                discarded: 7,
+            },
+            AuditKind::RecoveryCodeUsed { remaining: 0 },
+            AuditKind::RecoveryCodesLow { remaining: 3 },
             AuditKind::AdministrativelyReset {
                 operator: operator(),
                 reason: "紛失のため（本人確認済み）".to_owned(),
@@ -421,6 +490,14 @@ mod tests {
                 until: 1_764_000_060,
             },
             Refusal::Locked,
+            Refusal::MalformedRecoveryCode(RecoveryCodeError::Empty),
+            Refusal::MalformedRecoveryCode(RecoveryCodeError::InputTooLong),
+            Refusal::MalformedRecoveryCode(RecoveryCodeError::InvalidCharacter { position: 9 }),
+            Refusal::MalformedRecoveryCode(RecoveryCodeError::MisplacedSeparator { position: 5 }),
+            Refusal::MalformedRecoveryCode(RecoveryCodeError::WrongLength {
+                expected: 16,
+                found: 15,
+            }),
         ];
         let operations = [
             Operation::Begin,
@@ -428,6 +505,8 @@ mod tests {
             Operation::Login,
             Operation::Redisplay,
             Operation::Stop,
+            Operation::RecoveryLogin,
+            Operation::IssueRecoveryCodes,
         ];
         for operation in operations {
             for refusal in refusals {

@@ -23,7 +23,8 @@ use crate::error::Refusal;
 
 /// Which engine call a verdict belongs to.
 ///
-/// With the `serde` feature: `"begin"`, `"confirm"`, `"login"`, `"redisplay"` or `"stop"`.
+/// With the `serde` feature: `"begin"`, `"confirm"`, `"login"`, `"redisplay"`, `"stop"`,
+/// `"recovery_login"` or `"issue_recovery_codes"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
@@ -39,6 +40,10 @@ pub enum Operation {
     Redisplay,
     /// 利用停止: stopping the service.
     Stop,
+    /// Login with ID, password and a recovery code instead of the app's code.
+    RecoveryLogin,
+    /// Issuing (or regenerating) the recovery codes.
+    IssueRecoveryCodes,
 }
 
 /// What happened.
@@ -95,6 +100,26 @@ pub enum AuditKind {
     RedisplayDisabled,
     /// The service was stopped (利用停止); the secret was erased.
     Stopped,
+    /// A new set of recovery codes was issued (shown once); any earlier unused codes no
+    /// longer work.
+    RecoveryCodesIssued {
+        /// How many codes the new set has.
+        count: u8,
+        /// How many unused codes of the earlier set were discarded.
+        discarded: u8,
+    },
+    /// A recovery code was accepted at login and can never be used again.
+    RecoveryCodeUsed {
+        /// Unused codes left.
+        remaining: u8,
+    },
+    /// Few recovery codes are left (at most
+    /// [`EnginePolicy::with_recovery_low_mark`](crate::EnginePolicy::with_recovery_low_mark)):
+    /// the customer should issue a new set.
+    RecoveryCodesLow {
+        /// Unused codes left.
+        remaining: u8,
+    },
     /// A support-desk operator reset the enrollment; the secret and counters were erased.
     AdministrativelyReset {
         /// Who reset it.
@@ -114,11 +139,15 @@ pub enum AuditKind {
 
 impl AuditKind {
     /// Whether the customer should be notified (e.g. by e-mail) that an authentication
-    /// factor changed (OWASP ASVS 2.5.5): confirmed, re-displayed, stopped, reset or locked.
+    /// factor changed or was used in its place (OWASP ASVS 2.5.5): confirmed,
+    /// re-displayed, stopped, reset or locked; recovery codes issued, used or running low.
     pub fn is_factor_change(&self) -> bool {
         matches!(
             self,
             Self::EnrollmentConfirmed { .. }
+                | Self::RecoveryCodesIssued { .. }
+                | Self::RecoveryCodeUsed { .. }
+                | Self::RecoveryCodesLow { .. }
                 | Self::Redisplayed
                 | Self::Stopped
                 | Self::AdministrativelyReset { .. }

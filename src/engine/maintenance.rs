@@ -26,6 +26,11 @@ pub struct KeyUsage {
     pub sealed_under: BTreeMap<u32, u64>,
     /// Live records whose MAC is under each key id.
     pub signed_under: BTreeMap<u32, u64>,
+    /// Live records whose unused recovery codes are hashed under each key id. A hash
+    /// cannot be re-computed without the code (the engine never keeps one), so
+    /// [`Engine::reseal_all`] leaves them: the key stays needed until the codes are used
+    /// or a new set is issued.
+    pub hashed_under: BTreeMap<u32, u64>,
     /// Records in the legacy format 1 (no MAC), which [`Engine::reseal_all`] rewrites.
     pub legacy: u64,
     /// Rows that do not decode (only the support desk's reset repairs them).
@@ -35,9 +40,12 @@ pub struct KeyUsage {
 }
 
 impl KeyUsage {
-    /// Whether any record still needs `key_id` to open its secret or check its MAC.
+    /// Whether any record still needs `key_id` to open its secret, check its MAC or
+    /// check its recovery codes.
     pub fn is_needed(&self, key_id: u32) -> bool {
-        self.sealed_under.contains_key(&key_id) || self.signed_under.contains_key(&key_id)
+        self.sealed_under.contains_key(&key_id)
+            || self.signed_under.contains_key(&key_id)
+            || self.hashed_under.contains_key(&key_id)
     }
 }
 
@@ -100,7 +108,8 @@ impl<S: Store> Engine<S> {
                 .get(&key_id)
                 .copied()
                 .unwrap_or(0)
-                .max(usage.signed_under.get(&key_id).copied().unwrap_or(0));
+                .max(usage.signed_under.get(&key_id).copied().unwrap_or(0))
+                .max(usage.hashed_under.get(&key_id).copied().unwrap_or(0));
             return Err(EngineError::KeyStillNeeded { key_id, records });
         }
         let mut next = (*keys).clone();
@@ -122,6 +131,9 @@ impl<S: Store> Engine<S> {
                         if let Some((sealed, _, _)) = record.key_material() {
                             bump(&mut usage.sealed_under, sealed.key_id());
                         }
+                        if record.recovery_codes_remaining() > 0 {
+                            bump(&mut usage.hashed_under, record.recovery.key_id);
+                        }
                         match record.mac_key_id() {
                             Some(key_id) => bump(&mut usage.signed_under, key_id),
                             None => usage.legacy = usage.legacy.saturating_add(1),
@@ -137,7 +149,8 @@ impl<S: Store> Engine<S> {
     /// sealed, or its MAC computed, under an older key; or the legacy format), with the
     /// same conditional write as a login, so it is safe while logins happen. Afterwards
     /// [`Engine::key_usage`] shows the old keys unused (except for rows in
-    /// [`ResealReport::failed`]) and [`Engine::retire_key`] can drop them.
+    /// [`ResealReport::failed`], and for recovery codes hashed under them:
+    /// [`KeyUsage::hashed_under`]) and [`Engine::retire_key`] can drop them.
     pub async fn reseal_all(&self) -> Result<ResealReport, EngineError> {
         let mut report = ResealReport::default();
         let current = self.keys().current_key_id();

@@ -23,7 +23,7 @@ use crate::error::{EngineError, Refusal, SealError, StoreError};
 use crate::key_cache::{Held, KeyCache};
 use crate::otp::{PreparedKey, Totp};
 use crate::provisioning::Provisioning;
-use crate::record::{EnrollmentRecord, Integrity, OtpParams, RecordStatus};
+use crate::record::{EnrollmentRecord, OtpParams, RecordStatus};
 use crate::seal::{KeyRing, SealedSecret};
 use crate::secret::Secret;
 use crate::store::{Store, Versioned};
@@ -32,6 +32,7 @@ use crate::verify::Verified;
 
 mod maintenance;
 mod policy;
+mod recovery;
 
 pub use maintenance::{KeyUsage, ResealReport, SweepReport};
 pub use policy::EnginePolicy;
@@ -50,6 +51,13 @@ pub enum Login {
     /// The account does not use the one-time password service (未登録, or an unconfirmed
     /// enrollment): log in with ID and password alone, as the manual describes.
     NotRequired,
+    /// A recovery code was accepted ([`Engine::verify_recovery_code`]) and can never be
+    /// used again. The customer has lost (or is without) the app: ask them to enrol a new
+    /// device, and to issue new recovery codes when `remaining` is low.
+    RecoveryCode {
+        /// Unused recovery codes left.
+        remaining: u8,
+    },
 }
 
 /// Which state an operation needs.
@@ -68,7 +76,7 @@ enum Checked {
     /// Accepted and durably recorded.
     Accepted {
         verified: Verified,
-        record: EnrollmentRecord,
+        record: Box<EnrollmentRecord>,
     },
 }
 
@@ -299,7 +307,7 @@ impl<S: Store> Engine<S> {
                     Operation::Confirm,
                     Needs::Pending,
                     |record, v| record.confirmed(v.step(), now),
-                    |v| AuditKind::EnrollmentConfirmed { step: v.step() },
+                    |_, v| (AuditKind::EnrollmentConfirmed { step: v.step() }, None),
                 )
                 .await?;
             match checked {
@@ -332,9 +340,12 @@ impl<S: Store> Engine<S> {
                     Operation::Login,
                     Needs::Active,
                     |record, v| record.used(v.step()),
-                    |v| AuditKind::LoginAccepted {
-                        step: v.step(),
-                        drift: v.drift(),
+                    |_, v| {
+                        let accepted = AuditKind::LoginAccepted {
+                            step: v.step(),
+                            drift: v.drift(),
+                        };
+                        (accepted, None)
                     },
                 )
                 .await?;
@@ -368,7 +379,7 @@ impl<S: Store> Engine<S> {
                     Operation::Redisplay,
                     Needs::Active,
                     |record, v| record.used(v.step()),
-                    |_| AuditKind::Redisplayed,
+                    |_, _| (AuditKind::Redisplayed, None),
                 )
                 .await?;
             let Checked::Accepted { record, .. } = checked else {
@@ -402,7 +413,7 @@ impl<S: Store> Engine<S> {
                     Operation::Stop,
                     Needs::Active,
                     |_, _| Some(EnrollmentRecord::not_registered()),
-                    |_| AuditKind::Stopped,
+                    |_, _| (AuditKind::Stopped, None),
                 )
                 .await?;
             match checked {
@@ -562,7 +573,7 @@ impl<S: Store> Engine<S> {
         operation: Operation,
         needs: Needs,
         on_accept: impl Fn(EnrollmentRecord, Verified) -> Option<EnrollmentRecord>,
-        accepted: impl Fn(&Verified) -> AuditKind,
+        accepted: impl Fn(&EnrollmentRecord, &Verified) -> (AuditKind, Option<AuditKind>),
     ) -> Result<Checked, EngineError> {
         // Borrowed in place, never moved: a prepared key moved out of a variable that
         // lives in this future's (heap) state would leave its bytes behind un-zeroized.
@@ -638,9 +649,10 @@ impl<S: Store> Engine<S> {
                     }
                 }
             };
+            let (event, also) = accepted(&record, &verified);
             let next = on_accept(record, verified).ok_or(EngineError::NotActive)?;
             let next = self.for_write(next, account, Some(version))?;
-            let outgoing = self.outgoing(account, now, [accepted(&verified)]);
+            let outgoing = self.outgoing(account, now, [event].into_iter().chain(also));
             match self
                 .store
                 .replace_if(account, Some(version), &next, &outgoing.encoded)
@@ -651,7 +663,7 @@ impl<S: Store> Engine<S> {
                     self.hold(account, written, &next, &totp.key, generation, now);
                     return Ok(Checked::Accepted {
                         verified,
-                        record: next,
+                        record: Box::new(next),
                     });
                 }
                 Err(StoreError::Conflict) => {
@@ -734,9 +746,8 @@ impl<S: Store> Engine<S> {
         now: u64,
     ) -> Result<(), EngineError> {
         let erased = EnrollmentRecord {
-            status: RecordStatus::NotRegistered,
             throttle: loaded.record.throttle,
-            integrity: Integrity::Unsigned,
+            ..EnrollmentRecord::not_registered()
         };
         let erased = self.for_write(erased, account, Some(loaded.version))?;
         let outgoing = self.outgoing(account, now, [AuditKind::EnrollmentExpired]);

@@ -2,6 +2,7 @@
 
 use crate::error::PolicyError;
 use crate::policy::OtpPolicy;
+use crate::recovery_code::RecoveryCodes;
 use crate::throttle::ThrottlePolicy;
 
 /// The lifecycle rules around the code policy.
@@ -17,6 +18,8 @@ pub struct EnginePolicy {
     pub(super) accept_legacy_records: bool,
     pub(super) outbox: bool,
     pub(super) hold_records: bool,
+    pub(super) recovery_codes: usize,
+    pub(super) recovery_low_mark: u8,
 }
 
 impl EnginePolicy {
@@ -28,6 +31,10 @@ impl EnginePolicy {
     pub const DEFAULT_STEP_UP_MAX_SKEW: u64 = 30;
     /// Prepared keys of up to 4096 accounts are kept between logins.
     pub const DEFAULT_KEY_CACHE_CAPACITY: usize = 4096;
+    /// A set of recovery codes has 10 codes.
+    pub const DEFAULT_RECOVERY_CODES: usize = RecoveryCodes::DEFAULT_COUNT;
+    /// The customer is told to issue new recovery codes when 3 or fewer are left.
+    pub const DEFAULT_RECOVERY_LOW_MARK: u8 = 3;
 
     /// The defaults around `otp`: throttling per [`ThrottlePolicy::default`], pending
     /// lifetime 10 min, step-up valid 5 min, re-display for another device allowed (as the
@@ -44,7 +51,31 @@ impl EnginePolicy {
             accept_legacy_records: true,
             outbox: true,
             hold_records: false,
+            recovery_codes: Self::DEFAULT_RECOVERY_CODES,
+            recovery_low_mark: Self::DEFAULT_RECOVERY_LOW_MARK,
         }
+    }
+
+    /// Sets how many codes a set of recovery codes has (1 to
+    /// [`RecoveryCodes::MAX_COUNT`], checked by [`Engine::new`](crate::Engine::new)).
+    #[must_use]
+    pub fn with_recovery_codes(mut self, count: usize) -> Self {
+        self.recovery_codes = count;
+        self
+    }
+
+    /// Sets when few recovery codes are left: a login with a recovery code that leaves at
+    /// most `remaining` is audited with [`AuditKind::RecoveryCodesLow`](crate::AuditKind::RecoveryCodesLow)
+    /// as well (and the portal asks the customer to issue new ones).
+    #[must_use]
+    pub fn with_recovery_low_mark(mut self, remaining: u8) -> Self {
+        self.recovery_low_mark = remaining;
+        self
+    }
+
+    /// How many codes a set of recovery codes has.
+    pub fn recovery_codes(&self) -> usize {
+        self.recovery_codes
     }
 
     /// Sets how many accounts' prepared HMAC keys are kept between verifications, so a
@@ -165,6 +196,11 @@ impl EnginePolicy {
         if !(1..=60 * 60).contains(&self.step_up_max_age) {
             return Err(PolicyError::Lifecycle(
                 "step_up_max_age must be between 1 s and 1 hour",
+            ));
+        }
+        if !(1..=RecoveryCodes::MAX_COUNT).contains(&self.recovery_codes) {
+            return Err(PolicyError::Lifecycle(
+                "recovery_codes must be between 1 and RecoveryCodes::MAX_COUNT",
             ));
         }
         Ok(())

@@ -21,7 +21,9 @@ pub struct Notification {
 
 impl Operation {
     /// The screen the operation belongs to: `申込`, `申込確認`, `ログイン`, `コード再表示`,
-    /// `利用停止` / `Application`, `Confirmation`, `Login`, `Re-display`, `Stop`.
+    /// `利用停止`, `リカバリーコードでログイン`, `リカバリーコード発行` / `Application`,
+    /// `Confirmation`, `Login`, `Re-display`, `Stop`, `Login with a recovery code`,
+    /// `Recovery codes`.
     pub const fn label(self, lang: Lang) -> &'static str {
         match (self, lang) {
             (Self::Begin, Lang::Ja) => "申込",
@@ -34,6 +36,10 @@ impl Operation {
             (Self::Redisplay, Lang::En) => "Re-display",
             (Self::Stop, Lang::Ja) => "利用停止",
             (Self::Stop, Lang::En) => "Stop",
+            (Self::RecoveryLogin, Lang::Ja) => "リカバリーコードでログイン",
+            (Self::RecoveryLogin, Lang::En) => "Login with a recovery code",
+            (Self::IssueRecoveryCodes, Lang::Ja) => "リカバリーコード発行",
+            (Self::IssueRecoveryCodes, Lang::En) => "Recovery codes",
         }
     }
 }
@@ -52,6 +58,8 @@ impl Refusal {
             (Self::Throttled { .. }, Lang::En) => "Throttled",
             (Self::Locked, Lang::Ja) => "ロック中",
             (Self::Locked, Lang::En) => "Locked",
+            (Self::MalformedRecoveryCode(_), Lang::Ja) => "リカバリーコード入力形式誤り",
+            (Self::MalformedRecoveryCode(_), Lang::En) => "Malformed recovery code",
         }
     }
 }
@@ -114,6 +122,28 @@ impl Locale {
             AuditKind::RedisplayDisabled => "Re-display refused (disabled)".to_owned(),
             AuditKind::Stopped if ja => "利用停止".to_owned(),
             AuditKind::Stopped => "Service stopped".to_owned(),
+            AuditKind::RecoveryCodesIssued { count, discarded } => match (ja, discarded) {
+                (true, 0) => format!("リカバリーコード発行（{count} 個）"),
+                (true, _) => {
+                    format!("リカバリーコード再発行（{count} 個・未使用 {discarded} 個を無効化）")
+                }
+                (false, 0) => format!("Recovery codes issued ({count})"),
+                (false, _) => format!(
+                    "Recovery codes issued again ({count}; {discarded} unused ones invalidated)"
+                ),
+            },
+            AuditKind::RecoveryCodeUsed { remaining } if ja => {
+                format!("リカバリーコードでログイン（残り {remaining} 個）")
+            }
+            AuditKind::RecoveryCodeUsed { remaining } => {
+                format!("Logged in with a recovery code ({remaining} left)")
+            }
+            AuditKind::RecoveryCodesLow { remaining } if ja => {
+                format!("リカバリーコード残りわずか（残り {remaining} 個）")
+            }
+            AuditKind::RecoveryCodesLow { remaining } => {
+                format!("Few recovery codes left ({remaining})")
+            }
             AuditKind::AdministrativelyReset { operator, reason } if ja => format!(
                 "サポート窓口リセット（担当 {}：{reason}）",
                 operator.as_str()
@@ -176,6 +206,30 @@ impl Locale {
             AuditKind::Forgotten { .. } => (
                 "Your one-time password registration was erased",
                 "As you requested, the registration data of your one-time password service was erased (not registered).",
+            ),
+            AuditKind::RecoveryCodesIssued { .. } if ja => (
+                "リカバリーコード発行のお知らせ",
+                "ワンタイムパスワードのリカバリーコードを発行しました。以前のリカバリーコードは使用できません。",
+            ),
+            AuditKind::RecoveryCodesIssued { .. } => (
+                "New recovery codes were issued",
+                "New recovery codes were issued for your one-time password. Earlier recovery codes no longer work.",
+            ),
+            AuditKind::RecoveryCodeUsed { .. } if ja => (
+                "リカバリーコードによるログインのお知らせ",
+                "リカバリーコードでログインしました。お心当たりがない場合は、お客さまサポート窓口までご連絡ください。",
+            ),
+            AuditKind::RecoveryCodeUsed { .. } => (
+                "You logged in with a recovery code",
+                "Someone logged in to your account with a recovery code. If this was not you, please contact the customer support desk.",
+            ),
+            AuditKind::RecoveryCodesLow { .. } if ja => (
+                "リカバリーコード残りわずかのお知らせ",
+                "未使用のリカバリーコードが残りわずかです。ログイン後、新しいリカバリーコードを発行してください。",
+            ),
+            AuditKind::RecoveryCodesLow { .. } => (
+                "Few recovery codes are left",
+                "Only a few unused recovery codes are left. Please issue new ones after you log in.",
             ),
             AuditKind::Locked { .. } if ja => (
                 "ワンタイムパスワード認証ロックのお知らせ",

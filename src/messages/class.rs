@@ -89,7 +89,7 @@ impl Refusal {
     /// remaining seconds.
     pub fn class(&self, now: u64) -> ErrorClass {
         match self {
-            Self::Malformed(_) => ErrorClass::InvalidInput,
+            Self::Malformed(_) | Self::MalformedRecoveryCode(_) => ErrorClass::InvalidInput,
             Self::WrongCode | Self::Replayed => ErrorClass::WrongCredential,
             Self::Throttled { until } => ErrorClass::Throttled {
                 retry_after: until.saturating_sub(now).max(1),

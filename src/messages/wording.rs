@@ -15,6 +15,15 @@ impl Locale {
         match (self.lang, refusal) {
             (Lang::Ja, Refusal::Malformed(error)) => malformed_ja(error),
             (Lang::En, Refusal::Malformed(error)) => malformed_en(error),
+            (Lang::Ja, Refusal::MalformedRecoveryCode(_)) => {
+                "リカバリーコードは、英数字16文字（4文字ずつ区切り可）で入力してください。"
+                    .to_owned()
+            }
+            (Lang::En, Refusal::MalformedRecoveryCode(_)) => {
+                "Please enter the recovery code as its 16 letters and digits \
+                 (groups of 4 may be separated)."
+                    .to_owned()
+            }
             (Lang::Ja, Refusal::WrongCode) => "ワンタイムパスワードが正しくありません。\
                  アプリに表示されているワンタイムパスワードを入力してください。"
                 .to_owned(),
@@ -46,6 +55,25 @@ impl Locale {
                  Please contact the customer support desk."
                     .to_owned()
             }
+        }
+    }
+
+    /// What to tell the customer about a refused recovery code
+    /// ([`Engine::verify_recovery_code`](crate::Engine::verify_recovery_code)): as
+    /// [`Locale::refusal`], but a wrong code is named as a recovery code.
+    pub fn recovery_code_refusal(&self, refusal: &Refusal) -> String {
+        match (self.lang, refusal) {
+            (Lang::Ja, Refusal::WrongCode | Refusal::Replayed) => {
+                "リカバリーコードが正しくないか、既に使用されています。\
+                 お手元のリカバリーコードの一覧をご確認ください。"
+                    .to_owned()
+            }
+            (Lang::En, Refusal::WrongCode | Refusal::Replayed) => {
+                "The recovery code is incorrect or was already used. \
+                 Please check your list of recovery codes."
+                    .to_owned()
+            }
+            _ => self.refusal(refusal),
         }
     }
 

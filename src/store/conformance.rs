@@ -87,7 +87,7 @@ use crate::engine::{Engine, EnginePolicy, Login};
 use crate::error::{EngineError, Refusal, StoreError};
 use crate::otp::Totp;
 use crate::policy::{Algorithm, OtpPolicy};
-use crate::record::{EnrollmentRecord, Integrity, OtpParams, RecordStatus};
+use crate::record::{EnrollmentRecord, OtpParams, RecordStatus, RecoveryHashes};
 use crate::seal::KeyRing;
 use crate::secret::Secret;
 use crate::store::{Listed, OutboxEntry, Store};
@@ -374,6 +374,8 @@ pub enum Outcome {
     Verified,
     /// `Login::NotRequired`.
     NotRequired,
+    /// `Login::RecoveryCode`: a recovery code was accepted.
+    Recovered,
     /// `EngineError::Refused(refusal)`.
     Refused(Refusal),
     /// Any other error, as text.
@@ -384,6 +386,7 @@ impl From<Result<Login, EngineError>> for Outcome {
     fn from(result: Result<Login, EngineError>) -> Self {
         match result {
             Ok(Login::Verified(_)) => Self::Verified,
+            Ok(Login::RecoveryCode { .. }) => Self::Recovered,
             Ok(_) => Self::NotRequired,
             Err(EngineError::Refused(refusal)) => Self::Refused(refusal),
             Err(error) => Self::Error(error.to_string()),
@@ -566,7 +569,7 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
             EnrollmentRecord {
                 status: RecordStatus::NotRegistered,
                 throttle: throttled,
-                integrity: Integrity::Unsigned,
+                ..EnrollmentRecord::not_registered()
             },
         ),
         (
@@ -580,7 +583,7 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
                     expires_at: START.saturating_add(600),
                 },
                 throttle: ThrottleState::default(),
-                integrity: Integrity::Unsigned,
+                ..EnrollmentRecord::not_registered()
             },
         ),
         (
@@ -594,7 +597,7 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
                     expires_at: u64::MAX,
                 },
                 throttle: throttled,
-                integrity: Integrity::Unsigned,
+                ..EnrollmentRecord::not_registered()
             },
         ),
         (
@@ -608,7 +611,7 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
                     last_used_step: START / 30,
                 },
                 throttle: ThrottleState::default(),
-                integrity: Integrity::Unsigned,
+                ..EnrollmentRecord::not_registered()
             },
         ),
         (
@@ -622,7 +625,7 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
                     last_used_step: 0,
                 },
                 throttle: throttled,
-                integrity: Integrity::Unsigned,
+                ..EnrollmentRecord::not_registered()
             },
         ),
         (
@@ -636,7 +639,26 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
                     last_used_step: u64::MAX,
                 },
                 throttle: locked,
-                integrity: Integrity::Unsigned,
+                ..EnrollmentRecord::not_registered()
+            },
+        ),
+        (
+            "active, drift and the most recovery codes",
+            EnrollmentRecord {
+                status: RecordStatus::Active {
+                    secret: seal(Secret::DEFAULT_BYTES)?,
+                    params: params(Algorithm::Sha1, 6, 30)?,
+                    label: "customer-42".to_owned(),
+                    since: START,
+                    last_used_step: START / 30,
+                },
+                drift: -3,
+                recovery: RecoveryHashes {
+                    key_id: 7,
+                    issued_at: START,
+                    hashes: (0..16u8).map(|i| [i; 32]).collect(),
+                },
+                ..EnrollmentRecord::not_registered()
             },
         ),
     ])

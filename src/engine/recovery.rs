@@ -1,0 +1,276 @@
+//! Recovery codes: issued after a current code (or with the confirmation), stored only as
+//! keyed hashes, each accepted at most once at login.
+//!
+//! * **Issue.** [`Engine::confirm_with_recovery_codes`] and [`Engine::issue_recovery_codes`]
+//!   generate a set ([`EnginePolicy::recovery_codes`](crate::EnginePolicy::recovery_codes)
+//!   codes of 80 bits), store their HMAC-SHA-256 under the ring's current key, bound to the
+//!   account, and return the codes, which exist nowhere else: shown once. A new set
+//!   replaces the whole earlier one in the same single write.
+//! * **Use.** [`Engine::verify_recovery_code`] hashes the input once and compares it with
+//!   every stored hash in constant time (which one matched steers no branch); the matching
+//!   hash is removed with the same conditional write as a login, so among any number of
+//!   parallel submissions of one code, across engines and processes, exactly one is
+//!   accepted. A wrong code counts in the same failure counter (and lock) as a wrong
+//!   one-time code.
+
+use subtle::{ConditionallySelectable, ConstantTimeEq};
+
+use crate::account::AccountId;
+use crate::audit::{AuditKind, Operation};
+use crate::engine::{Checked, Engine, Login, MAX_RETRIES, Needs};
+use crate::engine_trace::traced;
+use crate::error::{EngineError, Refusal, SecretError, StoreError};
+use crate::record::{EnrollmentRecord, Integrity, RecordStatus, RecoveryHashes};
+use crate::recovery_code::{RecoveryCode, RecoveryCodeError, RecoveryCodes};
+use crate::store::{Store, Versioned};
+
+impl<S: Store> Engine<S> {
+    /// 確認 with recovery codes: [`Engine::confirm`], and in the same write a first set of
+    /// recovery codes, returned to be shown once (the completion screen).
+    pub async fn confirm_with_recovery_codes(
+        &self,
+        account: &AccountId,
+        code: &str,
+    ) -> Result<RecoveryCodes, EngineError> {
+        traced(&self.trace, "confirm_with_recovery_codes", account, async {
+            let now = self.clock.now()?;
+            let (codes, hashes) = self.new_recovery_codes(account, now)?;
+            let issued = AuditKind::RecoveryCodesIssued {
+                count: count_u8(hashes.hashes.len()),
+                discarded: 0,
+            };
+            let checked = self
+                .check_code(
+                    account,
+                    code,
+                    now,
+                    Operation::Confirm,
+                    Needs::Pending,
+                    |record, v| {
+                        record
+                            .confirmed(v.step(), now)
+                            .map(|next| next.with_recovery(hashes.clone()))
+                    },
+                    |_, v| {
+                        let confirmed = AuditKind::EnrollmentConfirmed { step: v.step() };
+                        (confirmed, Some(issued.clone()))
+                    },
+                )
+                .await?;
+            match checked {
+                Checked::Accepted { .. } => Ok(codes),
+                Checked::WrongState => Err(EngineError::NoPendingEnrollment),
+            }
+        })
+        .await
+    }
+
+    /// Issues a new set of recovery codes after a current code (consumed), replacing the
+    /// whole earlier set (its unused codes stop working) in one write. The codes are
+    /// returned to be shown once; the engine keeps only their keyed hashes.
+    pub async fn issue_recovery_codes(
+        &self,
+        account: &AccountId,
+        code: &str,
+    ) -> Result<RecoveryCodes, EngineError> {
+        traced(&self.trace, "issue_recovery_codes", account, async {
+            let now = self.clock.now()?;
+            let (codes, hashes) = self.new_recovery_codes(account, now)?;
+            let count = count_u8(hashes.hashes.len());
+            let checked = self
+                .check_code(
+                    account,
+                    code,
+                    now,
+                    Operation::IssueRecoveryCodes,
+                    Needs::Active,
+                    |record, v| {
+                        record
+                            .used(v.step())
+                            .map(|r| r.with_recovery(hashes.clone()))
+                    },
+                    |before, _| {
+                        let discarded = count_u8(before.recovery_codes_remaining());
+                        (AuditKind::RecoveryCodesIssued { count, discarded }, None)
+                    },
+                )
+                .await?;
+            match checked {
+                Checked::Accepted { .. } => Ok(codes),
+                Checked::WrongState => Err(EngineError::NotActive),
+            }
+        })
+        .await
+    }
+
+    /// Login with a recovery code instead of the app's code (the phone is lost or not at
+    /// hand): [`Login::RecoveryCode`] with how many remain when one of the account's unused
+    /// codes matches, which is then used up. For an account that does not use the service
+    /// the answer is [`Login::NotRequired`] and the input is not examined.
+    ///
+    /// The input follows [`RecoveryCode::parse`] (separators and full-width input are
+    /// accepted); malformed input is [`Refusal::MalformedRecoveryCode`] and not counted. A
+    /// well-formed code that matches none (wrong, or already used) is
+    /// [`Refusal::WrongCode`] and counts as a failed attempt, as a wrong one-time code
+    /// does; throttling and the lock apply before anything is compared. Audited as
+    /// [`AuditKind::RecoveryCodeUsed`] (and [`AuditKind::RecoveryCodesLow`] when few are
+    /// left).
+    pub async fn verify_recovery_code(
+        &self,
+        account: &AccountId,
+        input: &str,
+    ) -> Result<Login, EngineError> {
+        traced(&self.trace, "verify_recovery_code", account, async {
+            let now = self.clock.now()?;
+            let parsed = RecoveryCode::parse(input);
+            for _ in 0..MAX_RETRIES {
+                let Some(Versioned { version, record }) = self.load(account).await? else {
+                    return Ok(Login::NotRequired);
+                };
+                if !matches!(record.status(), RecordStatus::Active { .. }) {
+                    if record.is_expired_pending(now) {
+                        self.erase_expired(account, Versioned { version, record }, now)
+                            .await?;
+                    }
+                    return Ok(Login::NotRequired);
+                }
+                let operation = Operation::RecoveryLogin;
+                if let Err(refusal) = record.throttle.gate(now) {
+                    return Err(self
+                        .refuse(account, now, operation, refusal, record, version, None)
+                        .await
+                        .unwrap_or(EngineError::Refused(refusal)));
+                }
+                let code = match &parsed {
+                    Ok(code) => code,
+                    Err(error) => {
+                        let refusal = Refusal::MalformedRecoveryCode(*error);
+                        return Err(self
+                            .refuse(account, now, operation, refusal, record, version, None)
+                            .await
+                            .unwrap_or(EngineError::Refused(refusal)));
+                    }
+                };
+                let Some(index) = self.matching_recovery_code(account, &record, code)? else {
+                    let failed = EnrollmentRecord {
+                        throttle: record.throttle.after_failure(now, &self.policy.throttle),
+                        integrity: Integrity::Unsigned,
+                        ..record.clone()
+                    };
+                    let refusal = Refusal::WrongCode;
+                    match self
+                        .refuse(
+                            account,
+                            now,
+                            operation,
+                            refusal,
+                            record,
+                            version,
+                            Some(failed),
+                        )
+                        .await
+                    {
+                        Some(error) => return Err(error),
+                        None => continue,
+                    }
+                };
+                let mut next = record;
+                if index < next.recovery.hashes.len() {
+                    next.recovery.hashes.remove(index);
+                }
+                next.throttle = Default::default();
+                let remaining = count_u8(next.recovery.hashes.len());
+                let next = self.for_write(next, account, Some(version))?;
+                let low = (remaining <= self.policy.recovery_low_mark)
+                    .then_some(AuditKind::RecoveryCodesLow { remaining });
+                let used = AuditKind::RecoveryCodeUsed { remaining };
+                let outgoing = self.outgoing(account, now, [used].into_iter().chain(low));
+                // The held record (if any) is now stale either way.
+                self.key_cache.release(account);
+                match self
+                    .store
+                    .replace_if(account, Some(version), &next, &outgoing.encoded)
+                    .await
+                {
+                    Ok(_) => {
+                        self.observe(outgoing);
+                        return Ok(Login::RecoveryCode { remaining });
+                    }
+                    Err(StoreError::Conflict) => continue,
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            Err(EngineError::Contention)
+        })
+        .await
+    }
+
+    /// A new set of codes and their keyed hashes under the ring's current key.
+    fn new_recovery_codes(
+        &self,
+        account: &AccountId,
+        now: u64,
+    ) -> Result<(RecoveryCodes, RecoveryHashes), EngineError> {
+        let codes =
+            RecoveryCodes::generate(self.policy.recovery_codes).map_err(|error| match error {
+                RecoveryCodeError::InvalidCount { .. } => EngineError::Policy(
+                    crate::error::PolicyError::Lifecycle("recovery_codes is out of range"),
+                ),
+                _ => EngineError::Secret(SecretError::RandomUnavailable),
+            })?;
+        let keys = self.keys.load();
+        let key_id = keys.current_key_id();
+        let hashes = codes
+            .iter()
+            .map(|code| keys.recovery_hash(key_id, account, code.canonical()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((
+            codes,
+            RecoveryHashes {
+                key_id,
+                issued_at: now,
+                hashes,
+            },
+        ))
+    }
+
+    /// The index of the stored hash `code` matches, if any: the input is hashed once and
+    /// compared with every stored hash in constant time, the index chosen by constant-time
+    /// selects (an account without codes hashes it all the same).
+    fn matching_recovery_code(
+        &self,
+        account: &AccountId,
+        record: &EnrollmentRecord,
+        code: &RecoveryCode,
+    ) -> Result<Option<usize>, EngineError> {
+        let keys = self.keys.load();
+        let key_id = if record.recovery.hashes.is_empty() {
+            keys.current_key_id()
+        } else {
+            record.recovery.key_id
+        };
+        let hash = keys.recovery_hash(key_id, account, code.canonical())?;
+        let mut found = 0u8;
+        let mut index = 0u32;
+        for (i, stored) in (0u32..).zip(&record.recovery.hashes) {
+            let equal = stored.ct_eq(&hash);
+            index.conditional_assign(&i, equal);
+            found |= equal.unwrap_u8();
+        }
+        Ok((found != 0).then(|| usize::try_from(index).unwrap_or(usize::MAX)))
+    }
+}
+
+impl EnrollmentRecord {
+    /// The same record with `recovery` as its set of recovery codes.
+    pub(crate) fn with_recovery(mut self, recovery: RecoveryHashes) -> Self {
+        self.recovery = recovery;
+        self
+    }
+}
+
+/// A count of recovery codes (at most [`RecoveryCodes::MAX_COUNT`]) as the audit trail
+/// holds it.
+fn count_u8(count: usize) -> u8 {
+    u8::try_from(count).unwrap_or(u8::MAX)
+}

@@ -5,7 +5,8 @@
 //!
 //! * `operation`: `status`, `begin`, `confirm`, `confirm_with_recovery_codes`,
 //!   `verify_login`, `verify_recovery_code`, `issue_recovery_codes`, `redisplay`, `stop`,
-//!   `admin_reset` or `forget`;
+//!   `resync`, `desk_resync`, `overview`, `diagnose`, `admin_unlock`, `admin_reset` or
+//!   `forget`;
 //! * `account`: the [`AccountId`] as given, or what the portal's pseudonym function
 //!   ([`Engine::with_account_pseudonym`](crate::Engine::with_account_pseudonym)) makes of it.
 //!
@@ -163,6 +164,7 @@ impl Outcome for () {
             "stop" => "stopped",
             "admin_reset" => "reset",
             "forget" => "forgotten",
+            "admin_unlock" => "unlocked",
             _ => "ok",
         }
     }
@@ -176,6 +178,30 @@ impl Outcome for crate::provisioning::Provisioning {
             "redisplay" => "redisplayed",
             _ => "ok",
         }
+    }
+}
+
+#[cfg(feature = "tracing")]
+impl Outcome for crate::engine::AccountOverview {
+    fn outcome(&self, _operation: &'static str) -> &'static str {
+        "overview"
+    }
+}
+
+#[cfg(feature = "tracing")]
+impl Outcome for crate::engine::Diagnosis {
+    fn outcome(&self, _operation: &'static str) -> &'static str {
+        match self {
+            Self::Matches { .. } => "diagnosed.matches",
+            Self::NoMatch { .. } => "diagnosed.no_match",
+        }
+    }
+}
+
+#[cfg(feature = "tracing")]
+impl Outcome for crate::engine::Resynced {
+    fn outcome(&self, _operation: &'static str) -> &'static str {
+        "resynced"
     }
 }
 

@@ -164,8 +164,10 @@ impl EnrollmentRecord {
         }
     }
 
-    /// Pending → active, consuming the confirmation code's step.
-    pub(crate) fn confirmed(self, step: u64, now: u64) -> Option<Self> {
+    /// Pending → active, consuming the confirmation code's step, whose offset from `now`
+    /// becomes the drift (at most `drift_limit` seconds).
+    pub(crate) fn confirmed(self, step: u64, now: u64, drift_limit: u64) -> Option<Self> {
+        let drift = self.drift_after(step, now, drift_limit);
         match self.status {
             RecordStatus::Pending {
                 secret,
@@ -180,22 +182,54 @@ impl EnrollmentRecord {
                     since: now,
                     last_used_step: step,
                 },
+                drift,
                 ..Self::not_registered()
             }),
             _ => None,
         }
     }
 
-    /// Active, with `step` recorded as used and the failure counter cleared.
-    pub(crate) fn used(mut self, step: u64) -> Option<Self> {
+    /// Active, with `step` recorded as used, the drift tracked ([`EnrollmentRecord::drift_after`])
+    /// and the failure counter cleared.
+    pub(crate) fn used(mut self, step: u64, now: u64, drift_limit: u64) -> Option<Self> {
+        let drift = self.drift_after(step, now, drift_limit);
         match &mut self.status {
             RecordStatus::Active { last_used_step, .. } => {
                 *last_used_step = step;
+                self.drift = drift;
                 self.throttle = ThrottleState::default();
                 Some(self)
             }
             _ => None,
         }
+    }
+
+    /// The drift an accepted code of `step` shows at `now` (RFC 6238 §6): its offset in
+    /// whole steps from the current step, bounded by `drift_limit` seconds, or by the
+    /// current drift's size when a resync set it further (a login never moves the window
+    /// further out than it is).
+    pub(crate) fn drift_after(&self, step: u64, now: u64, drift_limit: u64) -> i32 {
+        let Some((_, params, _)) = self.key_material() else {
+            return 0;
+        };
+        let period = params.period();
+        let offset = crate::otp::step_offset(step, crate::otp::step_at(now, period));
+        let limit = i128::from(crate::otp::steps_in(drift_limit, period))
+            .max(i128::from(self.drift.unsigned_abs()));
+        let bounded = offset.clamp(limit.saturating_neg(), limit);
+        i32::try_from(bounded).unwrap_or(0)
+    }
+
+    /// The time the verification window is centred on at `now`: `now` shifted by the
+    /// recorded drift (saturating at the ends of time). Which steps are eligible is still
+    /// decided by the absolute last used step: a shift never re-admits a used code.
+    pub(crate) fn window_centre(&self, now: u64) -> u64 {
+        let Some((_, params, _)) = self.key_material() else {
+            return now;
+        };
+        let shift = i128::from(self.drift).saturating_mul(i128::from(params.period()));
+        let centre = i128::from(now).saturating_add(shift).max(0);
+        u64::try_from(centre).unwrap_or(u64::MAX)
     }
 
     /// The same record with its secret re-sealed (after a key rotation).

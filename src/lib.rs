@@ -86,6 +86,7 @@ mod text_rules;
 mod throttle;
 mod uri;
 mod verify;
+mod wide_search;
 
 pub use account::{AccountId, AccountLabel, Operator, StepUp};
 pub use audit::{
@@ -94,7 +95,10 @@ pub use audit::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::Code;
-pub use engine::{Engine, EnginePolicy, KeyUsage, Login, ResealReport, SweepReport};
+pub use engine::{
+    AccountOverview, AuthenticatorOverview, Diagnosis, Engine, EnginePolicy, KeyUsage, Login,
+    ResealReport, Resynced, SweepReport,
+};
 pub use enrollment::{Access, Status};
 pub use error::{
     ClockError, CodeError, EngineError, IdentifierError, PolicyError, QrError, RecordError,

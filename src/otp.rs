@@ -425,3 +425,13 @@ pub(crate) fn step_at(unix_seconds: u64, period: u32) -> u64 {
         unix_seconds.checked_div(u64::from(period)).unwrap_or(0)
     }
 }
+
+/// Whole steps of `period` in `seconds` (0 for a zero period).
+pub(crate) fn steps_in(seconds: u64, period: u32) -> u64 {
+    seconds.checked_div(u64::from(period)).unwrap_or(0)
+}
+
+/// `step - from` in whole steps, exact for any two steps.
+pub(crate) fn step_offset(step: u64, from: u64) -> i128 {
+    i128::from(step).saturating_sub(i128::from(from))
+}

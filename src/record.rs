@@ -8,7 +8,7 @@
 //! ```text
 //! "TOTPENR" 0x03                      header and format version
 //! status u8                           0 not registered, 1 pending, 2 active
-//! drift i8                            whole steps the authenticator's clock is off (0 unless active)
+//! drift i32                           whole steps the authenticator's clock is off (0 unless active)
 //! recovery count u8                   unused recovery codes, 0..=16 (0 unless active)
 //!   count > 0: key_id u32, issued_at u64, count × hash [32]
 //! pending/active:
@@ -196,7 +196,7 @@ pub struct EnrollmentRecord {
     pub(crate) status: RecordStatus,
     pub(crate) throttle: ThrottleState,
     /// Whole steps the active authenticator's clock is off (RFC 6238 §6); 0 otherwise.
-    pub(crate) drift: i8,
+    pub(crate) drift: i32,
     /// The unused recovery codes of an active enrollment; empty otherwise.
     pub(crate) recovery: RecoveryHashes,
     pub(crate) integrity: Integrity,
@@ -231,7 +231,7 @@ impl EnrollmentRecord {
 
     /// Whole time steps the authenticator's clock was found off by its accepted codes
     /// (positive: ahead); 0 for a record that is not active.
-    pub fn drift(&self) -> i8 {
+    pub fn drift(&self) -> i32 {
         self.drift
     }
 
@@ -465,9 +465,9 @@ impl EnrollmentRecord {
 
 /// The format-3 fields after the status byte: drift and recovery codes, both only for an
 /// active record.
-fn decode_extension(r: &mut Reader<'_>, status: u8) -> Result<(i8, RecoveryHashes), RecordError> {
+fn decode_extension(r: &mut Reader<'_>, status: u8) -> Result<(i32, RecoveryHashes), RecordError> {
     let active = status == 2;
-    let drift = i8::from_be_bytes(r.array()?);
+    let drift = i32::from_be_bytes(r.array()?);
     if drift != 0 && !active {
         return Err(RecordError::InvalidField("drift"));
     }

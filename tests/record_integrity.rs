@@ -156,7 +156,7 @@ mod layout {
     /// The format version byte.
     pub(super) const FORMAT: usize = 7;
     /// Format 3's drift and recovery-code count after the status byte (no codes).
-    pub(super) const EXTENSION: std::ops::Range<usize> = 9..11;
+    pub(super) const EXTENSION: std::ops::Range<usize> = 9..14;
 }
 
 fn put_u64(bytes: &mut [u8], range: std::ops::Range<usize>, value: u64) {
@@ -253,8 +253,8 @@ async fn an_edit_behind_an_engine_holding_its_last_write_is_never_trusted() {
     bank.table.edit(&bank.account, |bytes| {
         let len = bytes.len();
         let mut not_registered = bytes[..layout::STATUS].to_vec();
-        // Status 0, drift 0, no recovery codes.
-        not_registered.extend_from_slice(&[0, 0, 0]);
+        // Status 0, drift 0 (i32), no recovery codes.
+        not_registered.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
         not_registered.extend_from_slice(&bytes[layout::failures(len).start..]);
         *bytes = not_registered;
     });
@@ -369,8 +369,8 @@ async fn changing_the_status_from_active_to_not_registered_is_detected() {
     bank.table.edit(&bank.account, |bytes| {
         let len = bytes.len();
         let mut not_registered = bytes[..layout::STATUS].to_vec();
-        // Status 0, drift 0, no recovery codes.
-        not_registered.extend_from_slice(&[0, 0, 0]);
+        // Status 0, drift 0 (i32), no recovery codes.
+        not_registered.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
         not_registered.extend_from_slice(&bytes[layout::failures(len).start..]);
         *bytes = not_registered;
     });

@@ -144,6 +144,28 @@ fn every_audit_kind_has_a_pinned_shape() {
             json!({"kind": "recovery_codes_low", "remaining": 3}),
         ),
         (
+            AuditKind::Resynced {
+                drift: -3,
+                operator: None,
+            },
+            json!({"kind": "resynced", "drift": -3, "operator": null}),
+        ),
+        (
+            AuditKind::Diagnosed {
+                operator: Operator::new("desk-01").unwrap(),
+                offset: Some(12),
+                failures: 1,
+            },
+            json!({"kind": "diagnosed", "operator": "desk-01", "offset": 12, "failures": 1}),
+        ),
+        (
+            AuditKind::Unlocked {
+                operator: Operator::new("desk-01").unwrap(),
+                reason: "本人確認済み".to_owned(),
+            },
+            json!({"kind": "unlocked", "operator": "desk-01", "reason": "本人確認済み"}),
+        ),
+        (
             AuditKind::Locked { failures: 10 },
             json!({"kind": "locked", "failures": 10}),
         ),

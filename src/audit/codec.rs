@@ -56,6 +56,9 @@ mod tag {
     pub(super) const RECOVERY_CODES_ISSUED: u8 = 13;
     pub(super) const RECOVERY_CODE_USED: u8 = 14;
     pub(super) const RECOVERY_CODES_LOW: u8 = 15;
+    pub(super) const RESYNCED: u8 = 16;
+    pub(super) const DIAGNOSED: u8 = 17;
+    pub(super) const UNLOCKED: u8 = 18;
 }
 
 impl AuditEvent {
@@ -181,6 +184,38 @@ fn encode_kind(out: &mut Vec<u8>, kind: &AuditKind) {
         AuditKind::RecoveryCodesLow { remaining } => {
             out.extend_from_slice(&[tag::RECOVERY_CODES_LOW, *remaining]);
         }
+        AuditKind::Resynced { drift, operator } => {
+            out.push(tag::RESYNCED);
+            out.extend_from_slice(&drift.to_be_bytes());
+            match operator {
+                None => out.push(0),
+                Some(operator) => {
+                    out.push(1);
+                    text(out, operator.as_str());
+                }
+            }
+        }
+        AuditKind::Diagnosed {
+            operator,
+            offset,
+            failures,
+        } => {
+            out.push(tag::DIAGNOSED);
+            text(out, operator.as_str());
+            match offset {
+                None => out.push(0),
+                Some(offset) => {
+                    out.push(1);
+                    out.extend_from_slice(&offset.to_be_bytes());
+                }
+            }
+            out.extend_from_slice(&failures.to_be_bytes());
+        }
+        AuditKind::Unlocked { operator, reason } => {
+            out.push(tag::UNLOCKED);
+            text(out, operator.as_str());
+            text(out, reason);
+        }
         AuditKind::AdministrativelyReset { operator, reason } => {
             out.push(tag::ADMINISTRATIVELY_RESET);
             text(out, operator.as_str());
@@ -230,6 +265,27 @@ fn decode_kind(reader: &mut Reader<'_>) -> Result<AuditKind, AuditDecodeError> {
         tag::RECOVERY_CODES_LOW => AuditKind::RecoveryCodesLow {
             remaining: reader.u8()?,
         },
+        tag::RESYNCED => AuditKind::Resynced {
+            drift: i32::from_be_bytes(reader.array()?),
+            operator: match reader.u8()? {
+                0 => None,
+                1 => Some(reader.operator()?),
+                _ => return Err(AuditDecodeError::InvalidField("operator")),
+            },
+        },
+        tag::DIAGNOSED => AuditKind::Diagnosed {
+            operator: reader.operator()?,
+            offset: match reader.u8()? {
+                0 => None,
+                1 => Some(i64::from_be_bytes(reader.array()?)),
+                _ => return Err(AuditDecodeError::InvalidField("offset")),
+            },
+            failures: reader.u32()?,
+        },
+        tag::UNLOCKED => {
+            let (operator, reason) = reader.operator_and_reason()?;
+            AuditKind::Unlocked { operator, reason }
+        }
         tag::ADMINISTRATIVELY_RESET => {
             let (operator, reason) = reader.operator_and_reason()?;
             AuditKind::AdministrativelyReset { operator, reason }
@@ -251,6 +307,8 @@ fn operation_tag(operation: Operation) -> u8 {
         Operation::Stop => 5,
         Operation::RecoveryLogin => 6,
         Operation::IssueRecoveryCodes => 7,
+        Operation::Resync => 8,
+        Operation::Diagnose => 9,
     }
 }
 
@@ -263,6 +321,8 @@ fn decode_operation(tag: u8) -> Result<Operation, AuditDecodeError> {
         5 => Operation::Stop,
         6 => Operation::RecoveryLogin,
         7 => Operation::IssueRecoveryCodes,
+        8 => Operation::Resync,
+        9 => Operation::Diagnose,
         _ => return Err(AuditDecodeError::InvalidField("operation")),
     })
 }
@@ -425,9 +485,12 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
+    fn operator(&mut self) -> Result<Operator, AuditDecodeError> {
+        Operator::new(self.text()?).map_err(|_| AuditDecodeError::InvalidField("operator"))
+    }
+
     fn operator_and_reason(&mut self) -> Result<(Operator, String), AuditDecodeError> {
-        let operator =
-            Operator::new(self.text()?).map_err(|_| AuditDecodeError::InvalidField("operator"))?;
+        let operator = self.operator()?;
         let reason = self.text()?;
         check_reason(reason).map_err(|_| AuditDecodeError::InvalidField("reason"))?;
         Ok((operator, reason.to_owned()))
@@ -466,6 +529,28 @@ mod tests {
             },
             AuditKind::RecoveryCodeUsed { remaining: 0 },
             AuditKind::RecoveryCodesLow { remaining: 3 },
+            AuditKind::Resynced {
+                drift: -2880,
+                operator: None,
+            },
+            AuditKind::Resynced {
+                drift: 7,
+                operator: Some(operator()),
+            },
+            AuditKind::Diagnosed {
+                operator: operator(),
+                offset: Some(-120),
+                failures: 4,
+            },
+            AuditKind::Diagnosed {
+                operator: operator(),
+                offset: None,
+                failures: 1,
+            },
+            AuditKind::Unlocked {
+                operator: operator(),
+                reason: "本人確認済み".to_owned(),
+            },
             AuditKind::AdministrativelyReset {
                 operator: operator(),
                 reason: "紛失のため（本人確認済み）".to_owned(),
@@ -507,6 +592,8 @@ mod tests {
             Operation::Stop,
             Operation::RecoveryLogin,
             Operation::IssueRecoveryCodes,
+            Operation::Resync,
+            Operation::Diagnose,
         ];
         for operation in operations {
             for refusal in refusals {
@@ -662,11 +749,11 @@ mod tests {
             failures: 1,
         });
         assert_eq!(
-            AuditEvent::decode(&with_byte(refused.clone(), KIND + 1, 9)),
+            AuditEvent::decode(&with_byte(refused.clone(), KIND + 1, 10)),
             Err(AuditDecodeError::InvalidField("operation"))
         );
         assert_eq!(
-            AuditEvent::decode(&with_byte(refused, KIND + 2, 9)),
+            AuditEvent::decode(&with_byte(refused, KIND + 2, 7)),
             Err(AuditDecodeError::InvalidField("refusal"))
         );
     }

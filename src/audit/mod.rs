@@ -24,7 +24,7 @@ use crate::error::Refusal;
 /// Which engine call a verdict belongs to.
 ///
 /// With the `serde` feature: `"begin"`, `"confirm"`, `"login"`, `"redisplay"`, `"stop"`,
-/// `"recovery_login"` or `"issue_recovery_codes"`.
+/// `"recovery_login"`, `"issue_recovery_codes"`, `"resync"` or `"diagnose"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
@@ -44,6 +44,10 @@ pub enum Operation {
     RecoveryLogin,
     /// Issuing (or regenerating) the recovery codes.
     IssueRecoveryCodes,
+    /// Re-synchronising an authenticator's clock from two consecutive codes.
+    Resync,
+    /// The support desk's diagnosis of a code read out over the phone.
+    Diagnose,
 }
 
 /// What happened.
@@ -76,7 +80,8 @@ pub enum AuditKind {
     LoginAccepted {
         /// The consumed step.
         step: u64,
-        /// Its distance from the current step.
+        /// Its distance in steps from the centre of the window (the current step, shifted
+        /// by the authenticator's recorded drift).
         drift: i8,
     },
     /// A code was refused (wrong, malformed, replayed, throttled or locked).
@@ -120,6 +125,33 @@ pub enum AuditKind {
         /// Unused codes left.
         remaining: u8,
     },
+    /// The authenticator's clock offset was set from two consecutive codes.
+    Resynced {
+        /// The recorded offset, in whole steps (positive: the authenticator is ahead).
+        drift: i32,
+        /// The support-desk operator who did it; `None` when the customer did (after a
+        /// step-up).
+        operator: Option<Operator>,
+    },
+    /// A support-desk operator diagnosed a code the customer read out: nothing was
+    /// accepted or consumed, and the attempt counted as a failure.
+    Diagnosed {
+        /// Who diagnosed it.
+        operator: Operator,
+        /// The code's step relative to now, in whole steps; `None` when it matched no step
+        /// of the searched window.
+        offset: Option<i64>,
+        /// Consecutive failures after this attempt.
+        failures: u32,
+    },
+    /// A support-desk operator cleared the failure counter, lock and backoff after
+    /// re-proofing the customer's identity; the secret and recovery codes were kept.
+    Unlocked {
+        /// Who unlocked it.
+        operator: Operator,
+        /// Why, as the operator recorded it.
+        reason: String,
+    },
     /// A support-desk operator reset the enrollment; the secret and counters were erased.
     AdministrativelyReset {
         /// Who reset it.
@@ -140,7 +172,8 @@ pub enum AuditKind {
 impl AuditKind {
     /// Whether the customer should be notified (e.g. by e-mail) that an authentication
     /// factor changed or was used in its place (OWASP ASVS 2.5.5): confirmed,
-    /// re-displayed, stopped, reset or locked; recovery codes issued, used or running low.
+    /// re-displayed, stopped, reset, locked or unlocked; resynchronised; recovery codes
+    /// issued, used or running low.
     pub fn is_factor_change(&self) -> bool {
         matches!(
             self,
@@ -148,6 +181,8 @@ impl AuditKind {
                 | Self::RecoveryCodesIssued { .. }
                 | Self::RecoveryCodeUsed { .. }
                 | Self::RecoveryCodesLow { .. }
+                | Self::Resynced { .. }
+                | Self::Unlocked { .. }
                 | Self::Redisplayed
                 | Self::Stopped
                 | Self::AdministrativelyReset { .. }

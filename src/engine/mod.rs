@@ -30,10 +30,12 @@ use crate::store::{Store, Versioned};
 use crate::uri::KeyUri;
 use crate::verify::Verified;
 
+mod desk;
 mod maintenance;
 mod policy;
 mod recovery;
 
+pub use desk::{AccountOverview, AuthenticatorOverview, Diagnosis, Resynced};
 pub use maintenance::{KeyUsage, ResealReport, SweepReport};
 pub use policy::EnginePolicy;
 
@@ -306,7 +308,7 @@ impl<S: Store> Engine<S> {
                     now,
                     Operation::Confirm,
                     Needs::Pending,
-                    |record, v| record.confirmed(v.step(), now),
+                    |record, v| record.confirmed(v.step(), now, self.policy.drift_limit),
                     |_, v| (AuditKind::EnrollmentConfirmed { step: v.step() }, None),
                 )
                 .await?;
@@ -339,7 +341,7 @@ impl<S: Store> Engine<S> {
                     now,
                     Operation::Login,
                     Needs::Active,
-                    |record, v| record.used(v.step()),
+                    |record, v| record.used(v.step(), now, self.policy.drift_limit),
                     |_, v| {
                         let accepted = AuditKind::LoginAccepted {
                             step: v.step(),
@@ -378,7 +380,7 @@ impl<S: Store> Engine<S> {
                     now,
                     Operation::Redisplay,
                     Needs::Active,
-                    |record, v| record.used(v.step()),
+                    |record, v| record.used(v.step(), now, self.policy.drift_limit),
                     |_, _| (AuditKind::Redisplayed, None),
                 )
                 .await?;
@@ -624,8 +626,9 @@ impl<S: Store> Engine<S> {
                 period: params.period(),
                 window: self.policy.otp.window(),
             };
+            let centre = record.window_centre(now);
             let attempt = record.attempt(now, &self.policy.throttle, |last_used| {
-                totp.verify_input(code, now, last_used)
+                totp.verify_input(code, centre, last_used)
             });
             let verified = match attempt.verdict {
                 Ok(verified) => verified,

@@ -20,6 +20,8 @@ pub struct EnginePolicy {
     pub(super) hold_records: bool,
     pub(super) recovery_codes: usize,
     pub(super) recovery_low_mark: u8,
+    pub(super) drift_limit: u64,
+    pub(super) resync_window: u64,
 }
 
 impl EnginePolicy {
@@ -35,6 +37,14 @@ impl EnginePolicy {
     pub const DEFAULT_RECOVERY_CODES: usize = RecoveryCodes::DEFAULT_COUNT;
     /// The customer is told to issue new recovery codes when 3 or fewer are left.
     pub const DEFAULT_RECOVERY_LOW_MARK: u8 = 3;
+    /// Logins centre the window on an authenticator's drift of at most 2 minutes.
+    pub const DEFAULT_DRIFT_LIMIT: u64 = 2 * 60;
+    /// The largest drift logins may track: 5 minutes.
+    pub const MAX_DRIFT_LIMIT: u64 = 5 * 60;
+    /// A resync searches ±1 day.
+    pub const DEFAULT_RESYNC_WINDOW: u64 = 24 * 60 * 60;
+    /// The widest resync search: ±2 days.
+    pub const MAX_RESYNC_WINDOW: u64 = 2 * 24 * 60 * 60;
 
     /// The defaults around `otp`: throttling per [`ThrottlePolicy::default`], pending
     /// lifetime 10 min, step-up valid 5 min, re-display for another device allowed (as the
@@ -53,7 +63,29 @@ impl EnginePolicy {
             hold_records: false,
             recovery_codes: Self::DEFAULT_RECOVERY_CODES,
             recovery_low_mark: Self::DEFAULT_RECOVERY_LOW_MARK,
+            drift_limit: Self::DEFAULT_DRIFT_LIMIT,
+            resync_window: Self::DEFAULT_RESYNC_WINDOW,
         }
+    }
+
+    /// Sets how far (seconds, at most [`EnginePolicy::MAX_DRIFT_LIMIT`]; 0 turns drift
+    /// tracking off) logins may move an authenticator's window (RFC 6238 §6): each accepted
+    /// code records its whole-step offset from now, bounded by this, and the next
+    /// verification window is centred on it. The replay floor stays absolute: a shift never
+    /// re-admits a used step. A resync ([`Engine::resync`](crate::Engine::resync)) may set
+    /// a larger drift, up to its search window.
+    #[must_use]
+    pub fn with_drift_limit(mut self, seconds: u64) -> Self {
+        self.drift_limit = seconds;
+        self
+    }
+
+    /// Sets how far (seconds each way, 1 minute to [`EnginePolicy::MAX_RESYNC_WINDOW`])
+    /// a resync searches for two consecutive codes.
+    #[must_use]
+    pub fn with_resync_window(mut self, seconds: u64) -> Self {
+        self.resync_window = seconds;
+        self
     }
 
     /// Sets how many codes a set of recovery codes has (1 to
@@ -196,6 +228,16 @@ impl EnginePolicy {
         if !(1..=60 * 60).contains(&self.step_up_max_age) {
             return Err(PolicyError::Lifecycle(
                 "step_up_max_age must be between 1 s and 1 hour",
+            ));
+        }
+        if self.drift_limit > Self::MAX_DRIFT_LIMIT {
+            return Err(PolicyError::Lifecycle(
+                "drift_limit must be at most EnginePolicy::MAX_DRIFT_LIMIT (5 minutes)",
+            ));
+        }
+        if !(60..=Self::MAX_RESYNC_WINDOW).contains(&self.resync_window) {
+            return Err(PolicyError::Lifecycle(
+                "resync_window must be between 1 minute and EnginePolicy::MAX_RESYNC_WINDOW",
             ));
         }
         if !(1..=RecoveryCodes::MAX_COUNT).contains(&self.recovery_codes) {

@@ -48,7 +48,7 @@ impl<S: Store> Engine<S> {
                     Needs::Pending,
                     |record, v| {
                         record
-                            .confirmed(v.step(), now)
+                            .confirmed(v.step(), now, self.policy.drift_limit)
                             .map(|next| next.with_recovery(hashes.clone()))
                     },
                     |_, v| {
@@ -86,7 +86,7 @@ impl<S: Store> Engine<S> {
                     Needs::Active,
                     |record, v| {
                         record
-                            .used(v.step())
+                            .used(v.step(), now, self.policy.drift_limit)
                             .map(|r| r.with_recovery(hashes.clone()))
                     },
                     |before, _| {

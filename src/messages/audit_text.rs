@@ -21,9 +21,10 @@ pub struct Notification {
 
 impl Operation {
     /// The screen the operation belongs to: `申込`, `申込確認`, `ログイン`, `コード再表示`,
-    /// `利用停止`, `リカバリーコードでログイン`, `リカバリーコード発行` / `Application`,
-    /// `Confirmation`, `Login`, `Re-display`, `Stop`, `Login with a recovery code`,
-    /// `Recovery codes`.
+    /// `利用停止`, `リカバリーコードでログイン`, `リカバリーコード発行`, `時刻ずれの補正`,
+    /// `サポート窓口でのコード確認` / `Application`, `Confirmation`, `Login`, `Re-display`,
+    /// `Stop`, `Login with a recovery code`, `Recovery codes`, `Clock resync`,
+    /// `Code diagnosis by the desk`.
     pub const fn label(self, lang: Lang) -> &'static str {
         match (self, lang) {
             (Self::Begin, Lang::Ja) => "申込",
@@ -40,6 +41,10 @@ impl Operation {
             (Self::RecoveryLogin, Lang::En) => "Login with a recovery code",
             (Self::IssueRecoveryCodes, Lang::Ja) => "リカバリーコード発行",
             (Self::IssueRecoveryCodes, Lang::En) => "Recovery codes",
+            (Self::Resync, Lang::Ja) => "時刻ずれの補正",
+            (Self::Resync, Lang::En) => "Clock resync",
+            (Self::Diagnose, Lang::Ja) => "サポート窓口でのコード確認",
+            (Self::Diagnose, Lang::En) => "Code diagnosis by the desk",
         }
     }
 }
@@ -144,6 +149,44 @@ impl Locale {
             AuditKind::RecoveryCodesLow { remaining } => {
                 format!("Few recovery codes left ({remaining})")
             }
+            AuditKind::Resynced { drift, operator } => {
+                let by = operator.as_ref().map(|o| o.as_str());
+                match (ja, by) {
+                    (true, None) => format!("時刻ずれを補正（{drift} ステップ）"),
+                    (true, Some(by)) => format!("時刻ずれを補正（{drift} ステップ・担当 {by}）"),
+                    (false, None) => format!("Clock offset set to {drift} steps"),
+                    (false, Some(by)) => format!("Clock offset set to {drift} steps by {by}"),
+                }
+            }
+            AuditKind::Diagnosed {
+                operator,
+                offset,
+                failures,
+            } => {
+                let by = operator.as_str();
+                match (ja, offset) {
+                    (true, Some(offset)) => format!(
+                        "コード確認（{offset} ステップのずれ・担当 {by}・連続失敗 {failures} 回）"
+                    ),
+                    (true, None) => {
+                        format!("コード確認（一致なし・担当 {by}・連続失敗 {failures} 回）")
+                    }
+                    (false, Some(offset)) => format!(
+                        "Code diagnosed ({offset} steps off; by {by}; {failures} consecutive failures)"
+                    ),
+                    (false, None) => format!(
+                        "Code diagnosed (no match; by {by}; {failures} consecutive failures)"
+                    ),
+                }
+            }
+            AuditKind::Unlocked { operator, reason } if ja => format!(
+                "サポート窓口でロック解除（担当 {}：{reason}）",
+                operator.as_str()
+            ),
+            AuditKind::Unlocked { operator, reason } => format!(
+                "Unlocked by the support desk ({}: {reason})",
+                operator.as_str()
+            ),
             AuditKind::AdministrativelyReset { operator, reason } if ja => format!(
                 "サポート窓口リセット（担当 {}：{reason}）",
                 operator.as_str()
@@ -231,6 +274,22 @@ impl Locale {
                 "Few recovery codes are left",
                 "Only a few unused recovery codes are left. Please issue new ones after you log in.",
             ),
+            AuditKind::Resynced { .. } if ja => (
+                "ワンタイムパスワードの時刻ずれ補正のお知らせ",
+                "ワンタイムパスワードアプリの時刻のずれを補正しました。",
+            ),
+            AuditKind::Resynced { .. } => (
+                "Your one-time password clock was resynchronised",
+                "The clock offset of your one-time password app was corrected.",
+            ),
+            AuditKind::Unlocked { .. } if ja => (
+                "ワンタイムパスワード認証ロック解除のお知らせ",
+                "お客さまサポート窓口にて、ワンタイムパスワード認証のロックを解除しました。",
+            ),
+            AuditKind::Unlocked { .. } => (
+                "Your one-time password was unlocked",
+                "The customer support desk unlocked your one-time password.",
+            ),
             AuditKind::Locked { .. } if ja => (
                 "ワンタイムパスワード認証ロックのお知らせ",
                 "ワンタイムパスワードの認証に規定回数以上失敗したため、ワンタイムパスワード認証をロックしました。",
@@ -244,6 +303,7 @@ impl Locale {
             | AuditKind::EnrollmentExpired
             | AuditKind::LoginAccepted { .. }
             | AuditKind::Refused { .. }
+            | AuditKind::Diagnosed { .. }
             | AuditKind::RedisplayDisabled => return None,
         };
         Some(Notification { subject, body })

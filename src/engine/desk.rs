@@ -1,0 +1,471 @@
+//! The support desk's tools (お客さまサポート窓口) and the clock resync.
+//!
+//! * [`Engine::overview`]: what the desk sees of an account (never a secret).
+//! * [`Engine::diagnose`]: by how many steps a code read out over the phone is off, or
+//!   that it matches nothing in a wide window; never an acceptance, never a consumed step,
+//!   and counted as a failure so the desk cannot be used as an oracle.
+//! * [`Engine::admin_unlock`]: clears the failure counter, lock and backoff after the
+//!   customer's identity was re-proofed, keeping the secret and the recovery codes.
+//! * [`Engine::resync`] (the customer, after a step-up) and [`Engine::desk_resync`]: two
+//!   consecutive codes, searched in a wide window, set the authenticator's drift; both
+//!   steps are consumed and a failed resync counts as a failure.
+
+use crate::account::{AccountId, Operator, StepUp};
+use crate::audit::{AuditKind, Operation};
+use crate::code::Code;
+use crate::engine::{Engine, MAX_RETRIES};
+use crate::engine_trace::traced;
+use crate::enrollment::Status;
+use crate::error::{EngineError, Refusal, StoreError};
+use crate::otp::{step_at, step_offset, steps_in};
+use crate::record::{EnrollmentRecord, Integrity, RecordStatus};
+use crate::store::{Store, Versioned};
+use crate::wide_search::WideSearch;
+
+/// What the support desk sees of an account ([`Engine::overview`]): never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AccountOverview {
+    /// The registration status, as the customer's screen shows it.
+    pub status: Status,
+    /// The account's authenticators (today at most one: the app it enrolled).
+    pub authenticators: Vec<AuthenticatorOverview>,
+    /// Unused recovery codes.
+    pub recovery_codes_remaining: usize,
+    /// Consecutive failed attempts.
+    pub failures: u32,
+    /// Whether attempts are locked until the desk unlocks or resets.
+    pub locked: bool,
+    /// Until when attempts are refused after repeated failures (Unix seconds), if later
+    /// than now.
+    pub backoff_until: Option<u64>,
+}
+
+/// One authenticator as the desk sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthenticatorOverview {
+    /// The account name the app shows (the key URI's label).
+    pub label: String,
+    /// When it was enrolled (confirmed; for a pending one, when the application began).
+    pub created_at: u64,
+    /// When its last accepted code's step began (Unix seconds); `None` while pending.
+    pub last_used_at: Option<u64>,
+    /// Whether it still awaits its first code.
+    pub pending: bool,
+    /// Its clock offset in whole steps (positive: the app is ahead).
+    pub drift_steps: i32,
+    /// The same in seconds.
+    pub drift_seconds: i64,
+}
+
+/// What [`Engine::diagnose`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Diagnosis {
+    /// The code belongs to the step `offset` steps from now (negative: the app's clock is
+    /// behind), the nearest such step of the searched window.
+    Matches {
+        /// Whole steps from the current step.
+        offset: i64,
+        /// The same in seconds (the period times `offset`).
+        seconds: i64,
+        /// Whether that step is at or before the last used one (a code already used, or
+        /// older than one already used).
+        already_used: bool,
+    },
+    /// No step within `searched` steps of now has this code: the secret differs (another
+    /// account in the app, a deleted entry re-added by hand) or the clock is off by more.
+    NoMatch {
+        /// Steps searched each way.
+        searched: u64,
+    },
+}
+
+/// What a resync set ([`Engine::resync`], [`Engine::desk_resync`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Resynced {
+    /// The recorded clock offset, in whole steps.
+    pub drift: i32,
+    /// The step of the second code, now the last used step.
+    pub step: u64,
+}
+
+impl<S: Store> Engine<S> {
+    /// For the support desk: the account's status, authenticators (label, created, last
+    /// used, drift; never a secret), recovery-code count and lock state.
+    pub async fn overview(&self, account: &AccountId) -> Result<AccountOverview, EngineError> {
+        traced(&self.trace, "overview", account, async {
+            let now = self.clock.now()?;
+            let record = match self.load(account).await? {
+                Some(loaded) => loaded.record,
+                None => EnrollmentRecord::not_registered(),
+            };
+            let status = record.status_at(now);
+            let period = record
+                .key_material()
+                .map_or(30, |(_, params, _)| params.period());
+            let drift_seconds = i64::from(record.drift).saturating_mul(i64::from(period));
+            let authenticators = match (&record.status, status) {
+                (_, Status::NotRegistered) | (RecordStatus::NotRegistered, _) => Vec::new(),
+                (
+                    RecordStatus::Pending {
+                        label, started_at, ..
+                    },
+                    _,
+                ) => vec![AuthenticatorOverview {
+                    label: label.clone(),
+                    created_at: *started_at,
+                    last_used_at: None,
+                    pending: true,
+                    drift_steps: 0,
+                    drift_seconds: 0,
+                }],
+                (
+                    RecordStatus::Active {
+                        label,
+                        since,
+                        last_used_step,
+                        ..
+                    },
+                    _,
+                ) => vec![AuthenticatorOverview {
+                    label: label.clone(),
+                    created_at: *since,
+                    last_used_at: Some(last_used_step.saturating_mul(u64::from(period))),
+                    pending: false,
+                    drift_steps: record.drift,
+                    drift_seconds,
+                }],
+            };
+            let throttle = record.throttle();
+            Ok(AccountOverview {
+                status,
+                authenticators,
+                recovery_codes_remaining: record.recovery_codes_remaining(),
+                failures: throttle.failures(),
+                locked: throttle.is_locked(),
+                backoff_until: Some(throttle.backoff_until()).filter(|until| *until > now),
+            })
+        })
+        .await
+    }
+
+    /// For the support desk: by how many steps `code` (read out by the customer) is off
+    /// from now, searched within the resync window
+    /// ([`EnginePolicy::with_resync_window`](crate::EnginePolicy::with_resync_window)).
+    ///
+    /// Never an acceptance and never a consumed step. Every diagnosis counts as a failed
+    /// attempt (so the desk cannot be used as an oracle for codes) and may cause the lock;
+    /// a locked account is refused ([`Refusal::Locked`]: unlock it first), a backoff is not
+    /// waited for. Audited as [`AuditKind::Diagnosed`] with the operator.
+    pub async fn diagnose(
+        &self,
+        account: &AccountId,
+        code: &str,
+        operator: &Operator,
+    ) -> Result<Diagnosis, EngineError> {
+        traced(&self.trace, "diagnose", account, async {
+            let now = self.clock.now()?;
+            let operation = Operation::Diagnose;
+            for _ in 0..MAX_RETRIES {
+                let (version, record) = self.active(account, now).await?;
+                if record.throttle().is_locked() {
+                    return Err(self
+                        .refused(account, now, operation, Refusal::Locked, record, version)
+                        .await);
+                }
+                let Some((sealed, params, _)) = record.key_material() else {
+                    return Err(EngineError::NotActive);
+                };
+                let parsed = match Code::parse(code, params.digits()) {
+                    Ok(parsed) => parsed,
+                    Err(error) => {
+                        let refusal = Refusal::Malformed(error);
+                        return Err(self
+                            .refused(account, now, operation, refusal, record, version)
+                            .await);
+                    }
+                };
+                let period = params.period();
+                let now_step = step_at(now, period);
+                let half = steps_in(self.policy.resync_window, period);
+                let mut generation = 0;
+                let key = self.prepared_key(account, sealed, params, &mut generation)?;
+                let search = WideSearch::new(&key, params.digits(), period, now_step, half);
+                let diagnosis = match search.nearest(parsed.value(), now_step) {
+                    Some(step) => {
+                        let offset = i64::try_from(step_offset(step, now_step)).unwrap_or(i64::MAX);
+                        Diagnosis::Matches {
+                            offset,
+                            seconds: offset.saturating_mul(i64::from(period)),
+                            already_used: record.last_used_step().is_some_and(|used| step <= used),
+                        }
+                    }
+                    None => Diagnosis::NoMatch { searched: half },
+                };
+                let offset = match diagnosis {
+                    Diagnosis::Matches { offset, .. } => Some(offset),
+                    Diagnosis::NoMatch { .. } => None,
+                };
+                let failed = EnrollmentRecord {
+                    throttle: record.throttle.after_failure(now, &self.policy.throttle),
+                    integrity: Integrity::Unsigned,
+                    ..record.clone()
+                };
+                let failures = failed.throttle().failures();
+                let locked = failed
+                    .throttle()
+                    .is_locked()
+                    .then_some(AuditKind::Locked { failures });
+                let diagnosed = AuditKind::Diagnosed {
+                    operator: operator.clone(),
+                    offset,
+                    failures,
+                };
+                let kinds = [diagnosed].into_iter().chain(locked);
+                match self.write(account, version, failed, kinds, now).await {
+                    Ok(()) => return Ok(diagnosis),
+                    Err(EngineError::Store(StoreError::Conflict)) => continue,
+                    Err(error) => return Err(error),
+                }
+            }
+            Err(EngineError::Contention)
+        })
+        .await
+    }
+
+    /// Support desk, after re-proofing the customer's identity: clears the failure
+    /// counter, the lock and any backoff, keeping the secret and the recovery codes
+    /// (unlike [`Engine::admin_reset`]). Needs the operator and a reason as `admin_reset`
+    /// does; audited as [`AuditKind::Unlocked`] (and notified to the customer).
+    pub async fn admin_unlock(
+        &self,
+        account: &AccountId,
+        operator: &Operator,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        traced(&self.trace, "admin_unlock", account, async {
+            crate::account::check_reason(reason)?;
+            let now = self.clock.now()?;
+            for _ in 0..MAX_RETRIES {
+                let Some(Versioned { version, record }) = self.load(account).await? else {
+                    return Err(EngineError::NotActive);
+                };
+                let unlocked = EnrollmentRecord {
+                    throttle: Default::default(),
+                    integrity: Integrity::Unsigned,
+                    ..record
+                };
+                let kind = AuditKind::Unlocked {
+                    operator: operator.clone(),
+                    reason: reason.to_owned(),
+                };
+                match self.write(account, version, unlocked, [kind], now).await {
+                    Ok(()) => return Ok(()),
+                    Err(EngineError::Store(StoreError::Conflict)) => continue,
+                    Err(error) => return Err(error),
+                }
+            }
+            Err(EngineError::Contention)
+        })
+        .await
+    }
+
+    /// 時刻ずれの補正, by the customer after a fresh transaction-password step-up: two
+    /// consecutive codes from the app (`first`, then the next one it shows) are searched
+    /// within the resync window; when found (both later than the last used step), both
+    /// steps are consumed and the authenticator's drift is set to the second's offset, so
+    /// later logins are verified around it. Not found (wrong, or not consecutive) is
+    /// [`Refusal::WrongCode`], counted as a failure. Audited as [`AuditKind::Resynced`].
+    pub async fn resync(
+        &self,
+        account: &AccountId,
+        first: &str,
+        second: &str,
+        step_up: &StepUp,
+    ) -> Result<Resynced, EngineError> {
+        traced(&self.trace, "resync", account, async {
+            let now = self.clock.now()?;
+            if let Err(refused) = step_up.check(
+                account,
+                now,
+                self.policy.step_up_max_age,
+                self.policy.step_up_max_skew,
+            ) {
+                self.append(account, now, [AuditKind::StepUpRefused])
+                    .await?;
+                return Err(refused.into());
+            }
+            self.resync_with(account, first, second, now, None).await
+        })
+        .await
+    }
+
+    /// [`Engine::resync`] by the support desk (the customer reads out two consecutive
+    /// codes), with the operator and a reason; audited with the operator.
+    pub async fn desk_resync(
+        &self,
+        account: &AccountId,
+        first: &str,
+        second: &str,
+        operator: &Operator,
+        reason: &str,
+    ) -> Result<Resynced, EngineError> {
+        traced(&self.trace, "desk_resync", account, async {
+            crate::account::check_reason(reason)?;
+            let now = self.clock.now()?;
+            self.resync_with(account, first, second, now, Some(operator.clone()))
+                .await
+        })
+        .await
+    }
+
+    async fn resync_with(
+        &self,
+        account: &AccountId,
+        first: &str,
+        second: &str,
+        now: u64,
+        operator: Option<Operator>,
+    ) -> Result<Resynced, EngineError> {
+        let operation = Operation::Resync;
+        for _ in 0..MAX_RETRIES {
+            let (version, record) = self.active(account, now).await?;
+            if let Err(refusal) = record.throttle.gate(now) {
+                return Err(self
+                    .refused(account, now, operation, refusal, record, version)
+                    .await);
+            }
+            let Some((sealed, params, _)) = record.key_material() else {
+                return Err(EngineError::NotActive);
+            };
+            let digits = params.digits();
+            let codes =
+                Code::parse(first, digits).and_then(|a| Ok((a, Code::parse(second, digits)?)));
+            let (a, b) = match codes {
+                Ok(codes) => codes,
+                Err(error) => {
+                    let refusal = Refusal::Malformed(error);
+                    return Err(self
+                        .refused(account, now, operation, refusal, record, version)
+                        .await);
+                }
+            };
+            let period = params.period();
+            let now_step = step_at(now, period);
+            let half = steps_in(self.policy.resync_window, period);
+            let mut generation = 0;
+            let key = self.prepared_key(account, sealed, params, &mut generation)?;
+            let search = WideSearch::new(&key, digits, period, now_step, half);
+            let found = search.consecutive(a.value(), b.value(), record.last_used_step());
+            let Some(step) = found else {
+                let failed = EnrollmentRecord {
+                    throttle: record.throttle.after_failure(now, &self.policy.throttle),
+                    integrity: Integrity::Unsigned,
+                    ..record.clone()
+                };
+                let refusal = Refusal::WrongCode;
+                match self
+                    .refuse(
+                        account,
+                        now,
+                        operation,
+                        refusal,
+                        record,
+                        version,
+                        Some(failed),
+                    )
+                    .await
+                {
+                    Some(error) => return Err(error),
+                    None => continue,
+                }
+            };
+            let drift = i32::try_from(step_offset(step, now_step)).unwrap_or(0);
+            let next = record.resynced(step, drift).ok_or(EngineError::NotActive)?;
+            let kind = AuditKind::Resynced {
+                drift,
+                operator: operator.clone(),
+            };
+            match self.write(account, version, next, [kind], now).await {
+                Ok(()) => return Ok(Resynced { drift, step }),
+                Err(EngineError::Store(StoreError::Conflict)) => continue,
+                Err(error) => return Err(error),
+            }
+        }
+        Err(EngineError::Contention)
+    }
+
+    /// The account's active record and its version; [`EngineError::NotActive`] otherwise
+    /// (a lapsed application met on the way is erased).
+    async fn active(
+        &self,
+        account: &AccountId,
+        now: u64,
+    ) -> Result<(u64, EnrollmentRecord), EngineError> {
+        let Some(Versioned { version, record }) = self.load(account).await? else {
+            return Err(EngineError::NotActive);
+        };
+        if matches!(record.status(), RecordStatus::Active { .. }) {
+            return Ok((version, record));
+        }
+        if record.is_expired_pending(now) {
+            self.erase_expired(account, Versioned { version, record }, now)
+                .await?;
+        }
+        Err(EngineError::NotActive)
+    }
+
+    /// A refusal that changes no record, audited; the call's error.
+    async fn refused(
+        &self,
+        account: &AccountId,
+        now: u64,
+        operation: Operation,
+        refusal: Refusal,
+        record: EnrollmentRecord,
+        version: u64,
+    ) -> EngineError {
+        self.refuse(account, now, operation, refusal, record, version, None)
+            .await
+            .unwrap_or(EngineError::Refused(refusal))
+    }
+
+    /// Writes `record` over `version` with the events of `kinds` (one atomic step), then
+    /// observes them; the held record of the account is dropped (it is stale now).
+    /// A conflict is returned as [`StoreError::Conflict`] for the caller to decide again.
+    pub(super) async fn write(
+        &self,
+        account: &AccountId,
+        version: u64,
+        record: EnrollmentRecord,
+        kinds: impl IntoIterator<Item = AuditKind>,
+        now: u64,
+    ) -> Result<(), EngineError> {
+        let next = self.for_write(record, account, Some(version))?;
+        let outgoing = self.outgoing(account, now, kinds);
+        self.key_cache.release(account);
+        self.store
+            .replace_if(account, Some(version), &next, &outgoing.encoded)
+            .await?;
+        self.observe(outgoing);
+        Ok(())
+    }
+}
+
+impl EnrollmentRecord {
+    /// Active, with `step` used, the drift set to `drift` and the failure counter cleared.
+    pub(crate) fn resynced(mut self, step: u64, drift: i32) -> Option<Self> {
+        match &mut self.status {
+            RecordStatus::Active { last_used_step, .. } => {
+                *last_used_step = step;
+                self.drift = drift;
+                self.throttle = Default::default();
+                Some(self)
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! The seed manual's whole story in one process: a securities portal's one-time password
-//! service, from 未登録 to 利用中 and back, with a simulated Google Authenticator.
+//! service, from 未登録 to 利用中 and back, with a simulated Google Authenticator: the
+//! manual's four chapters, then recovery codes and the support desk's tools.
 //!
 //! Run: `cargo run --example quickstart`
 //!
@@ -43,6 +44,11 @@ fn factor_change(kind: &AuditKind) -> &'static str {
         AuditKind::Stopped => "service stopped",
         AuditKind::AdministrativelyReset { .. } => "reset by the support desk",
         AuditKind::Locked { .. } => "locked after failed attempts",
+        AuditKind::RecoveryCodesIssued { .. } => "recovery codes issued",
+        AuditKind::RecoveryCodeUsed { .. } => "logged in with a recovery code",
+        AuditKind::RecoveryCodesLow { .. } => "few recovery codes left",
+        AuditKind::Resynced { .. } => "app clock resynchronised",
+        AuditKind::Unlocked { .. } => "unlocked by the support desk",
         _ => "other",
     }
 }
@@ -179,13 +185,87 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .begin(&portal.customer, "0123-456789", &step_up)
         .await?;
     let new_phone = AuthenticatorApp::scan("Android", &screen)?;
-    portal
+    // Confirmation with recovery codes: shown once, stored only as keyed hashes.
+    let recovery = portal
         .engine
-        .confirm(&portal.customer, &new_phone.shows(&clock)?)
+        .confirm_with_recovery_codes(&portal.customer, &new_phone.shows(&clock)?)
         .await?;
     portal.registration_info().await?;
-    println!("  The customer deletes the app's account before stopping, then calls support.");
+    println!("  Recovery codes (shown once; keep them safe, each works once):");
+    let codes: Vec<String> = recovery.iter().map(|c| c.grouped().to_string()).collect();
+    for code in &codes {
+        println!("    {code}");
+    }
+
+    println!("\n  The phone is at home: log in with a recovery code instead.");
+    portal.wait_for_next_code();
+    let typed = codes.first().ok_or("no recovery code")?.to_lowercase();
+    match portal
+        .engine
+        .verify_recovery_code(&portal.customer, &typed)
+        .await?
+    {
+        Login::RecoveryCode { remaining } => {
+            println!("  Login OK with a recovery code ({remaining} left)");
+        }
+        other => return Err(format!("unexpected {other:?}").into()),
+    }
+    match portal
+        .engine
+        .verify_recovery_code(&portal.customer, &typed)
+        .await
+    {
+        Err(refused) => println!("  The same recovery code again: {refused}"),
+        Ok(_) => return Err("a used recovery code was accepted".into()),
+    }
+
+    println!("\n  The phone's clock is 4 minutes fast; the customer calls the support desk.");
     let operator = Operator::new("support-desk-07")?;
+    let fast = |at: u64| new_phone.totp.code_at(at.saturating_add(240)).to_string();
+    let diagnosis = portal
+        .engine
+        .diagnose(&portal.customer, &fast(now()?), &operator)
+        .await?;
+    println!("  Desk › diagnose the code read out: {diagnosis:?}");
+    portal.wait_for_next_code();
+    let first = fast(now()?);
+    portal.wait_for_next_code();
+    let resynced = portal
+        .engine
+        .desk_resync(
+            &portal.customer,
+            &first,
+            &fast(now()?),
+            &operator,
+            "app clock 4 minutes fast",
+        )
+        .await?;
+    println!(
+        "  Desk › resync from two consecutive codes: drift {} steps",
+        resynced.drift
+    );
+    portal.wait_for_next_code();
+    match portal
+        .engine
+        .verify_login(&portal.customer, &fast(now()?))
+        .await?
+    {
+        Login::Verified(_) => println!("  Login OK with the fast phone"),
+        other => return Err(format!("unexpected {other:?}").into()),
+    }
+    let overview = portal.engine.overview(&portal.customer).await?;
+    println!(
+        "  Desk › overview: {} authenticator(s), drift {} s, {} recovery codes left, {} failures",
+        overview.authenticators.len(),
+        overview
+            .authenticators
+            .first()
+            .map_or(0, |a| a.drift_seconds),
+        overview.recovery_codes_remaining,
+        overview.failures
+    );
+
+    println!("\n  Then the phone is lost: the customer calls support.");
     portal
         .engine
         .admin_reset(

@@ -152,18 +152,18 @@ fn every_audit_kind_has_a_pinned_shape() {
         ),
         (
             AuditKind::Diagnosed {
-                operator: Operator::new("desk-01").unwrap(),
+                operator: operator.clone(),
                 offset: Some(12),
                 failures: 1,
             },
-            json!({"kind": "diagnosed", "operator": "desk-01", "offset": 12, "failures": 1}),
+            json!({"kind": "diagnosed", "operator": "support-desk-07", "offset": 12, "failures": 1}),
         ),
         (
             AuditKind::Unlocked {
-                operator: Operator::new("desk-01").unwrap(),
+                operator: operator.clone(),
                 reason: "本人確認済み".to_owned(),
             },
-            json!({"kind": "unlocked", "operator": "desk-01", "reason": "本人確認済み"}),
+            json!({"kind": "unlocked", "operator": "support-desk-07", "reason": "本人確認済み"}),
         ),
         (
             AuditKind::Locked { failures: 10 },

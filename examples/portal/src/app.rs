@@ -220,6 +220,10 @@ pub fn router(state: SharedState) -> Router {
             "/login/otp",
             get(routes::login::otp_form).post(routes::login::otp_submit),
         )
+        .route(
+            "/login/recovery",
+            get(routes::login::recovery_form).post(routes::login::recovery_submit),
+        )
         .route("/logout", post(routes::login::logout))
         .route("/account", get(routes::account::show))
         .route(
@@ -237,6 +241,11 @@ pub fn router(state: SharedState) -> Router {
             get(routes::redisplay::form).post(routes::redisplay::submit),
         )
         .route("/redisplay/show", get(routes::redisplay::show))
+        .route(
+            "/recovery-codes",
+            get(routes::recovery::form).post(routes::recovery::submit),
+        )
+        .route("/recovery-codes/show", get(routes::recovery::show))
         .route("/stop", get(routes::stop::form).post(routes::stop::submit))
         .route("/stop/done", get(routes::stop::done))
         .route("/desk", get(routes::desk::show))
@@ -300,8 +309,8 @@ async fn not_found() -> Response {
     )
 }
 
-/// Headers on every response: strict CSP, no caching (pages show QR codes and keys), no
-/// sniffing, no referrer, no framing.
+/// Headers on every response: strict CSP, no caching (pages show QR codes, keys and
+/// recovery codes), no sniffing, no referrer, no framing.
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();

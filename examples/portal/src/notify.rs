@@ -9,8 +9,9 @@
 //!   [`AUDIT_LOG`]: event id, account, kind, request id, client; never a secret or a code,
 //!   events hold none);
 //! * for a factor change ([`Locale::notification`](totp_enroll::Locale::notification):
-//!   confirmed, re-displayed, stopped, reset, erased, locked) a Japanese e-mail to the
-//!   customer in `portal_mail` (shown at `/mail`).
+//!   confirmed, re-displayed, stopped, reset, erased, locked; recovery codes issued, one
+//!   used at login, few left) a Japanese e-mail to the customer in `portal_mail` (shown at
+//!   `/mail`).
 //!
 //! Delivery is at least once: a batch that failed, or whose acknowledgement was lost,
 //! comes again with the same event ids. Both tables have a UNIQUE `event_id` and are
@@ -101,12 +102,18 @@ impl PortalDelivery {
         let Some(customer) = self.db.customer(event.account.as_str()).await? else {
             return Ok(());
         };
+        // A notice that already tells the customer what to do if it was not them (a login
+        // with a recovery code) gets no second such sentence.
+        let closing = if notice.body.contains("お心当たり") {
+            String::new()
+        } else {
+            format!("\n\nお心当たりのない場合は、{SUPPORT_HINT}")
+        };
         let body = format!(
-            "{} 様\n\n{}、{}\n\nお心当たりのない場合は、{}\n\n北洋証券オンラインサービス\n（このメールは送信専用です）",
+            "{} 様\n\n{}、{}{closing}\n\n北洋証券オンラインサービス\n（このメールは送信専用です）",
             customer.name,
             crate::LOCALE.time(event.at),
             notice.body,
-            SUPPORT_HINT
         );
         self.db
             .insert_mail(&NewMail {
@@ -204,6 +211,9 @@ pub fn describe(kind: &AuditKind) -> (&'static str, String) {
         AuditKind::Stopped => "stopped",
         AuditKind::AdministrativelyReset { .. } => "reset",
         AuditKind::Forgotten { .. } => "forgotten",
+        AuditKind::RecoveryCodesIssued { .. } => "recovery_codes_issued",
+        AuditKind::RecoveryCodeUsed { .. } => "recovery_code_used",
+        AuditKind::RecoveryCodesLow { .. } => "recovery_codes_low",
         _ => "other",
     };
     (code, crate::LOCALE.audit_event(kind))

@@ -36,6 +36,16 @@ pub fn engine_error(error: &EngineError, now: u64) -> Refused {
     }
 }
 
+/// As [`engine_error`], for a refused recovery code at login: a wrong (or used) code is
+/// named as a recovery code ([`Locale::recovery_code_refusal`](totp_enroll::Locale::recovery_code_refusal)).
+pub fn recovery_code_error(error: &EngineError, now: u64) -> Refused {
+    let mut refused = engine_error(error, now);
+    if let EngineError::Refused(refusal) = error {
+        refused.message = LOCALE.recovery_code_refusal(refusal);
+    }
+    refused
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -87,6 +97,32 @@ mod tests {
             refused.message
         );
         assert_eq!(refused.retry_after, Some(30));
+    }
+
+    #[test]
+    fn a_wrong_recovery_code_is_named_as_one() {
+        let wrong = recovery_code_error(&EngineError::Refused(Refusal::WrongCode), 0);
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            wrong.message.contains("リカバリーコードが正しくない"),
+            "{}",
+            wrong.message
+        );
+        let malformed = recovery_code_error(
+            &EngineError::Refused(Refusal::MalformedRecoveryCode(
+                totp_enroll::RecoveryCodeError::Empty,
+            )),
+            0,
+        );
+        assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+        assert!(
+            malformed.message.contains("英数字16文字"),
+            "{}",
+            malformed.message
+        );
+        let locked = recovery_code_error(&EngineError::Refused(Refusal::Locked), 0);
+        assert_eq!(locked.status, StatusCode::FORBIDDEN);
+        assert!(locked.message.contains("お客さまサポート窓口"));
     }
 
     #[test]

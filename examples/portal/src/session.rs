@@ -1,6 +1,6 @@
 //! A small server-side session store: the cookie carries only a 256-bit random id; the
-//! state (who is logged in, how far, the CSRF token, a provisioning screen to show) stays
-//! in this process's memory.
+//! state (who is logged in, how far, the CSRF token, a provisioning screen or freshly
+//! issued recovery codes to show) stays in this process's memory.
 //!
 //! Sessions expire after an idle time and an absolute lifetime, both read from the
 //! portal's clock (so tests can move time). The id is replaced (rotated) when the privilege
@@ -19,7 +19,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::TryRngCore as _;
 use rand::rngs::OsRng;
-use totp_enroll::{Clock, Provisioning};
+use totp_enroll::{Clock, Provisioning, RecoveryCodes};
 
 use crate::app::SharedState;
 
@@ -97,6 +97,15 @@ pub enum Shown {
     Redisplay,
 }
 
+/// Which screen freshly issued recovery codes belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Issued {
+    /// サービス申込 -受付- (issued with the confirmation).
+    Enrollment,
+    /// リカバリーコードの再発行.
+    Reissue,
+}
+
 /// A customer who passed the password step and owes the one-time password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingLogin {
@@ -117,6 +126,14 @@ pub struct SessionData {
     pub pending_login: Option<PendingLogin>,
     /// The QR code and key to show (after 申込 or コード再表示), with its screen.
     pub provisioning: Option<(Shown, Provisioning)>,
+    /// Recovery codes just issued, with their screen, until that screen shows them: the
+    /// screen takes them out (they are shown once; the engine keeps only their hashes).
+    /// Shared, not copied: the codes are zeroized when the last holder drops them, and
+    /// their `Debug` shows only the count.
+    pub recovery_codes: Option<(Issued, Arc<RecoveryCodes>)>,
+    /// After a login with a recovery code: how many unused ones remain, for the one notice
+    /// on 登録情報照会.
+    pub recovery_login: Option<u8>,
     /// The logged-in support-desk operator.
     pub operator: Option<String>,
 }

@@ -1,12 +1,12 @@
 //! The screens' template structs (askama, HTML auto-escaped) and the render helper.
 //!
-//! Field names of the key material say what they are; every struct holding one is built
-//! just before rendering and dropped right after.
+//! Field names of the key material and of recovery codes say what they are; every struct
+//! holding one is built just before rendering and dropped right after.
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use totp_enroll::{Lang, Provisioning};
+use totp_enroll::{Lang, Provisioning, RecoveryCodes};
 use zeroize::Zeroizing;
 
 /// What every page's frame shows: the CSRF token for its forms, and who is logged in.
@@ -48,6 +48,39 @@ impl KeyView {
             key_type: screen.key_type().label_in(Lang::Ja),
         })
     }
+}
+
+/// Freshly issued recovery codes for their one showing, each grouped (`7K3M-9QXR-2HV8-T4NP`).
+/// **The codes.** `Debug` shows only the count.
+pub struct RecoveryCodesView {
+    /// The codes, in the order issued. **Secrets.**
+    pub codes: Vec<Zeroizing<String>>,
+}
+
+impl RecoveryCodesView {
+    /// The view of `codes`.
+    pub fn new(codes: &RecoveryCodes) -> Self {
+        Self {
+            codes: codes.iter().map(|code| code.grouped()).collect(),
+        }
+    }
+}
+
+impl core::fmt::Debug for RecoveryCodesView {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RecoveryCodesView")
+            .field("count", &self.codes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The notice on 登録情報照会 after a login with a recovery code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryLoginNotice {
+    /// Few (or no) codes are left: shown as an alert.
+    pub urgent: bool,
+    /// What the customer is asked to do.
+    pub message: String,
 }
 
 /// Renders `template` with `status`.
@@ -122,6 +155,16 @@ pub struct LoginOtpPage {
     pub error: Option<String>,
 }
 
+/// The login's second step with a recovery code instead of the app's code.
+#[derive(Template)]
+#[template(path = "login_recovery.html")]
+pub struct LoginRecoveryPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Refusal message.
+    pub error: Option<String>,
+}
+
 /// 登録情報照会.
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -136,6 +179,10 @@ pub struct AccountPage {
     pub pending_until: Option<String>,
     /// Throttled or locked.
     pub access_note: Option<String>,
+    /// Right after a login with a recovery code (shown once).
+    pub recovery_notice: Option<RecoveryLoginNotice>,
+    /// Unused recovery codes, while the service is in use.
+    pub recovery_codes_left: Option<usize>,
 }
 
 /// 取引パスワード認証.
@@ -178,6 +225,28 @@ pub struct ConfirmPage {
 pub struct ApplyDonePage {
     /// Frame.
     pub chrome: Chrome,
+    /// The recovery codes issued with the confirmation: on the first showing only.
+    pub recovery: Option<RecoveryCodesView>,
+}
+
+/// リカバリーコードの再発行: ワンタイムパスワード認証.
+#[derive(Template)]
+#[template(path = "recovery_auth.html")]
+pub struct RecoveryAuthPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Refusal message.
+    pub error: Option<String>,
+}
+
+/// リカバリーコードの再発行: the new set, shown once.
+#[derive(Template)]
+#[template(path = "recovery_show.html")]
+pub struct RecoveryShowPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// The new codes.
+    pub recovery: RecoveryCodesView,
 }
 
 /// コード再表示: ワンタイムパスワード認証.

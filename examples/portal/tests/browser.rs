@@ -370,6 +370,21 @@ impl Walk {
         }
     }
 
+    /// The recovery codes the page shows (サービス申込 -受付-), grouped.
+    async fn recovery_codes(&self) -> Vec<String> {
+        let mut codes = Vec::new();
+        for code in self
+            .browser
+            .client
+            .find_all(fantoccini::Locator::Css("#recovery-codes .recovery-code"))
+            .await
+            .expect("recovery codes")
+        {
+            codes.push(code.text().await.expect("text"));
+        }
+        codes
+    }
+
     /// Types `code` into the one-time password field and presses `button`.
     async fn submit_code(&self, code: &str, button: &str) {
         self.browser.fill("#otp", code).await;
@@ -402,13 +417,15 @@ fn copy_docs_screenshots(shots: &[(String, PathBuf)]) {
 /// 2. 申込 → 取引パスワード認証 (a wrong one is refused, the right one passes);
 /// 3. サービス申込 -登録-: the QR code is read from a screenshot and decoded as a phone would;
 ///    the setup key is hidden until 「コードを表示」 and is exactly the scanned secret;
-/// 4. 次へ → -確認-: the phone's current code → -受付-; 登録情報照会 shows 利用中;
+/// 4. 次へ → -確認-: the phone's current code → -受付- with the 10 recovery codes;
+///    登録情報照会 shows 利用中;
 /// 5. log out and in again: the confirmation code is refused as used, the next step's code
 ///    logs in;
 /// 6. コード再表示 with a fresh code: the same secret is scanned again from a new screenshot;
 /// 7. 利用停止 with a fresh code: 未登録 again, and logging in needs no code;
-/// 8. a second customer enrols, loses the phone, locks the service with wrong codes; the
-///    support desk (/desk) resets it; the customer logs in with the password only: 未登録.
+/// 8. a second customer enrols (-受付- shows her 10 recovery codes), loses the phone, logs
+///    in once with a recovery code, locks the service with wrong codes; the support desk
+///    (/desk) resets it; the customer logs in with the password only: 未登録.
 ///
 /// The portal's clock is a manual clock moved to the next 30 s step when the phone needs a
 /// fresh code. Everything the portal logged is checked for secrets, codes and passwords.
@@ -485,6 +502,12 @@ async fn the_manuals_walk_through_the_portal() {
             .text("#done-message")
             .await
             .contains("受け付けました")
+    );
+    let taro_recovery = w.recovery_codes().await;
+    assert_eq!(
+        taro_recovery.len(),
+        10,
+        "-受付- shows the 10 recovery codes"
     );
     w.screen("07-done").await;
     w.browser.click("#to-account-button").await;
@@ -598,6 +621,33 @@ async fn the_manuals_walk_through_the_portal() {
     w.browser
         .expect_page("/apply/done", "サービス申込 -受付-")
         .await;
+    let hanako_recovery = w.recovery_codes().await;
+    assert_eq!(hanako_recovery.len(), 10);
+    w.logout().await;
+
+    // ...loses the phone and logs in with one of her recovery codes, once.
+    w.password_login(HANAKO).await;
+    w.browser
+        .expect_page("/login/otp", "ワンタイムパスワード認証")
+        .await;
+    w.browser.click("#recovery-link").await;
+    w.browser
+        .expect_page("/login/recovery", "リカバリーコードでログイン")
+        .await;
+    w.screen("16-login-recovery").await;
+    w.browser
+        .fill("#recovery-code", &hanako_recovery[0].to_lowercase())
+        .await;
+    w.browser.click("#recovery-login-button").await;
+    w.expect_account("利用中").await;
+    assert!(
+        w.browser
+            .text("#recovery-login-notice")
+            .await
+            .contains("残り9個"),
+        "登録情報照会 tells how many recovery codes remain"
+    );
+    w.screen("17-account-after-recovery").await;
     w.logout().await;
 
     // ...loses the phone, and locks the service with wrong codes. From the third failure on
@@ -633,7 +683,7 @@ async fn the_manuals_walk_through_the_portal() {
                 "right after the third failure no code is checked, until (JST) is shown"
             );
             throttle_seen = true;
-            w.screen("16-login-throttled").await;
+            w.screen("18-login-throttled").await;
             w.portal.advance(ThrottlePolicy::DEFAULT_MAX_BACKOFF + 1);
             continue;
         }
@@ -661,7 +711,7 @@ async fn the_manuals_walk_through_the_portal() {
             .contains("お客さまサポート窓口"),
         "the lock message sends the customer to the desk"
     );
-    w.screen("17-login-locked").await;
+    w.screen("19-login-locked").await;
     // Even the right code is refused now.
     let code = hanako_phone.fresh_code(&w.portal);
     w.submit_code(&code, "#otp-button").await;
@@ -679,7 +729,7 @@ async fn the_manuals_walk_through_the_portal() {
     w.browser
         .expect_page("/desk", "お客さまサポート窓口 ログイン")
         .await;
-    w.screen("18-desk-login").await;
+    w.screen("20-desk-login").await;
     w.browser.fill("#desk-operator", OPERATOR.0).await;
     w.browser.fill("#desk-password", OPERATOR.1).await;
     w.browser.click("#desk-login-button").await;
@@ -702,7 +752,7 @@ async fn the_manuals_walk_through_the_portal() {
         note_texts.iter().any(|n| n.contains("ロック中")),
         "the desk sees the lock: {note_texts:?}"
     );
-    w.screen("19-desk-locked").await;
+    w.screen("21-desk-locked").await;
     w.browser
         .fill("#reset-reason", "スマートフォン紛失（本人確認済み）")
         .await;
@@ -710,14 +760,14 @@ async fn the_manuals_walk_through_the_portal() {
     w.browser.expect_page("/desk", "お客さまサポート窓口").await;
     assert!(w.browser.text("#notice").await.contains("リセットしました"));
     assert_eq!(w.status().await, "未登録");
-    w.screen("20-desk-reset").await;
+    w.screen("22-desk-reset").await;
     w.browser.click("#desk-logout-button").await;
 
     // The customer logs in with the password only and may apply again.
     w.password_login(HANAKO).await;
     w.expect_account("未登録").await;
     assert!(w.browser.exists("#apply-button").await);
-    w.screen("21-account-after-reset").await;
+    w.screen("23-account-after-reset").await;
 
     // Nothing secret in the portal's logs (kept next to the screenshots for review).
     let log = logs.text();
@@ -740,6 +790,16 @@ async fn the_manuals_walk_through_the_portal() {
             format!("{who}'s secret (setup key)"),
             key.secret().to_setup_key().to_string(),
         ));
+    }
+    for (who, codes) in [("taro", &taro_recovery), ("hanako", &hanako_recovery)] {
+        for code in codes {
+            secrets.push((format!("{who}'s recovery code"), code.clone()));
+            secrets.push((format!("{who}'s recovery code"), code.replace('-', "")));
+            secrets.push((
+                format!("{who}'s recovery code (typed)"),
+                code.to_lowercase(),
+            ));
+        }
     }
     secrets.push(("taro's key URI".into(), uri.clone()));
     secrets.push(("hanako's key URI".into(), hanako_uri.clone()));

@@ -1,8 +1,9 @@
-//! Nothing secret reaches the log: a whole login and enrollment at TRACE level, with the
-//! request spans, the engine's spans and the audit lines of the delivery, holds no
-//! password, setup key, code, CSRF token or session id; the audit line names the request
-//! (its `X-Request-Id`) and the client. Its own test process, so the log subscriber can be
-//! process-wide.
+//! Nothing secret reaches the log: a whole login and enrollment, a login with a recovery
+//! code (and a refused one) and the issue of new recovery codes, at TRACE level, with the
+//! request spans, the engine's spans and the audit lines of the delivery, hold no
+//! password, setup key, code, recovery code, CSRF token or session id; the audit line names
+//! the request (its `X-Request-Id`) and the client. Its own test process, so the log
+//! subscriber can be process-wide.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -56,6 +57,30 @@ async fn no_password_key_or_code_reaches_the_log() {
     let confirmed = b.post("/apply/confirm", &[("code", &code)]).await;
     assert_eq!(confirmed.location(), "/apply/done");
     let csrf = b.csrf.clone().unwrap();
+    let mut recovery_codes = b.get("/apply/done").await.recovery_codes();
+    assert_eq!(recovery_codes.len(), 10);
+
+    // A login with a recovery code, a refused one (the same again), new codes.
+    b.post("/logout", &[]).await;
+    let recovered = b.recovery_login(TARO, &recovery_codes[0]).await;
+    assert_eq!(recovered.location(), "/account");
+    b.get("/account").await;
+    b.post("/logout", &[]).await;
+    let refused = b.recovery_login(TARO, &recovery_codes[0]).await;
+    assert_eq!(refused.status, axum::http::StatusCode::UNAUTHORIZED);
+    b.get("/login/otp").await;
+    clock.advance(30);
+    let login_code = app.code(&clock);
+    let login = b.post("/login/otp", &[("code", &login_code)]).await;
+    assert_eq!(login.location(), "/account");
+    clock.advance(30);
+    let issue_code = app.code(&clock);
+    b.get("/recovery-codes").await;
+    let issued = b.post("/recovery-codes", &[("code", &issue_code)]).await;
+    assert_eq!(issued.location(), "/recovery-codes/show");
+    let new_codes = b.get("/recovery-codes/show").await.recovery_codes();
+    assert_eq!(new_codes.len(), 10);
+    recovery_codes.extend(new_codes);
     deliver(&portal).await;
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -84,9 +109,27 @@ async fn no_password_key_or_code_reaches_the_log() {
         &key[..8],
         code.as_str(),
         wrong(&code).as_str(),
+        login_code.as_str(),
+        issue_code.as_str(),
         csrf.as_str(),
     ] {
         assert!(!log.contains(secret), "{secret} in the log");
+    }
+    assert!(
+        log.contains("verify_recovery_code") && log.contains("issue_recovery_codes"),
+        "the recovery-code calls are logged: {log}"
+    );
+    for recovery_code in &recovery_codes {
+        let plain = recovery_code.replace('-', "");
+        let typed = recovery_code.to_lowercase();
+        for form in [
+            recovery_code.as_str(),
+            plain.as_str(),
+            &plain[..8],
+            typed.as_str(),
+        ] {
+            assert!(!log.contains(form), "a recovery code in the log");
+        }
     }
     let cookie = b.cookie("portal_session").unwrap();
     assert!(!log.contains(cookie.as_str()), "session id in the log");

@@ -1,4 +1,7 @@
-//! 申込: 取引パスワード認証 → サービス申込 -登録- (QR code and key) → -確認- → -受付-.
+//! 申込: 取引パスワード認証 → サービス申込 -登録- (QR code and key) → -確認- → -受付-
+//! (with the first recovery codes, shown once).
+
+use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Extension, State};
@@ -9,8 +12,10 @@ use totp_enroll::{Lang, Status, StepUp};
 
 use super::{CodeForm, Page, Reject, logged_in, refused_page, require_active};
 use crate::app::SharedState;
-use crate::session::{Session, Shown};
-use crate::views::{self, ApplyAuthPage, ApplyDonePage, ConfirmPage, KeyView, RegisterPage};
+use crate::session::{Issued, Session, Shown};
+use crate::views::{
+    self, ApplyAuthPage, ApplyDonePage, ConfirmPage, KeyView, RecoveryCodesView, RegisterPage,
+};
 
 /// The transaction password form.
 #[derive(Deserialize)]
@@ -119,17 +124,24 @@ pub async fn confirm_form(
     ))
 }
 
-/// POST /apply/confirm: the first code from the app completes enrollment.
+/// POST /apply/confirm: the first code from the app completes enrollment and issues the
+/// first recovery codes (one write), kept in the session only until -受付- shows them.
 pub async fn confirm_submit(
     State(app): State<SharedState>,
     Extension(session): Extension<Session>,
     Form(form): Form<CodeForm>,
 ) -> Page {
     let me = logged_in(&app, &session).await?;
-    let confirmed = app.engine.confirm(&me.account, &form.code).await;
+    let confirmed = app
+        .engine
+        .confirm_with_recovery_codes(&me.account, &form.code)
+        .await;
     match confirmed {
-        Ok(()) => {
-            session.update(|d| d.provisioning = None);
+        Ok(codes) => {
+            session.update(|d| {
+                d.provisioning = None;
+                d.recovery_codes = Some((Issued::Enrollment, Arc::new(codes)));
+            });
             Ok(Redirect::to("/apply/done").into_response())
         }
         Err(error) => refused_page(&app, error, |message| ConfirmPage {
@@ -139,12 +151,23 @@ pub async fn confirm_submit(
     }
 }
 
-/// GET /apply/done: サービス申込 -受付- (once the service is 利用中).
+/// GET /apply/done: サービス申込 -受付- (once the service is 利用中). The first visit after
+/// the confirmation shows the recovery codes and takes them out of the session: a reload
+/// or a later visit shows the page without them.
 pub async fn done(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
     let me = logged_in(&app, &session).await?;
     require_active(&app, &me).await?;
+    let codes = session
+        .update(|d| {
+            d.recovery_codes
+                .take_if(|(issued, _)| *issued == Issued::Enrollment)
+        })
+        .flatten();
     Ok(views::page(
         StatusCode::OK,
-        &ApplyDonePage { chrome: me.chrome },
+        &ApplyDonePage {
+            chrome: me.chrome,
+            recovery: codes.map(|(_, codes)| RecoveryCodesView::new(&codes)),
+        },
     ))
 }

@@ -1,5 +1,7 @@
 //! ログイン: login ID and password, then — when the service is 利用中 — the one-time
-//! password on a second page bound to the session that passed the password step.
+//! password on a second page bound to the session that passed the password step, or
+//! instead of it (phone lost or not at hand) one of the customer's recovery codes, on a
+//! page bound to the same pending login.
 
 use axum::Form;
 use axum::extract::{Extension, State};
@@ -8,10 +10,13 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use totp_enroll::Login;
 
-use super::{CodeForm, Page, Reject, account_id, anonymous_chrome, refused_page};
+use super::{
+    CodeForm, Page, Reject, account_id, anonymous_chrome, recovery_refused_page, refused_page,
+};
 use crate::app::SharedState;
+use crate::error::AppError;
 use crate::session::{PendingLogin, Session};
-use crate::views::{self, LoginOtpPage, LoginPage};
+use crate::views::{self, LoginOtpPage, LoginPage, LoginRecoveryPage};
 
 /// How long the one-time password page waits after the password step.
 pub const PENDING_LOGIN_TTL: u64 = 5 * 60;
@@ -138,14 +143,74 @@ pub async fn otp_submit(
             });
             Ok(Redirect::to("/account").into_response())
         }
-        Ok(_) => Err(Reject::Error(crate::error::AppError::internal(
-            "unknown login verdict",
-        ))),
+        Ok(_) => Err(Reject::Error(AppError::internal("unknown login verdict"))),
         Err(error) => refused_page(&app, error, |message| LoginOtpPage {
             chrome: anonymous_chrome(&session),
             error: Some(message),
         }),
     }
+}
+
+/// The recovery code form.
+#[derive(Deserialize)]
+pub struct RecoveryCodeForm {
+    /// What the customer typed (16 letters and digits, groups of four may be separated).
+    pub recovery_code: String,
+}
+
+/// GET /login/recovery: リカバリーコードでログイン, only for the session that passed the
+/// password step (the same pending login as the one-time password page).
+pub async fn recovery_form(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+) -> Page {
+    if pending(&app, &session)?.is_none() {
+        return Err(Reject::Redirect("/login"));
+    }
+    Ok(views::page(
+        StatusCode::OK,
+        &LoginRecoveryPage {
+            chrome: anonymous_chrome(&session),
+            error: None,
+        },
+    ))
+}
+
+/// POST /login/recovery: a recovery code instead of the app's code; logged in (with a new
+/// session id) only on acceptance, the code then used up. 登録情報照会 shows once how many
+/// remain and what to do.
+pub async fn recovery_submit(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<RecoveryCodeForm>,
+) -> Page {
+    let Some(pending) = pending(&app, &session)? else {
+        return Err(Reject::Redirect("/login"));
+    };
+    let account = account_id(&pending.login_id)?;
+    let verdict = app
+        .engine
+        .verify_recovery_code(&account, &form.recovery_code)
+        .await;
+    let remaining = match verdict {
+        Ok(Login::RecoveryCode { remaining }) => Some(remaining),
+        // The service was stopped or reset since the password step: no code is needed.
+        Ok(Login::NotRequired) => None,
+        Ok(_) => return Err(Reject::Error(AppError::internal("unknown login verdict"))),
+        Err(error) => {
+            return recovery_refused_page(&app, error, |message| LoginRecoveryPage {
+                chrome: anonymous_chrome(&session),
+                error: Some(message),
+            });
+        }
+    };
+    session.rotate();
+    session.update(|d| {
+        d.pending_login = None;
+        d.customer = Some(pending.login_id.clone());
+        d.recovery_login = remaining;
+    });
+    Ok(Redirect::to("/account").into_response())
 }
 
 /// POST /logout: ends the session (a new, empty one replaces it).

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod desk;
 pub mod login;
 pub mod mail;
+pub mod recovery;
 pub mod redisplay;
 pub mod stop;
 
@@ -108,7 +109,25 @@ pub fn refused_page<T: Template>(
     error: EngineError,
     form: impl FnOnce(String) -> T,
 ) -> Page {
-    let refused = refusal::engine_error(&error, app.now()?);
+    refused_with(app, error, refusal::engine_error, form)
+}
+
+/// As [`refused_page`], for a refused recovery code (its wording names the recovery code).
+pub fn recovery_refused_page<T: Template>(
+    app: &AppState,
+    error: EngineError,
+    form: impl FnOnce(String) -> T,
+) -> Page {
+    refused_with(app, error, refusal::recovery_code_error, form)
+}
+
+fn refused_with<T: Template>(
+    app: &AppState,
+    error: EngineError,
+    describe: fn(&EngineError, u64) -> refusal::Refused,
+    form: impl FnOnce(String) -> T,
+) -> Page {
+    let refused = describe(&error, app.now()?);
     if refused.server_fault {
         return Err(error.into());
     }

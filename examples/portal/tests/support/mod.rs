@@ -97,6 +97,16 @@ impl Page {
             .expect("a setup key on the page")
     }
 
+    /// The recovery codes shown on the page (grouped, in order); empty when none are.
+    pub fn recovery_codes(&self) -> Vec<String> {
+        let key = "<code class=\"recovery-code\">";
+        self.body
+            .split(key)
+            .skip(1)
+            .map(|rest| rest[..rest.find('<').unwrap()].trim().to_owned())
+            .collect()
+    }
+
     /// The CSRF token of the page's forms.
     pub fn csrf(&self) -> Option<String> {
         let key = "name=\"csrf\" value=\"";
@@ -243,6 +253,32 @@ impl Browser {
             .await;
         assert_eq!(done.location(), "/apply/done", "{}", done.body);
         app
+    }
+
+    /// Applies, confirms and reads the recovery codes from サービス申込 -受付-; returns the
+    /// authenticator app and the codes.
+    pub async fn enroll_with_codes(
+        &mut self,
+        who: (&str, &str, &str),
+        clock: &ManualClock,
+    ) -> (App, Vec<String>) {
+        let app = self.enroll(who, clock).await;
+        let done = self.get("/apply/done").await;
+        assert_eq!(done.status, StatusCode::OK);
+        let codes = done.recovery_codes();
+        assert_eq!(codes.len(), 10, "{}", done.body);
+        (app, codes)
+    }
+
+    /// Password step, then a recovery code instead of the app's code; returns the answer to
+    /// the recovery code.
+    pub async fn recovery_login(&mut self, who: (&str, &str, &str), code: &str) -> Page {
+        let page = self.password_step(who).await;
+        assert_eq!(page.location(), "/login/otp");
+        let form = self.get("/login/recovery").await;
+        assert_eq!(form.status, StatusCode::OK);
+        self.post("/login/recovery", &[("recovery_code", code)])
+            .await
     }
 }
 

@@ -1,0 +1,73 @@
+//! リカバリーコードの再発行: ワンタイムパスワード認証 (a current code, consumed), then the
+//! new set of recovery codes, shown once; the earlier set stops working in the same write.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+
+use super::{CodeForm, Page, Reject, logged_in, refused_page, require_active};
+use crate::app::SharedState;
+use crate::session::{Issued, Session};
+use crate::views::{self, RecoveryAuthPage, RecoveryCodesView, RecoveryShowPage};
+
+/// GET /recovery-codes (only while 利用中).
+pub async fn form(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
+    let me = logged_in(&app, &session).await?;
+    require_active(&app, &me).await?;
+    Ok(views::page(
+        StatusCode::OK,
+        &RecoveryAuthPage {
+            chrome: me.chrome,
+            error: None,
+        },
+    ))
+}
+
+/// POST /recovery-codes: a current code issues a new set, kept in the session only until
+/// the next page shows it.
+pub async fn submit(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<CodeForm>,
+) -> Page {
+    let me = logged_in(&app, &session).await?;
+    let issued = app
+        .engine
+        .issue_recovery_codes(&me.account, &form.code)
+        .await;
+    match issued {
+        Ok(codes) => {
+            session.update(|d| d.recovery_codes = Some((Issued::Reissue, Arc::new(codes))));
+            Ok(Redirect::to("/recovery-codes/show").into_response())
+        }
+        Err(error) => refused_page(&app, error, |message| RecoveryAuthPage {
+            chrome: me.chrome,
+            error: Some(message),
+        }),
+    }
+}
+
+/// GET /recovery-codes/show: the new codes, taken out of the session as they are shown; a
+/// reload or a later visit goes back to 登録情報照会.
+pub async fn show(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
+    let me = logged_in(&app, &session).await?;
+    let Some((_, codes)) = session
+        .update(|d| {
+            d.recovery_codes
+                .take_if(|(issued, _)| *issued == Issued::Reissue)
+        })
+        .flatten()
+    else {
+        return Err(Reject::Redirect("/account"));
+    };
+    Ok(views::page(
+        StatusCode::OK,
+        &RecoveryShowPage {
+            chrome: me.chrome,
+            recovery: RecoveryCodesView::new(&codes),
+        },
+    ))
+}

@@ -6,11 +6,11 @@
 use core::str::FromStr;
 use core::time::Duration;
 
+use sqlx::Row;
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
-    SqlitePoolOptions, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
-use sqlx::{Executor as _, Row};
 
 use crate::account::AccountId;
 use crate::error::StoreError;
@@ -29,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         description: "create totp_enroll_outbox",
         sql: include_str!("../../migrations/sqlite/0002_create_outbox.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "one-statement writes: events column and outbox triggers",
+        sql: include_str!("../../migrations/sqlite/0003_one_statement_writes.sql"),
     },
 ];
 
@@ -92,10 +97,50 @@ const REINSTATE: &str = concat!(
     " WHERE account = ?1 AND version = ?2"
 );
 
+// The same writes with a batch of events (`events_json`), still one statement each: the
+// triggers of migration 3 insert the batch into the outbox and clear the column.
+
+const INSERT_WITH_EVENTS: &str = concat!(
+    "INSERT INTO totp_enroll_enrollments (account, version, record, events, updated_at) ",
+    "VALUES (?1, 1, ?2, ?3, ",
+    now!(),
+    ") ON CONFLICT (account) DO NOTHING"
+);
+
+const UPDATE_WITH_EVENTS: &str = concat!(
+    "UPDATE totp_enroll_enrollments ",
+    "SET record = ?3, version = version + 1, events = ?4, updated_at = ",
+    now!(),
+    " WHERE account = ?1 AND version = ?2"
+);
+
+const FORGET_WITH_EVENTS: &str = concat!(
+    "UPDATE totp_enroll_enrollments ",
+    "SET record = X'', version = version + 1, events = ?3, updated_at = ",
+    now!(),
+    " WHERE account = ?1 AND version = ?2"
+);
+
+const REINSTATE_WITH_EVENTS: &str = concat!(
+    "UPDATE totp_enroll_enrollments ",
+    "SET record = ?3, version = 1, events = ?4, updated_at = ",
+    now!(),
+    " WHERE account = ?1 AND version = ?2"
+);
+
 const INSERT_EVENT: &str = concat!(
     "INSERT INTO totp_enroll_outbox (account, event, created_at) VALUES (?1, ?2, ",
     now!(),
     ")"
+);
+
+/// Several events of one account in one statement, from the same batch as the writes
+/// above, in array order (so their ids increase in that order).
+const INSERT_EVENTS: &str = concat!(
+    "INSERT INTO totp_enroll_outbox (account, event, created_at) ",
+    "SELECT ?1, unhex(value), ",
+    now!(),
+    " FROM json_each(?2) ORDER BY key"
 );
 
 /// Live rows in byte order (TEXT's default BINARY collation compares bytes).
@@ -131,25 +176,41 @@ const ACKNOWLEDGE: &str =
 /// migrations in `migrations/sqlite/` inside one `BEGIN IMMEDIATE` transaction and records
 /// each in the table `totp_enroll_schema_version`; several processes starting at once
 /// serialise on SQLite's write lock. The records live in
-/// `totp_enroll_enrollments(account TEXT PRIMARY KEY, version BIGINT, record BLOB, updated_at BIGINT)`;
+/// `totp_enroll_enrollments(account TEXT PRIMARY KEY, version BIGINT, record BLOB, updated_at BIGINT, events TEXT)`;
 /// `record` holds exactly [`EnrollmentRecord::encode`]'s bytes (the secret is sealed), or
 /// nothing for a tombstone (an erased account keeping its version). The audit outbox is
 /// `totp_enroll_outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT, event BLOB, created_at BIGINT)`
-/// (migration 2): ids only grow and are never reused.
+/// (migration 2): ids only grow and are never reused. Migration 3 adds the column `events`
+/// (NULL outside a write) and two triggers on `totp_enroll_enrollments`, `AFTER INSERT`
+/// and `AFTER UPDATE OF events`, which move a batch of events written into that column
+/// into the outbox and clear it (see below).
 ///
 /// ## Atomicity
 ///
-/// A write without events is ONE statement, never a read followed by a write:
+/// Every write is ONE statement with bound parameters, never a read followed by a write:
 /// `UPDATE … SET record = ?3, version = version + 1 WHERE account = ?1 AND version = ?2`
 /// ([`Store::replace_if`]; [`Store::forget`] sets `record = X''`, [`Store::reinstate`]
 /// sets `version = 1`), or for a first write `INSERT … ON CONFLICT (account) DO NOTHING`
 /// (a tombstone is a row, so it conflicts). SQLite runs each statement under its database
 /// write lock, so with any number of connections or processes on the file exactly one
 /// writer of a given version changes a row; the others change zero rows and get
-/// [`StoreError::Conflict`]. A write with events runs the same statement and then one
-/// `INSERT INTO totp_enroll_outbox` per event, in order, in one `BEGIN IMMEDIATE`
-/// transaction (holding the write lock from the start); it is rolled back on a conflict
-/// or any failure, so a record and its events are committed together or not at all.
+/// [`StoreError::Conflict`] (the count is `sqlite3_changes()`, the statement's own rows,
+/// never its triggers').
+///
+/// A write with events is the same single statement that also sets
+/// `events = ?` to the batch: a JSON array of the events' bytes in hex, in order
+/// (`["0a1b…","2c…"]`). The triggers of migration 3 fire for the changed row only, insert
+/// one outbox row per array element (`unhex(value) FROM json_each(NEW.events) ORDER BY
+/// key`, so the ids increase in the order of the events) and set `events` back to NULL.
+/// A statement and its triggers are atomic in SQLite: if any insert fails (a full disk,
+/// a batch that does not decode), the whole statement is undone, so a record and its
+/// events are committed together or not at all; a version mismatch changes no row and
+/// fires nothing. Why: the former `BEGIN IMMEDIATE` transaction (the write, one
+/// `INSERT INTO totp_enroll_outbox` per event, `COMMIT`) cost four or more round trips
+/// through sqlx's SQLite worker thread for every login; one statement costs one, like a
+/// write without events. [`Store::append_events`] is one statement too
+/// (`INSERT … SELECT … FROM json_each(?2)` for several events). Writes without events
+/// never set `events`, so they do not run the `UPDATE` trigger.
 /// [`Store::list`] pages with `account > ?1 ORDER BY account` (byte order: TEXT's
 /// default `BINARY` collation).
 ///
@@ -160,6 +221,7 @@ const ACKNOWLEDGE: &str =
 /// is a [`StoreError::Backend`]; the engine then reports an error, never an acceptance.
 ///
 /// [`Store::replace_if`]: crate::store::Store::replace_if
+/// [`Store::append_events`]: crate::store::Store::append_events
 /// [`Store::forget`]: crate::store::Store::forget
 /// [`Store::reinstate`]: crate::store::Store::reinstate
 /// [`Store::list`]: crate::store::Store::list
@@ -314,77 +376,56 @@ impl SqliteStore {
 type Statement<'q> = sqlx::query::Query<'q, sqlx::Sqlite, SqliteArguments<'q>>;
 
 impl SqliteStore {
-    /// Runs `statement` (the insert or conditional update of `account`'s row, as
-    /// `operation`) and appends `events` to the outbox, atomically: without events the
-    /// statement alone, otherwise in one `BEGIN IMMEDIATE` transaction that commits only
-    /// if the statement changed the row and every event was inserted. Returns `next`, the
-    /// row's new version.
+    /// Runs `statement`, the single-statement insert or conditional update of one row (as
+    /// `operation`, with or without a batch of events for the outbox triggers). Returns
+    /// `next`, the row's new version, if it changed the row; [`StoreError::Conflict`] if
+    /// it changed none (then its triggers did not fire: no event was written either).
     async fn write(
         &self,
         operation: &'static str,
         statement: Statement<'_>,
         next: i64,
-        account: &AccountId,
-        events: &[Vec<u8>],
     ) -> Result<u64, StoreError> {
-        if events.is_empty() {
-            let rows = statement
-                .execute(&self.pool)
-                .await
-                .map(|r| r.rows_affected());
-            return sql::written(BACKEND, operation, rows, next);
-        }
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(failure("beginning a write"))?;
-        // Executor methods (boxed `Send` futures) on the borrowed connection, as in
-        // `Schema::apply`: the trait's futures must be `Send`.
-        let rows = (&mut *tx)
-            .execute(statement)
+        // `rows_affected` is `sqlite3_changes()`: the rows the statement itself changed,
+        // not those of its triggers.
+        let rows = statement
+            .execute(&self.pool)
             .await
             .map(|r| r.rows_affected());
-        let written = match sql::written(BACKEND, operation, rows, next) {
-            Ok(version) => insert_events(&mut tx, account, events)
-                .await
-                .map(|()| version),
-            Err(error) => Err(error),
-        };
-        match written {
-            Ok(version) => {
-                tx.commit().await.map_err(failure("committing a write"))?;
-                Ok(version)
-            }
-            Err(error) => {
-                // Nothing was committed whatever the rollback's outcome (a failed rollback
-                // leaves the transaction to sqlx's rollback on drop); the first error is
-                // the answer.
-                let _ = tx.rollback().await;
-                Err(error)
-            }
-        }
+        sql::written(BACKEND, operation, rows, next)
     }
 }
 
-/// Inserts `events` of `account` into the outbox on `conn`, one statement each, in order
-/// (so their ids increase in that order).
-async fn insert_events(
-    conn: &mut SqliteConnection,
-    account: &AccountId,
-    events: &[Vec<u8>],
-) -> Result<(), StoreError> {
-    for event in events {
-        (&mut *conn)
-            .execute(
-                sqlx::query(INSERT_EVENT)
-                    .bind(account.as_str())
-                    .bind(event.as_slice()),
-            )
-            .await
-            .map_err(failure("inserting an outbox event"))?;
+/// `events` as the batch the outbox triggers (and [`INSERT_EVENTS`]) read: a JSON array
+/// of each event's bytes in lowercase hex, in order (`["0a1b", "2c"]`). SQLite turns each
+/// back into the same bytes with `unhex`.
+fn events_json(events: &[Vec<u8>]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let bytes: usize = events.iter().map(Vec::len).sum();
+    // Two digits per byte plus `"",` per event and the brackets; only a capacity hint.
+    let mut json = String::with_capacity(
+        bytes
+            .saturating_mul(2)
+            .saturating_add(events.len().saturating_mul(3))
+            .saturating_add(2),
+    );
+    json.push('[');
+    for (index, event) in events.iter().enumerate() {
+        if index != 0 {
+            json.push(',');
+        }
+        json.push('"');
+        for byte in event {
+            for nibble in [byte >> 4, byte & 0x0f] {
+                if let Some(digit) = DIGITS.get(usize::from(nibble)) {
+                    json.push(char::from(*digit));
+                }
+            }
+        }
+        json.push('"');
     }
-    Ok(())
+    json.push(']');
+    json
 }
 
 impl Store for SqliteStore {
@@ -422,17 +463,29 @@ impl Store for SqliteStore {
         let bytes = record.encode();
         match expected {
             None => {
-                let statement = sqlx::query(INSERT).bind(account.as_str()).bind(bytes);
-                self.write("insert", statement, 1, account, events).await
+                let statement = match events {
+                    [] => sqlx::query(INSERT).bind(account.as_str()).bind(bytes),
+                    _ => sqlx::query(INSERT_WITH_EVENTS)
+                        .bind(account.as_str())
+                        .bind(bytes)
+                        .bind(events_json(events)),
+                };
+                self.write("insert", statement, 1).await
             }
             Some(expected) => {
                 let (expected, next) = sql::update_versions(expected)?;
-                let statement = sqlx::query(UPDATE)
-                    .bind(account.as_str())
-                    .bind(expected)
-                    .bind(bytes);
-                self.write("conditional update", statement, next, account, events)
-                    .await
+                let statement = match events {
+                    [] => sqlx::query(UPDATE)
+                        .bind(account.as_str())
+                        .bind(expected)
+                        .bind(bytes),
+                    _ => sqlx::query(UPDATE_WITH_EVENTS)
+                        .bind(account.as_str())
+                        .bind(expected)
+                        .bind(bytes)
+                        .bind(events_json(events)),
+                };
+                self.write("conditional update", statement, next).await
             }
         }
     }
@@ -452,20 +505,13 @@ impl Store for SqliteStore {
                 .await
                 .map(|_| ())
                 .map_err(failure("inserting an outbox event")),
-            _ => {
-                let mut tx = self
-                    .pool
-                    .begin_with("BEGIN IMMEDIATE")
-                    .await
-                    .map_err(failure("beginning an outbox insert"))?;
-                if let Err(error) = insert_events(&mut tx, account, events).await {
-                    let _ = tx.rollback().await;
-                    return Err(error);
-                }
-                tx.commit()
-                    .await
-                    .map_err(failure("committing an outbox insert"))
-            }
+            _ => sqlx::query(INSERT_EVENTS)
+                .bind(account.as_str())
+                .bind(events_json(events))
+                .execute(&self.pool)
+                .await
+                .map(|_| ())
+                .map_err(failure("inserting outbox events")),
         }
     }
 
@@ -476,9 +522,14 @@ impl Store for SqliteStore {
         events: &[Vec<u8>],
     ) -> Result<u64, StoreError> {
         let (expected, next) = sql::update_versions(expected)?;
-        let statement = sqlx::query(FORGET).bind(account.as_str()).bind(expected);
-        self.write("erasure", statement, next, account, events)
-            .await
+        let statement = match events {
+            [] => sqlx::query(FORGET).bind(account.as_str()).bind(expected),
+            _ => sqlx::query(FORGET_WITH_EVENTS)
+                .bind(account.as_str())
+                .bind(expected)
+                .bind(events_json(events)),
+        };
+        self.write("erasure", statement, next).await
     }
 
     async fn reinstate(
@@ -489,13 +540,18 @@ impl Store for SqliteStore {
         events: &[Vec<u8>],
     ) -> Result<(), StoreError> {
         let expected = sql::reinstate_version(expected)?;
-        let statement = sqlx::query(REINSTATE)
-            .bind(account.as_str())
-            .bind(expected)
-            .bind(record.encode());
-        self.write("reinstatement", statement, 1, account, events)
-            .await
-            .map(|_| ())
+        let statement = match events {
+            [] => sqlx::query(REINSTATE)
+                .bind(account.as_str())
+                .bind(expected)
+                .bind(record.encode()),
+            _ => sqlx::query(REINSTATE_WITH_EVENTS)
+                .bind(account.as_str())
+                .bind(expected)
+                .bind(record.encode())
+                .bind(events_json(events)),
+        };
+        self.write("reinstatement", statement, 1).await.map(|_| ())
     }
 
     async fn list(
@@ -606,8 +662,9 @@ mod tests {
         .unwrap();
     }
 
-    #[tokio::test]
-    async fn version_1_database_migrates_to_2() {
+    /// A pool on a private in-memory database with the schema up to `version`, as an
+    /// older build left it.
+    async fn store_at_version(version: i64) -> SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .idle_timeout(None)
@@ -619,23 +676,28 @@ mod tests {
             .execute(&pool)
             .await
             .unwrap();
-        sqlx::raw_sql(MIGRATIONS[0].sql)
-            .execute(&pool)
-            .await
-            .unwrap();
-        sqlx::query(RECORD_MIGRATION)
-            .bind(1_i64)
-            .bind("create totp_enroll_enrollments")
-            .execute(&pool)
-            .await
-            .unwrap();
+        for migration in MIGRATIONS.iter().filter(|m| m.version <= version) {
+            sqlx::raw_sql(migration.sql).execute(&pool).await.unwrap();
+            sqlx::query(RECORD_MIGRATION)
+                .bind(migration.version)
+                .bind(migration.description)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
         let store = SqliteStore { pool };
-        assert_eq!(store.schema_version().await.unwrap(), 1);
+        assert_eq!(store.schema_version().await.unwrap(), version);
+        store
+    }
+
+    #[tokio::test]
+    async fn version_1_database_migrates_to_3() {
+        let store = store_at_version(1).await;
         let a = account("alice");
         let record = EnrollmentRecord::not_registered();
         assert_eq!(store.replace_if(&a, None, &record, &[]).await.unwrap(), 1);
         store.migrate().await.unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 2);
+        assert_eq!(store.schema_version().await.unwrap(), 3);
         assert_eq!(store.load(&a).await.unwrap().unwrap().version, 1);
         store.migrate().await.unwrap();
         assert_eq!(
@@ -649,6 +711,113 @@ mod tests {
             outbox(&store).await,
             vec![(1, "alice".into(), b"e".to_vec())]
         );
+    }
+
+    /// A version-2 database (transactional writes) keeps its rows and undelivered events,
+    /// and its outbox ids go on growing past the deleted newest ones.
+    #[tokio::test]
+    async fn version_2_database_migrates_to_3() {
+        let store = store_at_version(2).await;
+        let a = account("alice");
+        let record = EnrollmentRecord::not_registered();
+        // Written as version 2 did: the row, then the events (no `events` column yet).
+        put_raw(&store, "alice", 1, &record.encode()).await;
+        for event in ["1", "2", "3"] {
+            sqlx::query(INSERT_EVENT)
+                .bind("alice")
+                .bind(event.as_bytes())
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+        store.acknowledge(&[3]).await.unwrap();
+        store.migrate().await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), 3);
+        assert_eq!(store.load(&a).await.unwrap().unwrap().version, 1);
+        assert_eq!(
+            store
+                .replace_if(&a, Some(1), &record, &events(&["4", "5"]))
+                .await
+                .unwrap(),
+            2
+        );
+        let all = outbox(&store).await;
+        let ids: Vec<u64> = all.iter().map(|e| e.0).collect();
+        assert_eq!(ids, [1, 2, 4, 5]);
+        let names: Vec<&[u8]> = all.iter().map(|e| e.2.as_slice()).collect();
+        assert_eq!(names, [b"1", b"2", b"4", b"5"]);
+    }
+
+    /// The batch column: every byte value and an empty event come back unchanged, in
+    /// order, and the column is empty again after each write.
+    #[tokio::test]
+    async fn event_batches_round_trip_and_are_cleared() {
+        let store = store().await;
+        let a = account("alice");
+        let record = EnrollmentRecord::not_registered();
+        let every_byte: Vec<u8> = (0..=255).collect();
+        let batch = vec![every_byte.clone(), Vec::new(), vec![0xff, 0x00]];
+        assert_eq!(events_json(&batch[1..]), r#"["","ff00"]"#);
+        assert_eq!(
+            store.replace_if(&a, None, &record, &batch).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .replace_if(&a, Some(1), &record, &batch)
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(store.forget(&a, 2, &batch).await.unwrap(), 3);
+        store.append_events(&a, &batch).await.unwrap();
+        let all = outbox(&store).await;
+        let got: Vec<Vec<u8>> = all.into_iter().map(|e| e.2).collect();
+        let expected: Vec<Vec<u8>> = (0..4).flat_map(|_| batch.clone()).collect();
+        assert_eq!(got, expected);
+        let pending: Vec<Option<String>> =
+            sqlx::query_scalar("SELECT events FROM totp_enroll_enrollments")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(pending, vec![None]);
+    }
+
+    /// A batch the triggers cannot decode aborts the whole statement: neither the record
+    /// nor any event of the batch is written.
+    #[tokio::test]
+    async fn a_bad_batch_writes_nothing() {
+        let store = store().await;
+        let a = account("alice");
+        let record = EnrollmentRecord::not_registered();
+        assert_eq!(store.replace_if(&a, None, &record, &[]).await.unwrap(), 1);
+        for batch in [r#"["00","zz"]"#, r#"["00","0"]"#, "[1]", "not json"] {
+            let result = sqlx::query(UPDATE_WITH_EVENTS)
+                .bind("alice")
+                .bind(1_i64)
+                .bind(record.encode())
+                .bind(batch)
+                .execute(store.pool())
+                .await;
+            assert!(result.is_err(), "{batch}");
+            assert_eq!(store.version(&a).await.unwrap(), Some(1), "{batch}");
+            assert!(outbox(&store).await.is_empty(), "{batch}");
+            // The first write's `ON CONFLICT DO NOTHING` concerns its own row only: the
+            // trigger's failed insert still aborts the statement.
+            let result = sqlx::query(INSERT_WITH_EVENTS)
+                .bind("bob")
+                .bind(record.encode())
+                .bind(batch)
+                .execute(store.pool())
+                .await;
+            assert!(result.is_err(), "{batch}");
+            assert_eq!(
+                store.version(&account("bob")).await.unwrap(),
+                None,
+                "{batch}"
+            );
+            assert!(outbox(&store).await.is_empty(), "{batch}");
+        }
     }
 
     #[tokio::test]
@@ -726,10 +895,14 @@ mod tests {
         let store = store().await;
         let a = account("alice");
         let record = EnrollmentRecord::not_registered();
-        sqlx::query("DROP TABLE totp_enroll_outbox")
-            .execute(store.pool())
-            .await
-            .unwrap();
+        // Every outbox insert fails (as a full disk would), after the record's change.
+        sqlx::query(
+            "CREATE TRIGGER fail_outbox BEFORE INSERT ON totp_enroll_outbox \
+             BEGIN SELECT RAISE(ABORT, 'injected outbox failure'); END",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
         assert!(matches!(
             store.replace_if(&a, None, &record, &events(&["1"])).await,
             Err(StoreError::Backend(_))
@@ -737,8 +910,27 @@ mod tests {
         assert_eq!(store.version(&a).await.unwrap(), None);
         assert_eq!(store.replace_if(&a, None, &record, &[]).await.unwrap(), 1);
         assert!(store.forget(&a, 1, &events(&["1"])).await.is_err());
+        assert!(
+            store
+                .replace_if(&a, Some(1), &record, &events(&["1", "2"]))
+                .await
+                .is_err()
+        );
+        assert!(store.append_events(&a, &events(&["1", "2"])).await.is_err());
         assert_eq!(store.version(&a).await.unwrap(), Some(1));
         assert!(store.load(&a).await.unwrap().is_some());
+        // Without the outbox table no write with events can even be prepared.
+        sqlx::query("DROP TABLE totp_enroll_outbox")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .replace_if(&a, Some(1), &record, &events(&["1"]))
+                .await,
+            Err(StoreError::Backend(_))
+        ));
+        assert_eq!(store.version(&a).await.unwrap(), Some(1));
     }
 
     #[tokio::test]

@@ -209,6 +209,16 @@ pub(crate) fn check_label(label: &str) -> Result<(), IdentifierError> {
 pub(crate) const MAX_REASON_BYTES: usize = 1024;
 
 /// The rules of a support-desk reset reason: the same as names, up to 1 KiB.
+/// An authenticator's name ([`Authenticator::name`](crate::Authenticator::name)): 1 to
+/// 64 bytes, no control or invisible characters.
+pub(crate) fn check_authenticator_name(name: &str) -> Result<(), IdentifierError> {
+    check_name(
+        "authenticator name",
+        name,
+        crate::Authenticator::MAX_NAME_BYTES,
+    )
+}
+
 pub(crate) fn check_reason(reason: &str) -> Result<(), IdentifierError> {
     check_name("reset reason", reason, MAX_REASON_BYTES)
 }

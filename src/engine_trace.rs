@@ -5,8 +5,9 @@
 //!
 //! * `operation`: `status`, `begin`, `confirm`, `confirm_with_recovery_codes`,
 //!   `verify_login`, `verify_recovery_code`, `issue_recovery_codes`, `redisplay`, `stop`,
-//!   `resync`, `desk_resync`, `overview`, `diagnose`, `admin_unlock`, `admin_reset` or
-//!   `forget`;
+//!   `resync`, `desk_resync`, `overview`, `diagnose`, `admin_unlock`, `add_authenticator`,
+//!   `confirm_authenticator`, `remove_authenticator`, `desk_remove_authenticator`,
+//!   `admin_reset` or `forget`;
 //! * `account`: the [`AccountId`] as given, or what the portal's pseudonym function
 //!   ([`Engine::with_account_pseudonym`](crate::Engine::with_account_pseudonym)) makes of it.
 //!
@@ -165,6 +166,8 @@ impl Outcome for () {
             "admin_reset" => "reset",
             "forget" => "forgotten",
             "admin_unlock" => "unlocked",
+            "confirm_authenticator" => "authenticator_confirmed",
+            "remove_authenticator" | "desk_remove_authenticator" => "authenticator_removed",
             _ => "ok",
         }
     }
@@ -178,6 +181,13 @@ impl Outcome for crate::provisioning::Provisioning {
             "redisplay" => "redisplayed",
             _ => "ok",
         }
+    }
+}
+
+#[cfg(feature = "tracing")]
+impl Outcome for crate::engine::NewAuthenticator {
+    fn outcome(&self, _operation: &'static str) -> &'static str {
+        "authenticator_added"
     }
 }
 
@@ -275,6 +285,10 @@ fn error_outcome(error: &EngineError) -> (&'static str, Level) {
         EngineError::NoPendingEnrollment => ("refused.no_pending_enrollment", Level::Info),
         EngineError::NotActive => ("refused.not_active", Level::Info),
         EngineError::RedisplayDisabled => ("refused.redisplay_disabled", Level::Info),
+        EngineError::OwnSecretDisabled => ("refused.own_secret_disabled", Level::Info),
+        EngineError::TooManyAuthenticators => ("refused.too_many_authenticators", Level::Info),
+        EngineError::UnknownAuthenticator(_) => ("refused.unknown_authenticator", Level::Info),
+        EngineError::LastAuthenticator => ("refused.last_authenticator", Level::Info),
         EngineError::Uri(_) => ("refused.invalid_label", Level::Info),
         EngineError::Contention => ("error.contention", Level::Error),
         EngineError::KeyStillNeeded { .. } => ("refused.key_still_needed", Level::Warn),

@@ -4,6 +4,7 @@
 //! record to write (if any) together with the verdict. The [`Engine`](crate::Engine) loads,
 //! calls these, writes conditionally and only then reports the verdict.
 
+use crate::authenticator::Authenticator;
 use crate::error::{EngineError, Refusal};
 use crate::record::{EnrollmentRecord, Integrity, OtpParams, RecordStatus};
 use crate::seal::SealedSecret;
@@ -127,12 +128,13 @@ impl EnrollmentRecord {
     }
 
     /// Checks a code: refuses without checking while locked or backing off, otherwise runs
-    /// `verify` with the replay floor and counts a wrong code as one failure.
+    /// `verify` (which applies each authenticator's replay floor) and counts a wrong code
+    /// as one failure.
     pub(crate) fn attempt(
         &self,
         now: u64,
         policy: &ThrottlePolicy,
-        verify: impl FnOnce(Option<u64>) -> Result<Verified, Rejection>,
+        verify: impl FnOnce() -> Result<Verified, Rejection>,
     ) -> Attempt {
         if let Err(refusal) = self.throttle.gate(now) {
             return Attempt {
@@ -140,7 +142,7 @@ impl EnrollmentRecord {
                 failure_record: None,
             };
         }
-        match verify(self.last_used_step()) {
+        match verify() {
             Ok(verified) => Attempt {
                 verdict: Ok(verified),
                 failure_record: None,
@@ -164,102 +166,71 @@ impl EnrollmentRecord {
         }
     }
 
-    /// Pending → active, consuming the confirmation code's step, whose offset from `now`
-    /// becomes the drift (at most `drift_limit` seconds).
+    /// Pending → active with its first authenticator (id 1), consuming the confirmation
+    /// code's step, whose offset from `now` becomes its drift (at most `drift_limit`
+    /// seconds).
     pub(crate) fn confirmed(self, step: u64, now: u64, drift_limit: u64) -> Option<Self> {
-        let drift = self.drift_after(step, now, drift_limit);
         match self.status {
             RecordStatus::Pending {
                 secret,
                 params,
                 label,
                 ..
-            } => Some(Self {
-                status: RecordStatus::Active {
+            } => {
+                let mut first = Authenticator {
+                    id: 1,
+                    name: String::new(),
                     secret,
                     params,
                     label,
-                    since: now,
-                    last_used_step: step,
-                },
-                drift,
-                ..Self::not_registered()
-            }),
+                    created_at: now,
+                    last_used_at: None,
+                    last_used_step: 0,
+                    drift: 0,
+                    pending_until: None,
+                };
+                first.use_step(step, now, drift_limit);
+                Some(Self {
+                    status: RecordStatus::Active {
+                        since: now,
+                        authenticators: vec![first],
+                    },
+                    ..Self::not_registered()
+                })
+            }
             _ => None,
         }
     }
 
-    /// Active, with `step` recorded as used, the drift tracked ([`EnrollmentRecord::drift_after`])
-    /// and the failure counter cleared.
-    pub(crate) fn used(mut self, step: u64, now: u64, drift_limit: u64) -> Option<Self> {
-        let drift = self.drift_after(step, now, drift_limit);
+    /// Active, with `step` of authenticator `id` recorded as used (its drift tracked, a
+    /// pending one confirmed) and the failure counter cleared.
+    pub(crate) fn used(mut self, id: u8, step: u64, now: u64, drift_limit: u64) -> Option<Self> {
+        let authenticator = self.authenticator_mut(id)?;
+        authenticator.use_step(step, now, drift_limit);
+        self.throttle = ThrottleState::default();
+        Some(self)
+    }
+
+    /// The authenticator `id` of an active enrollment, to change it.
+    pub(crate) fn authenticator_mut(&mut self, id: u8) -> Option<&mut Authenticator> {
         match &mut self.status {
-            RecordStatus::Active { last_used_step, .. } => {
-                *last_used_step = step;
-                self.drift = drift;
-                self.throttle = ThrottleState::default();
-                Some(self)
+            RecordStatus::Active { authenticators, .. } => {
+                authenticators.iter_mut().find(|a| a.id == id)
             }
             _ => None,
         }
     }
 
-    /// The drift an accepted code of `step` shows at `now` (RFC 6238 §6): its offset in
-    /// whole steps from the current step, bounded by `drift_limit` seconds, or by the
-    /// current drift's size when a resync set it further (a login never moves the window
-    /// further out than it is).
-    pub(crate) fn drift_after(&self, step: u64, now: u64, drift_limit: u64) -> i32 {
-        let Some((_, params, _)) = self.key_material() else {
-            return 0;
-        };
-        let period = params.period();
-        let offset = crate::otp::step_offset(step, crate::otp::step_at(now, period));
-        let limit = i128::from(crate::otp::steps_in(drift_limit, period))
-            .max(i128::from(self.drift.unsigned_abs()));
-        let bounded = offset.clamp(limit.saturating_neg(), limit);
-        i32::try_from(bounded).unwrap_or(0)
-    }
-
-    /// The time the verification window is centred on at `now`: `now` shifted by the
-    /// recorded drift (saturating at the ends of time). Which steps are eligible is still
-    /// decided by the absolute last used step: a shift never re-admits a used code.
-    pub(crate) fn window_centre(&self, now: u64) -> u64 {
-        let Some((_, params, _)) = self.key_material() else {
-            return now;
-        };
-        let shift = i128::from(self.drift).saturating_mul(i128::from(params.period()));
-        let centre = i128::from(now).saturating_add(shift).max(0);
-        u64::try_from(centre).unwrap_or(u64::MAX)
-    }
-
-    /// The same record with its secret re-sealed (after a key rotation).
-    pub(crate) fn with_secret(&self, sealed: SealedSecret) -> Self {
-        let mut next = self.clone();
-        match &mut next.status {
-            RecordStatus::Pending { secret, .. } | RecordStatus::Active { secret, .. } => {
-                *secret = sealed;
-            }
-            RecordStatus::NotRegistered => {}
-        }
-        next
-    }
-
-    /// The sealed secret, parameters and label of a pending or active record.
-    pub(crate) fn key_material(&self) -> Option<(&SealedSecret, &OtpParams, &str)> {
+    /// The sealed secret, parameters and label of a pending enrollment.
+    pub(crate) fn pending_material(&self) -> Option<(&SealedSecret, &OtpParams, &str)> {
         match &self.status {
             RecordStatus::Pending {
                 secret,
                 params,
                 label,
                 ..
-            }
-            | RecordStatus::Active {
-                secret,
-                params,
-                label,
-                ..
             } => Some((secret, params, label)),
-            RecordStatus::NotRegistered => None,
+            _ => None,
         }
     }
 }

@@ -351,6 +351,10 @@ pub enum StepUpError {
     /// The proof claims a re-verification in the future.
     #[error("the step-up proof is dated in the future")]
     FromTheFuture,
+    /// The policy asks for a fresh step-up here and none was given
+    /// ([`EnginePolicy::with_second_device_step_up`](crate::EnginePolicy::with_second_device_step_up)).
+    #[error("a fresh transaction-password step-up is required")]
+    Required,
 }
 
 /// A name the portal gave the engine (account id, account label, operator, reset reason)
@@ -464,6 +468,21 @@ pub enum EngineError {
     /// Re-displaying the secret for another device is disabled by policy.
     #[error("re-displaying the setup key is disabled by policy")]
     RedisplayDisabled,
+    /// Adding an authenticator with its own secret is disabled: the policy gives a second
+    /// device the same secret ([`SecondDevice::SameSecret`](crate::SecondDevice)).
+    #[error("adding an authenticator with its own secret is disabled by policy")]
+    OwnSecretDisabled,
+    /// The account already has the most authenticators
+    /// ([`Authenticator::MAX_PER_ACCOUNT`](crate::Authenticator::MAX_PER_ACCOUNT)).
+    #[error("the account already has the most authenticators allowed")]
+    TooManyAuthenticators,
+    /// The account has no authenticator with this id (or no pending one to confirm).
+    #[error("the account has no authenticator {0}")]
+    UnknownAuthenticator(u8),
+    /// The authenticator is the account's only confirmed one: stop the service (利用停止)
+    /// or reset it at the support desk instead.
+    #[error("the only confirmed authenticator cannot be removed; stop the service instead")]
+    LastAuthenticator,
     /// An account id, account label, operator or reset reason was refused.
     #[error("invalid name: {0}")]
     InvalidIdentifier(#[from] IdentifierError),

@@ -1,6 +1,7 @@
-//! A bounded, sharded cache per account: the prepared HMAC key of its secret, and the
-//! record this engine last wrote for it (with its version), so that a login needs neither
-//! to unseal the secret nor, usually, to load the record first.
+//! A bounded, sharded cache per account: the prepared HMAC keys of its secrets (a pending
+//! one's and each authenticator's), and the record this engine last wrote for it (with its
+//! version), so that a login needs neither to unseal a secret nor, usually, to load the
+//! record first.
 //!
 //! * **Prepared keys.** Unsealing (XChaCha20-Poly1305) costs several times a whole window
 //!   verification; an entry's [`PreparedKey`] is used only when the record's sealed bytes
@@ -32,15 +33,22 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::account::AccountId;
+use crate::authenticator::Authenticator;
 use crate::otp::PreparedKey;
 use crate::policy::Algorithm;
 use crate::record::EnrollmentRecord;
 use crate::seal::SealedSecret;
 
+/// Prepared keys kept per account: a pending secret and every authenticator's, with room
+/// to spare.
+const KEYS_PER_ACCOUNT: usize = Authenticator::MAX_PER_ACCOUNT + 2;
+
 /// One account's cached state.
 struct Entry {
-    sealed: SealedSecret,
-    key: PreparedKey,
+    /// The prepared key of each sealed secret seen (oldest first). The vector is never
+    /// grown in place: a new key makes a new one of exact size, so no key is ever moved
+    /// into a freed buffer (the old vector's keys are zeroized when it is dropped).
+    keys: Vec<(SealedSecret, PreparedKey)>,
     /// The record this engine last wrote, its store version, and when (engine clock).
     held: Option<Held>,
     /// Its position in the shard's FIFO (entries re-inserted get a new one).
@@ -71,6 +79,35 @@ struct Shard {
 pub(crate) struct KeyCache {
     per_shard: usize,
     shards: Box<[Mutex<Shard>]>,
+}
+
+impl Entry {
+    fn key_for(&self, sealed: &SealedSecret, algorithm: Algorithm) -> Option<&PreparedKey> {
+        self.keys
+            .iter()
+            .find(|(s, k)| s == sealed && k.algorithm() == algorithm)
+            .map(|(_, key)| key)
+    }
+
+    /// The keys after caching `key` for `sealed`: those of the secrets `held` holds (all
+    /// when there is no record), plus `key`, oldest first, at most [`KEYS_PER_ACCOUNT`].
+    fn merge(&mut self, sealed: &SealedSecret, key: &PreparedKey, held: Option<&Held>) {
+        let known = self.key_for(sealed, key.algorithm()).is_some();
+        let kept = |s: &SealedSecret| held.is_none_or(|h| h.record.secrets().any(|r| r == s));
+        if known && self.keys.iter().all(|(s, _)| kept(s)) {
+            return;
+        }
+        let mut keys: Vec<&(SealedSecret, PreparedKey)> =
+            self.keys.iter().filter(|(s, _)| kept(s)).collect();
+        let fresh = (sealed.clone(), key.clone());
+        if !known {
+            keys.push(&fresh);
+        }
+        let skip = keys.len().saturating_sub(KEYS_PER_ACCOUNT);
+        let mut next = Vec::with_capacity(keys.len().saturating_sub(skip));
+        next.extend(keys.into_iter().skip(skip).cloned());
+        self.keys = next;
+    }
 }
 
 impl KeyCache {
@@ -119,20 +156,19 @@ impl KeyCache {
         let key = shard
             .map
             .get(account)
-            .filter(|e| &e.sealed == sealed && e.key.algorithm() == algorithm)
-            .map(|e| Box::new(e.key.clone()));
+            .and_then(|e| e.key_for(sealed, algorithm))
+            .map(|key| Box::new(key.clone()));
         (key, shard.generation)
     }
 
-    /// The record this engine last wrote for `account`, its prepared key and the shard's
-    /// generation, if written less than [`KeyCache::HELD_MAX_AGE`] ago (`now`, engine
-    /// clock).
-    pub(crate) fn held(&self, account: &AccountId, now: u64) -> Option<(Held, PreparedKey, u64)> {
+    /// The record this engine last wrote for `account`, if written less than
+    /// [`KeyCache::HELD_MAX_AGE`] ago (`now`, engine clock). Its prepared keys are found
+    /// with [`KeyCache::get`].
+    pub(crate) fn held(&self, account: &AccountId, now: u64) -> Option<Held> {
         let shard = self.shard(account)?;
         let entry = shard.map.get(account)?;
         let held = entry.held.as_ref()?;
-        (now.saturating_sub(held.at) < Self::HELD_MAX_AGE && now >= held.at)
-            .then(|| (held.clone(), entry.key.clone(), shard.generation))
+        (now.saturating_sub(held.at) < Self::HELD_MAX_AGE && now >= held.at).then(|| held.clone())
     }
 
     /// Caches `key` for `sealed` (and the record written as `held`, if any), unless the key
@@ -155,16 +191,14 @@ impl KeyCache {
         if shard.generation != generation {
             return;
         }
-        if let Some(entry) = shard.map.get_mut(account)
-            && &entry.sealed == sealed
-            && entry.key.algorithm() == key.algorithm()
-        {
-            // Same secret: keep the prepared key and its place, update the record.
+        if let Some(entry) = shard.map.get_mut(account) {
+            // Keep its place; add the key if new, drop the keys of secrets the written
+            // record no longer holds, update the record.
+            entry.merge(sealed, key, held.as_ref());
             entry.held = held;
             return;
         }
-        let replacing = shard.map.contains_key(account);
-        if shard.map.len() >= self.per_shard && !replacing {
+        if shard.map.len() >= self.per_shard {
             shard.full_misses = shard.full_misses.wrapping_add(1);
             if shard.full_misses % Self::ADMIT_WHEN_FULL != 0 {
                 return;
@@ -172,7 +206,7 @@ impl KeyCache {
         }
         let serial = shard.next_serial;
         shard.next_serial = serial.wrapping_add(1);
-        while shard.map.len() >= self.per_shard && !replacing {
+        while shard.map.len() >= self.per_shard {
             let Some((oldest, oldest_serial)) = shard.order.pop_front() else {
                 break;
             };
@@ -187,8 +221,7 @@ impl KeyCache {
         shard.map.insert(
             account.clone(),
             Box::new(Entry {
-                sealed: sealed.clone(),
-                key: key.clone(),
+                keys: vec![(sealed.clone(), key.clone())],
                 held,
                 serial,
             }),

@@ -8,6 +8,11 @@
 //!   [`EnginePolicy`] and [`OtpPolicy`], sealing secrets with a [`KeyRing`] that
 //!   [`Engine::set_keys`] replaces while serving ([`Engine::reseal_all`] and
 //!   [`Engine::retire_key`] retire old keys).
+//! * Authenticators as a set ([`Authenticator`], [`SecondDevice`]): a second device with
+//!   its own secret ([`Engine::add_authenticator`], [`Engine::confirm_authenticator`]),
+//!   removing one ([`Engine::remove_authenticator`]); clock drift and
+//!   [`Engine::resync`]; the support desk's [`Engine::overview`], [`Engine::diagnose`],
+//!   [`Engine::admin_unlock`] and [`Engine::desk_remove_authenticator`].
 //! * Recovery codes for a customer without the phone: [`Engine::confirm_with_recovery_codes`],
 //!   [`Engine::issue_recovery_codes`], [`Engine::verify_recovery_code`] ([`RecoveryCodes`],
 //!   stored only as keyed hashes).
@@ -64,6 +69,7 @@
 
 mod account;
 mod audit;
+mod authenticator;
 mod clock;
 mod code;
 mod engine;
@@ -93,11 +99,12 @@ pub use audit::{
     AuditDecodeError, AuditDelivery, AuditEvent, AuditKind, AuditSink, DeliveredEvent, MemoryAudit,
     NoAudit, Operation, Outbox, OutboxError, RequestContext,
 };
+pub use authenticator::Authenticator;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::Code;
 pub use engine::{
     AccountOverview, AuthenticatorOverview, Diagnosis, Engine, EnginePolicy, KeyUsage, Login,
-    ResealReport, Resynced, SweepReport,
+    NewAuthenticator, ResealReport, Resynced, SecondDevice, SweepReport,
 };
 pub use enrollment::{Access, Status};
 pub use error::{

@@ -8,27 +8,32 @@
 //! ```text
 //! "TOTPENR" 0x03                      header and format version
 //! status u8                           0 not registered, 1 pending, 2 active
-//! drift i32                           whole steps the authenticator's clock is off (0 unless active)
 //! recovery count u8                   unused recovery codes, 0..=16 (0 unless active)
 //!   count > 0: key_id u32, issued_at u64, count × hash [32]
-//! pending/active:
-//!   algorithm u8, digits u8, period u32
-//!   key_id u32, nonce [24], ciphertext len u16, ciphertext   (sealed secret, never plaintext)
-//!   label len u16, label UTF-8
-//!   pending: started_at u64, expires_at u64
-//!   active:  since u64, last_used_step u64
+//! pending: secret, started_at u64, expires_at u64
+//! active:  since u64, count u8 (1..=5), count × authenticator:
+//!   id u8, name len u16, name UTF-8, created_at u64, last_used_at u64 (0: never),
+//!   drift i32, pending u8 (0 or 1; 1: until u64), secret, last_used_step u64
 //! failures u32, locked u8, backoff_until u64
 //! integrity u8                        0 none, 1 HMAC-SHA-256
 //!   1: mac_key_id u32, tag [32]
+//!
+//! secret = algorithm u8, digits u8, period u32,
+//!          key_id u32, nonce [24], ciphertext len u16, ciphertext   (sealed, never plaintext)
+//!          label len u16, label UTF-8
 //! ```
-//! All integers are big-endian; trailing bytes are an error. A recovery code is stored only
-//! as its keyed hash under ring key `key_id` (see [`KeyRing`]), never in plain text.
+//! All integers are big-endian; trailing bytes are an error. Authenticators are stored in
+//! increasing id order, at least one of them confirmed and at most one pending. A recovery
+//! code is stored only as its keyed hash under ring key `key_id` (see [`KeyRing`]), never
+//! in plain text.
 //!
 //! # Format 2 (read, re-written as format 3)
 //!
-//! Format 2 is format 3 with the header byte `0x02` and without the drift and recovery
-//! fields (no drift, no recovery codes). A format-2 row keeps working unchanged: its MAC
-//! is checked over its own format-2 bytes, and the engine's next write of it is format 3.
+//! Format 2 holds one authenticator and no recovery codes: after the status byte, a
+//! pending record is as in format 3, an active one is `secret, since u64, last_used_step
+//! u64` (its authenticator reads as id 1, unnamed, created at `since`, never used, no
+//! drift). A format-2 row keeps working unchanged: its MAC is checked over its own
+//! format-2 bytes, and the engine's next write of it is format 3.
 //!
 //! The tag is HMAC-SHA-256 under the record MAC key derived from ring key `mac_key_id`
 //! (see [`KeyRing`]) of
@@ -61,6 +66,7 @@
 //! (for example a not-registered one) that no tag protects.
 
 use crate::account::AccountId;
+use crate::authenticator::Authenticator;
 use crate::error::{RecordError, SealError};
 use crate::policy::{Algorithm, Digits, OtpPolicy};
 use crate::recovery_code::RecoveryCodes;
@@ -72,9 +78,9 @@ use crate::uri::KeyUri;
 const MAGIC: &[u8; 7] = b"TOTPENR";
 /// The legacy format without a MAC.
 const FORMAT_V1: u8 = 1;
-/// The format before recovery codes and drift, authenticated as a whole.
+/// One authenticator, authenticated as a whole.
 const FORMAT_V2: u8 = 2;
-/// The current format: format 2 with drift and recovery codes.
+/// The current format: authenticators as a set, recovery codes.
 const FORMAT_V3: u8 = 3;
 /// Length of a recovery code's keyed hash (HMAC-SHA-256).
 pub(crate) const RECOVERY_HASH_BYTES: usize = 32;
@@ -141,16 +147,11 @@ pub enum RecordStatus {
     },
     /// 利用中: confirmed; codes are required at login.
     Active {
-        /// The sealed secret.
-        secret: SealedSecret,
-        /// Its code parameters.
-        params: OtpParams,
-        /// The account label shown in the app.
-        label: String,
-        /// When it was confirmed.
+        /// When the enrollment was confirmed.
         since: u64,
-        /// The last accepted time step: only later steps can be accepted.
-        last_used_step: u64,
+        /// Its authenticators, in increasing id order: at least one confirmed, at most
+        /// one pending, at most [`Authenticator::MAX_PER_ACCOUNT`].
+        authenticators: Vec<Authenticator>,
     },
 }
 
@@ -195,8 +196,6 @@ impl core::fmt::Debug for RecoveryHashes {
 pub struct EnrollmentRecord {
     pub(crate) status: RecordStatus,
     pub(crate) throttle: ThrottleState,
-    /// Whole steps the active authenticator's clock is off (RFC 6238 §6); 0 otherwise.
-    pub(crate) drift: i32,
     /// The unused recovery codes of an active enrollment; empty otherwise.
     pub(crate) recovery: RecoveryHashes,
     pub(crate) integrity: Integrity,
@@ -208,7 +207,6 @@ impl EnrollmentRecord {
         Self {
             status: RecordStatus::NotRegistered,
             throttle: ThrottleState::default(),
-            drift: 0,
             recovery: RecoveryHashes::default(),
             integrity: Integrity::Unsigned,
         }
@@ -229,10 +227,43 @@ impl EnrollmentRecord {
         self.recovery.hashes.len()
     }
 
-    /// Whole time steps the authenticator's clock was found off by its accepted codes
-    /// (positive: ahead); 0 for a record that is not active.
-    pub fn drift(&self) -> i32 {
-        self.drift
+    /// The authenticators of an active enrollment (empty otherwise).
+    pub fn authenticators(&self) -> &[Authenticator] {
+        match &self.status {
+            RecordStatus::Active { authenticators, .. } => authenticators,
+            _ => &[],
+        }
+    }
+
+    /// The authenticator `id` of an active enrollment.
+    pub fn authenticator(&self, id: u8) -> Option<&Authenticator> {
+        self.authenticators().iter().find(|a| a.id == id)
+    }
+
+    /// Every sealed secret the record holds: the pending enrollment's, or each
+    /// authenticator's.
+    pub(crate) fn secrets(&self) -> impl Iterator<Item = &SealedSecret> {
+        let pending = match &self.status {
+            RecordStatus::Pending { secret, .. } => Some(secret),
+            _ => None,
+        };
+        pending
+            .into_iter()
+            .chain(self.authenticators().iter().map(|a| &a.secret))
+    }
+
+    /// [`EnrollmentRecord::secrets`], to re-seal them.
+    pub(crate) fn secrets_mut(&mut self) -> impl Iterator<Item = &mut SealedSecret> {
+        let (pending, list): (Option<&mut SealedSecret>, &mut [Authenticator]) = match &mut self
+            .status
+        {
+            RecordStatus::Pending { secret, .. } => (Some(secret), &mut []),
+            RecordStatus::Active { authenticators, .. } => (None, authenticators.as_mut_slice()),
+            RecordStatus::NotRegistered => (None, &mut []),
+        };
+        pending
+            .into_iter()
+            .chain(list.iter_mut().map(|a| &mut a.secret))
     }
 
     /// The id of the ring key whose MAC key authenticated this record, if it has a MAC.
@@ -252,10 +283,7 @@ impl EnrollmentRecord {
         version: u64,
     ) -> Result<Self, SealError> {
         // A legacy secret would never open inside a format-2 record: re-seal it first.
-        if self
-            .key_material()
-            .is_some_and(|(sealed, _, _)| sealed.format != SealFormat::V2)
-        {
+        if self.secrets().any(|sealed| sealed.format != SealFormat::V2) {
             return Err(SealError::Seal);
         }
         let key_id = keys.current_key_id();
@@ -300,12 +328,11 @@ impl EnrollmentRecord {
         &self.throttle
     }
 
-    /// The last accepted step of an active enrollment.
+    /// The last accepted step of an active enrollment's first confirmed authenticator.
     pub fn last_used_step(&self) -> Option<u64> {
-        match &self.status {
-            RecordStatus::Active { last_used_step, .. } => Some(*last_used_step),
-            _ => None,
-        }
+        self.authenticators()
+            .iter()
+            .find_map(Authenticator::last_used_step)
     }
 
     /// Encodes the record (see the module documentation for the layout): format 3, or the
@@ -330,7 +357,6 @@ impl EnrollmentRecord {
             RecordStatus::Active { .. } => 2,
         });
         if format == FORMAT_V3 {
-            out.extend_from_slice(&self.drift.to_be_bytes());
             let count = u8::try_from(self.recovery.hashes.len()).unwrap_or(u8::MAX);
             out.push(count);
             if count > 0 {
@@ -355,15 +381,26 @@ impl EnrollmentRecord {
                 out.extend_from_slice(&expires_at.to_be_bytes());
             }
             RecordStatus::Active {
-                secret,
-                params,
-                label,
                 since,
-                last_used_step,
-            } => {
-                encode_common(&mut out, secret, params, label);
+                authenticators,
+            } if format == FORMAT_V3 => {
                 out.extend_from_slice(&since.to_be_bytes());
-                out.extend_from_slice(&last_used_step.to_be_bytes());
+                let count = u8::try_from(authenticators.len()).unwrap_or(u8::MAX);
+                out.push(count);
+                for a in authenticators.iter().take(usize::from(count)) {
+                    encode_authenticator(&mut out, a);
+                }
+            }
+            RecordStatus::Active {
+                since,
+                authenticators,
+            } => {
+                // Formats 1 and 2: the one authenticator they decoded to.
+                if let Some(a) = authenticators.first() {
+                    encode_common(&mut out, &a.secret, &a.params, &a.label);
+                    out.extend_from_slice(&since.to_be_bytes());
+                    out.extend_from_slice(&a.last_used_step.to_be_bytes());
+                }
             }
         }
         out.extend_from_slice(&self.throttle.failures.to_be_bytes());
@@ -393,10 +430,10 @@ impl EnrollmentRecord {
             _ => return Err(RecordError::UnsupportedVersion(version)),
         };
         let status_byte = r.u8()?;
-        let (drift, recovery) = if version == FORMAT_V3 {
-            decode_extension(&mut r, status_byte)?
+        let recovery = if version == FORMAT_V3 {
+            decode_recovery(&mut r, status_byte)?
         } else {
-            (0, RecoveryHashes::default())
+            RecoveryHashes::default()
         };
         let status = match status_byte {
             0 => RecordStatus::NotRegistered,
@@ -415,14 +452,40 @@ impl EnrollmentRecord {
                     expires_at,
                 }
             }
+            2 if version == FORMAT_V3 => {
+                let since = r.u64()?;
+                let count = usize::from(r.u8()?);
+                if !(1..=Authenticator::MAX_PER_ACCOUNT).contains(&count) {
+                    return Err(RecordError::InvalidField("authenticators"));
+                }
+                let mut authenticators = Vec::with_capacity(count);
+                for _ in 0..count {
+                    authenticators.push(decode_authenticator(&mut r)?);
+                }
+                check_authenticators(&authenticators)?;
+                RecordStatus::Active {
+                    since,
+                    authenticators,
+                }
+            }
             2 => {
                 let (secret, params, label) = decode_common(&mut r, format)?;
+                let since = r.u64()?;
+                let last_used_step = r.u64()?;
                 RecordStatus::Active {
-                    secret,
-                    params,
-                    label,
-                    since: r.u64()?,
-                    last_used_step: r.u64()?,
+                    since,
+                    authenticators: vec![Authenticator {
+                        id: 1,
+                        name: String::new(),
+                        secret,
+                        params,
+                        label,
+                        created_at: since,
+                        last_used_at: None,
+                        last_used_step,
+                        drift: 0,
+                        pending_until: None,
+                    }],
                 }
             }
             _ => return Err(RecordError::InvalidField("status")),
@@ -456,23 +519,16 @@ impl EnrollmentRecord {
                 locked,
                 backoff_until,
             },
-            drift,
             recovery,
             integrity,
         })
     }
 }
 
-/// The format-3 fields after the status byte: drift and recovery codes, both only for an
-/// active record.
-fn decode_extension(r: &mut Reader<'_>, status: u8) -> Result<(i32, RecoveryHashes), RecordError> {
-    let active = status == 2;
-    let drift = i32::from_be_bytes(r.array()?);
-    if drift != 0 && !active {
-        return Err(RecordError::InvalidField("drift"));
-    }
+/// Format 3's recovery codes after the status byte (only for an active record).
+fn decode_recovery(r: &mut Reader<'_>, status: u8) -> Result<RecoveryHashes, RecordError> {
     let count = usize::from(r.u8()?);
-    if count > RecoveryCodes::MAX_COUNT || (count > 0 && !active) {
+    if count > RecoveryCodes::MAX_COUNT || (count > 0 && status != 2) {
         return Err(RecordError::InvalidField("recovery"));
     }
     let mut recovery = RecoveryHashes::default();
@@ -483,7 +539,75 @@ fn decode_extension(r: &mut Reader<'_>, status: u8) -> Result<(i32, RecoveryHash
             recovery.hashes.push(r.array()?);
         }
     }
-    Ok((drift, recovery))
+    Ok(recovery)
+}
+
+fn encode_authenticator(out: &mut Vec<u8>, a: &Authenticator) {
+    out.push(a.id);
+    push_len_prefixed(out, a.name.as_bytes());
+    out.extend_from_slice(&a.created_at.to_be_bytes());
+    out.extend_from_slice(&a.last_used_at.unwrap_or(0).to_be_bytes());
+    out.extend_from_slice(&a.drift.to_be_bytes());
+    match a.pending_until {
+        None => out.push(0),
+        Some(until) => {
+            out.push(1);
+            out.extend_from_slice(&until.to_be_bytes());
+        }
+    }
+    encode_common(out, &a.secret, &a.params, &a.label);
+    out.extend_from_slice(&a.last_used_step.to_be_bytes());
+}
+
+fn decode_authenticator(r: &mut Reader<'_>) -> Result<Authenticator, RecordError> {
+    let id = r.u8()?;
+    let name = r.len_prefixed()?;
+    if name.len() > Authenticator::MAX_NAME_BYTES {
+        return Err(RecordError::InvalidField("authenticator name"));
+    }
+    let name = String::from_utf8(name.to_vec())
+        .ok()
+        .filter(|name| crate::text_rules::first_forbidden(name).is_none())
+        .ok_or(RecordError::InvalidField("authenticator name"))?;
+    let created_at = r.u64()?;
+    let last_used_at = Some(r.u64()?).filter(|at| *at != 0);
+    let drift = i32::from_be_bytes(r.array()?);
+    let pending_until = match r.u8()? {
+        0 => None,
+        1 => Some(r.u64()?),
+        _ => return Err(RecordError::InvalidField("authenticator pending")),
+    };
+    let (secret, params, label) = decode_common(r, SealFormat::V2)?;
+    let last_used_step = r.u64()?;
+    if pending_until.is_some() && (last_used_step != 0 || last_used_at.is_some() || drift != 0) {
+        return Err(RecordError::InvalidField("authenticator pending"));
+    }
+    Ok(Authenticator {
+        id,
+        name,
+        secret,
+        params,
+        label,
+        created_at,
+        last_used_at,
+        last_used_step,
+        drift,
+        pending_until,
+    })
+}
+
+/// Ids non-zero and increasing; at least one confirmed, at most one pending.
+fn check_authenticators(list: &[Authenticator]) -> Result<(), RecordError> {
+    let increasing = list
+        .iter()
+        .zip(list.iter().skip(1))
+        .all(|(a, b)| a.id < b.id);
+    let pending = list.iter().filter(|a| a.is_pending()).count();
+    let confirmed = list.len().saturating_sub(pending);
+    if list.first().is_some_and(|a| a.id == 0) || !increasing || pending > 1 || confirmed == 0 {
+        return Err(RecordError::InvalidField("authenticators"));
+    }
+    Ok(())
 }
 
 fn encode_common(out: &mut Vec<u8>, secret: &SealedSecret, params: &OtpParams, label: &str) {

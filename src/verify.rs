@@ -18,7 +18,8 @@ use crate::policy::Window;
 /// verification must pass it as `last_used_step` so that this code (and every earlier one)
 /// can never be accepted again (RFC 6238 §5.2).
 ///
-/// With the `serde` feature: `{"step": 58800001, "drift": 0}`. A deserialized `Verified` is
+/// With the `serde` feature: `{"step": 58800001, "drift": 0, "authenticator": 1}`. A
+/// deserialized `Verified` is
 /// only data: no API of this crate takes one as proof of anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -26,9 +27,16 @@ use crate::policy::Window;
 pub struct Verified {
     step: u64,
     drift: i8,
+    authenticator: u8,
 }
 
 impl Verified {
+    /// The id of the account's authenticator whose code it was (the engine's
+    /// [`Authenticator::id`](crate::Authenticator::id)); 0 from a bare [`Totp::verify`].
+    pub fn authenticator(&self) -> u8 {
+        self.authenticator
+    }
+
     /// The time step the code belongs to.
     pub fn step(&self) -> u64 {
         self.step
@@ -152,6 +160,7 @@ impl Totp {
             Ok(Verified {
                 step: best_step,
                 drift: best_drift,
+                authenticator: 0,
             })
         } else if replayed != 0 {
             Err(Rejection::Replayed)
@@ -169,5 +178,73 @@ impl Totp {
     ) -> Result<Verified, Rejection> {
         let code = Code::parse(input, self.digits)?;
         self.verify(&code, unix_seconds, last_used_step)
+    }
+}
+
+/// One authenticator's part in [`verify_any`].
+pub(crate) struct Candidate<'a> {
+    /// The authenticator's id.
+    pub(crate) id: u8,
+    /// Its prepared key and code parameters.
+    pub(crate) totp: &'a Totp,
+    /// The time its window is centred on (now, shifted by its drift).
+    pub(crate) centre: u64,
+    /// Its replay floor.
+    pub(crate) floor: Option<u64>,
+}
+
+/// Verifies `input` against every candidate (the account's authenticators): each one's
+/// whole window is computed and compared, with no early exit across candidates either,
+/// and the verdicts are folded with constant-time selects, so the work does not depend on
+/// which one (if any) matched. The first candidate, in order, that accepts is reported,
+/// with its id. Replay is per candidate: a code that only matches used steps of one is
+/// [`Rejection::Replayed`] unless another accepts it. Input that is malformed for every
+/// candidate's digits is [`Rejection::Malformed`].
+pub(crate) fn verify_any(input: &str, candidates: &[Candidate<'_>]) -> Result<Verified, Rejection> {
+    let mut accepted = Choice::from(0);
+    let mut replayed = 0u8;
+    let mut step = 0u64;
+    let mut drift = 0i8;
+    let mut id = 0u8;
+    let mut malformed = None;
+    let mut parsed_once = false;
+    for candidate in candidates {
+        let result = match Code::parse(input, candidate.totp.digits) {
+            Ok(code) => {
+                parsed_once = true;
+                candidate
+                    .totp
+                    .verify(&code, candidate.centre, candidate.floor)
+            }
+            Err(error) => {
+                malformed.get_or_insert(error);
+                Err(Rejection::Malformed(error))
+            }
+        };
+        let ok = Choice::from(u8::from(result.is_ok()));
+        let verified = result.unwrap_or(Verified {
+            step: 0,
+            drift: 0,
+            authenticator: 0,
+        });
+        let take = ok & !accepted;
+        step.conditional_assign(&verified.step, take);
+        drift.conditional_assign(&verified.drift, take);
+        id.conditional_assign(&candidate.id, take);
+        accepted |= ok;
+        replayed |= u8::from(result == Err(Rejection::Replayed));
+    }
+    if bool::from(accepted) {
+        Ok(Verified {
+            step,
+            drift,
+            authenticator: id,
+        })
+    } else if replayed != 0 {
+        Err(Rejection::Replayed)
+    } else if let (false, Some(error)) = (parsed_once, malformed) {
+        Err(Rejection::Malformed(error))
+    } else {
+        Err(Rejection::WrongCode)
     }
 }

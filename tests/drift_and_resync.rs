@@ -35,13 +35,16 @@ async fn logins_follow_an_app_whose_clock_drifts_step_by_step_up_to_the_limit() 
     // Default limit: 2 minutes, 4 steps of 30 s; window ±1.
     let h = Harness::with_policy(policy().with_throttle(lenient_throttle()));
     let app = h.enrolled().await;
-    assert_eq!(h.record().await.drift(), 0);
+    assert_eq!(h.record().await.authenticators()[0].drift(), 0);
     for offset in 1..=5 {
         assert!(
             verified(&login(&h, &code_off(&h, &app, offset)).await),
             "{offset}"
         );
-        assert_eq!(h.record().await.drift(), offset.min(4) as i32);
+        assert_eq!(
+            h.record().await.authenticators()[0].drift(),
+            offset.min(4) as i32
+        );
         h.next_step();
     }
     // Centred on +4 (the limit), ±1: +6 is outside, +5 still inside.
@@ -59,7 +62,7 @@ async fn a_window_centred_on_a_drift_never_readmits_a_used_step() {
     // The app is one step ahead: its code is accepted and the drift becomes +1.
     let ahead = code_off(&h, &app, 1);
     assert!(verified(&login(&h, &ahead).await));
-    assert_eq!(h.record().await.drift(), 1);
+    assert_eq!(h.record().await.authenticators()[0].drift(), 1);
     let used = h.record().await.last_used_step().unwrap();
     // The window is now centred one step ahead. Every code of a step at or before the
     // used one (the same code, the current step's, the previous step's) is a replay, not
@@ -86,7 +89,7 @@ async fn the_confirmation_code_records_the_first_drift() {
         .confirm(&h.account, &code_off(&h, &app, -1))
         .await
         .unwrap();
-    assert_eq!(h.record().await.drift(), -1);
+    assert_eq!(h.record().await.authenticators()[0].drift(), -1);
 }
 
 #[tokio::test]
@@ -98,7 +101,7 @@ async fn a_drift_limit_of_zero_keeps_every_window_centred_on_now() {
     );
     let app = h.enrolled().await;
     assert!(verified(&login(&h, &code_off(&h, &app, 1)).await));
-    assert_eq!(h.record().await.drift(), 0);
+    assert_eq!(h.record().await.authenticators()[0].drift(), 0);
     h.next_step();
     assert!(matches!(
         login(&h, &code_off(&h, &app, 2)).await,
@@ -132,7 +135,7 @@ async fn two_consecutive_codes_an_hour_ahead_resync_the_app() {
         .await
         .unwrap();
     assert_eq!(resynced.drift, 120);
-    assert_eq!(h.record().await.drift(), 120);
+    assert_eq!(h.record().await.authenticators()[0].drift(), 120);
     // The failure of the refused login was cleared by the resync.
     assert_eq!(h.record().await.throttle().failures(), 0);
     assert!(h.audit_kinds().contains(&AuditKind::Resynced {
@@ -146,7 +149,7 @@ async fn two_consecutive_codes_an_hour_ahead_resync_the_app() {
     // of 4 steps, which bounds what logins track, not what a resync set).
     h.next_step();
     assert!(verified(&login(&h, &code_off(&h, &app, 120)).await));
-    assert_eq!(h.record().await.drift(), 120);
+    assert_eq!(h.record().await.authenticators()[0].drift(), 120);
 }
 
 /// The replay floor is absolute: the codes of an app whose clock went back behind the last
@@ -178,6 +181,7 @@ async fn an_app_whose_clock_went_back_behind_the_last_used_step_cannot_be_resync
     assert!(matches!(
         diagnosis,
         totp_enroll::Diagnosis::Matches {
+            authenticator: 1,
             offset: -120,
             seconds: -3600,
             already_used: true
@@ -205,7 +209,7 @@ async fn codes_that_are_not_consecutive_are_refused_and_counted() {
         );
     }
     assert_eq!(h.record().await.throttle().failures(), 3);
-    assert_eq!(h.record().await.drift(), 0);
+    assert_eq!(h.record().await.authenticators()[0].drift(), 0);
 }
 
 #[tokio::test]
@@ -281,7 +285,7 @@ async fn a_resync_needs_a_fresh_step_up_for_this_account() {
         result,
         Err(EngineError::StepUp(StepUpError::Expired { .. }))
     ));
-    assert_eq!(h.record().await.drift(), 0);
+    assert_eq!(h.record().await.authenticators()[0].drift(), 0);
 }
 
 #[tokio::test]

@@ -368,6 +368,7 @@ fn every_audit_kind() -> Vec<totp_enroll::AuditKind> {
         AuditKind::LoginAccepted {
             step: 58_819_141,
             drift: -1,
+            authenticator: 2,
         },
         AuditKind::Refused {
             operation: Operation::Login,

@@ -155,8 +155,20 @@ mod layout {
     pub(super) const STATUS: usize = 8;
     /// The format version byte.
     pub(super) const FORMAT: usize = 7;
-    /// Format 3's drift and recovery-code count after the status byte (no codes).
-    pub(super) const EXTENSION: std::ops::Range<usize> = 9..14;
+    /// An active row's `since` (after the status byte and an empty recovery-code count).
+    pub(super) const SINCE: std::ops::Range<usize> = 10..18;
+    /// Where an active row's first authenticator's secret begins (its name empty).
+    pub(super) const ACTIVE_SECRET: usize = 43;
+    /// Where a pending row's secret begins.
+    pub(super) const PENDING_SECRET: usize = 10;
+    /// A secret's end, from the end: throttle 13 and `last_used_step` (or `started_at`
+    /// and `expires_at`, 16) before the trailer.
+    pub(super) fn active_secret_end(len: usize) -> usize {
+        len - TRAILER - 13 - 8
+    }
+    pub(super) fn pending_secret_end(len: usize) -> usize {
+        len - TRAILER - 13 - 16
+    }
 }
 
 fn put_u64(bytes: &mut [u8], range: std::ops::Range<usize>, value: u64) {
@@ -253,8 +265,8 @@ async fn an_edit_behind_an_engine_holding_its_last_write_is_never_trusted() {
     bank.table.edit(&bank.account, |bytes| {
         let len = bytes.len();
         let mut not_registered = bytes[..layout::STATUS].to_vec();
-        // Status 0, drift 0 (i32), no recovery codes.
-        not_registered.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        // Status 0, no recovery codes.
+        not_registered.extend_from_slice(&[0, 0]);
         not_registered.extend_from_slice(&bytes[layout::failures(len).start..]);
         *bytes = not_registered;
     });
@@ -369,8 +381,8 @@ async fn changing_the_status_from_active_to_not_registered_is_detected() {
     bank.table.edit(&bank.account, |bytes| {
         let len = bytes.len();
         let mut not_registered = bytes[..layout::STATUS].to_vec();
-        // Status 0, drift 0 (i32), no recovery codes.
-        not_registered.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        // Status 0, no recovery codes.
+        not_registered.extend_from_slice(&[0, 0]);
         not_registered.extend_from_slice(&bytes[layout::failures(len).start..]);
         *bytes = not_registered;
     });
@@ -392,10 +404,22 @@ async fn changing_the_status_from_pending_to_active_is_detected() {
     let bank = Bank::new();
     let app = bank.begin().await;
     bank.table.edit(&bank.account, |bytes| {
+        // The pending row's secret as the only authenticator of an active row (since the
+        // pending start, never used), its throttle and MAC trailer unchanged.
         let len = bytes.len();
-        bytes[layout::STATUS] = 2;
-        // started_at, expires_at become since, last_used_step.
-        put_u64(bytes, layout::second_time(len), 0);
+        let secret = &bytes[layout::PENDING_SECRET..layout::pending_secret_end(len)];
+        let started_at =
+            &bytes[layout::pending_secret_end(len)..layout::pending_secret_end(len) + 8];
+        let mut active = bytes[..layout::STATUS].to_vec();
+        active.extend_from_slice(&[2, 0]);
+        active.extend_from_slice(started_at);
+        active.extend_from_slice(&[1, 1, 0, 0]);
+        active.extend_from_slice(started_at);
+        active.extend_from_slice(&[0; 8 + 4 + 1]);
+        active.extend_from_slice(secret);
+        active.extend_from_slice(&[0; 8]);
+        active.extend_from_slice(&bytes[layout::failures(len).start..]);
+        *bytes = active;
     });
     assert!(matches!(
         bank.record().status(),
@@ -516,9 +540,16 @@ async fn a_format_2_sealed_secret_never_opens_inside_a_forged_format_1_row() {
     let app = bank.enrolled().await;
     // Downgrade: drop the integrity trailer and claim format 1, which has no MAC.
     bank.table.edit(&bank.account, |bytes| {
-        bytes.truncate(bytes.len() - layout::TRAILER);
-        bytes.drain(layout::EXTENSION);
-        bytes[layout::FORMAT] = 1;
+        // Format 1: status, secret, since, last_used_step, throttle; no recovery codes, no
+        // authenticator fields, no trailer.
+        let len = bytes.len();
+        let secret_end = layout::active_secret_end(len);
+        let mut v1 = bytes[..layout::FORMAT].to_vec();
+        v1.extend_from_slice(&[1, 2]);
+        v1.extend_from_slice(&bytes[layout::ACTIVE_SECRET..secret_end]);
+        v1.extend_from_slice(&bytes[layout::SINCE]);
+        v1.extend_from_slice(&bytes[secret_end..len - layout::TRAILER]);
+        *bytes = v1;
     });
     assert_eq!(bank.record().format_version(), 1);
     // The engine that cached this secret's prepared key, and a fresh one.
@@ -802,7 +833,7 @@ async fn format_2_rows_decode_as_format_2_with_their_mac() {
         assert_eq!(record.format_version(), 2, "{file}");
         assert_eq!(record.mac_key_id(), Some(1), "{file}");
         assert_eq!(record.recovery_codes_remaining(), 0);
-        assert_eq!(record.drift(), 0);
+        assert!(record.authenticators().iter().all(|a| a.drift() == 0));
         assert_eq!(record.encode(), bytes, "{file}: one encoding per record");
     }
 }

@@ -102,7 +102,9 @@ async fn after_key_rotation_old_records_open_and_are_resealed_on_the_next_write(
 
 async fn key_id_of(h: &Harness) -> u32 {
     match h.record().await.status() {
-        totp_enroll::RecordStatus::Active { secret, .. } => secret.key_id(),
+        totp_enroll::RecordStatus::Active { authenticators, .. } => {
+            authenticators[0].sealed_secret().key_id()
+        }
         other => panic!("not active: {other:?}"),
     }
 }
@@ -170,8 +172,10 @@ proptest! {
     }
 }
 
-/// Header 8, status 1, algorithm 1, digits 1, period 4: the sealed secret starts here.
-const SEALED_START: usize = 15;
+/// Header 8, status 1, recovery codes 1 (none), since 8, authenticators 1, then the first
+/// authenticator: id 1, name length 2 (empty), created 8, last used 8, drift 4, pending 1,
+/// algorithm 1, digits 1, period 4: its sealed secret starts here.
+const SEALED_START: usize = 49;
 /// key id 4, nonce 24, ciphertext length 2, ciphertext 20 + tag 16.
 const SEALED_END: usize = SEALED_START + 4 + 24 + 2 + 36;
 

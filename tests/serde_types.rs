@@ -93,8 +93,9 @@ fn every_audit_kind_has_a_pinned_shape() {
             AuditKind::LoginAccepted {
                 step: 58_800_001,
                 drift: -1,
+                authenticator: 2,
             },
-            json!({"kind": "login_accepted", "step": 58_800_001, "drift": -1}),
+            json!({"kind": "login_accepted", "step": 58_800_001, "drift": -1, "authenticator": 2}),
         ),
         (
             AuditKind::Refused {
@@ -340,7 +341,10 @@ fn a_verified_step_round_trips() {
         .verify(&totp.code_at(now - 30), now, None)
         .expect("the previous step's code is accepted");
     let json = round_trip(&verified);
-    assert_eq!(json, json!({"step": now / 30 - 1, "drift": -1}));
+    assert_eq!(
+        json,
+        json!({"step": now / 30 - 1, "drift": -1, "authenticator": 0})
+    );
 }
 
 // ---- policies: round trips and validation ----------------------------------------------

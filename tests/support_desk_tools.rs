@@ -95,6 +95,7 @@ async fn a_diagnosis_tells_how_far_off_the_phone_is_without_accepting_or_consumi
             .await
             .unwrap(),
         Diagnosis::Matches {
+            authenticator: 1,
             offset: 10,
             seconds: 300,
             already_used: false
@@ -108,6 +109,7 @@ async fn a_diagnosis_tells_how_far_off_the_phone_is_without_accepting_or_consumi
             .await
             .unwrap(),
         Diagnosis::Matches {
+            authenticator: 1,
             offset: 0,
             seconds: 0,
             already_used: false
@@ -184,6 +186,7 @@ async fn the_last_used_code_is_diagnosed_as_already_used() {
     assert_eq!(
         diagnosis,
         Diagnosis::Matches {
+            authenticator: 1,
             offset: -1,
             seconds: -30,
             already_used: true

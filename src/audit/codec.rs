@@ -59,6 +59,9 @@ mod tag {
     pub(super) const RESYNCED: u8 = 16;
     pub(super) const DIAGNOSED: u8 = 17;
     pub(super) const UNLOCKED: u8 = 18;
+    pub(super) const AUTHENTICATOR_ADDED: u8 = 19;
+    pub(super) const AUTHENTICATOR_CONFIRMED: u8 = 20;
+    pub(super) const AUTHENTICATOR_REMOVED: u8 = 21;
 }
 
 impl AuditEvent {
@@ -137,6 +140,17 @@ fn text(out: &mut Vec<u8>, value: &str) {
     out.extend_from_slice(value.as_bytes());
 }
 
+/// An operator after a presence byte (0 none, 1 one).
+fn optional_operator(out: &mut Vec<u8>, operator: Option<&Operator>) {
+    match operator {
+        None => out.push(0),
+        Some(operator) => {
+            out.push(1);
+            text(out, operator.as_str());
+        }
+    }
+}
+
 fn encode_kind(out: &mut Vec<u8>, kind: &AuditKind) {
     match kind {
         AuditKind::EnrollmentStarted {
@@ -153,10 +167,26 @@ fn encode_kind(out: &mut Vec<u8>, kind: &AuditKind) {
             out.extend_from_slice(&step.to_be_bytes());
         }
         AuditKind::EnrollmentExpired => out.push(tag::ENROLLMENT_EXPIRED),
-        AuditKind::LoginAccepted { step, drift } => {
+        AuditKind::LoginAccepted {
+            step,
+            drift,
+            authenticator,
+        } => {
             out.push(tag::LOGIN_ACCEPTED);
             out.extend_from_slice(&step.to_be_bytes());
             out.extend_from_slice(&drift.to_be_bytes());
+            out.push(*authenticator);
+        }
+        AuditKind::AuthenticatorAdded { id, name } => {
+            out.extend_from_slice(&[tag::AUTHENTICATOR_ADDED, *id]);
+            text(out, name);
+        }
+        AuditKind::AuthenticatorConfirmed { id } => {
+            out.extend_from_slice(&[tag::AUTHENTICATOR_CONFIRMED, *id]);
+        }
+        AuditKind::AuthenticatorRemoved { id, operator } => {
+            out.extend_from_slice(&[tag::AUTHENTICATOR_REMOVED, *id]);
+            optional_operator(out, operator.as_ref());
         }
         AuditKind::Refused {
             operation,
@@ -187,13 +217,7 @@ fn encode_kind(out: &mut Vec<u8>, kind: &AuditKind) {
         AuditKind::Resynced { drift, operator } => {
             out.push(tag::RESYNCED);
             out.extend_from_slice(&drift.to_be_bytes());
-            match operator {
-                None => out.push(0),
-                Some(operator) => {
-                    out.push(1);
-                    text(out, operator.as_str());
-                }
-            }
+            optional_operator(out, operator.as_ref());
         }
         AuditKind::Diagnosed {
             operator,
@@ -243,6 +267,16 @@ fn decode_kind(reader: &mut Reader<'_>) -> Result<AuditKind, AuditDecodeError> {
         tag::LOGIN_ACCEPTED => AuditKind::LoginAccepted {
             step: reader.u64()?,
             drift: i8::from_be_bytes([reader.u8()?]),
+            authenticator: reader.u8()?,
+        },
+        tag::AUTHENTICATOR_ADDED => AuditKind::AuthenticatorAdded {
+            id: reader.u8()?,
+            name: reader.authenticator_name()?,
+        },
+        tag::AUTHENTICATOR_CONFIRMED => AuditKind::AuthenticatorConfirmed { id: reader.u8()? },
+        tag::AUTHENTICATOR_REMOVED => AuditKind::AuthenticatorRemoved {
+            id: reader.u8()?,
+            operator: reader.optional_operator()?,
         },
         tag::REFUSED => AuditKind::Refused {
             operation: decode_operation(reader.u8()?)?,
@@ -267,11 +301,7 @@ fn decode_kind(reader: &mut Reader<'_>) -> Result<AuditKind, AuditDecodeError> {
         },
         tag::RESYNCED => AuditKind::Resynced {
             drift: i32::from_be_bytes(reader.array()?),
-            operator: match reader.u8()? {
-                0 => None,
-                1 => Some(reader.operator()?),
-                _ => return Err(AuditDecodeError::InvalidField("operator")),
-            },
+            operator: reader.optional_operator()?,
         },
         tag::DIAGNOSED => AuditKind::Diagnosed {
             operator: reader.operator()?,
@@ -309,6 +339,9 @@ fn operation_tag(operation: Operation) -> u8 {
         Operation::IssueRecoveryCodes => 7,
         Operation::Resync => 8,
         Operation::Diagnose => 9,
+        Operation::AddAuthenticator => 10,
+        Operation::ConfirmAuthenticator => 11,
+        Operation::RemoveAuthenticator => 12,
     }
 }
 
@@ -323,6 +356,9 @@ fn decode_operation(tag: u8) -> Result<Operation, AuditDecodeError> {
         7 => Operation::IssueRecoveryCodes,
         8 => Operation::Resync,
         9 => Operation::Diagnose,
+        10 => Operation::AddAuthenticator,
+        11 => Operation::ConfirmAuthenticator,
+        12 => Operation::RemoveAuthenticator,
         _ => return Err(AuditDecodeError::InvalidField("operation")),
     })
 }
@@ -485,6 +521,23 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
+    /// An operator after a presence byte (0 none, 1 one).
+    fn optional_operator(&mut self) -> Result<Option<Operator>, AuditDecodeError> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => self.operator().map(Some),
+            _ => Err(AuditDecodeError::InvalidField("operator")),
+        }
+    }
+
+    /// An authenticator's name, refused unless it follows the name rules.
+    fn authenticator_name(&mut self) -> Result<String, AuditDecodeError> {
+        let name = self.text()?;
+        crate::account::check_authenticator_name(name)
+            .map_err(|_| AuditDecodeError::InvalidField("name"))?;
+        Ok(name.to_owned())
+    }
+
     fn operator(&mut self) -> Result<Operator, AuditDecodeError> {
         Operator::new(self.text()?).map_err(|_| AuditDecodeError::InvalidField("operator"))
     }
@@ -518,7 +571,24 @@ mod tests {
             AuditKind::StepUpRefused,
             AuditKind::EnrollmentConfirmed { step: 58_800_001 },
             AuditKind::EnrollmentExpired,
-            AuditKind::LoginAccepted { step: 1, drift: -1 },
+            AuditKind::LoginAccepted {
+                step: 1,
+                drift: -1,
+                authenticator: 3,
+            },
+            AuditKind::AuthenticatorAdded {
+                id: 2,
+                name: "iPad ミニ".to_owned(),
+            },
+            AuditKind::AuthenticatorConfirmed { id: 2 },
+            AuditKind::AuthenticatorRemoved {
+                id: 1,
+                operator: None,
+            },
+            AuditKind::AuthenticatorRemoved {
+                id: 255,
+                operator: Some(operator()),
+            },
             AuditKind::Locked { failures: 10 },
             AuditKind::Redisplayed,
             AuditKind::RedisplayDisabled,
@@ -594,6 +664,9 @@ mod tests {
             Operation::IssueRecoveryCodes,
             Operation::Resync,
             Operation::Diagnose,
+            Operation::AddAuthenticator,
+            Operation::ConfirmAuthenticator,
+            Operation::RemoveAuthenticator,
         ];
         for operation in operations {
             for refusal in refusals {
@@ -749,7 +822,7 @@ mod tests {
             failures: 1,
         });
         assert_eq!(
-            AuditEvent::decode(&with_byte(refused.clone(), KIND + 1, 10)),
+            AuditEvent::decode(&with_byte(refused.clone(), KIND + 1, 13)),
             Err(AuditDecodeError::InvalidField("operation"))
         );
         assert_eq!(

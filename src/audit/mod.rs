@@ -24,7 +24,8 @@ use crate::error::Refusal;
 /// Which engine call a verdict belongs to.
 ///
 /// With the `serde` feature: `"begin"`, `"confirm"`, `"login"`, `"redisplay"`, `"stop"`,
-/// `"recovery_login"`, `"issue_recovery_codes"`, `"resync"` or `"diagnose"`.
+/// `"recovery_login"`, `"issue_recovery_codes"`, `"resync"`, `"diagnose"`,
+/// `"add_authenticator"`, `"confirm_authenticator"` or `"remove_authenticator"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
@@ -48,6 +49,12 @@ pub enum Operation {
     Resync,
     /// The support desk's diagnosis of a code read out over the phone.
     Diagnose,
+    /// Adding an authenticator with its own secret (after a code of an existing one).
+    AddAuthenticator,
+    /// Confirming an added authenticator with its own first code.
+    ConfirmAuthenticator,
+    /// Removing one authenticator (after a code of another one).
+    RemoveAuthenticator,
 }
 
 /// What happened.
@@ -83,6 +90,8 @@ pub enum AuditKind {
         /// Its distance in steps from the centre of the window (the current step, shifted
         /// by the authenticator's recorded drift).
         drift: i8,
+        /// The authenticator whose code it was.
+        authenticator: u8,
     },
     /// A code was refused (wrong, malformed, replayed, throttled or locked).
     Refused {
@@ -124,6 +133,27 @@ pub enum AuditKind {
     RecoveryCodesLow {
         /// Unused codes left.
         remaining: u8,
+    },
+    /// An authenticator with its own secret was added, pending until confirmed with its
+    /// own first code (an earlier pending one was replaced).
+    AuthenticatorAdded {
+        /// Its id.
+        id: u8,
+        /// The name the customer gave it.
+        name: String,
+    },
+    /// An added authenticator was confirmed with its first code: it can log in.
+    AuthenticatorConfirmed {
+        /// Its id.
+        id: u8,
+    },
+    /// One authenticator was removed; the others keep working.
+    AuthenticatorRemoved {
+        /// Its id.
+        id: u8,
+        /// The support-desk operator who removed it; `None` when the customer did (with a
+        /// code of another authenticator).
+        operator: Option<Operator>,
     },
     /// The authenticator's clock offset was set from two consecutive codes.
     Resynced {
@@ -172,12 +202,15 @@ pub enum AuditKind {
 impl AuditKind {
     /// Whether the customer should be notified (e.g. by e-mail) that an authentication
     /// factor changed or was used in its place (OWASP ASVS 2.5.5): confirmed,
-    /// re-displayed, stopped, reset, locked or unlocked; resynchronised; recovery codes
-    /// issued, used or running low.
+    /// re-displayed, stopped, reset, locked or unlocked; an authenticator added, confirmed
+    /// or removed; resynchronised; recovery codes issued, used or running low.
     pub fn is_factor_change(&self) -> bool {
         matches!(
             self,
             Self::EnrollmentConfirmed { .. }
+                | Self::AuthenticatorAdded { .. }
+                | Self::AuthenticatorConfirmed { .. }
+                | Self::AuthenticatorRemoved { .. }
                 | Self::RecoveryCodesIssued { .. }
                 | Self::RecoveryCodeUsed { .. }
                 | Self::RecoveryCodesLow { .. }

@@ -12,6 +12,7 @@
 
 use crate::account::{AccountId, Operator, StepUp};
 use crate::audit::{AuditKind, Operation};
+use crate::authenticator::Authenticator;
 use crate::code::Code;
 use crate::engine::{Engine, MAX_RETRIES};
 use crate::engine_trace::traced;
@@ -28,7 +29,7 @@ use crate::wide_search::WideSearch;
 pub struct AccountOverview {
     /// The registration status, as the customer's screen shows it.
     pub status: Status,
-    /// The account's authenticators (today at most one: the app it enrolled).
+    /// The account's authenticators (a pending application's shows as one pending).
     pub authenticators: Vec<AuthenticatorOverview>,
     /// Unused recovery codes.
     pub recovery_codes_remaining: usize,
@@ -45,6 +46,10 @@ pub struct AccountOverview {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AuthenticatorOverview {
+    /// Its id within the account.
+    pub id: u8,
+    /// The name the customer gave it (empty for the first app unless renamed).
+    pub name: String,
     /// The account name the app shows (the key URI's label).
     pub label: String,
     /// When it was enrolled (confirmed; for a pending one, when the application began).
@@ -64,8 +69,11 @@ pub struct AuthenticatorOverview {
 #[non_exhaustive]
 pub enum Diagnosis {
     /// The code belongs to the step `offset` steps from now (negative: the app's clock is
-    /// behind), the nearest such step of the searched window.
+    /// behind) of one of the account's authenticators: the nearest such step of the
+    /// searched window, over all of them.
     Matches {
+        /// The authenticator whose code it is.
+        authenticator: u8,
         /// Whole steps from the current step.
         offset: i64,
         /// The same in seconds (the period times `offset`).
@@ -86,6 +94,8 @@ pub enum Diagnosis {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Resynced {
+    /// The authenticator whose clock it was.
+    pub authenticator: u8,
     /// The recorded clock offset, in whole steps.
     pub drift: i32,
     /// The step of the second code, now the last used step.
@@ -103,18 +113,14 @@ impl<S: Store> Engine<S> {
                 None => EnrollmentRecord::not_registered(),
             };
             let status = record.status_at(now);
-            let period = record
-                .key_material()
-                .map_or(30, |(_, params, _)| params.period());
-            let drift_seconds = i64::from(record.drift).saturating_mul(i64::from(period));
-            let authenticators = match (&record.status, status) {
-                (_, Status::NotRegistered) | (RecordStatus::NotRegistered, _) => Vec::new(),
-                (
-                    RecordStatus::Pending {
-                        label, started_at, ..
-                    },
-                    _,
-                ) => vec![AuthenticatorOverview {
+            let authenticators = match &record.status {
+                _ if status == Status::NotRegistered => Vec::new(),
+                RecordStatus::NotRegistered => Vec::new(),
+                RecordStatus::Pending {
+                    label, started_at, ..
+                } => vec![AuthenticatorOverview {
+                    id: 1,
+                    name: String::new(),
                     label: label.clone(),
                     created_at: *started_at,
                     last_used_at: None,
@@ -122,22 +128,26 @@ impl<S: Store> Engine<S> {
                     drift_steps: 0,
                     drift_seconds: 0,
                 }],
-                (
-                    RecordStatus::Active {
-                        label,
-                        since,
-                        last_used_step,
-                        ..
-                    },
-                    _,
-                ) => vec![AuthenticatorOverview {
-                    label: label.clone(),
-                    created_at: *since,
-                    last_used_at: Some(last_used_step.saturating_mul(u64::from(period))),
-                    pending: false,
-                    drift_steps: record.drift,
-                    drift_seconds,
-                }],
+                RecordStatus::Active { authenticators, .. } => authenticators
+                    .iter()
+                    .map(|a| {
+                        let period = u64::from(a.params.period());
+                        AuthenticatorOverview {
+                            id: a.id,
+                            name: a.name.clone(),
+                            label: a.label.clone(),
+                            created_at: a.created_at,
+                            // Rows of format 2 kept only the step.
+                            last_used_at: a
+                                .last_used_at
+                                .or_else(|| a.last_used_step().map(|s| s.saturating_mul(period))),
+                            pending: a.is_pending(),
+                            drift_steps: a.drift,
+                            drift_seconds: i64::from(a.drift)
+                                .saturating_mul(i64::from(a.params.period())),
+                        }
+                    })
+                    .collect(),
             };
             let throttle = record.throttle();
             Ok(AccountOverview {
@@ -176,33 +186,50 @@ impl<S: Store> Engine<S> {
                         .refused(account, now, operation, Refusal::Locked, record, version)
                         .await);
                 }
-                let Some((sealed, params, _)) = record.key_material() else {
-                    return Err(EngineError::NotActive);
-                };
-                let parsed = match Code::parse(code, params.digits()) {
-                    Ok(parsed) => parsed,
-                    Err(error) => {
-                        let refusal = Refusal::Malformed(error);
-                        return Err(self
-                            .refused(account, now, operation, refusal, record, version)
-                            .await);
-                    }
-                };
-                let period = params.period();
-                let now_step = step_at(now, period);
-                let half = steps_in(self.policy.resync_window, period);
-                let mut generation = 0;
-                let key = self.prepared_key(account, sealed, params, &mut generation)?;
-                let search = WideSearch::new(&key, params.digits(), period, now_step, half);
-                let diagnosis = match search.nearest(parsed.value(), now_step) {
-                    Some(step) => {
+                let mut nearest: Option<(u8, i64, i64, bool)> = None;
+                let mut malformed = None;
+                for a in record.authenticators() {
+                    let parsed = match Code::parse(code, a.params.digits()) {
+                        Ok(parsed) => parsed,
+                        Err(error) => {
+                            malformed.get_or_insert(error);
+                            continue;
+                        }
+                    };
+                    let (search, now_step) = self.wide_search(account, a, now)?;
+                    if let Some(step) = search.nearest(parsed.value(), now_step) {
                         let offset = i64::try_from(step_offset(step, now_step)).unwrap_or(i64::MAX);
-                        Diagnosis::Matches {
-                            offset,
-                            seconds: offset.saturating_mul(i64::from(period)),
-                            already_used: record.last_used_step().is_some_and(|used| step <= used),
+                        let seconds = offset.saturating_mul(i64::from(a.params.period()));
+                        let used = a.last_used_step().is_some_and(|floor| step <= floor);
+                        if nearest.is_none_or(|(_, best, _, _)| {
+                            offset.unsigned_abs() < best.unsigned_abs()
+                        }) {
+                            nearest = Some((a.id, offset, seconds, used));
                         }
                     }
+                }
+                if let (Some(error), None) = (
+                    malformed,
+                    record
+                        .authenticators()
+                        .iter()
+                        .find(|a| Code::parse(code, a.params.digits()).is_ok()),
+                ) {
+                    let refusal = Refusal::Malformed(error);
+                    return Err(self
+                        .refused(account, now, operation, refusal, record, version)
+                        .await);
+                }
+                let half = record.authenticators().first().map_or(0, |a| {
+                    steps_in(self.policy.resync_window, a.params.period())
+                });
+                let diagnosis = match nearest {
+                    Some((authenticator, offset, seconds, already_used)) => Diagnosis::Matches {
+                        authenticator,
+                        offset,
+                        seconds,
+                        already_used,
+                    },
                     None => Diagnosis::NoMatch { searched: half },
                 };
                 let offset = match diagnosis {
@@ -338,28 +365,42 @@ impl<S: Store> Engine<S> {
                     .refused(account, now, operation, refusal, record, version)
                     .await);
             }
-            let Some((sealed, params, _)) = record.key_material() else {
-                return Err(EngineError::NotActive);
-            };
-            let digits = params.digits();
-            let codes =
-                Code::parse(first, digits).and_then(|a| Ok((a, Code::parse(second, digits)?)));
-            let (a, b) = match codes {
-                Ok(codes) => codes,
-                Err(error) => {
-                    let refusal = Refusal::Malformed(error);
-                    return Err(self
-                        .refused(account, now, operation, refusal, record, version)
-                        .await);
+            // Every confirmed authenticator is searched (no early exit); the first, by id,
+            // where the two codes are consecutive is resynchronised.
+            let mut found = None;
+            let mut malformed = None;
+            for a in record.authenticators().iter().filter(|a| !a.is_pending()) {
+                let digits = a.params.digits();
+                let codes =
+                    Code::parse(first, digits).and_then(|x| Ok((x, Code::parse(second, digits)?)));
+                let (x, y) = match codes {
+                    Ok(codes) => codes,
+                    Err(error) => {
+                        malformed.get_or_insert(error);
+                        continue;
+                    }
+                };
+                let (search, now_step) = self.wide_search(account, a, now)?;
+                let step = search.consecutive(x.value(), y.value(), a.last_used_step());
+                if let (None, Some(step)) = (found, step) {
+                    found = Some((a.id, step, now_step));
                 }
-            };
-            let period = params.period();
-            let now_step = step_at(now, period);
-            let half = steps_in(self.policy.resync_window, period);
-            let mut generation = 0;
-            let key = self.prepared_key(account, sealed, params, &mut generation)?;
-            let search = WideSearch::new(&key, digits, period, now_step, half);
-            let found = search.consecutive(a.value(), b.value(), record.last_used_step());
+            }
+            let parsed_for_none = malformed.is_some()
+                && !record
+                    .authenticators()
+                    .iter()
+                    .filter(|a| !a.is_pending())
+                    .any(|a| {
+                        Code::parse(first, a.params.digits()).is_ok()
+                            && Code::parse(second, a.params.digits()).is_ok()
+                    });
+            if let (true, Some(error)) = (parsed_for_none, malformed) {
+                let refusal = Refusal::Malformed(error);
+                return Err(self
+                    .refused(account, now, operation, refusal, record, version)
+                    .await);
+            }
             let Some(step) = found else {
                 let failed = EnrollmentRecord {
                     throttle: record.throttle.after_failure(now, &self.policy.throttle),
@@ -383,19 +424,47 @@ impl<S: Store> Engine<S> {
                     None => continue,
                 }
             };
+            let (id, step, now_step) = step;
             let drift = i32::try_from(step_offset(step, now_step)).unwrap_or(0);
-            let next = record.resynced(step, drift).ok_or(EngineError::NotActive)?;
+            let next = record
+                .resynced(id, step, drift)
+                .ok_or(EngineError::NotActive)?;
             let kind = AuditKind::Resynced {
                 drift,
                 operator: operator.clone(),
             };
             match self.write(account, version, next, [kind], now).await {
-                Ok(()) => return Ok(Resynced { drift, step }),
+                Ok(()) => {
+                    return Ok(Resynced {
+                        authenticator: id,
+                        drift,
+                        step,
+                    });
+                }
                 Err(EngineError::Store(StoreError::Conflict)) => continue,
                 Err(error) => return Err(error),
             }
         }
         Err(EngineError::Contention)
+    }
+
+    /// Every code of authenticator `a` within the resync window of `now`, and the current
+    /// step.
+    fn wide_search(
+        &self,
+        account: &AccountId,
+        a: &Authenticator,
+        now: u64,
+    ) -> Result<(WideSearch, u64), EngineError> {
+        let period = a.params.period();
+        let now_step = step_at(now, period);
+        let half = steps_in(self.policy.resync_window, period);
+        let mut generation = 0;
+        let key = self.prepared_key(account, &a.secret, &a.params, &mut generation)?;
+        Ok((
+            WideSearch::new(&key, a.params.digits(), period, now_step, half),
+            now_step,
+        ))
     }
 
     /// The account's active record and its version; [`EngineError::NotActive`] otherwise
@@ -456,16 +525,13 @@ impl<S: Store> Engine<S> {
 }
 
 impl EnrollmentRecord {
-    /// Active, with `step` used, the drift set to `drift` and the failure counter cleared.
-    pub(crate) fn resynced(mut self, step: u64, drift: i32) -> Option<Self> {
-        match &mut self.status {
-            RecordStatus::Active { last_used_step, .. } => {
-                *last_used_step = step;
-                self.drift = drift;
-                self.throttle = Default::default();
-                Some(self)
-            }
-            _ => None,
-        }
+    /// Active, with `step` of authenticator `id` used, its drift set to `drift` and the
+    /// failure counter cleared.
+    pub(crate) fn resynced(mut self, id: u8, step: u64, drift: i32) -> Option<Self> {
+        let authenticator = self.authenticator_mut(id)?;
+        authenticator.last_used_step = step;
+        authenticator.drift = drift;
+        self.throttle = Default::default();
+        Some(self)
     }
 }

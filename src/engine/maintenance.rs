@@ -128,8 +128,12 @@ impl<S: Store> Engine<S> {
                 match row.record {
                     Err(_) => usage.undecodable.push(row.account),
                     Ok(record) => {
-                        if let Some((sealed, _, _)) = record.key_material() {
-                            bump(&mut usage.sealed_under, sealed.key_id());
+                        // Each key id once per record, however many secrets it seals.
+                        let mut key_ids: Vec<u32> = record.secrets().map(|s| s.key_id()).collect();
+                        key_ids.sort_unstable();
+                        key_ids.dedup();
+                        for key_id in key_ids {
+                            bump(&mut usage.sealed_under, key_id);
                         }
                         if record.recovery_codes_remaining() > 0 {
                             bump(&mut usage.hashed_under, record.recovery.key_id);
@@ -270,11 +274,14 @@ fn outdated_key(record: &EnrollmentRecord, current: u32) -> Option<u32> {
     let Some(mac_key) = record.mac_key_id() else {
         return Some(u32::MAX);
     };
-    let sealed_key = record.key_material().map(|(sealed, _, _)| sealed.key_id());
+    let sealed_key = record
+        .secrets()
+        .map(|sealed| sealed.key_id())
+        .find(|key_id| *key_id != current);
     match sealed_key {
-        Some(key_id) if key_id != current => Some(key_id),
-        _ if mac_key != current => Some(mac_key),
-        _ => None,
+        Some(key_id) => Some(key_id),
+        None if mac_key != current => Some(mac_key),
+        None => None,
     }
 }
 

@@ -28,16 +28,18 @@ use crate::seal::{KeyRing, SealedSecret};
 use crate::secret::Secret;
 use crate::store::{Store, Versioned};
 use crate::uri::KeyUri;
-use crate::verify::Verified;
+use crate::verify::{Candidate, Verified, verify_any};
 
 mod desk;
+mod devices;
 mod maintenance;
 mod policy;
 mod recovery;
 
 pub use desk::{AccountOverview, AuthenticatorOverview, Diagnosis, Resynced};
+pub use devices::NewAuthenticator;
 pub use maintenance::{KeyUsage, ResealReport, SweepReport};
-pub use policy::EnginePolicy;
+pub use policy::{EnginePolicy, SecondDevice};
 
 /// How many times one call reloads after conflicting writes before giving up with
 /// [`EngineError::Contention`]. Each conflict means another writer made progress.
@@ -62,11 +64,73 @@ pub enum Login {
     },
 }
 
-/// Which state an operation needs.
+/// Which of the record's secrets an operation checks a code against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Needs {
+    /// A pending enrollment's secret (its first confirmation).
     Pending,
+    /// Every confirmed authenticator of an active enrollment.
     Active,
+    /// The pending authenticator with this id of an active enrollment (its confirmation).
+    PendingAuthenticator(u8),
+    /// Every confirmed authenticator but this one (to remove it).
+    ActiveExcept(u8),
+}
+
+/// One secret a code is checked against: the authenticator's id (1 for a pending
+/// enrollment's secret, the id it gets), its sealed secret and parameters, the centre of
+/// its window and its replay floor.
+struct Target<'a> {
+    id: u8,
+    sealed: &'a SealedSecret,
+    params: &'a OtpParams,
+    centre: u64,
+    floor: Option<u64>,
+}
+
+/// The secrets of `record` that `needs` checks at `now` (none when the record is not in
+/// the state the operation needs).
+fn targets(record: &EnrollmentRecord, needs: Needs, now: u64) -> Vec<Target<'_>> {
+    match (needs, record.status()) {
+        (Needs::Pending, RecordStatus::Pending { .. }) if !record.is_expired_pending(now) => record
+            .pending_material()
+            .map(|(sealed, params, _)| Target {
+                id: 1,
+                sealed,
+                params,
+                centre: now,
+                floor: None,
+            })
+            .into_iter()
+            .collect(),
+        (Needs::Active | Needs::ActiveExcept(_), RecordStatus::Active { authenticators, .. }) => {
+            authenticators
+                .iter()
+                .filter(|a| !a.is_pending() && needs != Needs::ActiveExcept(a.id))
+                .map(|a| Target {
+                    id: a.id,
+                    sealed: &a.secret,
+                    params: &a.params,
+                    centre: a.window_centre(now),
+                    floor: a.last_used_step(),
+                })
+                .collect()
+        }
+        (Needs::PendingAuthenticator(id), RecordStatus::Active { authenticators, .. }) => {
+            authenticators
+                .iter()
+                .filter(|a| a.id == id && a.pending_until.is_some_and(|until| now < until))
+                .map(|a| Target {
+                    id: a.id,
+                    sealed: &a.secret,
+                    params: &a.params,
+                    centre: now,
+                    floor: None,
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The result of a code check that may have been refused for the record's state.
@@ -282,7 +346,7 @@ impl<S: Store> Engine<S> {
                         // Replaces any cached entry (a replaced pending secret must not
                         // linger), and lets the confirmation skip its load.
                         let key = PreparedKey::new(&secret, params.algorithm());
-                        self.hold(account, written, &next, &key, generation, now);
+                        self.hold(account, written, &next, &[(1, &key)], generation, now);
                         self.observe(outgoing);
                         return Ok(provisioning);
                     }
@@ -308,7 +372,11 @@ impl<S: Store> Engine<S> {
                     now,
                     Operation::Confirm,
                     Needs::Pending,
-                    |record, v| record.confirmed(v.step(), now, self.policy.drift_limit),
+                    |record, v| {
+                        record
+                            .confirmed(v.step(), now, self.policy.drift_limit)
+                            .ok_or(EngineError::NoPendingEnrollment)
+                    },
                     |_, v| (AuditKind::EnrollmentConfirmed { step: v.step() }, None),
                 )
                 .await?;
@@ -341,11 +409,16 @@ impl<S: Store> Engine<S> {
                     now,
                     Operation::Login,
                     Needs::Active,
-                    |record, v| record.used(v.step(), now, self.policy.drift_limit),
+                    |record, v| {
+                        record
+                            .used(v.authenticator(), v.step(), now, self.policy.drift_limit)
+                            .ok_or(EngineError::NotActive)
+                    },
                     |_, v| {
                         let accepted = AuditKind::LoginAccepted {
                             step: v.step(),
                             drift: v.drift(),
+                            authenticator: v.authenticator(),
                         };
                         (accepted, None)
                     },
@@ -367,12 +440,40 @@ impl<S: Store> Engine<S> {
         code: &str,
     ) -> Result<Provisioning, EngineError> {
         traced(&self.trace, "redisplay", account, async {
+            self.redisplay_checked(account, code, None).await
+        })
+        .await
+    }
+
+    /// [`Engine::redisplay`] with a fresh transaction-password step-up, which
+    /// [`EnginePolicy::with_second_device_step_up`] may require.
+    pub async fn redisplay_after_step_up(
+        &self,
+        account: &AccountId,
+        code: &str,
+        step_up: &StepUp,
+    ) -> Result<Provisioning, EngineError> {
+        traced(&self.trace, "redisplay", account, async {
+            self.redisplay_checked(account, code, Some(step_up)).await
+        })
+        .await
+    }
+
+    async fn redisplay_checked(
+        &self,
+        account: &AccountId,
+        code: &str,
+        step_up: Option<&StepUp>,
+    ) -> Result<Provisioning, EngineError> {
+        {
             let now = self.clock.now()?;
-            if !self.policy.allow_redisplay {
+            if !self.policy.allow_redisplay || self.policy.second_device != SecondDevice::SameSecret
+            {
                 self.append(account, now, [AuditKind::RedisplayDisabled])
                     .await?;
                 return Err(EngineError::RedisplayDisabled);
             }
+            self.second_device_step_up(account, step_up, now).await?;
             let checked = self
                 .check_code(
                     account,
@@ -380,14 +481,22 @@ impl<S: Store> Engine<S> {
                     now,
                     Operation::Redisplay,
                     Needs::Active,
-                    |record, v| record.used(v.step(), now, self.policy.drift_limit),
+                    |record, v| {
+                        record
+                            .used(v.authenticator(), v.step(), now, self.policy.drift_limit)
+                            .ok_or(EngineError::NotActive)
+                    },
                     |_, _| (AuditKind::Redisplayed, None),
                 )
                 .await?;
-            let Checked::Accepted { record, .. } = checked else {
+            let Checked::Accepted { record, verified } = checked else {
                 return Err(EngineError::NotActive);
             };
-            let (sealed, params, label) = record.key_material().ok_or(EngineError::NotActive)?;
+            // The secret of the authenticator whose code it was.
+            let shown = record
+                .authenticator(verified.authenticator())
+                .ok_or(EngineError::NotActive)?;
+            let (sealed, params, label) = (&shown.secret, &shown.params, shown.label.as_str());
             let secret = self.keys.load().open(sealed, account)?;
             let policy = self
                 .policy
@@ -398,8 +507,36 @@ impl<S: Store> Engine<S> {
                 .period(u64::from(params.period()))
                 .build()?;
             Ok(Provisioning::new(KeyUri::new(secret, label, &policy)?))
-        })
-        .await
+        }
+    }
+
+    /// The step-up check for showing a secret to a second device, when the policy asks for
+    /// one ([`StepUpError::Required`](crate::StepUpError::Required) without it); audited
+    /// when refused.
+    async fn second_device_step_up(
+        &self,
+        account: &AccountId,
+        step_up: Option<&StepUp>,
+        now: u64,
+    ) -> Result<(), EngineError> {
+        if !self.policy.second_device_step_up {
+            return Ok(());
+        }
+        let checked = match step_up {
+            None => Err(crate::error::StepUpError::Required),
+            Some(step_up) => step_up.check(
+                account,
+                now,
+                self.policy.step_up_max_age,
+                self.policy.step_up_max_skew,
+            ),
+        };
+        if let Err(refused) = checked {
+            self.append(account, now, [AuditKind::StepUpRefused])
+                .await?;
+            return Err(refused.into());
+        }
+        Ok(())
     }
 
     /// 利用停止: after a current valid code (consumed), erases the secret; the status
@@ -414,7 +551,7 @@ impl<S: Store> Engine<S> {
                     now,
                     Operation::Stop,
                     Needs::Active,
-                    |_, _| Some(EnrollmentRecord::not_registered()),
+                    |_, _| Ok(EnrollmentRecord::not_registered()),
                     |_, _| (AuditKind::Stopped, None),
                 )
                 .await?;
@@ -574,7 +711,7 @@ impl<S: Store> Engine<S> {
         now: u64,
         operation: Operation,
         needs: Needs,
-        on_accept: impl Fn(EnrollmentRecord, Verified) -> Option<EnrollmentRecord>,
+        on_accept: impl Fn(EnrollmentRecord, Verified) -> Result<EnrollmentRecord, EngineError>,
         accepted: impl Fn(&EnrollmentRecord, &Verified) -> (AuditKind, Option<AuditKind>),
     ) -> Result<Checked, EngineError> {
         // Borrowed in place, never moved: a prepared key moved out of a variable that
@@ -588,18 +725,14 @@ impl<S: Store> Engine<S> {
         for _ in 0..MAX_RETRIES {
             let from_held = core::mem::replace(&mut try_held, false);
             let (version, record) = match (&held, from_held) {
-                (Some((held, _, _)), true) => (held.version, held.record.clone()),
+                (Some(held), true) => (held.version, held.record.clone()),
                 _ => match self.load(account).await? {
                     Some(Versioned { version, record }) => (version, record),
                     None => return Ok(Checked::WrongState),
                 },
             };
-            let in_state = match (needs, record.status()) {
-                (Needs::Pending, RecordStatus::Pending { .. }) => !record.is_expired_pending(now),
-                (Needs::Active, RecordStatus::Active { .. }) => true,
-                _ => false,
-            };
-            let Some((sealed, params, _)) = record.key_material().filter(|_| in_state) else {
+            let targets = targets(&record, needs, now);
+            if targets.is_empty() {
                 if from_held {
                     continue;
                 }
@@ -608,28 +741,46 @@ impl<S: Store> Engine<S> {
                         .await?;
                 }
                 return Ok(Checked::WrongState);
-            };
-            // The key goes straight into the `Totp` (no intermediate owner in this future's
-            // state), which zeroizes it when dropped.
-            let mut generation = 0;
-            let totp = Totp {
-                key: match (&held, from_held) {
-                    (Some((_, key, held_generation)), true) => {
-                        generation = *held_generation;
-                        key.clone()
-                    }
+            }
+            // Each key goes straight into its `Totp`, in a vector of exact size (never
+            // grown, so never moved), which zeroizes them when dropped. The generation is
+            // the first key's: if the ring is replaced meanwhile, nothing is cached.
+            let mut generation = None;
+            let mut totps = Vec::with_capacity(targets.len());
+            for target in &targets {
+                let mut key_generation = 0;
+                totps.push(Totp {
                     // Cloned out of its box, never moved: a key moved out of a temporary
                     // in this future's (heap) state would leave its bytes behind there.
-                    _ => (*self.prepared_key(account, sealed, params, &mut generation)?).clone(),
-                },
-                digits: params.digits(),
-                period: params.period(),
-                window: self.policy.otp.window(),
-            };
-            let centre = record.window_centre(now);
-            let attempt = record.attempt(now, &self.policy.throttle, |last_used| {
-                totp.verify_input(code, centre, last_used)
-            });
+                    key: (*self.prepared_key(
+                        account,
+                        target.sealed,
+                        target.params,
+                        &mut key_generation,
+                    )?)
+                    .clone(),
+                    digits: target.params.digits(),
+                    period: target.params.period(),
+                    window: self.policy.otp.window(),
+                });
+                generation.get_or_insert(key_generation);
+            }
+            let generation = generation.unwrap_or(u64::MAX);
+            let candidates: Vec<Candidate<'_>> = targets
+                .iter()
+                .zip(&totps)
+                .map(|(target, totp)| Candidate {
+                    id: target.id,
+                    totp,
+                    centre: target.centre,
+                    floor: target.floor,
+                })
+                .collect();
+            let attempt =
+                record.attempt(now, &self.policy.throttle, || verify_any(code, &candidates));
+            let ids: Vec<u8> = targets.iter().map(|t| t.id).collect();
+            drop(candidates);
+            drop(targets);
             let verified = match attempt.verdict {
                 Ok(verified) => verified,
                 // A refusal is decided from the stored row, never from a held copy.
@@ -653,7 +804,7 @@ impl<S: Store> Engine<S> {
                 }
             };
             let (event, also) = accepted(&record, &verified);
-            let next = on_accept(record, verified).ok_or(EngineError::NotActive)?;
+            let next = on_accept(record, verified)?;
             let next = self.for_write(next, account, Some(version))?;
             let outgoing = self.outgoing(account, now, [event].into_iter().chain(also));
             match self
@@ -663,7 +814,12 @@ impl<S: Store> Engine<S> {
             {
                 Ok(written) => {
                     self.observe(outgoing);
-                    self.hold(account, written, &next, &totp.key, generation, now);
+                    let keys: Vec<(u8, &PreparedKey)> = ids
+                        .iter()
+                        .copied()
+                        .zip(totps.iter().map(|t| &t.key))
+                        .collect();
+                    self.hold(account, written, &next, &keys, generation, now);
                     return Ok(Checked::Accepted {
                         verified,
                         record: Box::new(next),
@@ -818,7 +974,7 @@ impl<S: Store> Engine<S> {
             Ok(()) => Ok(loaded),
             Err(SealError::IntegrityMismatch) => {
                 // Only on the failure path: name the more specific defect if there is one.
-                if let Some((sealed, _, _)) = loaded.record.key_material() {
+                for sealed in loaded.record.secrets() {
                     keys.open(sealed, account)?;
                 }
                 Err(SealError::IntegrityMismatch.into())
@@ -840,14 +996,13 @@ impl<S: Store> Engine<S> {
             Some(version) => version.checked_add(1).ok_or(StoreError::VersionExhausted)?,
         };
         let keys = self.keys.load();
-        let record = match record.key_material() {
-            Some((sealed, _, _)) if keys.needs_reseal(sealed) => {
+        let mut record = record;
+        for sealed in record.secrets_mut() {
+            if keys.needs_reseal(sealed) {
                 let secret = keys.open(sealed, account)?;
-                let resealed = keys.seal(&secret, account)?;
-                record.with_secret(resealed)
+                *sealed = keys.seal(&secret, account)?;
             }
-            _ => record,
-        };
+        }
         Ok(record.signed(&keys, account, version)?)
     }
 
@@ -875,29 +1030,37 @@ impl<S: Store> Engine<S> {
         Ok(key)
     }
 
-    /// Keeps `record`, just written as `version`, with its prepared key, so that the next
-    /// login of the account can decide from it without loading the row (a record without a
-    /// secret is not kept: its entry is evicted).
+    /// Keeps `record`, just written as `version`, with the prepared keys of its
+    /// authenticators `keys` (by id; for a pending enrollment, id 1 is its secret), so
+    /// that the next login of the account can decide from it without loading the row (a
+    /// record without a secret is not kept: its entry is evicted).
     fn hold(
         &self,
         account: &AccountId,
         version: u64,
         record: &EnrollmentRecord,
-        key: &PreparedKey,
+        keys: &[(u8, &PreparedKey)],
         generation: u64,
         now: u64,
     ) {
-        match record.key_material() {
-            Some((sealed, _, _)) => {
-                let held = self.policy.hold_records.then(|| Held {
-                    version,
-                    record: record.clone(),
-                    at: now,
-                });
+        if record.secrets().next().is_none() {
+            self.key_cache.evict(account);
+            return;
+        }
+        let held = self.policy.hold_records.then(|| Held {
+            version,
+            record: record.clone(),
+            at: now,
+        });
+        for (id, key) in keys {
+            let sealed = match record.pending_material() {
+                Some((sealed, _, _)) => Some(sealed),
+                None => record.authenticator(*id).map(|a| &a.secret),
+            };
+            if let Some(sealed) = sealed {
                 self.key_cache
-                    .insert(account, sealed, key, generation, held);
+                    .insert(account, sealed, key, generation, held.clone());
             }
-            None => self.key_cache.evict(account),
         }
     }
 

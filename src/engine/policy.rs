@@ -22,6 +22,24 @@ pub struct EnginePolicy {
     pub(super) recovery_low_mark: u8,
     pub(super) drift_limit: u64,
     pub(super) resync_window: u64,
+    pub(super) second_device: SecondDevice,
+    pub(super) second_device_step_up: bool,
+}
+
+/// How a customer's second device gets its codes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SecondDevice {
+    /// コード再表示 (the seed portal, the default): after a current code, the same secret is
+    /// shown again ([`Engine::redisplay`](crate::Engine::redisplay)); both devices are one
+    /// authenticator.
+    #[default]
+    SameSecret,
+    /// After a current code of an existing authenticator, a new pending authenticator with
+    /// its own secret is provisioned ([`Engine::add_authenticator`](crate::Engine::add_authenticator)),
+    /// active only once confirmed with its own first code; re-display is refused. NIST SP
+    /// 800-63B-4 asks for this: each device its own authenticator, removable on its own.
+    OwnSecret,
 }
 
 impl EnginePolicy {
@@ -65,7 +83,36 @@ impl EnginePolicy {
             recovery_low_mark: Self::DEFAULT_RECOVERY_LOW_MARK,
             drift_limit: Self::DEFAULT_DRIFT_LIMIT,
             resync_window: Self::DEFAULT_RESYNC_WINDOW,
+            second_device: SecondDevice::SameSecret,
+            second_device_step_up: false,
         }
+    }
+
+    /// Sets how a second device gets its codes (default [`SecondDevice::SameSecret`], as
+    /// the manual describes).
+    #[must_use]
+    pub fn with_second_device(mut self, mode: SecondDevice) -> Self {
+        self.second_device = mode;
+        self
+    }
+
+    /// Requires, besides a current code, a fresh transaction-password step-up to show a
+    /// secret for a second device (re-display or a new authenticator): one code alone then
+    /// never reveals a secret.
+    #[must_use]
+    pub fn with_second_device_step_up(mut self, required: bool) -> Self {
+        self.second_device_step_up = required;
+        self
+    }
+
+    /// How a second device gets its codes.
+    pub fn second_device(&self) -> SecondDevice {
+        self.second_device
+    }
+
+    /// The mark at or below which few recovery codes are left.
+    pub fn recovery_low_mark(&self) -> u8 {
+        self.recovery_low_mark
     }
 
     /// Sets how far (seconds, at most [`EnginePolicy::MAX_DRIFT_LIMIT`]; 0 turns drift

@@ -50,6 +50,7 @@ impl<S: Store> Engine<S> {
                         record
                             .confirmed(v.step(), now, self.policy.drift_limit)
                             .map(|next| next.with_recovery(hashes.clone()))
+                            .ok_or(EngineError::NoPendingEnrollment)
                     },
                     |_, v| {
                         let confirmed = AuditKind::EnrollmentConfirmed { step: v.step() };
@@ -86,8 +87,9 @@ impl<S: Store> Engine<S> {
                     Needs::Active,
                     |record, v| {
                         record
-                            .used(v.step(), now, self.policy.drift_limit)
+                            .used(v.authenticator(), v.step(), now, self.policy.drift_limit)
                             .map(|r| r.with_recovery(hashes.clone()))
+                            .ok_or(EngineError::NotActive)
                     },
                     |before, _| {
                         let discarded = count_u8(before.recovery_codes_remaining());

@@ -45,6 +45,12 @@ impl Operation {
             (Self::Resync, Lang::En) => "Clock resync",
             (Self::Diagnose, Lang::Ja) => "サポート窓口でのコード確認",
             (Self::Diagnose, Lang::En) => "Code diagnosis by the desk",
+            (Self::AddAuthenticator, Lang::Ja) => "認証アプリの追加",
+            (Self::AddAuthenticator, Lang::En) => "Adding an authenticator",
+            (Self::ConfirmAuthenticator, Lang::Ja) => "追加した認証アプリの確認",
+            (Self::ConfirmAuthenticator, Lang::En) => "Confirming an added authenticator",
+            (Self::RemoveAuthenticator, Lang::Ja) => "認証アプリの削除",
+            (Self::RemoveAuthenticator, Lang::En) => "Removing an authenticator",
         }
     }
 }
@@ -148,6 +154,22 @@ impl Locale {
             }
             AuditKind::RecoveryCodesLow { remaining } => {
                 format!("Few recovery codes left ({remaining})")
+            }
+            AuditKind::AuthenticatorAdded { id, name } if ja => {
+                format!("認証アプリを追加（{id} 番「{name}」・確認待ち）")
+            }
+            AuditKind::AuthenticatorAdded { id, name } => {
+                format!("Authenticator {id} \"{name}\" added (awaiting its first code)")
+            }
+            AuditKind::AuthenticatorConfirmed { id } if ja => format!("認証アプリ {id} 番を確認"),
+            AuditKind::AuthenticatorConfirmed { id } => format!("Authenticator {id} confirmed"),
+            AuditKind::AuthenticatorRemoved { id, operator } => {
+                match (ja, operator.as_ref().map(|o| o.as_str())) {
+                    (true, None) => format!("認証アプリ {id} 番を削除"),
+                    (true, Some(by)) => format!("認証アプリ {id} 番を削除（担当 {by}）"),
+                    (false, None) => format!("Authenticator {id} removed"),
+                    (false, Some(by)) => format!("Authenticator {id} removed by {by}"),
+                }
             }
             AuditKind::Resynced { drift, operator } => {
                 let by = operator.as_ref().map(|o| o.as_str());
@@ -273,6 +295,30 @@ impl Locale {
             AuditKind::RecoveryCodesLow { .. } => (
                 "Few recovery codes are left",
                 "Only a few unused recovery codes are left. Please issue new ones after you log in.",
+            ),
+            AuditKind::AuthenticatorAdded { .. } if ja => (
+                "認証アプリ追加のお知らせ",
+                "ワンタイムパスワードの認証アプリの追加を受け付けました。追加したアプリのワンタイムパスワードで確認すると利用できるようになります。",
+            ),
+            AuditKind::AuthenticatorAdded { .. } => (
+                "An authenticator is being added",
+                "An authenticator app is being added to your one-time password; it works once confirmed with its first code.",
+            ),
+            AuditKind::AuthenticatorConfirmed { .. } if ja => (
+                "認証アプリ追加完了のお知らせ",
+                "追加した認証アプリでワンタイムパスワードをご利用いただけるようになりました。",
+            ),
+            AuditKind::AuthenticatorConfirmed { .. } => (
+                "An authenticator was added",
+                "The added authenticator app can now be used for your one-time password.",
+            ),
+            AuditKind::AuthenticatorRemoved { .. } if ja => (
+                "認証アプリ削除のお知らせ",
+                "ワンタイムパスワードの認証アプリを1つ削除しました。削除したアプリのワンタイムパスワードは使用できません。",
+            ),
+            AuditKind::AuthenticatorRemoved { .. } => (
+                "An authenticator was removed",
+                "One authenticator app was removed from your one-time password; its codes no longer work.",
             ),
             AuditKind::Resynced { .. } if ja => (
                 "ワンタイムパスワードの時刻ずれ補正のお知らせ",

@@ -108,7 +108,11 @@ impl EngineError {
             Self::AlreadyActive
             | Self::NoPendingEnrollment
             | Self::NotActive
-            | Self::RedisplayDisabled => ErrorClass::Conflict,
+            | Self::RedisplayDisabled
+            | Self::OwnSecretDisabled
+            | Self::TooManyAuthenticators
+            | Self::LastAuthenticator => ErrorClass::Conflict,
+            Self::UnknownAuthenticator(_) => ErrorClass::InvalidInput,
             Self::InvalidIdentifier(_) => ErrorClass::InvalidInput,
             Self::Contention => ErrorClass::RetryLater,
             Self::KeyStillNeeded { .. } => ErrorClass::ServerFault,

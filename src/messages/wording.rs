@@ -102,6 +102,30 @@ impl Locale {
             EngineError::NotActive => "You are not using the one-time password service.",
             EngineError::RedisplayDisabled if ja => "登録コードの再表示はご利用いただけません。",
             EngineError::RedisplayDisabled => "The registration code cannot be shown again.",
+            EngineError::OwnSecretDisabled if ja => {
+                "別の端末は「コード再表示」で同じ登録コードを登録してください。"
+            }
+            EngineError::OwnSecretDisabled => {
+                "Please register another device with the same code (show the code again)."
+            }
+            EngineError::TooManyAuthenticators if ja => {
+                "登録できる認証アプリの数の上限に達しています。不要なアプリを削除してから追加してください。"
+            }
+            EngineError::TooManyAuthenticators => {
+                "You have registered the most authenticator apps allowed. Please remove one you no longer use first."
+            }
+            EngineError::UnknownAuthenticator(_) if ja => {
+                "指定の認証アプリは登録されていないか、確認の有効期限が切れています。"
+            }
+            EngineError::UnknownAuthenticator(_) => {
+                "That authenticator app is not registered, or its confirmation has expired."
+            }
+            EngineError::LastAuthenticator if ja => {
+                "最後の認証アプリは削除できません。ご利用をやめる場合は「利用停止」をご利用ください。"
+            }
+            EngineError::LastAuthenticator => {
+                "The last authenticator app cannot be removed. To stop using the service, please stop it instead."
+            }
             EngineError::InvalidIdentifier(_) if ja => {
                 "入力内容に使用できない文字が含まれているか、長すぎます。ご確認ください。"
             }

@@ -82,13 +82,14 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
 use crate::account::{AccountId, StepUp};
+use crate::authenticator::Authenticator;
 use crate::clock::ManualClock;
 use crate::engine::{Engine, EnginePolicy, Login};
 use crate::error::{EngineError, Refusal, StoreError};
 use crate::otp::Totp;
 use crate::policy::{Algorithm, OtpPolicy};
 use crate::record::{EnrollmentRecord, OtpParams, RecordStatus, RecoveryHashes};
-use crate::seal::KeyRing;
+use crate::seal::{KeyRing, SealedSecret};
 use crate::secret::Secret;
 use crate::store::{Listed, OutboxEntry, Store};
 use crate::throttle::{ThrottlePolicy, ThrottleState};
@@ -602,57 +603,100 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
         ),
         (
             "active",
-            EnrollmentRecord {
-                status: RecordStatus::Active {
-                    secret: seal(Secret::DEFAULT_BYTES)?,
-                    params: params(Algorithm::Sha1, 6, 30)?,
-                    label: "customer-42".to_owned(),
-                    since: START,
-                    last_used_step: START / 30,
-                },
-                throttle: ThrottleState::default(),
-                ..EnrollmentRecord::not_registered()
-            },
+            active(
+                vec![one(
+                    1,
+                    seal(Secret::DEFAULT_BYTES)?,
+                    params(Algorithm::Sha1, 6, 30)?,
+                    "customer-42",
+                    START / 30,
+                )],
+                ThrottleState::default(),
+            ),
         ),
         (
             "active, SHA-256, 7 digits, shortest secret, throttled",
-            EnrollmentRecord {
-                status: RecordStatus::Active {
-                    secret: seal(Secret::LEGACY_MIN_BYTES)?,
-                    params: params(Algorithm::Sha256, 7, u64::from(OtpPolicy::MIN_PERIOD))?,
-                    label: String::new(),
-                    since: 1,
-                    last_used_step: 0,
-                },
-                throttle: throttled,
-                ..EnrollmentRecord::not_registered()
-            },
+            active(
+                vec![one(
+                    1,
+                    seal(Secret::LEGACY_MIN_BYTES)?,
+                    params(Algorithm::Sha256, 7, u64::from(OtpPolicy::MIN_PERIOD))?,
+                    "",
+                    0,
+                )],
+                throttled,
+            ),
         ),
         (
             "active, locked, largest counters and step",
-            EnrollmentRecord {
-                status: RecordStatus::Active {
-                    secret: seal(Secret::MAX_BYTES)?,
-                    params: params(Algorithm::Sha512, 8, 60)?,
-                    label: long_label,
-                    since: u64::MAX,
-                    last_used_step: u64::MAX,
-                },
-                throttle: locked,
-                ..EnrollmentRecord::not_registered()
-            },
+            active(
+                vec![one(
+                    1,
+                    seal(Secret::MAX_BYTES)?,
+                    params(Algorithm::Sha512, 8, 60)?,
+                    &long_label,
+                    u64::MAX,
+                )],
+                locked,
+            ),
         ),
         (
-            "active, drift and the most recovery codes",
+            "active, five authenticators (one pending, named, drifted) and the most recovery codes",
             EnrollmentRecord {
                 status: RecordStatus::Active {
-                    secret: seal(Secret::DEFAULT_BYTES)?,
-                    params: params(Algorithm::Sha1, 6, 30)?,
-                    label: "customer-42".to_owned(),
                     since: START,
-                    last_used_step: START / 30,
+                    authenticators: vec![
+                        one(
+                            1,
+                            seal(Secret::DEFAULT_BYTES)?,
+                            params(Algorithm::Sha1, 6, 30)?,
+                            "customer-42",
+                            START / 30,
+                        ),
+                        Authenticator {
+                            name: "iPad".to_owned(),
+                            drift: -3,
+                            last_used_at: Some(START),
+                            ..one(
+                                2,
+                                seal(Secret::DEFAULT_BYTES)?,
+                                params(Algorithm::Sha1, 6, 30)?,
+                                "customer-42",
+                                START / 30 + 1,
+                            )
+                        },
+                        Authenticator {
+                            name: "仕事用スマートフォン".to_owned(),
+                            drift: i32::MAX,
+                            ..one(
+                                4,
+                                seal(Secret::MAX_BYTES)?,
+                                params(Algorithm::Sha256, 8, 60)?,
+                                "customer-42",
+                                u64::MAX,
+                            )
+                        },
+                        one(
+                            7,
+                            seal(Secret::DEFAULT_BYTES)?,
+                            params(Algorithm::Sha1, 6, 30)?,
+                            "customer-42",
+                            1,
+                        ),
+                        Authenticator {
+                            name: "Android".to_owned(),
+                            last_used_step: 0,
+                            pending_until: Some(START.saturating_add(600)),
+                            ..one(
+                                255,
+                                seal(Secret::DEFAULT_BYTES)?,
+                                params(Algorithm::Sha1, 6, 30)?,
+                                "customer-42",
+                                0,
+                            )
+                        },
+                    ],
                 },
-                drift: -3,
                 recovery: RecoveryHashes {
                     key_id: 7,
                     issued_at: START,
@@ -662,6 +706,40 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
             },
         ),
     ])
+}
+
+/// A confirmed authenticator for the sample records.
+fn one(
+    id: u8,
+    secret: SealedSecret,
+    params: OtpParams,
+    label: &str,
+    last_used_step: u64,
+) -> Authenticator {
+    Authenticator {
+        id,
+        name: String::new(),
+        secret,
+        params,
+        label: label.to_owned(),
+        created_at: START,
+        last_used_at: None,
+        last_used_step,
+        drift: 0,
+        pending_until: None,
+    }
+}
+
+/// An active sample record with `authenticators`.
+fn active(authenticators: Vec<Authenticator>, throttle: ThrottleState) -> EnrollmentRecord {
+    EnrollmentRecord {
+        status: RecordStatus::Active {
+            since: START,
+            authenticators,
+        },
+        throttle,
+        ..EnrollmentRecord::not_registered()
+    }
 }
 
 /// Load of a missing row, first write, load back, second write, isolation of accounts.

@@ -1,0 +1,298 @@
+//! Authenticators as a set: a second device with its own secret
+//! ([`SecondDevice::OwnSecret`]), its confirmation, and removing one authenticator.
+//!
+//! * [`Engine::add_authenticator`]: after a current code of an existing authenticator
+//!   (and a step-up when the policy asks), a new pending authenticator with its own secret
+//!   is provisioned; it cannot log in until [`Engine::confirm_authenticator`] accepts its
+//!   own first code, and the others keep working. A pending one is replaced by the next
+//!   add.
+//! * [`Engine::remove_authenticator`]: needs a current code of *another* authenticator;
+//!   the only confirmed one cannot be removed (stop the service instead).
+//!   [`Engine::desk_remove_authenticator`] is the support desk's, with operator and reason.
+
+use crate::account::{AccountId, Operator, StepUp, check_authenticator_name};
+use crate::audit::{AuditKind, Operation};
+use crate::authenticator::Authenticator;
+use crate::engine::{Checked, Engine, MAX_RETRIES, Needs, SecondDevice};
+use crate::engine_trace::traced;
+use crate::error::{EngineError, StoreError};
+use crate::provisioning::Provisioning;
+use crate::record::{EnrollmentRecord, Integrity, OtpParams, RecordStatus};
+use crate::secret::Secret;
+use crate::store::{Store, Versioned};
+use crate::uri::KeyUri;
+
+/// A new authenticator, pending until its first code is confirmed
+/// ([`Engine::add_authenticator`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct NewAuthenticator {
+    /// Its id, for [`Engine::confirm_authenticator`].
+    pub id: u8,
+    /// What the registration screen shows for it (its own QR code and setup key).
+    pub provisioning: Provisioning,
+}
+
+impl<S: Store> Engine<S> {
+    /// A second device with its own secret ([`SecondDevice::OwnSecret`]): after a current
+    /// code of an existing authenticator (consumed), provisions a new pending authenticator
+    /// named `name` (1 to 64 bytes, e.g. `iPad`) with a fresh secret, replacing a pending
+    /// one; the others keep working. `step_up` is needed when
+    /// [`EnginePolicy::with_second_device_step_up`](crate::EnginePolicy::with_second_device_step_up)
+    /// asks for it. Refused under [`SecondDevice::SameSecret`]
+    /// ([`EngineError::OwnSecretDisabled`]) and when the account already has
+    /// [`Authenticator::MAX_PER_ACCOUNT`] ([`EngineError::TooManyAuthenticators`]).
+    /// Audited as [`AuditKind::AuthenticatorAdded`].
+    pub async fn add_authenticator(
+        &self,
+        account: &AccountId,
+        name: &str,
+        code: &str,
+        step_up: Option<&StepUp>,
+    ) -> Result<NewAuthenticator, EngineError> {
+        traced(&self.trace, "add_authenticator", account, async {
+            let now = self.clock.now()?;
+            if self.policy.second_device != SecondDevice::OwnSecret {
+                return Err(EngineError::OwnSecretDisabled);
+            }
+            check_authenticator_name(name)?;
+            self.second_device_step_up(account, step_up, now).await?;
+            let secret = Secret::generate()?;
+            let sealed = self.keys.load().seal(&secret, account)?;
+            let params = OtpParams::from_policy(&self.policy.otp);
+            let ttl = self.policy.pending_ttl;
+            let checked = self
+                .check_code(
+                    account,
+                    code,
+                    now,
+                    Operation::AddAuthenticator,
+                    Needs::Active,
+                    |record, v| {
+                        let mut next = record
+                            .used(v.authenticator(), v.step(), now, self.policy.drift_limit)
+                            .ok_or(EngineError::NotActive)?;
+                        let label = next
+                            .authenticator(v.authenticator())
+                            .map(|a| a.label.clone())
+                            .unwrap_or_default();
+                        next.add_pending(Authenticator {
+                            id: 0,
+                            name: name.to_owned(),
+                            secret: sealed.clone(),
+                            params,
+                            label,
+                            created_at: now,
+                            last_used_at: None,
+                            last_used_step: 0,
+                            drift: 0,
+                            pending_until: Some(now.saturating_add(ttl)),
+                        })?;
+                        Ok(next)
+                    },
+                    |record, _| {
+                        let id = record.next_authenticator_id().unwrap_or(0);
+                        let added = AuditKind::AuthenticatorAdded {
+                            id,
+                            name: name.to_owned(),
+                        };
+                        (added, None)
+                    },
+                )
+                .await?;
+            let Checked::Accepted { record, .. } = checked else {
+                return Err(EngineError::NotActive);
+            };
+            let added = record
+                .authenticators()
+                .iter()
+                .find(|a| a.is_pending())
+                .ok_or(EngineError::NotActive)?;
+            let policy = self
+                .policy
+                .otp
+                .to_builder()
+                .algorithm(params.algorithm())
+                .digits(u32::from(params.digits().get()))
+                .period(u64::from(params.period()))
+                .build()?;
+            Ok(NewAuthenticator {
+                id: added.id,
+                provisioning: Provisioning::new(KeyUri::new(secret, &added.label, &policy)?),
+            })
+        })
+        .await
+    }
+
+    /// Confirms the pending authenticator `id` with its own first code (consumed): from
+    /// then on it logs in like the others. Other authenticators' codes are not accepted
+    /// here; wrong codes count toward throttling. A lapsed or unknown one is
+    /// [`EngineError::UnknownAuthenticator`]. Audited as
+    /// [`AuditKind::AuthenticatorConfirmed`].
+    pub async fn confirm_authenticator(
+        &self,
+        account: &AccountId,
+        id: u8,
+        code: &str,
+    ) -> Result<(), EngineError> {
+        traced(&self.trace, "confirm_authenticator", account, async {
+            let now = self.clock.now()?;
+            let checked = self
+                .check_code(
+                    account,
+                    code,
+                    now,
+                    Operation::ConfirmAuthenticator,
+                    Needs::PendingAuthenticator(id),
+                    |record, v| {
+                        record
+                            .used(id, v.step(), now, self.policy.drift_limit)
+                            .ok_or(EngineError::UnknownAuthenticator(id))
+                    },
+                    |_, _| (AuditKind::AuthenticatorConfirmed { id }, None),
+                )
+                .await?;
+            match checked {
+                Checked::Accepted { .. } => Ok(()),
+                Checked::WrongState => Err(EngineError::UnknownAuthenticator(id)),
+            }
+        })
+        .await
+    }
+
+    /// Removes authenticator `id` after a current code of *another* authenticator
+    /// (consumed): a lost tablet is removed with the phone. The only confirmed
+    /// authenticator cannot be removed ([`EngineError::LastAuthenticator`]: stop the
+    /// service instead). Audited as [`AuditKind::AuthenticatorRemoved`].
+    pub async fn remove_authenticator(
+        &self,
+        account: &AccountId,
+        id: u8,
+        code: &str,
+    ) -> Result<(), EngineError> {
+        traced(&self.trace, "remove_authenticator", account, async {
+            let now = self.clock.now()?;
+            match self.load(account).await? {
+                Some(Versioned { record, .. }) => record.check_removable(id)?,
+                None => return Err(EngineError::NotActive),
+            }
+            let checked = self
+                .check_code(
+                    account,
+                    code,
+                    now,
+                    Operation::RemoveAuthenticator,
+                    Needs::ActiveExcept(id),
+                    |record, v| {
+                        let mut next = record
+                            .used(v.authenticator(), v.step(), now, self.policy.drift_limit)
+                            .ok_or(EngineError::NotActive)?;
+                        next.remove_authenticator(id)?;
+                        Ok(next)
+                    },
+                    |_, _| (AuditKind::AuthenticatorRemoved { id, operator: None }, None),
+                )
+                .await?;
+            match checked {
+                Checked::Accepted { .. } => Ok(()),
+                Checked::WrongState => Err(EngineError::NotActive),
+            }
+        })
+        .await
+    }
+
+    /// The support desk removes authenticator `id` (a lost device), with the operator and
+    /// a reason as [`Engine::admin_reset`] needs them; the others keep working. The only
+    /// confirmed authenticator cannot be removed this way ([`EngineError::LastAuthenticator`]:
+    /// reset the account instead).
+    pub async fn desk_remove_authenticator(
+        &self,
+        account: &AccountId,
+        id: u8,
+        operator: &Operator,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        traced(&self.trace, "desk_remove_authenticator", account, async {
+            crate::account::check_reason(reason)?;
+            let now = self.clock.now()?;
+            for _ in 0..MAX_RETRIES {
+                let Some(Versioned { version, record }) = self.load(account).await? else {
+                    return Err(EngineError::NotActive);
+                };
+                let mut next = EnrollmentRecord {
+                    integrity: Integrity::Unsigned,
+                    ..record
+                };
+                next.remove_authenticator(id)?;
+                let removed = AuditKind::AuthenticatorRemoved {
+                    id,
+                    operator: Some(operator.clone()),
+                };
+                match self.write(account, version, next, [removed], now).await {
+                    Ok(()) => {
+                        self.key_cache.evict(account);
+                        return Ok(());
+                    }
+                    Err(EngineError::Store(StoreError::Conflict)) => continue,
+                    Err(error) => return Err(error),
+                }
+            }
+            Err(EngineError::Contention)
+        })
+        .await
+    }
+}
+
+impl EnrollmentRecord {
+    /// The id a new authenticator gets: one more than the largest, or the smallest free
+    /// one after id 255 was used.
+    pub(crate) fn next_authenticator_id(&self) -> Option<u8> {
+        let list = self.authenticators();
+        let confirmed = list.iter().filter(|a| !a.is_pending());
+        let largest = confirmed.map(|a| a.id).max().unwrap_or(0);
+        largest
+            .checked_add(1)
+            .or_else(|| (1..=u8::MAX).find(|id| list.iter().all(|a| a.id != *id)))
+    }
+
+    /// Adds `pending` (its id assigned here) in place of any pending authenticator.
+    fn add_pending(&mut self, mut pending: Authenticator) -> Result<(), EngineError> {
+        let id = self
+            .next_authenticator_id()
+            .ok_or(EngineError::TooManyAuthenticators)?;
+        let RecordStatus::Active { authenticators, .. } = &mut self.status else {
+            return Err(EngineError::NotActive);
+        };
+        authenticators.retain(|a| !a.is_pending());
+        if authenticators.len() >= Authenticator::MAX_PER_ACCOUNT {
+            return Err(EngineError::TooManyAuthenticators);
+        }
+        pending.id = id;
+        authenticators.push(pending);
+        authenticators.sort_by_key(|a| a.id);
+        Ok(())
+    }
+
+    /// Whether authenticator `id` may be removed: it exists and is not the only
+    /// confirmed one.
+    fn check_removable(&self, id: u8) -> Result<(), EngineError> {
+        let list = self.authenticators();
+        let target = list
+            .iter()
+            .find(|a| a.id == id)
+            .ok_or(EngineError::UnknownAuthenticator(id))?;
+        let confirmed = list.iter().filter(|a| !a.is_pending()).count();
+        if !target.is_pending() && confirmed <= 1 {
+            return Err(EngineError::LastAuthenticator);
+        }
+        Ok(())
+    }
+
+    fn remove_authenticator(&mut self, id: u8) -> Result<(), EngineError> {
+        self.check_removable(id)?;
+        if let RecordStatus::Active { authenticators, .. } = &mut self.status {
+            authenticators.retain(|a| a.id != id);
+        }
+        Ok(())
+    }
+}

@@ -432,3 +432,52 @@ async fn sixty_four_parallel_submissions_of_one_code_are_accepted_exactly_once()
     assert_eq!(record.recovery_codes_remaining(), 9);
     assert_eq!(record.throttle().failures(), 63);
 }
+
+/// The lost-phone path without the desk: a recovery code and a fresh step-up stop the
+/// service (the lost phone's secret is erased), then the customer applies with a new one.
+#[tokio::test]
+async fn a_recovery_code_and_a_step_up_stop_the_service_of_a_lost_phone() {
+    let h = Harness::new();
+    let (lost, codes) = enrolled_with_codes(&h).await;
+    let stale = totp_enroll::StepUp::transaction_password_verified(
+        &h.account,
+        u64::try_from(h.now() - 3600).unwrap(),
+    );
+    assert!(matches!(
+        h.engine
+            .stop_with_recovery_code(&h.account, &grouped(&codes)[0], &stale)
+            .await,
+        Err(EngineError::StepUp(_))
+    ));
+    assert!(matches!(
+        h.engine
+            .stop_with_recovery_code(&h.account, "0000-0000-0000-0000", &h.step_up())
+            .await,
+        Err(EngineError::Refused(Refusal::WrongCode))
+    ));
+    h.engine
+        .stop_with_recovery_code(&h.account, &grouped(&codes)[0], &h.step_up())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.engine.status(&h.account).await.unwrap().portal_label(),
+        "未登録"
+    );
+    assert!(h.audit_kinds().contains(&AuditKind::Stopped));
+    assert_eq!(
+        h.engine
+            .verify_login(&h.account, &lost.code_at(h.now()))
+            .await
+            .unwrap(),
+        Login::NotRequired
+    );
+    let new_phone = App::scan(&h.begin().await);
+    h.engine
+        .confirm(&h.account, &new_phone.code_at(h.now()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        recover(&h, &grouped(&codes)[1]).await,
+        Err(EngineError::Refused(Refusal::WrongCode))
+    ));
+}

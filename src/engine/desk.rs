@@ -315,16 +315,7 @@ impl<S: Store> Engine<S> {
     ) -> Result<Resynced, EngineError> {
         traced(&self.trace, "resync", account, async {
             let now = self.clock.now()?;
-            if let Err(refused) = step_up.check(
-                account,
-                now,
-                self.policy.step_up_max_age,
-                self.policy.step_up_max_skew,
-            ) {
-                self.append(account, now, [AuditKind::StepUpRefused])
-                    .await?;
-                return Err(refused.into());
-            }
+            self.check_step_up(account, Some(step_up), now).await?;
             self.resync_with(account, first, second, now, None).await
         })
         .await

@@ -286,16 +286,7 @@ impl<S: Store> Engine<S> {
     ) -> Result<Provisioning, EngineError> {
         traced(&self.trace, "begin", account, async {
             let now = self.clock.now()?;
-            if let Err(refused) = step_up.check(
-                account,
-                now,
-                self.policy.step_up_max_age,
-                self.policy.step_up_max_skew,
-            ) {
-                self.append(account, now, [AuditKind::StepUpRefused])
-                    .await?;
-                return Err(refused.into());
-            }
+            self.check_step_up(account, Some(step_up), now).await?;
             let secret = Secret::generate()?;
             let provisioning =
                 Provisioning::new(KeyUri::new(secret.clone(), label, &self.policy.otp)?);
@@ -522,6 +513,18 @@ impl<S: Store> Engine<S> {
         if !self.policy.second_device_step_up {
             return Ok(());
         }
+        self.check_step_up(account, step_up, now).await
+    }
+
+    /// Checks a step-up proof (`None`: [`StepUpError::Required`](crate::StepUpError::Required))
+    /// against the policy's age and skew; a refusal is audited as
+    /// [`AuditKind::StepUpRefused`].
+    async fn check_step_up(
+        &self,
+        account: &AccountId,
+        step_up: Option<&StepUp>,
+        now: u64,
+    ) -> Result<(), EngineError> {
         let checked = match step_up {
             None => Err(crate::error::StepUpError::Required),
             Some(step_up) => step_up.check(

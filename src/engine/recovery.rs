@@ -15,7 +15,7 @@
 
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
-use crate::account::AccountId;
+use crate::account::{AccountId, StepUp};
 use crate::audit::{AuditKind, Operation};
 use crate::engine::{Checked, Engine, Login, MAX_RETRIES, Needs};
 use crate::engine_trace::traced;
@@ -124,19 +124,67 @@ impl<S: Store> Engine<S> {
     ) -> Result<Login, EngineError> {
         traced(&self.trace, "verify_recovery_code", account, async {
             let now = self.clock.now()?;
+            let used = self
+                .consume_recovery_code(account, input, now, Operation::RecoveryLogin, false)
+                .await?;
+            Ok(
+                used.map_or(Login::NotRequired, |remaining| Login::RecoveryCode {
+                    remaining,
+                }),
+            )
+        })
+        .await
+    }
+
+    /// 利用停止 without the phone (it was lost): a recovery code (used up, with the rules
+    /// of [`Engine::verify_recovery_code`]) instead of a one-time code, after a fresh
+    /// transaction-password step-up. Erases every authenticator and the recovery codes;
+    /// the status returns to 未登録 and the customer applies again with the new phone.
+    /// Audited as [`AuditKind::RecoveryCodeUsed`] and [`AuditKind::Stopped`].
+    pub async fn stop_with_recovery_code(
+        &self,
+        account: &AccountId,
+        input: &str,
+        step_up: &StepUp,
+    ) -> Result<(), EngineError> {
+        traced(&self.trace, "stop_with_recovery_code", account, async {
+            let now = self.clock.now()?;
+            self.check_step_up(account, Some(step_up), now).await?;
+            match self
+                .consume_recovery_code(account, input, now, Operation::Stop, true)
+                .await?
+            {
+                Some(_) => Ok(()),
+                None => Err(EngineError::NotActive),
+            }
+        })
+        .await
+    }
+
+    /// Uses up the recovery code `input` matches (the record then cleared, or erased when
+    /// `stop`), or records the refusal; `None` for an account that does not use the
+    /// service, otherwise the codes left.
+    async fn consume_recovery_code(
+        &self,
+        account: &AccountId,
+        input: &str,
+        now: u64,
+        operation: Operation,
+        stop: bool,
+    ) -> Result<Option<u8>, EngineError> {
+        {
             let parsed = RecoveryCode::parse(input);
             for _ in 0..MAX_RETRIES {
                 let Some(Versioned { version, record }) = self.load(account).await? else {
-                    return Ok(Login::NotRequired);
+                    return Ok(None);
                 };
                 if !matches!(record.status(), RecordStatus::Active { .. }) {
                     if record.is_expired_pending(now) {
                         self.erase_expired(account, Versioned { version, record }, now)
                             .await?;
                     }
-                    return Ok(Login::NotRequired);
+                    return Ok(None);
                 }
-                let operation = Operation::RecoveryLogin;
                 if let Err(refusal) = record.throttle.gate(now) {
                     return Err(self
                         .refuse(account, now, operation, refusal, record, version, None)
@@ -182,11 +230,16 @@ impl<S: Store> Engine<S> {
                 }
                 next.throttle = Default::default();
                 let remaining = count_u8(next.recovery.hashes.len());
-                let next = self.for_write(next, account, Some(version))?;
-                let low = (remaining <= self.policy.recovery_low_mark)
-                    .then_some(AuditKind::RecoveryCodesLow { remaining });
                 let used = AuditKind::RecoveryCodeUsed { remaining };
-                let outgoing = self.outgoing(account, now, [used].into_iter().chain(low));
+                let (next, then) = if stop {
+                    (EnrollmentRecord::not_registered(), Some(AuditKind::Stopped))
+                } else {
+                    let low = (remaining <= self.policy.recovery_low_mark)
+                        .then_some(AuditKind::RecoveryCodesLow { remaining });
+                    (next, low)
+                };
+                let next = self.for_write(next, account, Some(version))?;
+                let outgoing = self.outgoing(account, now, [used].into_iter().chain(then));
                 // The held record (if any) is now stale either way.
                 self.key_cache.release(account);
                 match self
@@ -195,16 +248,18 @@ impl<S: Store> Engine<S> {
                     .await
                 {
                     Ok(_) => {
+                        if stop {
+                            self.key_cache.evict(account);
+                        }
                         self.observe(outgoing);
-                        return Ok(Login::RecoveryCode { remaining });
+                        return Ok(Some(remaining));
                     }
                     Err(StoreError::Conflict) => continue,
                     Err(error) => return Err(error.into()),
                 }
             }
             Err(EngineError::Contention)
-        })
-        .await
+        }
     }
 
     /// A new set of codes and their keyed hashes under the ring's current key.

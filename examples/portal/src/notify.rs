@@ -9,9 +9,11 @@
 //!   [`AUDIT_LOG`]: event id, account, kind, request id, client; never a secret or a code,
 //!   events hold none);
 //! * for a factor change ([`Locale::notification`](totp_enroll::Locale::notification):
-//!   confirmed, re-displayed, stopped, reset, erased, locked; recovery codes issued, one
-//!   used at login, few left) a Japanese e-mail to the customer in `portal_mail` (shown at
-//!   `/mail`).
+//!   confirmed, re-displayed, stopped, reset, erased, locked, unlocked by the desk, clock
+//!   offset corrected; recovery codes issued, one used at login, few left) a Japanese
+//!   e-mail to the customer in `portal_mail` (shown at `/mail`). The desk's コード確認
+//!   (`AuditKind::Diagnosed`) sends none: it changes nothing but the failure count (a lock
+//!   it causes is mailed as a lock).
 //!
 //! Delivery is at least once: a batch that failed, or whose acknowledgement was lost,
 //! comes again with the same event ids. Both tables have a UNIQUE `event_id` and are
@@ -214,7 +216,60 @@ pub fn describe(kind: &AuditKind) -> (&'static str, String) {
         AuditKind::RecoveryCodesIssued { .. } => "recovery_codes_issued",
         AuditKind::RecoveryCodeUsed { .. } => "recovery_code_used",
         AuditKind::RecoveryCodesLow { .. } => "recovery_codes_low",
+        AuditKind::Diagnosed { .. } => "diagnosed",
+        AuditKind::Unlocked { .. } => "unlocked",
+        AuditKind::Resynced { .. } => "resynced",
         _ => "other",
     };
     (code, crate::LOCALE.audit_event(kind))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use totp_enroll::{AuditKind, Operator};
+
+    use super::describe;
+
+    #[test]
+    fn the_desks_events_have_their_codes_and_mails() {
+        let operator = Operator::new("desk-01").unwrap();
+        let cases = [
+            (
+                AuditKind::Diagnosed {
+                    operator: operator.clone(),
+                    offset: Some(8),
+                    failures: 1,
+                },
+                "diagnosed",
+                false,
+            ),
+            (
+                AuditKind::Unlocked {
+                    operator: operator.clone(),
+                    reason: "本人確認済み".into(),
+                },
+                "unlocked",
+                true,
+            ),
+            (
+                AuditKind::Resynced {
+                    drift: 8,
+                    operator: Some(operator),
+                },
+                "resynced",
+                true,
+            ),
+        ];
+        for (kind, code, mailed) in cases {
+            let (described, detail) = describe(&kind);
+            assert_eq!(described, code);
+            assert!(detail.contains("desk-01"), "{detail}");
+            assert_eq!(
+                crate::LOCALE.notification(&kind).is_some(),
+                mailed,
+                "{code}"
+            );
+        }
+    }
 }

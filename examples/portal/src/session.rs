@@ -136,6 +136,20 @@ pub struct SessionData {
     pub recovery_login: Option<u8>,
     /// The logged-in support-desk operator.
     pub operator: Option<String>,
+    /// The result of the operator's last コード確認 or 時刻ずれの補正, for the one page
+    /// after its redirect (it holds no code: only what the engine found).
+    pub desk_result: Option<DeskResult>,
+}
+
+/// What a support-desk action found, shown once on the customer's desk page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeskResult {
+    /// The customer it is about.
+    pub login_id: String,
+    /// Which action (`diagnose` or `resync`, as in the redirect's `done`).
+    pub action: &'static str,
+    /// The sentences to show.
+    pub lines: Vec<String>,
 }
 
 impl SessionData {

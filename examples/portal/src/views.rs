@@ -297,6 +297,21 @@ pub struct DeskLoginPage {
     pub error: Option<String>,
 }
 
+/// An authenticator as the support desk sees it (`Engine::overview`: never a secret).
+#[derive(Debug, Clone)]
+pub struct DeskAuthenticator {
+    /// The account name the app shows (the key URI's label).
+    pub label: String,
+    /// 登録日時 (JST; for an application in progress, when it began).
+    pub created_at: String,
+    /// 最終利用日時 (JST), or a dash while the application is in progress.
+    pub last_used_at: String,
+    /// 時刻のずれ, in seconds with its steps (`+240秒（8ステップ進み）`).
+    pub drift: String,
+    /// Whether it still awaits its first code (申込手続き中).
+    pub pending: bool,
+}
+
 /// A customer as the support desk sees it.
 #[derive(Debug, Clone)]
 pub struct DeskCustomer {
@@ -306,13 +321,31 @@ pub struct DeskCustomer {
     pub name: String,
     /// 未登録 / 利用中.
     pub status_label: &'static str,
-    /// Pending, throttled, locked.
+    /// Since when in use, or the pending application's expiry.
     pub notes: Vec<String>,
+    /// Whether the service is in use (コード確認 and 時刻ずれの補正 are offered).
+    pub active: bool,
+    /// Whether there is a registration at all (ロック解除 is offered).
+    pub registered: bool,
+    /// The registered authenticators.
+    pub authenticators: Vec<DeskAuthenticator>,
+    /// The recorded clock offsets of the active authenticators, in steps (for コード確認's
+    /// advice whether a login would accept the code).
+    pub drifts: Vec<i32>,
+    /// 未使用のリカバリーコード.
+    pub recovery_codes_remaining: usize,
+    /// 連続失敗回数.
+    pub failures: u32,
+    /// ロック／一時停止: `ロック中…`, `一時停止中（…まで）` or `なし`.
+    pub lock_state: String,
+    /// Whether attempts are refused now (locked or in a backoff): the state is highlighted.
+    pub restricted: bool,
     /// Recent audit events: (time JST, description).
     pub events: Vec<(String, String)>,
 }
 
-/// Support desk: look up and reset.
+/// Support desk: look up, the overview, コード確認, ロック解除, 時刻ずれの補正, reset and
+/// erasure.
 #[derive(Template)]
 #[template(path = "desk.html")]
 pub struct DeskPage {
@@ -326,6 +359,8 @@ pub struct DeskPage {
     pub error: Option<String>,
     /// The customer found.
     pub found: Option<DeskCustomer>,
+    /// The result of コード確認, on the page right after it (never the code itself).
+    pub diagnosis: Option<Vec<String>>,
 }
 
 /// One mail as `/mail` shows it.

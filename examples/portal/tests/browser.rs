@@ -425,7 +425,8 @@ fn copy_docs_screenshots(shots: &[(String, PathBuf)]) {
 /// 7. 利用停止 with a fresh code: 未登録 again, and logging in needs no code;
 /// 8. a second customer enrols (-受付- shows her 10 recovery codes), loses the phone, logs
 ///    in once with a recovery code, locks the service with wrong codes; the support desk
-///    (/desk) resets it; the customer logs in with the password only: 未登録.
+///    (/desk) sees the lock, its コード確認 is refused while locked, and it resets the
+///    service; the customer logs in with the password only: 未登録.
 ///
 /// The portal's clock is a manual clock moved to the next 30 s step when the phone needs a
 /// fresh code. Everything the portal logged is checked for secrets, codes and passwords.
@@ -738,21 +739,23 @@ async fn the_manuals_walk_through_the_portal() {
     w.browser.click("#lookup-button").await;
     w.browser.expect_page("/desk", "お客さまサポート窓口").await;
     assert_eq!(w.status().await, "利用中");
-    let notes = w
-        .browser
-        .client
-        .find_all(fantoccini::Locator::Css(".desk-note"))
-        .await
-        .expect("notes");
-    let mut note_texts = Vec::new();
-    for note in notes {
-        note_texts.push(note.text().await.expect("text"));
-    }
-    assert!(
-        note_texts.iter().any(|n| n.contains("ロック中")),
-        "the desk sees the lock: {note_texts:?}"
-    );
+    let lock = w.browser.text("#desk-lock").await;
+    assert!(lock.contains("ロック中"), "the desk sees the lock: {lock}");
+    assert_eq!(w.browser.text("#desk-failures").await, "10 回");
     w.screen("21-desk-locked").await;
+    // コード確認 of the code the phone shows: refused while locked, with the desk's advice.
+    let code = hanako_phone.fresh_code(&w.portal);
+    w.browser.fill("#diagnose-code", &code).await;
+    w.browser.click("#diagnose-button").await;
+    w.browser
+        .expect_page("/desk/diagnose", "お客さまサポート窓口")
+        .await;
+    let error = w.error().await;
+    assert!(
+        error.starts_with(&JA.refusal(&Refusal::Locked)) && error.contains("ロック解除"),
+        "a locked account's code is not checked: {error}"
+    );
+    w.screen("21b-desk-diagnose-locked").await;
     w.browser
         .fill("#reset-reason", "スマートフォン紛失（本人確認済み）")
         .await;

@@ -1,5 +1,6 @@
 //! Nothing secret reaches the log: a whole login and enrollment, a login with a recovery
-//! code (and a refused one) and the issue of new recovery codes, at TRACE level, with the
+//! code (and a refused one), the issue of new recovery codes, and the support desk's code
+//! check and resync from codes the customer read out, at TRACE level, with the
 //! request spans, the engine's spans and the audit lines of the delivery, hold no
 //! password, setup key, code, recovery code, CSRF token or session id; the audit line names
 //! the request (its `X-Request-Id`) and the client. Its own test process, so the log
@@ -81,6 +82,43 @@ async fn no_password_key_or_code_reaches_the_log() {
     let new_codes = b.get("/recovery-codes/show").await.recovery_codes();
     assert_eq!(new_codes.len(), 10);
     recovery_codes.extend(new_codes);
+
+    // The support desk: a code check (4 minutes fast) and a resync from two consecutive
+    // codes the customer read out.
+    let mut desk = Browser::new(&portal);
+    desk.get("/desk").await;
+    let operator = desk
+        .post(
+            "/desk/login",
+            &[("operator", "desk-01"), ("password", "demo-desk-pw")],
+        )
+        .await;
+    assert_eq!(operator.location(), "/desk");
+    desk.get(&format!("/desk?login_id={}", TARO.0)).await;
+    let diagnosed_code = app.code_off_by(&clock, 240);
+    let diagnosed = desk
+        .post(
+            "/desk/diagnose",
+            &[("login_id", TARO.0), ("code", &diagnosed_code)],
+        )
+        .await;
+    assert_eq!(diagnosed.status, axum::http::StatusCode::SEE_OTHER);
+    desk.get(diagnosed.location()).await;
+    let resync_first = app.code_off_by(&clock, 120);
+    clock.advance(30);
+    let resync_second = app.code_off_by(&clock, 120);
+    let resynced = desk
+        .post(
+            "/desk/resync",
+            &[
+                ("login_id", TARO.0),
+                ("first", &resync_first),
+                ("second", &resync_second),
+                ("reason", "時刻ずれのご相談"),
+            ],
+        )
+        .await;
+    assert_eq!(resynced.status, axum::http::StatusCode::SEE_OTHER);
     deliver(&portal).await;
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -111,6 +149,10 @@ async fn no_password_key_or_code_reaches_the_log() {
         wrong(&code).as_str(),
         login_code.as_str(),
         issue_code.as_str(),
+        diagnosed_code.as_str(),
+        resync_first.as_str(),
+        resync_second.as_str(),
+        "demo-desk-pw",
         csrf.as_str(),
     ] {
         assert!(!log.contains(secret), "{secret} in the log");
@@ -118,6 +160,10 @@ async fn no_password_key_or_code_reaches_the_log() {
     assert!(
         log.contains("verify_recovery_code") && log.contains("issue_recovery_codes"),
         "the recovery-code calls are logged: {log}"
+    );
+    assert!(
+        log.contains("diagnose") && log.contains("desk_resync"),
+        "the desk's calls are logged: {log}"
     );
     for recovery_code in &recovery_codes {
         let plain = recovery_code.replace('-', "");

@@ -1,40 +1,65 @@
 //! The support desk (`/desk`, お客さまサポート窓口): operators log in with their own session,
-//! look a customer up by login ID (status and recent audit events: never a secret or a
-//! code), and, each with a mandatory reason that is audited with the operator:
+//! look a customer up by login ID (the engine's overview: status, the authenticator with its
+//! clock offset, unused recovery codes, failures and lock; recent audit events: never a
+//! secret or a code), and
 //!
+//! * check a code the customer reads out over the phone (コード確認: `Engine::diagnose`,
+//!   which never accepts or consumes it and counts each check as a failed attempt);
+//!
+//! and, each with a mandatory reason that is audited with the operator:
+//!
+//! * unlock after the customer's identity was re-proofed (ロック解除:
+//!   `Engine::admin_unlock`, keeping the registration and the recovery codes);
+//! * correct the app's clock offset from two consecutive codes the customer reads out
+//!   (時刻ずれの補正: `Engine::desk_resync`);
 //! * reset the service (リセット, the manual's lost-phone path: `Engine::admin_reset`);
 //! * erase the registration on the customer's data-protection request (個人情報削除:
 //!   `Engine::forget`, which leaves only a tombstone of the row; the audit trail stays).
+//!
+//! No code typed here is logged, echoed into the page or put in a URL: the result of a
+//! check or a resync goes to the next page through the operator's session.
 
 use axum::Form;
 use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use totp_enroll::{Access, Lang, Operator, Status};
+use totp_enroll::{
+    AccountId, AccountOverview, Diagnosis, EngineError, Lang, Operator, Refusal, Status, Window,
+};
 
 use super::{Page, Reject, account_id, refused_page};
 use crate::app::SharedState;
-use crate::session::Session;
-use crate::views::{self, Chrome, DeskCustomer, DeskLoginPage, DeskPage};
+use crate::session::{DeskResult, Session};
+use crate::views::{self, Chrome, DeskAuthenticator, DeskCustomer, DeskLoginPage, DeskPage};
 
 /// How many audit events the desk shows.
 const RECENT_EVENTS: i64 = 20;
 /// Longest reason, in characters.
 const MAX_REASON_CHARS: usize = 500;
+/// `done` after コード確認.
+const DIAGNOSED: &str = "diagnose";
+/// `done` after 時刻ずれの補正.
+const RESYNCED: &str = "resync";
+/// The page's answer when the login ID is no customer's.
+const NOT_FOUND: &str = "該当するお客さまが見つかりません。";
 
-/// `?login_id=…&done=reset` (or `done=forget`).
+/// `?login_id=…&done=reset` (or `forget`, `unlock`, `diagnose`, `resync`).
 #[derive(Debug, Deserialize)]
 pub struct Lookup {
     /// The login ID to look up.
     pub login_id: Option<String>,
-    /// The action just done (`reset` or `forget`).
+    /// The action just done.
     pub done: Option<String>,
 }
 
 /// What an operator does to a customer's service, with a reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DeskAction {
+    /// ロック解除: failures, lock and backoff are cleared; the registration stays.
+    Unlock,
+    /// 時刻ずれの補正: the app's clock offset is set from two consecutive codes.
+    Resync,
     /// リセット: the enrollment is cleared; the customer may apply again.
     Reset,
     /// 個人情報削除: the enrollment row is erased; the customer may apply again.
@@ -42,11 +67,14 @@ enum DeskAction {
 }
 
 impl DeskAction {
-    const ALL: [Self; 2] = [Self::Reset, Self::Forget];
+    /// The actions whose notice after the redirect is fixed text.
+    const NOTICED: [Self; 3] = [Self::Unlock, Self::Reset, Self::Forget];
 
     /// In the `done` query after the action.
     fn name(self) -> &'static str {
         match self {
+            Self::Unlock => "unlock",
+            Self::Resync => RESYNCED,
             Self::Reset => "reset",
             Self::Forget => "forget",
         }
@@ -54,6 +82,8 @@ impl DeskAction {
 
     fn no_reason(self) -> &'static str {
         match self {
+            Self::Unlock => "ロック解除の理由を入力してください。",
+            Self::Resync => "時刻ずれの補正の理由を入力してください。",
             Self::Reset => "リセットの理由を入力してください。",
             Self::Forget => "個人情報削除の理由（ご依頼の内容）を入力してください。",
         }
@@ -61,13 +91,20 @@ impl DeskAction {
 
     fn reason_too_long(self) -> &'static str {
         match self {
+            Self::Unlock => "ロック解除の理由は500文字以内で入力してください。",
+            Self::Resync => "時刻ずれの補正の理由は500文字以内で入力してください。",
             Self::Reset => "リセットの理由は500文字以内で入力してください。",
             Self::Forget => "個人情報削除の理由は500文字以内で入力してください。",
         }
     }
 
+    /// The notice after the action (時刻ずれの補正 tells the new offset instead).
     fn done(self) -> &'static str {
         match self {
+            Self::Unlock => {
+                "ワンタイムパスワード認証のロックを解除しました（連続失敗回数 0 回）。登録情報とリカバリーコードはそのままお使いいただけます。"
+            }
+            Self::Resync => "時刻のずれを補正しました。",
             Self::Reset => "ワンタイムパスワードサービスをリセットしました（未登録）。",
             Self::Forget => {
                 "ご依頼によりワンタイムパスワードサービスの登録情報を削除しました（未登録）。"
@@ -85,11 +122,33 @@ pub struct DeskLoginForm {
     pub password: String,
 }
 
-/// The reset and erasure forms.
+/// The unlock, reset and erasure forms.
 #[derive(Debug, Deserialize)]
 pub struct ReasonForm {
     /// The customer.
     pub login_id: String,
+    /// 理由.
+    pub reason: String,
+}
+
+/// The コード確認 form (no `Debug`: it holds the code the customer read out).
+#[derive(Deserialize)]
+pub struct DiagnoseForm {
+    /// The customer.
+    pub login_id: String,
+    /// The code the customer read out.
+    pub code: String,
+}
+
+/// The 時刻ずれの補正 form (no `Debug`: it holds two codes).
+#[derive(Deserialize)]
+pub struct ResyncForm {
+    /// The customer.
+    pub login_id: String,
+    /// The code the app showed first.
+    pub first: String,
+    /// The code it showed next.
+    pub second: String,
     /// 理由.
     pub reason: String,
 }
@@ -127,10 +186,25 @@ pub async fn show(
         return login_page(&session, StatusCode::OK, None);
     }
     let login_id = lookup.login_id.unwrap_or_default().trim().to_owned();
-    let notice = DeskAction::ALL
+    let done = lookup.done.as_deref();
+    let mut notice = DeskAction::NOTICED
         .into_iter()
-        .find(|action| lookup.done.as_deref() == Some(action.name()))
+        .find(|action| done == Some(action.name()))
         .map(|action| action.done().to_owned());
+    // A check's or a resync's result is shown once, on the page its redirect asks for (and
+    // dropped by any other page).
+    let result = session
+        .update(|d| d.desk_result.take())
+        .flatten()
+        .filter(|r| done == Some(r.action) && r.login_id == login_id);
+    let diagnosis = match result {
+        Some(result) if result.action == DIAGNOSED => Some(result.lines),
+        Some(result) => {
+            notice = Some(result.lines.join(""));
+            None
+        }
+        None => None,
+    };
     if login_id.is_empty() {
         return Ok(views::page(
             StatusCode::OK,
@@ -140,6 +214,7 @@ pub async fn show(
                 notice,
                 error: None,
                 found: None,
+                diagnosis: None,
             },
         ));
     }
@@ -149,9 +224,7 @@ pub async fn show(
     } else {
         StatusCode::NOT_FOUND
     };
-    let error = found
-        .is_none()
-        .then(|| "該当するお客さまが見つかりません。".to_owned());
+    let error = found.is_none().then(|| NOT_FOUND.to_owned());
     Ok(views::page(
         status,
         &DeskPage {
@@ -160,6 +233,7 @@ pub async fn show(
             notice,
             error,
             found,
+            diagnosis,
         },
     ))
 }
@@ -169,26 +243,15 @@ async fn desk_customer(app: &SharedState, login_id: &str) -> Result<Option<DeskC
         return Ok(None);
     };
     let account = account_id(&customer.login_id)?;
-    let status = app.engine.status(&account).await?;
+    let overview = app.engine.overview(&account).await?;
     let mut notes = Vec::new();
-    let access = match status {
-        Status::Pending { expires_at, access } => {
-            notes.push(format!(
-                "申込手続き中（確認未完了、有効期限 {}）",
-                crate::LOCALE.time(expires_at)
-            ));
-            Some(access)
-        }
-        Status::Active { since, access } => {
+    match overview.status {
+        Status::Pending { expires_at, .. } => notes.push(format!(
+            "申込手続き中（確認未完了、有効期限 {}）",
+            crate::LOCALE.time(expires_at)
+        )),
+        Status::Active { since, .. } => {
             notes.push(format!("利用開始 {}", crate::LOCALE.time(since)));
-            Some(access)
-        }
-        _ => None,
-    };
-    match access {
-        Some(Access::Locked) => notes.push("ロック中（リセットが必要です）".into()),
-        Some(Access::Throttled { until }) => {
-            notes.push(format!("一時停止中（{}まで）", crate::LOCALE.time(until)));
         }
         _ => {}
     }
@@ -209,10 +272,171 @@ async fn desk_customer(app: &SharedState, login_id: &str) -> Result<Option<DeskC
     Ok(Some(DeskCustomer {
         login_id: customer.login_id,
         name: customer.name,
-        status_label: status.label(Lang::Ja),
+        status_label: overview.status.label(Lang::Ja),
         notes,
+        active: matches!(overview.status, Status::Active { .. }),
+        registered: !overview.authenticators.is_empty(),
+        authenticators: overview
+            .authenticators
+            .iter()
+            .map(|a| DeskAuthenticator {
+                label: a.label.clone(),
+                created_at: crate::LOCALE.time(a.created_at),
+                last_used_at: a
+                    .last_used_at
+                    .map_or_else(|| "—".to_owned(), |at| crate::LOCALE.time(at)),
+                drift: if a.pending {
+                    "—".to_owned()
+                } else {
+                    drift_cell(a.drift_steps, a.drift_seconds)
+                },
+                pending: a.pending,
+            })
+            .collect(),
+        drifts: overview
+            .authenticators
+            .iter()
+            .filter(|a| !a.pending)
+            .map(|a| a.drift_steps)
+            .collect(),
+        recovery_codes_remaining: overview.recovery_codes_remaining,
+        failures: overview.failures,
+        lock_state: lock_state(&overview),
+        restricted: overview.locked || overview.backoff_until.is_some(),
         events,
     }))
+}
+
+/// The ロック／一時停止 cell.
+fn lock_state(overview: &AccountOverview) -> String {
+    match (overview.locked, overview.backoff_until) {
+        (true, _) => "ロック中（ご本人確認のうえ、ロック解除またはリセットが必要です）".to_owned(),
+        (false, Some(until)) => format!("一時停止中（{}まで）", crate::LOCALE.time(until)),
+        (false, None) => "なし".to_owned(),
+    }
+}
+
+/// The 時刻のずれ cell: `+240秒（8ステップ進み）`, `-30秒（1ステップ遅れ）`, `0秒（ずれなし）`.
+pub fn drift_cell(steps: i32, seconds: i64) -> String {
+    let n = steps.unsigned_abs();
+    match steps.signum() {
+        1 => format!("+{seconds}秒（{n}ステップ進み）"),
+        -1 => format!("{seconds}秒（{n}ステップ遅れ）"),
+        _ => "0秒（ずれなし）".to_owned(),
+    }
+}
+
+/// A length of time in words: `30秒`, `4分`, `1分30秒`, `2時間5分`, `1日`.
+pub fn duration(seconds: u64) -> String {
+    const MINUTE: u64 = 60;
+    const HOUR: u64 = 60 * MINUTE;
+    const DAY: u64 = 24 * HOUR;
+    let (big, small, big_unit, small_unit, small_len) = if seconds < MINUTE {
+        return format!("{seconds}秒");
+    } else if seconds < HOUR {
+        (seconds / MINUTE, seconds % MINUTE, "分", "秒", 1)
+    } else if seconds < DAY {
+        (seconds / HOUR, seconds % HOUR, "時間", "分", MINUTE)
+    } else {
+        (seconds / DAY, seconds % DAY, "日", "時間", HOUR)
+    };
+    match small / small_len {
+        0 => format!("{big}{big_unit}"),
+        small => format!("{big}{big_unit}{small}{small_unit}"),
+    }
+}
+
+/// How far the customer's phone's clock is off, as one sentence.
+pub fn drift_sentence(steps: i64, seconds: i64) -> String {
+    let about = duration(seconds.unsigned_abs());
+    let n = steps.unsigned_abs();
+    match steps.signum() {
+        1 => format!("お客さまのスマートフォンの時刻が約{about}進んでいます（{n}ステップ）。"),
+        -1 => format!("お客さまのスマートフォンの時刻が約{about}遅れています（{n}ステップ）。"),
+        _ => "お客さまのスマートフォンの時刻は合っています（ずれなし）。".to_owned(),
+    }
+}
+
+/// What コード確認 found (the engine's [`Diagnosis`], in the fields the desk words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// The code is `offset` steps (`seconds`) from now; `already_used`: at or before the
+    /// last used step.
+    Matches {
+        /// Whole steps from the current step.
+        offset: i64,
+        /// The same in seconds.
+        seconds: i64,
+        /// Whether it was used already (or is older than a used one).
+        already_used: bool,
+    },
+    /// No step within `searched` steps each way has this code.
+    NoMatch {
+        /// Steps searched each way.
+        searched: u64,
+    },
+    /// A result this portal does not know yet.
+    Unknown,
+}
+
+impl From<Diagnosis> for Found {
+    fn from(diagnosis: Diagnosis) -> Self {
+        match diagnosis {
+            Diagnosis::Matches {
+                offset,
+                seconds,
+                already_used,
+                ..
+            } => Self::Matches {
+                offset,
+                seconds,
+                already_used,
+            },
+            Diagnosis::NoMatch { searched, .. } => Self::NoMatch { searched },
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// What コード確認 tells the operator: the offset found (or that the code was used or
+/// matched nothing), and whether a login would accept such a code now (`drifts`: the
+/// recorded offsets of the active authenticators, on which login windows are centred;
+/// `window`: their reach; `period`: the step in seconds).
+pub fn diagnosis_lines(found: Found, period: u32, drifts: &[i32], window: Window) -> Vec<String> {
+    match found {
+        Found::Matches {
+            already_used: true, ..
+        } => vec![
+            "既に使用済みのコードです。".to_owned(),
+            "アプリに次のコードが表示されてから、そのコードを読み上げていただいてください。"
+                .to_owned(),
+        ],
+        Found::Matches {
+            offset, seconds, ..
+        } => {
+            let reach = -i64::from(window.behind())..=i64::from(window.ahead());
+            let accepted = drifts
+                .iter()
+                .any(|&drift| reach.contains(&offset.saturating_sub(i64::from(drift))));
+            let login = if accepted {
+                "このずれであれば、そのままログインできます。"
+            } else {
+                "このずれではログインできません。お客さまにスマートフォンの日付と時刻の設定（自動設定）をご確認いただくか、「時刻ずれの補正」を行ってください。"
+            };
+            vec![drift_sentence(offset, seconds), login.to_owned()]
+        }
+        Found::NoMatch { searched } => vec![
+            format!(
+                "一致するコードがありません（前後{}）。",
+                duration(searched.saturating_mul(u64::from(period)))
+            ),
+            format!(
+                "お客さまのアプリで「{}」のコードを読み上げていただいているか、スマートフォンの日付が正しいかをご確認ください。",
+                crate::ISSUER
+            ),
+        ],
+        Found::Unknown => vec!["確認結果を表示できません。".to_owned()],
+    }
 }
 
 /// POST /desk/login.
@@ -246,6 +470,86 @@ pub async fn logout(Extension(session): Extension<Session>) -> Redirect {
     Redirect::to("/desk")
 }
 
+/// POST /desk/diagnose (コード確認): by how many steps the code the customer read out is
+/// off; never a login, never a consumed code, and counted as one failed attempt.
+pub async fn diagnose(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<DiagnoseForm>,
+) -> Page {
+    let target = checked(&app, &session, &form.login_id, None).await?;
+    let result = app
+        .engine
+        .diagnose(&target.account, &form.code, &target.operator)
+        .await;
+    match result {
+        Ok(diagnosis) => {
+            let otp = app.engine.policy().otp();
+            let drifts = &target.found.drifts;
+            let found = Found::from(diagnosis);
+            let lines = diagnosis_lines(found, otp.period(), drifts, otp.window());
+            Ok(done(&session, target.login_id, DIAGNOSED, Some(lines)))
+        }
+        Err(error) => {
+            let addition = desk_refusal(&error, None);
+            refused(&app, target, error, addition).await
+        }
+    }
+}
+
+/// POST /desk/unlock (ロック解除): clears failures, lock and backoff; the reason is
+/// mandatory and audited.
+pub async fn unlock(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<ReasonForm>,
+) -> Page {
+    let action = DeskAction::Unlock;
+    let target = checked(&app, &session, &form.login_id, Some((&form.reason, action))).await?;
+    let result = (app.engine)
+        .admin_unlock(&target.account, &target.operator, &target.reason)
+        .await;
+    finish(&app, &session, target, action, result).await
+}
+
+/// POST /desk/resync (時刻ずれの補正): two consecutive codes the customer read out set the
+/// app's clock offset; the reason is mandatory and audited.
+pub async fn resync(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<ResyncForm>,
+) -> Page {
+    let action = DeskAction::Resync;
+    let target = checked(&app, &session, &form.login_id, Some((&form.reason, action))).await?;
+    let result = app
+        .engine
+        .desk_resync(
+            &target.account,
+            &form.first,
+            &form.second,
+            &target.operator,
+            &target.reason,
+        )
+        .await;
+    match result {
+        Ok(resynced) => {
+            let period = i64::from(app.engine.policy().otp().period());
+            let drift = i64::from(resynced.drift);
+            let lines = vec![
+                action.done().to_owned(),
+                drift_sentence(drift, drift.saturating_mul(period)),
+                "次回のログインから、このずれに合わせてワンタイムパスワードを確認します。"
+                    .to_owned(),
+            ];
+            Ok(done(&session, target.login_id, RESYNCED, Some(lines)))
+        }
+        Err(error) => {
+            let addition = desk_refusal(&error, Some(action));
+            refused(&app, target, error, addition).await
+        }
+    }
+}
+
 /// POST /desk/reset: clears the customer's enrollment (lost phone); the reason is
 /// mandatory and audited.
 pub async fn reset(
@@ -253,7 +557,12 @@ pub async fn reset(
     Extension(session): Extension<Session>,
     Form(form): Form<ReasonForm>,
 ) -> Page {
-    act(&app, &session, form, DeskAction::Reset).await
+    let action = DeskAction::Reset;
+    let target = checked(&app, &session, &form.login_id, Some((&form.reason, action))).await?;
+    let result = (app.engine)
+        .admin_reset(&target.account, &target.operator, &target.reason)
+        .await;
+    finish(&app, &session, target, action, result).await
 }
 
 /// POST /desk/forget: erases the customer's enrollment on a data-protection request; the
@@ -263,72 +572,258 @@ pub async fn forget(
     Extension(session): Extension<Session>,
     Form(form): Form<ReasonForm>,
 ) -> Page {
-    act(&app, &session, form, DeskAction::Forget).await
+    let action = DeskAction::Forget;
+    let target = checked(&app, &session, &form.login_id, Some((&form.reason, action))).await?;
+    let result = (app.engine)
+        .forget(&target.account, &target.operator, &target.reason)
+        .await;
+    finish(&app, &session, target, action, result).await
 }
 
-/// Checks the operator and the reason, then does `action` and goes back to the lookup.
-async fn act(app: &SharedState, session: &Session, form: ReasonForm, action: DeskAction) -> Page {
+/// After an action with a reason that tells nothing more than its notice: back to the
+/// lookup, or the refusal.
+async fn finish(
+    app: &SharedState,
+    session: &Session,
+    target: Target,
+    action: DeskAction,
+    result: Result<(), EngineError>,
+) -> Page {
+    match result {
+        Ok(()) => Ok(done(session, target.login_id, action.name(), None)),
+        Err(error) => {
+            let addition = desk_refusal(&error, Some(action));
+            refused(app, target, error, addition).await
+        }
+    }
+}
+
+/// The customer an action is for, the operator, and the reason (one line).
+struct Target {
+    chrome: Chrome,
+    login_id: String,
+    account: AccountId,
+    operator: Operator,
+    reason: String,
+    found: DeskCustomer,
+}
+
+/// Whether an action for `login_id` may go ahead: an operator is logged in, the customer
+/// exists, and (for `reason` with its action) the reason is given and not too long. The
+/// engine checks the reason's characters.
+async fn checked(
+    app: &SharedState,
+    session: &Session,
+    login_id: &str,
+    reason: Option<(&str, DeskAction)>,
+) -> Result<Target, Reject> {
     let (chrome, operator) = chrome(session);
     let Some(operator) = operator else {
-        return login_page(session, StatusCode::UNAUTHORIZED, None);
+        let page = login_page(session, StatusCode::UNAUTHORIZED, None)?;
+        return Err(Reject::Page(Box::new(page)));
     };
     // One line of text: newlines and other control characters become spaces (the reason
     // goes to the audit log).
-    let reason: String = form
-        .reason
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let reason = reason.trim();
-    let login_id = form.login_id.trim().to_owned();
-    let error = if reason.is_empty() {
-        Some(action.no_reason())
-    } else if reason.chars().count() > MAX_REASON_CHARS {
-        Some(action.reason_too_long())
-    } else {
-        None
+    let (text, error) = match reason {
+        Some((reason, action)) => {
+            let line: String = reason
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            let line = line.trim().to_owned();
+            let error = if line.is_empty() {
+                Some(action.no_reason())
+            } else if line.chars().count() > MAX_REASON_CHARS {
+                Some(action.reason_too_long())
+            } else {
+                None
+            };
+            (line, error)
+        }
+        None => (String::new(), None),
     };
+    let login_id = login_id.trim().to_owned();
     let found = desk_customer(app, &login_id).await?;
-    if found.is_none() || error.is_some() {
-        let status = if found.is_none() {
-            StatusCode::NOT_FOUND
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        let error = error.map_or_else(
-            || "該当するお客さまが見つかりません。".to_owned(),
-            str::to_owned,
-        );
-        return Ok(views::page(
-            status,
-            &DeskPage {
+    let found = match (found, error) {
+        (Some(found), None) => found,
+        (found, error) => {
+            let status = if found.is_none() {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            let error = error.unwrap_or(NOT_FOUND).to_owned();
+            let page = DeskPage {
                 chrome,
                 login_id,
                 notice: None,
                 error: Some(error),
                 found,
-            },
-        ));
-    }
+                diagnosis: None,
+            };
+            return Err(Reject::Page(Box::new(views::page(status, &page))));
+        }
+    };
     let operator = Operator::new(operator)
         .map_err(|e| crate::error::AppError::internal(format!("operator: {e}")))?;
-    let account = account_id(&login_id)?;
-    let result = match action {
-        DeskAction::Reset => app.engine.admin_reset(&account, &operator, reason).await,
-        DeskAction::Forget => app.engine.forget(&account, &operator, reason).await,
-    };
-    if let Err(error) = result {
-        return refused_page(app, error, |message| DeskPage {
-            chrome,
-            login_id,
-            notice: None,
-            error: Some(message),
-            found,
-        });
-    }
+    Ok(Target {
+        chrome,
+        account: account_id(&login_id)?,
+        login_id,
+        operator,
+        reason: text,
+        found,
+    })
+}
+
+/// After an action: its result (if any) for the next page, and the redirect to the lookup.
+fn done(
+    session: &Session,
+    login_id: String,
+    action: &'static str,
+    lines: Option<Vec<String>>,
+) -> Response {
     let query: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("login_id", &login_id)
-        .append_pair("done", action.name())
+        .append_pair("done", action)
         .finish();
-    Ok(Redirect::to(&format!("/desk?{query}")).into_response())
+    if let Some(lines) = lines {
+        session.update(|d| {
+            d.desk_result = Some(DeskResult {
+                login_id,
+                action,
+                lines,
+            });
+        });
+    }
+    Redirect::to(&format!("/desk?{query}")).into_response()
+}
+
+/// The desk's wording of a refusal, where it differs from the customer's
+/// (`Locale::engine_error`): `None` keeps the library's text.
+fn desk_refusal(error: &EngineError, action: Option<DeskAction>) -> Option<&'static str> {
+    match (error, action) {
+        (EngineError::Refused(Refusal::Locked), None) => Some(
+            "ロック中はコード確認ができません。ご本人確認のうえ、「ロック解除」を行ってください。",
+        ),
+        (EngineError::Refused(Refusal::Locked), Some(DeskAction::Resync)) => Some(
+            "ロック中は時刻ずれの補正ができません。ご本人確認のうえ、先に「ロック解除」を行ってください。",
+        ),
+        (EngineError::Refused(Refusal::WrongCode), Some(DeskAction::Resync)) => Some(
+            "読み上げていただいた2つのコードを、続けて表示されたコードとして確認できませんでした。アプリに表示されているコードと、その次に表示されるコードを続けて読み上げていただき、もう一度入力してください（失敗は認証の失敗1回として数えられます）。",
+        ),
+        (EngineError::NotActive, _) => {
+            Some("ワンタイムパスワードサービスをご利用になっていないため、この操作はできません。")
+        }
+        _ => None,
+    }
+}
+
+/// The page of a refused action: the customer's page again (re-read: a counted failure
+/// changed it) with the library's text of the refusal, then the desk's `addition`.
+async fn refused(
+    app: &SharedState,
+    target: Target,
+    error: EngineError,
+    addition: Option<&'static str>,
+) -> Page {
+    let Target {
+        chrome, login_id, ..
+    } = target;
+    let found = desk_customer(app, &login_id).await?;
+    refused_page(app, error, |message| DeskPage {
+        chrome,
+        login_id,
+        notice: None,
+        error: Some(match addition {
+            Some(addition) => format!("{message}{addition}"),
+            None => message,
+        }),
+        found,
+        diagnosis: None,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_an_operator_says_them() {
+        assert_eq!(duration(30), "30秒");
+        assert_eq!(duration(240), "4分");
+        assert_eq!(duration(90), "1分30秒");
+        assert_eq!(duration(2 * 3600 + 5 * 60), "2時間5分");
+        assert_eq!(duration(3600), "1時間");
+        assert_eq!(duration(86_400), "1日");
+        assert_eq!(duration(86_400 + 3 * 3600), "1日3時間");
+    }
+
+    #[test]
+    fn the_drift_cell_shows_seconds_and_steps() {
+        assert_eq!(drift_cell(8, 240), "+240秒（8ステップ進み）");
+        assert_eq!(drift_cell(-1, -30), "-30秒（1ステップ遅れ）");
+        assert_eq!(drift_cell(0, 0), "0秒（ずれなし）");
+    }
+
+    #[test]
+    fn a_diagnosis_says_ahead_behind_used_or_no_match() {
+        let window = Window::ONE;
+        let ahead = diagnosis_lines(
+            Found::Matches {
+                offset: 8,
+                seconds: 240,
+                already_used: false,
+            },
+            30,
+            &[0],
+            window,
+        );
+        assert_eq!(
+            ahead[0],
+            "お客さまのスマートフォンの時刻が約4分進んでいます（8ステップ）。"
+        );
+        assert!(ahead[1].contains("ログインできません"));
+        let behind = diagnosis_lines(
+            Found::Matches {
+                offset: -1,
+                seconds: -30,
+                already_used: false,
+            },
+            30,
+            &[0],
+            window,
+        );
+        assert_eq!(
+            behind[0],
+            "お客さまのスマートフォンの時刻が約30秒遅れています（1ステップ）。"
+        );
+        assert!(behind[1].contains("そのままログインできます"));
+        // Centred on the recorded drift: 8 steps ahead logs in once the drift is 8.
+        let tracked = diagnosis_lines(
+            Found::Matches {
+                offset: 8,
+                seconds: 240,
+                already_used: false,
+            },
+            30,
+            &[8],
+            window,
+        );
+        assert!(tracked[1].contains("そのままログインできます"));
+        let used = diagnosis_lines(
+            Found::Matches {
+                offset: 0,
+                seconds: 0,
+                already_used: true,
+            },
+            30,
+            &[0],
+            window,
+        );
+        assert_eq!(used[0], "既に使用済みのコードです。");
+        let none = diagnosis_lines(Found::NoMatch { searched: 2880 }, 30, &[0], window);
+        assert_eq!(none[0], "一致するコードがありません（前後1日）。");
+    }
 }

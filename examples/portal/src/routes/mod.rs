@@ -27,6 +27,9 @@ pub enum Reject {
     Redirect(&'static str),
     /// A fault of the server.
     Error(AppError),
+    /// A page already rendered: a refusal before the engine is asked (the desk's missing
+    /// reason, an unknown customer).
+    Page(Box<Response>),
 }
 
 impl IntoResponse for Reject {
@@ -34,6 +37,7 @@ impl IntoResponse for Reject {
         match self {
             Self::Redirect(to) => Redirect::to(to).into_response(),
             Self::Error(error) => error.into_response(),
+            Self::Page(page) => *page,
         }
     }
 }

@@ -301,6 +301,12 @@ impl App {
         self.totp.code_at(clock.now().unwrap()).to_string()
     }
 
+    /// The code an app whose clock is `seconds` ahead (negative: behind) shows now.
+    pub fn code_off_by(&self, clock: &ManualClock, seconds: i64) -> String {
+        let now = clock.now().unwrap().checked_add_signed(seconds).unwrap();
+        self.totp.code_at(now).to_string()
+    }
+
     /// The code as the app shows it, "123 456".
     pub fn grouped(&self, clock: &ManualClock) -> String {
         self.totp.code_at(clock.now().unwrap()).to_grouped()

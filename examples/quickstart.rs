@@ -1,6 +1,7 @@
 //! The seed manual's whole story in one process: a securities portal's one-time password
 //! service, from 未登録 to 利用中 and back, with a simulated Google Authenticator: the
-//! manual's four chapters, then recovery codes and the support desk's tools.
+//! manual's four chapters, then recovery codes, the support desk's tools, and a second
+//! device with its own secret.
 //!
 //! Run: `cargo run --example quickstart`
 //!
@@ -13,7 +14,8 @@ use std::sync::Arc;
 
 use totp_enroll::{
     AccountId, AuditEvent, AuditKind, AuditSink, Engine, EngineError, EnginePolicy, KeyRing,
-    KeyUri, Login, ManualClock, MemoryStore, Operator, OtpPolicy, Provisioning, StepUp, Totp,
+    KeyUri, Login, ManualClock, MemoryStore, Operator, OtpPolicy, Provisioning, SecondDevice,
+    StepUp, Totp,
 };
 
 /// The portal's audit sink: logs every event and e-mails the customer when an
@@ -49,6 +51,9 @@ fn factor_change(kind: &AuditKind) -> &'static str {
         AuditKind::RecoveryCodesLow { .. } => "few recovery codes left",
         AuditKind::Resynced { .. } => "app clock resynchronised",
         AuditKind::Unlocked { .. } => "unlocked by the support desk",
+        AuditKind::AuthenticatorAdded { .. } => "an authenticator is being added",
+        AuditKind::AuthenticatorConfirmed { .. } => "an authenticator was added",
+        AuditKind::AuthenticatorRemoved { .. } => "an authenticator was removed",
         _ => "other",
     }
 }
@@ -275,5 +280,75 @@ async fn main() -> Result<(), Box<dyn Error>> {
         )
         .await?;
     portal.registration_info().await?;
+
+    println!(
+        "\n== 5. A portal whose second devices get their own secret (SecondDevice::OwnSecret) =="
+    );
+    let policy = EnginePolicy::new(OtpPolicy::new("北洋証券オンラインサービス")?)
+        .with_second_device(SecondDevice::OwnSecret);
+    let engine = Engine::new(MemoryStore::new(), KeyRing::generate(1)?, policy)?
+        .with_clock(clock.clone())
+        .with_audit(Arc::new(PortalAudit));
+    let own = Portal {
+        engine,
+        clock: clock.clone(),
+        customer: AccountId::new("0123-456790")?,
+    };
+    let step_up = StepUp::transaction_password_verified(&own.customer, now()?);
+    let screen = own
+        .engine
+        .begin(&own.customer, "0123-456790", &step_up)
+        .await?;
+    let phone = AuthenticatorApp::scan("iPhone", &screen)?;
+    own.engine
+        .confirm(&own.customer, &phone.shows(&clock)?)
+        .await?;
+    own.registration_info().await?;
+    own.wait_for_next_code();
+    let added = own
+        .engine
+        .add_authenticator(&own.customer, "iPad", &phone.shows(&clock)?, None)
+        .await?;
+    println!(
+        "  An own QR code for the iPad (authenticator {}):",
+        added.id
+    );
+    let tablet = AuthenticatorApp::scan("iPad", &added.provisioning)?;
+    match own
+        .engine
+        .verify_login(&own.customer, &tablet.shows(&clock)?)
+        .await
+    {
+        Err(refused) => println!("  The iPad before its confirmation: {refused}"),
+        Ok(_) => return Err("an unconfirmed device logged in".into()),
+    }
+    own.wait_for_next_code();
+    own.engine
+        .confirm_authenticator(&own.customer, added.id, &tablet.shows(&clock)?)
+        .await?;
+    own.wait_for_next_code();
+    for app in [&phone, &tablet] {
+        match own
+            .engine
+            .verify_login(&own.customer, &app.shows(&clock)?)
+            .await?
+        {
+            Login::Verified(v) => println!("  Login OK with authenticator {}", v.authenticator()),
+            other => return Err(format!("unexpected {other:?}").into()),
+        }
+    }
+    println!("  The iPhone is lost: the iPad removes it.");
+    own.wait_for_next_code();
+    own.engine
+        .remove_authenticator(&own.customer, 1, &tablet.shows(&clock)?)
+        .await?;
+    let overview = own.engine.overview(&own.customer).await?;
+    let names: Vec<&str> = overview
+        .authenticators
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    println!("  Desk › overview: authenticators {names:?}");
+    own.registration_info().await?;
     Ok(())
 }

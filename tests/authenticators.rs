@@ -516,3 +516,38 @@ async fn a_key_rotation_reseals_every_authenticator() {
     assert_eq!(by(&login(&h, &phone.code_at(h.now())).await), Some(1));
     assert_eq!(by(&login(&h, &tablet.code_at(h.now())).await), Some(2));
 }
+
+#[tokio::test]
+async fn the_desk_diagnosis_and_a_resync_name_the_authenticator_whose_code_it_is() {
+    let h = Harness::with_policy(own_secret());
+    let (_, tablet) = phone_and_tablet(&h).await;
+    let desk = Operator::new("desk-02").unwrap();
+    let diagnosis = h
+        .engine
+        .diagnose(&h.account, &tablet.code_at(h.now() + 300), &desk)
+        .await
+        .unwrap();
+    assert!(matches!(
+        diagnosis,
+        totp_enroll::Diagnosis::Matches {
+            authenticator: 2,
+            offset: 10,
+            ..
+        }
+    ));
+    let resynced = h
+        .engine
+        .desk_resync(
+            &h.account,
+            &tablet.code_at(h.now() + 270),
+            &tablet.code_at(h.now() + 300),
+            &desk,
+            "iPad clock 5 minutes fast",
+        )
+        .await
+        .unwrap();
+    assert_eq!((resynced.authenticator, resynced.drift), (2, 10));
+    let record = h.record().await;
+    assert_eq!(record.authenticator(1).unwrap().drift(), 0);
+    assert_eq!(record.authenticator(2).unwrap().drift(), 10);
+}

@@ -188,6 +188,7 @@ impl<S: Store> Engine<S> {
                 }
                 let mut nearest: Option<(u8, i64, i64, bool)> = None;
                 let mut malformed = None;
+                let mut parsed_once = false;
                 for a in record.authenticators() {
                     let parsed = match Code::parse(code, a.params.digits()) {
                         Ok(parsed) => parsed,
@@ -196,6 +197,7 @@ impl<S: Store> Engine<S> {
                             continue;
                         }
                     };
+                    parsed_once = true;
                     let (search, now_step) = self.wide_search(account, a, now)?;
                     if let Some(step) = search.nearest(parsed.value(), now_step) {
                         let offset = i64::try_from(step_offset(step, now_step)).unwrap_or(i64::MAX);
@@ -208,13 +210,7 @@ impl<S: Store> Engine<S> {
                         }
                     }
                 }
-                if let (Some(error), None) = (
-                    malformed,
-                    record
-                        .authenticators()
-                        .iter()
-                        .find(|a| Code::parse(code, a.params.digits()).is_ok()),
-                ) {
+                if let (false, Some(error)) = (parsed_once, malformed) {
                     let refusal = Refusal::Malformed(error);
                     return Err(self
                         .refused(account, now, operation, refusal, record, version)
@@ -360,6 +356,7 @@ impl<S: Store> Engine<S> {
             // where the two codes are consecutive is resynchronised.
             let mut found = None;
             let mut malformed = None;
+            let mut parsed_once = false;
             for a in record.authenticators().iter().filter(|a| !a.is_pending()) {
                 let digits = a.params.digits();
                 let codes =
@@ -371,22 +368,14 @@ impl<S: Store> Engine<S> {
                         continue;
                     }
                 };
+                parsed_once = true;
                 let (search, now_step) = self.wide_search(account, a, now)?;
                 let step = search.consecutive(x.value(), y.value(), a.last_used_step());
                 if let (None, Some(step)) = (found, step) {
                     found = Some((a.id, step, now_step));
                 }
             }
-            let parsed_for_none = malformed.is_some()
-                && !record
-                    .authenticators()
-                    .iter()
-                    .filter(|a| !a.is_pending())
-                    .any(|a| {
-                        Code::parse(first, a.params.digits()).is_ok()
-                            && Code::parse(second, a.params.digits()).is_ok()
-                    });
-            if let (true, Some(error)) = (parsed_for_none, malformed) {
+            if let (false, Some(error)) = (parsed_once, malformed) {
                 let refusal = Refusal::Malformed(error);
                 return Err(self
                     .refused(account, now, operation, refusal, record, version)

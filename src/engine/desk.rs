@@ -382,22 +382,8 @@ impl<S: Store> Engine<S> {
                     .await);
             }
             let Some(step) = found else {
-                let failed = EnrollmentRecord {
-                    throttle: record.throttle.after_failure(now, &self.policy.throttle),
-                    integrity: Integrity::Unsigned,
-                    ..record.clone()
-                };
-                let refusal = Refusal::WrongCode;
                 match self
-                    .refuse(
-                        account,
-                        now,
-                        operation,
-                        refusal,
-                        record,
-                        version,
-                        Some(failed),
-                    )
+                    .refuse_wrong(account, now, operation, record, version)
                     .await
                 {
                     Some(error) => return Err(error),
@@ -465,21 +451,6 @@ impl<S: Store> Engine<S> {
                 .await?;
         }
         Err(EngineError::NotActive)
-    }
-
-    /// A refusal that changes no record, audited; the call's error.
-    async fn refused(
-        &self,
-        account: &AccountId,
-        now: u64,
-        operation: Operation,
-        refusal: Refusal,
-        record: EnrollmentRecord,
-        version: u64,
-    ) -> EngineError {
-        self.refuse(account, now, operation, refusal, record, version, None)
-            .await
-            .unwrap_or(EngineError::Refused(refusal))
     }
 
     /// Writes `record` over `version` with the events of `kinds` (one atomic step), then

@@ -23,7 +23,7 @@ use crate::error::{EngineError, Refusal, SealError, StoreError};
 use crate::key_cache::{Held, KeyCache};
 use crate::otp::{PreparedKey, Totp};
 use crate::provisioning::Provisioning;
-use crate::record::{EnrollmentRecord, OtpParams, RecordStatus};
+use crate::record::{EnrollmentRecord, Integrity, OtpParams, RecordStatus};
 use crate::seal::{KeyRing, SealedSecret};
 use crate::secret::Secret;
 use crate::store::{Store, Versioned};
@@ -898,6 +898,49 @@ impl<S: Store> Engine<S> {
             Err(StoreError::Conflict) => None,
             Err(error) => Some(error.into()),
         }
+    }
+
+    /// A refusal that changes no record, audited; the call's error.
+    async fn refused(
+        &self,
+        account: &AccountId,
+        now: u64,
+        operation: Operation,
+        refusal: Refusal,
+        record: EnrollmentRecord,
+        version: u64,
+    ) -> EngineError {
+        self.refuse(account, now, operation, refusal, record, version, None)
+            .await
+            .unwrap_or(EngineError::Refused(refusal))
+    }
+
+    /// Records a wrong code decided from the stored row at `version`: one more failure
+    /// (and the lock it may cause) with the refusal, in one write. The call's error, or
+    /// `None` when the write conflicted and the code must be decided again.
+    async fn refuse_wrong(
+        &self,
+        account: &AccountId,
+        now: u64,
+        operation: Operation,
+        record: EnrollmentRecord,
+        version: u64,
+    ) -> Option<EngineError> {
+        let failed = EnrollmentRecord {
+            throttle: record.throttle.after_failure(now, &self.policy.throttle),
+            integrity: Integrity::Unsigned,
+            ..record.clone()
+        };
+        self.refuse(
+            account,
+            now,
+            operation,
+            Refusal::WrongCode,
+            record,
+            version,
+            Some(failed),
+        )
+        .await
     }
 
     /// Erases a lapsed pending enrollment's secret (keeping its failure counter).

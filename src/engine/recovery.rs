@@ -20,7 +20,7 @@ use crate::audit::{AuditKind, Operation};
 use crate::engine::{Checked, Engine, Login, MAX_RETRIES, Needs};
 use crate::engine_trace::traced;
 use crate::error::{EngineError, Refusal, SecretError, StoreError};
-use crate::record::{EnrollmentRecord, Integrity, RecordStatus, RecoveryHashes};
+use crate::record::{EnrollmentRecord, RecordStatus, RecoveryHashes};
 use crate::recovery_code::{RecoveryCode, RecoveryCodeError, RecoveryCodes};
 use crate::store::{Store, Versioned};
 
@@ -187,37 +187,21 @@ impl<S: Store> Engine<S> {
                 }
                 if let Err(refusal) = record.throttle.gate(now) {
                     return Err(self
-                        .refuse(account, now, operation, refusal, record, version, None)
-                        .await
-                        .unwrap_or(EngineError::Refused(refusal)));
+                        .refused(account, now, operation, refusal, record, version)
+                        .await);
                 }
                 let code = match &parsed {
                     Ok(code) => code,
                     Err(error) => {
                         let refusal = Refusal::MalformedRecoveryCode(*error);
                         return Err(self
-                            .refuse(account, now, operation, refusal, record, version, None)
-                            .await
-                            .unwrap_or(EngineError::Refused(refusal)));
+                            .refused(account, now, operation, refusal, record, version)
+                            .await);
                     }
                 };
                 let Some(index) = self.matching_recovery_code(account, &record, code)? else {
-                    let failed = EnrollmentRecord {
-                        throttle: record.throttle.after_failure(now, &self.policy.throttle),
-                        integrity: Integrity::Unsigned,
-                        ..record.clone()
-                    };
-                    let refusal = Refusal::WrongCode;
                     match self
-                        .refuse(
-                            account,
-                            now,
-                            operation,
-                            refusal,
-                            record,
-                            version,
-                            Some(failed),
-                        )
+                        .refuse_wrong(account, now, operation, record, version)
                         .await
                     {
                         Some(error) => return Err(error),

@@ -89,23 +89,26 @@ impl Entry {
             .map(|(_, key)| key)
     }
 
-    /// The keys after caching `key` for `sealed`: those of the secrets `held` holds (all
-    /// when there is no record), plus `key`, oldest first, at most [`KEYS_PER_ACCOUNT`].
-    fn merge(&mut self, sealed: &SealedSecret, key: &PreparedKey, held: Option<&Held>) {
-        let known = self.key_for(sealed, key.algorithm()).is_some();
+    /// The keys after caching `fresh`: those of the secrets `held` holds (all when there
+    /// is no record), then the new ones, oldest first, at most [`KEYS_PER_ACCOUNT`]. The
+    /// vector is rebuilt (exactly sized) only when it changes.
+    fn merge(&mut self, fresh: &[(&SealedSecret, &PreparedKey)], held: Option<&Held>) {
         let kept = |s: &SealedSecret| held.is_none_or(|h| h.record.secrets().any(|r| r == s));
-        if known && self.keys.iter().all(|(s, _)| kept(s)) {
+        let new: Vec<&(&SealedSecret, &PreparedKey)> = fresh
+            .iter()
+            .filter(|(sealed, key)| self.key_for(sealed, key.algorithm()).is_none())
+            .collect();
+        if new.is_empty() && self.keys.iter().all(|(s, _)| kept(s)) {
             return;
         }
-        let mut keys: Vec<&(SealedSecret, PreparedKey)> =
-            self.keys.iter().filter(|(s, _)| kept(s)).collect();
-        let fresh = (sealed.clone(), key.clone());
-        if !known {
-            keys.push(&fresh);
-        }
-        let skip = keys.len().saturating_sub(KEYS_PER_ACCOUNT);
-        let mut next = Vec::with_capacity(keys.len().saturating_sub(skip));
-        next.extend(keys.into_iter().skip(skip).cloned());
+        let old = self.keys.iter().filter(|(s, _)| kept(s));
+        let total = old.clone().count().saturating_add(new.len());
+        let skip = total.saturating_sub(KEYS_PER_ACCOUNT);
+        let mut next = Vec::with_capacity(total.saturating_sub(skip));
+        let all = old
+            .map(|(s, k)| (s, k))
+            .chain(new.into_iter().map(|(s, k)| (*s, *k)));
+        next.extend(all.skip(skip).map(|(s, k)| (s.clone(), k.clone())));
         self.keys = next;
     }
 }
@@ -171,14 +174,26 @@ impl KeyCache {
         (now.saturating_sub(held.at) < Self::HELD_MAX_AGE && now >= held.at).then(|| held.clone())
     }
 
-    /// Caches `key` for `sealed` (and the record written as `held`, if any), unless the key
-    /// ring changed since `generation` was read (the key may come from a ring that is no
-    /// longer the engine's).
+    /// Caches `key` for `sealed` (and the record written as `held`, if any): see
+    /// [`KeyCache::insert_all`].
     pub(crate) fn insert(
         &self,
         account: &AccountId,
         sealed: &SealedSecret,
         key: &PreparedKey,
+        generation: u64,
+        held: Option<Held>,
+    ) {
+        self.insert_all(account, &[(sealed, key)], generation, held);
+    }
+
+    /// Caches each key for its sealed secret (and the record written as `held`, if any,
+    /// once for all of them), unless the key ring changed since `generation` was read (the
+    /// keys may come from a ring that is no longer the engine's).
+    pub(crate) fn insert_all(
+        &self,
+        account: &AccountId,
+        keys: &[(&SealedSecret, &PreparedKey)],
         generation: u64,
         held: Option<Held>,
     ) {
@@ -194,7 +209,7 @@ impl KeyCache {
         if let Some(entry) = shard.map.get_mut(account) {
             // Keep its place; add the key if new, drop the keys of secrets the written
             // record no longer holds, update the record.
-            entry.merge(sealed, key, held.as_ref());
+            entry.merge(keys, held.as_ref());
             entry.held = held;
             return;
         }
@@ -221,7 +236,15 @@ impl KeyCache {
         shard.map.insert(
             account.clone(),
             Box::new(Entry {
-                keys: vec![(sealed.clone(), key.clone())],
+                keys: {
+                    let mut fresh = Vec::with_capacity(keys.len().min(KEYS_PER_ACCOUNT));
+                    fresh.extend(
+                        keys.iter()
+                            .take(KEYS_PER_ACCOUNT)
+                            .map(|(s, k)| ((*s).clone(), (*k).clone())),
+                    );
+                    fresh
+                },
                 held,
                 serial,
             }),

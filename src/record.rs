@@ -347,7 +347,9 @@ impl EnrollmentRecord {
 
     /// The encoding up to the tag: what the MAC covers.
     fn encode_body(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(192);
+        // About 150 bytes per secret, so that the buffer does not grow while it is written.
+        let secrets = self.secrets().count().max(1);
+        let mut out = Vec::with_capacity(64usize.saturating_add(secrets.saturating_mul(160)));
         out.extend_from_slice(MAGIC);
         let format = self.format_version();
         out.push(format);

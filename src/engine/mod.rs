@@ -717,19 +717,19 @@ impl<S: Store> Engine<S> {
         on_accept: impl Fn(EnrollmentRecord, Verified) -> Result<EnrollmentRecord, EngineError>,
         accepted: impl Fn(&EnrollmentRecord, &Verified) -> (AuditKind, Option<AuditKind>),
     ) -> Result<Checked, EngineError> {
-        // Borrowed in place, never moved: a prepared key moved out of a variable that
-        // lives in this future's (heap) state would leave its bytes behind un-zeroized.
-        let held = self
+        // The record only: prepared keys are never held in this future's (heap) state,
+        // where a moved copy would be left behind un-zeroized.
+        let mut held = self
             .policy
             .hold_records
             .then(|| self.key_cache.held(account, now))
             .flatten();
-        let mut try_held = held.is_some();
         for _ in 0..MAX_RETRIES {
-            let from_held = core::mem::replace(&mut try_held, false);
-            let (version, record) = match (&held, from_held) {
-                (Some(held), true) => (held.version, held.record.clone()),
-                _ => match self.load(account).await? {
+            // The held record is tried first, once, and moved out (no copy of it is made).
+            let from_held = held.is_some();
+            let (version, record) = match held.take() {
+                Some(held) => (held.version, held.record),
+                None => match self.load(account).await? {
                     Some(Versioned { version, record }) => (version, record),
                     None => return Ok(Checked::WrongState),
                 },
@@ -1098,16 +1098,18 @@ impl<S: Store> Engine<S> {
             record: record.clone(),
             at: now,
         });
-        for (id, key) in keys {
-            let sealed = match record.pending_material() {
-                Some((sealed, _, _)) => Some(sealed),
-                None => record.authenticator(*id).map(|a| &a.secret),
-            };
-            if let Some(sealed) = sealed {
-                self.key_cache
-                    .insert(account, sealed, key, generation, held.clone());
-            }
-        }
+        let sealed_keys: Vec<(&SealedSecret, &PreparedKey)> = keys
+            .iter()
+            .filter_map(|(id, key)| {
+                let sealed = match record.pending_material() {
+                    Some((sealed, _, _)) => Some(sealed),
+                    None => record.authenticator(*id).map(|a| &a.secret),
+                };
+                sealed.map(|sealed| (sealed, *key))
+            })
+            .collect();
+        self.key_cache
+            .insert_all(account, &sealed_keys, generation, held);
     }
 
     /// The events of `kinds`, stamped with the account, the time and the request context,

@@ -47,7 +47,7 @@ fn factor_change(kind: &AuditKind) -> &'static str {
         AuditKind::AdministrativelyReset { .. } => "reset by the support desk",
         AuditKind::Locked { .. } => "locked after failed attempts",
         AuditKind::RecoveryCodesIssued { .. } => "recovery codes issued",
-        AuditKind::RecoveryCodeUsed { .. } => "logged in with a recovery code",
+        AuditKind::RecoveryCodeUsed { .. } => "a recovery code was used",
         AuditKind::RecoveryCodesLow { .. } => "few recovery codes left",
         AuditKind::Resynced { .. } => "app clock resynchronised",
         AuditKind::Unlocked { .. } => "unlocked by the support desk",

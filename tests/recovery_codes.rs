@@ -250,11 +250,17 @@ async fn few_codes_left_is_audited_and_notified() {
         ));
     }
     let kinds = h.audit_kinds();
-    assert!(kinds.contains(&AuditKind::RecoveryCodeUsed { remaining: 3 }));
+    assert!(kinds.contains(&AuditKind::RecoveryCodeUsed {
+        remaining: 3,
+        operation: Operation::RecoveryLogin,
+    }));
     assert!(kinds.contains(&AuditKind::RecoveryCodesLow { remaining: 3 }));
     assert!(!kinds.contains(&AuditKind::RecoveryCodesLow { remaining: 4 }));
     for kind in [
-        AuditKind::RecoveryCodeUsed { remaining: 3 },
+        AuditKind::RecoveryCodeUsed {
+            remaining: 3,
+            operation: Operation::RecoveryLogin,
+        },
         AuditKind::RecoveryCodesLow { remaining: 3 },
         AuditKind::RecoveryCodesIssued {
             count: 10,
@@ -464,6 +470,10 @@ async fn a_recovery_code_and_a_step_up_stop_the_service_of_a_lost_phone() {
         "未登録"
     );
     assert!(h.audit_kinds().contains(&AuditKind::Stopped));
+    assert!(h.audit_kinds().contains(&AuditKind::RecoveryCodeUsed {
+        remaining: 9,
+        operation: Operation::Stop
+    }));
     assert_eq!(
         h.engine
             .verify_login(&h.account, &lost.code_at(h.now()))

@@ -137,8 +137,11 @@ fn every_audit_kind_has_a_pinned_shape() {
             json!({"kind": "recovery_codes_issued", "count": 10, "discarded": 4}),
         ),
         (
-            AuditKind::RecoveryCodeUsed { remaining: 3 },
-            json!({"kind": "recovery_code_used", "remaining": 3}),
+            AuditKind::RecoveryCodeUsed {
+                remaining: 3,
+                operation: Operation::RecoveryLogin,
+            },
+            json!({"kind": "recovery_code_used", "remaining": 3, "operation": "recovery_login"}),
         ),
         (
             AuditKind::RecoveryCodesLow { remaining: 3 },

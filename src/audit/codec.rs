@@ -208,8 +208,15 @@ fn encode_kind(out: &mut Vec<u8>, kind: &AuditKind) {
         AuditKind::RecoveryCodesIssued { count, discarded } => {
             out.extend_from_slice(&[tag::RECOVERY_CODES_ISSUED, *count, *discarded]);
         }
-        AuditKind::RecoveryCodeUsed { remaining } => {
-            out.extend_from_slice(&[tag::RECOVERY_CODE_USED, *remaining]);
+        AuditKind::RecoveryCodeUsed {
+            remaining,
+            operation,
+        } => {
+            out.extend_from_slice(&[
+                tag::RECOVERY_CODE_USED,
+                *remaining,
+                operation_tag(*operation),
+            ]);
         }
         AuditKind::RecoveryCodesLow { remaining } => {
             out.extend_from_slice(&[tag::RECOVERY_CODES_LOW, *remaining]);
@@ -295,6 +302,7 @@ fn decode_kind(reader: &mut Reader<'_>) -> Result<AuditKind, AuditDecodeError> {
         },
         tag::RECOVERY_CODE_USED => AuditKind::RecoveryCodeUsed {
             remaining: reader.u8()?,
+            operation: decode_operation(reader.u8()?)?,
         },
         tag::RECOVERY_CODES_LOW => AuditKind::RecoveryCodesLow {
             remaining: reader.u8()?,
@@ -597,7 +605,14 @@ mod tests {
                 count: 10,
                 discarded: 7,
             },
-            AuditKind::RecoveryCodeUsed { remaining: 0 },
+            AuditKind::RecoveryCodeUsed {
+                remaining: 0,
+                operation: Operation::RecoveryLogin,
+            },
+            AuditKind::RecoveryCodeUsed {
+                remaining: 7,
+                operation: Operation::Stop,
+            },
             AuditKind::RecoveryCodesLow { remaining: 3 },
             AuditKind::Resynced {
                 drift: -2880,

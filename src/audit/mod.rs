@@ -122,10 +122,14 @@ pub enum AuditKind {
         /// How many unused codes of the earlier set were discarded.
         discarded: u8,
     },
-    /// A recovery code was accepted at login and can never be used again.
+    /// A recovery code was accepted and can never be used again: at login
+    /// ([`Operation::RecoveryLogin`]) or to stop the service of a lost phone
+    /// ([`Operation::Stop`], followed by [`AuditKind::Stopped`]).
     RecoveryCodeUsed {
         /// Unused codes left.
         remaining: u8,
+        /// What it was used for.
+        operation: Operation,
     },
     /// Few recovery codes are left (at most
     /// [`EnginePolicy::with_recovery_low_mark`](crate::EnginePolicy::with_recovery_low_mark)):

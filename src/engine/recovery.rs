@@ -214,7 +214,10 @@ impl<S: Store> Engine<S> {
                 }
                 next.throttle = Default::default();
                 let remaining = count_u8(next.recovery.hashes.len());
-                let used = AuditKind::RecoveryCodeUsed { remaining };
+                let used = AuditKind::RecoveryCodeUsed {
+                    remaining,
+                    operation,
+                };
                 let (next, then) = if stop {
                     (EnrollmentRecord::not_registered(), Some(AuditKind::Stopped))
                 } else {

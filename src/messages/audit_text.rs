@@ -143,10 +143,22 @@ impl Locale {
                     "Recovery codes issued again ({count}; {discarded} unused ones invalidated)"
                 ),
             },
-            AuditKind::RecoveryCodeUsed { remaining } if ja => {
+            AuditKind::RecoveryCodeUsed {
+                remaining,
+                operation: Operation::Stop,
+            } if ja => format!(
+                "リカバリーコードで利用停止（スマートフォン紛失・残り {remaining} 個は無効）"
+            ),
+            AuditKind::RecoveryCodeUsed {
+                remaining,
+                operation: Operation::Stop,
+            } => format!(
+                "Service stopped with a recovery code (lost phone; the {remaining} left no longer work)"
+            ),
+            AuditKind::RecoveryCodeUsed { remaining, .. } if ja => {
                 format!("リカバリーコードでログイン（残り {remaining} 個）")
             }
-            AuditKind::RecoveryCodeUsed { remaining } => {
+            AuditKind::RecoveryCodeUsed { remaining, .. } => {
                 format!("Logged in with a recovery code ({remaining} left)")
             }
             AuditKind::RecoveryCodesLow { remaining } if ja => {
@@ -280,6 +292,11 @@ impl Locale {
                 "New recovery codes were issued",
                 "New recovery codes were issued for your one-time password. Earlier recovery codes no longer work.",
             ),
+            // The stop's own event notifies.
+            AuditKind::RecoveryCodeUsed {
+                operation: Operation::Stop,
+                ..
+            } => return None,
             AuditKind::RecoveryCodeUsed { .. } if ja => (
                 "リカバリーコードによるログインのお知らせ",
                 "リカバリーコードでログインしました。お心当たりがない場合は、お客さまサポート窓口までご連絡ください。",

@@ -14,7 +14,7 @@ use totp_enroll::{Clock, Engine, EnginePolicy, KeyRing, OtpPolicy, SystemClock};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-use crate::config::Database;
+use crate::config::{Database, SecondDeviceConfig};
 use crate::csrf;
 use crate::db::Db;
 use crate::error::AppError;
@@ -45,6 +45,8 @@ pub struct AppState {
     pub sessions: Arc<SessionStore>,
     /// Support-desk operators' sessions.
     pub desk_sessions: Arc<SessionStore>,
+    /// How a second device gets its codes (the engine's policy has the same).
+    pub second_device: SecondDeviceConfig,
 }
 
 impl core::fmt::Debug for AppState {
@@ -52,6 +54,7 @@ impl core::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("engine", &self.engine)
             .field("db", &self.db)
+            .field("second_device", &self.second_device)
             .finish_non_exhaustive()
     }
 }
@@ -79,8 +82,10 @@ pub struct PortalOptions {
     pub secure_cookies: bool,
     /// Whether to create the demo customers and operator if missing.
     pub seed_demo_data: bool,
-    /// The engine's policy.
+    /// The engine's policy (its second-device settings are replaced by `second_device`).
     pub engine_policy: EnginePolicy,
+    /// How a second device gets its codes (`TOTP_PORTAL_SECOND_DEVICE`, `…_STEP_UP`).
+    pub second_device: SecondDeviceConfig,
 }
 
 impl core::fmt::Debug for PortalOptions {
@@ -88,6 +93,7 @@ impl core::fmt::Debug for PortalOptions {
         f.debug_struct("PortalOptions")
             .field("secure_cookies", &self.secure_cookies)
             .field("seed_demo_data", &self.seed_demo_data)
+            .field("second_device", &self.second_device)
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +108,7 @@ impl PortalOptions {
             secure_cookies,
             seed_demo_data: true,
             engine_policy: default_policy()?,
+            second_device: SecondDeviceConfig::default(),
         })
     }
 
@@ -113,6 +120,7 @@ impl PortalOptions {
             secure_cookies: false,
             seed_demo_data: true,
             engine_policy: default_policy()?,
+            second_device: SecondDeviceConfig::default(),
         })
     }
 }
@@ -180,7 +188,8 @@ pub async fn build(
     // The durable trail: the engine writes its events into the store's outbox, the trail
     // delivers them (no in-process `AuditSink`: nothing here needs one).
     let audit = Arc::new(AuditTrail::new(store.clone(), db.clone()));
-    let engine = Engine::new(store, keys, options.engine_policy)
+    let policy = options.second_device.apply(options.engine_policy);
+    let engine = Engine::new(store, keys, policy)
         .map_err(AppError::from)?
         .with_clock(options.clock.clone());
     let state = Arc::new(AppState {
@@ -197,6 +206,7 @@ pub async fn build(
             SessionConfig::desk(options.secure_cookies),
             options.clock,
         )),
+        second_device: options.second_device,
     });
     Ok(Portal {
         router: router(state.clone()),
@@ -242,12 +252,29 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/redisplay/show", get(routes::redisplay::show))
         .route(
+            "/devices/add",
+            get(routes::devices::add_form).post(routes::devices::add_submit),
+        )
+        .route("/devices/register", get(routes::devices::register))
+        .route(
+            "/devices/confirm",
+            get(routes::devices::confirm_form).post(routes::devices::confirm_submit),
+        )
+        .route(
+            "/devices/remove",
+            get(routes::devices::remove_form).post(routes::devices::remove_submit),
+        )
+        .route(
             "/recovery-codes",
             get(routes::recovery::form).post(routes::recovery::submit),
         )
         .route("/recovery-codes/show", get(routes::recovery::show))
         .route("/stop", get(routes::stop::form).post(routes::stop::submit))
         .route("/stop/done", get(routes::stop::done))
+        .route(
+            "/stop/lost",
+            get(routes::stop::lost_form).post(routes::stop::lost_submit),
+        )
         .route("/desk", get(routes::desk::show))
         .route("/desk/login", post(routes::desk::login))
         .route("/desk/logout", post(routes::desk::logout))
@@ -256,6 +283,10 @@ pub fn router(state: SharedState) -> Router {
         .route("/desk/resync", post(routes::desk::resync))
         .route("/desk/reset", post(routes::desk::reset))
         .route("/desk/forget", post(routes::desk::forget))
+        .route(
+            "/desk/remove-authenticator",
+            post(routes::desk::remove_authenticator),
+        )
         .route("/mail", get(routes::mail::show))
         .fallback(not_found)
         // Inner first: CSRF needs the session that `attach` puts in the request.

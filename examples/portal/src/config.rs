@@ -7,6 +7,8 @@
 //! | `TOTP_PORTAL_DATABASE_URL` | SQLite file in the data directory | `postgres://…` for PostgreSQL |
 //! | `TOTP_PORTAL_KEYS` | key file in the data directory | the key ring as text (see [`load_key_ring`]) |
 //! | `TOTP_PORTAL_SECURE_COOKIES` | off | `1`/`true`: cookies get `Secure` (behind TLS) |
+//! | `TOTP_PORTAL_SECOND_DEVICE` | `same` | `same`: コード再表示 (the manual); `own`: each device its own app, added and removed on its own |
+//! | `TOTP_PORTAL_SECOND_DEVICE_STEP_UP` | off | `1`/`true`: the transaction password too for コード再表示 / 別の端末を追加 |
 
 use std::fs;
 use std::io::Write as _;
@@ -14,7 +16,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-use totp_enroll::KeyRing;
+use totp_enroll::{EnginePolicy, KeyRing, SecondDevice};
 use zeroize::Zeroizing;
 
 /// The file in the data directory that holds the generated key ring.
@@ -72,6 +74,54 @@ impl Database {
     }
 }
 
+/// How a customer's second device gets its codes (`TOTP_PORTAL_SECOND_DEVICE`,
+/// `TOTP_PORTAL_SECOND_DEVICE_STEP_UP`): the engine's [`SecondDevice`] and whether the
+/// transaction password is asked for too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SecondDeviceConfig {
+    /// `same` (the default, the manual's コード再表示) or `own` (別の端末を追加).
+    pub mode: SecondDevice,
+    /// Whether コード再表示 and 別の端末を追加 also need the transaction password.
+    pub step_up: bool,
+}
+
+impl SecondDeviceConfig {
+    /// Reads the two variables' values (`None`: unset).
+    pub fn parse(mode: Option<&str>, step_up: Option<&str>) -> Result<Self, ConfigError> {
+        let mode = match mode.map(str::trim) {
+            None | Some("" | "same") => SecondDevice::SameSecret,
+            Some("own") => SecondDevice::OwnSecret,
+            Some(_) => {
+                return Err(ConfigError::Invalid(
+                    "TOTP_PORTAL_SECOND_DEVICE",
+                    "expected `same` or `own`".into(),
+                ));
+            }
+        };
+        Ok(Self {
+            mode,
+            step_up: step_up.is_some_and(is_on),
+        })
+    }
+
+    /// Whether each device is its own app (`own`).
+    pub fn own_secret(&self) -> bool {
+        self.mode == SecondDevice::OwnSecret
+    }
+
+    /// `policy` with these settings.
+    pub fn apply(&self, policy: EnginePolicy) -> EnginePolicy {
+        policy
+            .with_second_device(self.mode)
+            .with_second_device_step_up(self.step_up)
+    }
+}
+
+/// A switch's value: `1`, `true` or `yes`.
+fn is_on(value: &str) -> bool {
+    matches!(value.trim(), "1" | "true" | "yes")
+}
+
 /// The portal's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -83,6 +133,8 @@ pub struct Config {
     pub database: Database,
     /// Whether cookies are marked `Secure`.
     pub secure_cookies: bool,
+    /// How a second device gets its codes.
+    pub second_device: SecondDeviceConfig,
 }
 
 impl Config {
@@ -107,13 +159,19 @@ impl Config {
                 Database::Sqlite(path.to_owned())
             }
         };
-        let secure_cookies = std::env::var("TOTP_PORTAL_SECURE_COOKIES")
-            .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
+        let secure_cookies = std::env::var("TOTP_PORTAL_SECURE_COOKIES").is_ok_and(|v| is_on(&v));
+        let second_device = SecondDeviceConfig::parse(
+            std::env::var("TOTP_PORTAL_SECOND_DEVICE").ok().as_deref(),
+            std::env::var("TOTP_PORTAL_SECOND_DEVICE_STEP_UP")
+                .ok()
+                .as_deref(),
+        )?;
         Ok(Self {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
             data_dir,
             database,
             secure_cookies,
+            second_device,
         })
     }
 
@@ -272,6 +330,28 @@ mod tests {
             "a world-readable key file is refused"
         );
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_second_device_setting_is_same_or_own() {
+        let default = SecondDeviceConfig::parse(None, None).unwrap();
+        assert_eq!(default, SecondDeviceConfig::default());
+        assert_eq!(default.mode, SecondDevice::SameSecret);
+        assert!(!default.step_up && !default.own_secret());
+        let own = SecondDeviceConfig::parse(Some(" own "), Some("1")).unwrap();
+        assert!(own.own_secret() && own.step_up);
+        let policy = own.apply(crate::app::default_policy().unwrap());
+        assert_eq!(policy.second_device(), SecondDevice::OwnSecret);
+        assert!(
+            !SecondDeviceConfig::parse(Some("same"), Some("0"))
+                .unwrap()
+                .step_up
+        );
+        let error = SecondDeviceConfig::parse(Some("both"), None).unwrap_err();
+        assert!(
+            error.to_string().contains("TOTP_PORTAL_SECOND_DEVICE"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -41,13 +41,27 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (keys, origin) =
         config::load_key_ring(env_keys.as_deref().map(String::as_str), &config.data_dir)?;
     drop(env_keys);
-    let options = PortalOptions::production(config.secure_cookies)?;
+    let mut options = PortalOptions::production(config.secure_cookies)?;
+    options.second_device = config.second_device;
     let portal = app::build(&config.database, keys, options).await?;
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
 
     println!("北洋証券オンラインサービス (totp-enroll portal)");
     println!("  URL:       http://{}/", config.addr);
     println!("  database:  {}", config.database.describe());
+    println!(
+        "  devices:   {}{}",
+        if config.second_device.own_secret() {
+            "own (each device its own app: 別の端末を追加)"
+        } else {
+            "same (コード再表示)"
+        },
+        if config.second_device.step_up {
+            ", with the transaction password"
+        } else {
+            ""
+        }
+    );
     let pid = std::process::id();
     let key_file = match origin {
         KeyOrigin::Environment => {

@@ -10,10 +10,15 @@
 //!   events hold none);
 //! * for a factor change ([`Locale::notification`](totp_enroll::Locale::notification):
 //!   confirmed, re-displayed, stopped, reset, erased, locked, unlocked by the desk, clock
-//!   offset corrected; recovery codes issued, one used at login, few left) a Japanese
-//!   e-mail to the customer in `portal_mail` (shown at `/mail`). The desk's コード確認
-//!   (`AuditKind::Diagnosed`) sends none: it changes nothing but the failure count (a lock
-//!   it causes is mailed as a lock).
+//!   offset corrected; recovery codes issued, one used at login, few left; an app added,
+//!   confirmed or removed) a Japanese e-mail to the customer in `portal_mail` (shown at
+//!   `/mail`). The desk's コード確認 (`AuditKind::Diagnosed`) sends none: it changes
+//!   nothing but the failure count (a lock it causes is mailed as a lock).
+//!
+//! The lost-phone 利用停止 (`Engine::stop_with_recovery_code`) writes a
+//! `RecoveryCodeUsed { operation: Stop, .. }` and a `Stopped` event in one write; the
+//! first is described as the stop's ([`STOPPED_WITH_RECOVERY_CODE`]) and mailed only as
+//! the stop.
 //!
 //! Delivery is at least once: a batch that failed, or whose acknowledgement was lost,
 //! comes again with the same event ids. Both tables have a UNIQUE `event_id` and are
@@ -32,6 +37,10 @@ use crate::store::PortalStore;
 
 /// The `tracing` target of the audit log lines.
 pub const AUDIT_LOG: &str = "totp_enroll_portal::audit";
+
+/// The desk's line of the recovery code used by the lost-phone 利用停止.
+pub const STOPPED_WITH_RECOVERY_CODE: &str =
+    "リカバリーコードを使用（スマートフォン紛失による利用停止）";
 
 /// Why a batch was not delivered (it stays in the outbox and comes again).
 #[derive(Debug, thiserror::Error)]
@@ -58,13 +67,17 @@ impl PortalDelivery {
     }
 
     /// One event: its audit row and log line, and its mail for a factor change; each
-    /// written only once per event id.
-    async fn write(&self, delivered: &DeliveredEvent) -> Result<(), DeliveryError> {
+    /// written only once per event id. `stopping`: the recovery code of a lost-phone
+    /// 利用停止 (no login: described as the stop's, and not mailed).
+    async fn write(&self, delivered: &DeliveredEvent, stopping: bool) -> Result<(), DeliveryError> {
         let event_id =
             i64::try_from(delivered.id).map_err(|_| DeliveryError::EventId(delivered.id))?;
         let event = &delivered.event;
         let at = i64::try_from(event.at).unwrap_or(i64::MAX);
-        let (kind, detail) = describe(&event.kind);
+        let (kind, mut detail) = describe(&event.kind);
+        if stopping {
+            detail = STOPPED_WITH_RECOVERY_CODE.to_owned();
+        }
         let context = event.context.as_ref();
         let request_id = context.and_then(RequestContext::request_id);
         let client = context.and_then(RequestContext::client);
@@ -91,6 +104,9 @@ impl PortalDelivery {
                 client = client.unwrap_or("-"),
                 "audit event"
             );
+        }
+        if stopping {
+            return Ok(());
         }
         self.queue_mail(event_id, event).await
     }
@@ -138,7 +154,8 @@ impl AuditDelivery for PortalDelivery {
     /// already written are skipped by their ids.
     async fn deliver(&self, events: &[DeliveredEvent]) -> Result<(), DeliveryError> {
         for delivered in events {
-            self.write(delivered).await?;
+            self.write(delivered, stops_with_recovery_code(delivered))
+                .await?;
         }
         Ok(())
     }
@@ -197,6 +214,17 @@ impl AuditTrail {
     }
 }
 
+/// Whether `event` is the recovery code of a lost-phone 利用停止.
+pub fn stops_with_recovery_code(event: &DeliveredEvent) -> bool {
+    matches!(
+        event.event.kind,
+        AuditKind::RecoveryCodeUsed {
+            operation: totp_enroll::Operation::Stop,
+            ..
+        }
+    )
+}
+
 /// A short code for the event's row (for filtering) and its line for the desk, in the
 /// library's wording (no secret, no code: events carry none).
 pub fn describe(kind: &AuditKind) -> (&'static str, String) {
@@ -219,6 +247,9 @@ pub fn describe(kind: &AuditKind) -> (&'static str, String) {
         AuditKind::Diagnosed { .. } => "diagnosed",
         AuditKind::Unlocked { .. } => "unlocked",
         AuditKind::Resynced { .. } => "resynced",
+        AuditKind::AuthenticatorAdded { .. } => "authenticator_added",
+        AuditKind::AuthenticatorConfirmed { .. } => "authenticator_confirmed",
+        AuditKind::AuthenticatorRemoved { .. } => "authenticator_removed",
         _ => "other",
     };
     (code, crate::LOCALE.audit_event(kind))
@@ -227,9 +258,79 @@ pub fn describe(kind: &AuditKind) -> (&'static str, String) {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
-    use totp_enroll::{AuditKind, Operator};
+    use totp_enroll::{AccountId, AuditEvent, AuditKind, DeliveredEvent, Operation, Operator};
 
-    use super::describe;
+    use super::{describe, stops_with_recovery_code};
+
+    #[test]
+    fn the_apps_events_have_their_codes_and_mails() {
+        let cases = [
+            (
+                AuditKind::AuthenticatorAdded {
+                    id: 2,
+                    name: "iPad".into(),
+                },
+                "authenticator_added",
+                "iPad",
+            ),
+            (
+                AuditKind::AuthenticatorConfirmed { id: 2 },
+                "authenticator_confirmed",
+                "2",
+            ),
+            (
+                AuditKind::AuthenticatorRemoved {
+                    id: 2,
+                    operator: None,
+                },
+                "authenticator_removed",
+                "2",
+            ),
+        ];
+        for (kind, code, detail_has) in cases {
+            let (described, detail) = describe(&kind);
+            assert_eq!(described, code);
+            assert!(detail.contains(detail_has), "{detail}");
+            let mail = crate::LOCALE.notification(&kind).unwrap();
+            assert!(mail.subject.contains("認証アプリ"), "{}", mail.subject);
+        }
+    }
+
+    fn delivered(id: u64, at: u64, kind: AuditKind) -> DeliveredEvent {
+        DeliveredEvent {
+            id,
+            event: AuditEvent {
+                account: AccountId::new("0123-456789").unwrap(),
+                at,
+                kind,
+                context: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_recovery_code_used_for_the_stop_is_the_stops() {
+        let used = |operation| {
+            delivered(
+                1,
+                100,
+                AuditKind::RecoveryCodeUsed {
+                    remaining: 8,
+                    operation,
+                },
+            )
+        };
+        assert!(stops_with_recovery_code(&used(Operation::Stop)));
+        assert!(
+            !stops_with_recovery_code(&used(Operation::RecoveryLogin)),
+            "a login's"
+        );
+        assert!(!stops_with_recovery_code(&delivered(
+            2,
+            100,
+            AuditKind::Stopped
+        )));
+    }
 
     #[test]
     fn the_desks_events_have_their_codes_and_mails() {
@@ -255,9 +356,17 @@ mod tests {
             (
                 AuditKind::Resynced {
                     drift: 8,
-                    operator: Some(operator),
+                    operator: Some(operator.clone()),
                 },
                 "resynced",
+                true,
+            ),
+            (
+                AuditKind::AuthenticatorRemoved {
+                    id: 2,
+                    operator: Some(operator),
+                },
+                "authenticator_removed",
                 true,
             ),
         ];

@@ -95,6 +95,8 @@ pub enum Shown {
     Enrollment,
     /// 登録コード再表示.
     Redisplay,
+    /// 別の端末を追加: the registration screen of the new (pending) authenticator `id`.
+    Device(u8),
 }
 
 /// Which screen freshly issued recovery codes belong to.
@@ -134,6 +136,12 @@ pub struct SessionData {
     /// After a login with a recovery code: how many unused ones remain, for the one notice
     /// on 登録情報照会.
     pub recovery_login: Option<u8>,
+    /// Whether this session logged in with a recovery code (登録情報照会 then offers the
+    /// lost-phone 利用停止).
+    pub recovered: bool,
+    /// A notice for 登録情報照会 after an action that leads back to it (an app added or
+    /// removed), shown once.
+    pub account_notice: Option<String>,
     /// The logged-in support-desk operator.
     pub operator: Option<String>,
     /// The result of the operator's last コード確認 or 時刻ずれの補正, for the one page

@@ -83,6 +83,36 @@ pub struct RecoveryLoginNotice {
     pub message: String,
 }
 
+/// How an app without a name (the one enrolled first) is called.
+pub const FIRST_APP: &str = "最初に登録したアプリ";
+
+/// The name of an app as the screens show it: the customer's name for it, or
+/// [`FIRST_APP`].
+pub fn app_name(name: &str) -> String {
+    if name.is_empty() {
+        FIRST_APP.to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+/// One app on 登録情報照会 (`own` mode; `Engine::overview`, never a secret).
+#[derive(Debug, Clone)]
+pub struct AccountApp {
+    /// Its id within the account.
+    pub id: u8,
+    /// Its name ([`app_name`]).
+    pub name: String,
+    /// 登録日時 (JST; for one awaiting its first code, when it was added).
+    pub created_at: String,
+    /// 最終利用日時 (JST), or a dash.
+    pub last_used_at: String,
+    /// Whether it awaits its first code (確認待ち: it cannot log in yet).
+    pub pending: bool,
+    /// Whether it may be removed (another confirmed app exists, or it is pending).
+    pub removable: bool,
+}
+
 /// Renders `template` with `status`.
 pub fn page(status: StatusCode, template: &impl Template) -> Response {
     match template.render() {
@@ -183,6 +213,15 @@ pub struct AccountPage {
     pub recovery_notice: Option<RecoveryLoginNotice>,
     /// Unused recovery codes, while the service is in use.
     pub recovery_codes_left: Option<usize>,
+    /// `own` mode: each device its own app (the list, 別の端末を追加, 削除; no コード再表示).
+    pub own_devices: bool,
+    /// The apps (`own` mode, while 利用中).
+    pub apps: Vec<AccountApp>,
+    /// A notice after an app was added or removed (shown once).
+    pub notice: Option<String>,
+    /// Whether the lost-phone 利用停止 is offered (after a login with a recovery code,
+    /// while unused ones remain).
+    pub lost_phone: bool,
 }
 
 /// 取引パスワード認証.
@@ -217,6 +256,8 @@ pub struct ConfirmPage {
     pub chrome: Chrome,
     /// Refusal message.
     pub error: Option<String>,
+    /// `own` mode: the caution names 別の端末を追加 instead of コード再表示.
+    pub own_devices: bool,
 }
 
 /// サービス申込 -受付-.
@@ -257,6 +298,8 @@ pub struct RedisplayAuthPage {
     pub chrome: Chrome,
     /// Refusal message.
     pub error: Option<String>,
+    /// Whether the transaction password is asked for too.
+    pub step_up: bool,
 }
 
 /// 登録コード再表示.
@@ -267,6 +310,74 @@ pub struct RedisplayShowPage {
     pub chrome: Chrome,
     /// QR code and key.
     pub key: KeyView,
+}
+
+/// 別の端末を追加: the new app's name, a current code of an existing app (and the
+/// transaction password when configured).
+#[derive(Template)]
+#[template(path = "device_add.html")]
+pub struct DeviceAddPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Refusal message.
+    pub error: Option<String>,
+    /// Whether the transaction password is asked for too.
+    pub step_up: bool,
+    /// The name typed (kept after a refusal; never a code).
+    pub name: String,
+}
+
+/// 別の端末を追加 -登録-: the new app's own QR code and key.
+#[derive(Template)]
+#[template(path = "device_register.html")]
+pub struct DeviceRegisterPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// QR code and key.
+    pub key: KeyView,
+    /// The new app's name.
+    pub name: String,
+}
+
+/// 別の端末を追加 -確認-: the new app's first code.
+#[derive(Template)]
+#[template(path = "device_confirm.html")]
+pub struct DeviceConfirmPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Refusal message.
+    pub error: Option<String>,
+    /// The pending app's id.
+    pub id: u8,
+    /// Its name.
+    pub name: String,
+}
+
+/// アプリの削除: a current code of another app.
+#[derive(Template)]
+#[template(path = "device_remove.html")]
+pub struct DeviceRemovePage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Refusal message.
+    pub error: Option<String>,
+    /// The app to remove.
+    pub id: u8,
+    /// Its name (empty when it is not registered).
+    pub name: String,
+}
+
+/// スマートフォンを紛失した場合の利用停止: another recovery code and the transaction
+/// password.
+#[derive(Template)]
+#[template(path = "stop_lost.html")]
+pub struct StopLostPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Refusal message.
+    pub error: Option<String>,
+    /// `own` mode with another confirmed app: the advice to remove only the lost one.
+    pub other_apps: bool,
 }
 
 /// サービス利用停止 -確認-.
@@ -300,6 +411,10 @@ pub struct DeskLoginPage {
 /// An authenticator as the support desk sees it (`Engine::overview`: never a secret).
 #[derive(Debug, Clone)]
 pub struct DeskAuthenticator {
+    /// Its id within the account.
+    pub id: u8,
+    /// Its name ([`app_name`]).
+    pub name: String,
     /// The account name the app shows (the key URI's label).
     pub label: String,
     /// 登録日時 (JST; for an application in progress, when it began).
@@ -308,8 +423,13 @@ pub struct DeskAuthenticator {
     pub last_used_at: String,
     /// 時刻のずれ, in seconds with its steps (`+240秒（8ステップ進み）`).
     pub drift: String,
-    /// Whether it still awaits its first code (申込手続き中).
+    /// Whether it still awaits its first code (申込手続き中 / 確認待ち).
     pub pending: bool,
+    /// Its recorded clock offset in steps (for コード確認's advice).
+    pub drift_steps: i32,
+    /// Whether このアプリを削除 is offered (another confirmed app exists, or it is an
+    /// added one still awaiting its first code).
+    pub removable: bool,
 }
 
 /// A customer as the support desk sees it.
@@ -329,9 +449,6 @@ pub struct DeskCustomer {
     pub registered: bool,
     /// The registered authenticators.
     pub authenticators: Vec<DeskAuthenticator>,
-    /// The recorded clock offsets of the active authenticators, in steps (for コード確認's
-    /// advice whether a login would accept the code).
-    pub drifts: Vec<i32>,
     /// 未使用のリカバリーコード.
     pub recovery_codes_remaining: usize,
     /// 連続失敗回数.
@@ -344,8 +461,15 @@ pub struct DeskCustomer {
     pub events: Vec<(String, String)>,
 }
 
-/// Support desk: look up, the overview, コード確認, ロック解除, 時刻ずれの補正, reset and
-/// erasure.
+impl DeskCustomer {
+    /// Whether このアプリを削除 is offered for any app.
+    pub fn any_removable(&self) -> bool {
+        self.authenticators.iter().any(|a| a.removable)
+    }
+}
+
+/// Support desk: look up, the overview, コード確認, ロック解除, 時刻ずれの補正, removing
+/// one app, reset and erasure.
 #[derive(Template)]
 #[template(path = "desk.html")]
 pub struct DeskPage {

@@ -9,12 +9,13 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt as _;
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use support::{App, Browser, HANAKO, T0, TARO, deliver, portal, wrong};
+use support::{App, Browser, HANAKO, T0, TARO, deliver, own_devices, portal, portal_with, wrong};
 use totp_enroll::{
-    AccountId, AuditDelivery as _, AuditEvent, AuditKind, Clock as _, DeliveredEvent, KeyRing,
-    Store as _,
+    AccountId, AuditDelivery as _, AuditEvent, AuditKind, Clock as _, DeliveredEvent, EngineError,
+    KeyRing, Refusal, Store as _,
 };
 use totp_enroll_portal::background::{Background, ReloadError, ReloadedRing, reload_keys};
+use totp_enroll_portal::config::SecondDeviceConfig;
 
 // ---------------------------------------------------------------- security headers
 
@@ -212,6 +213,10 @@ async fn every_post_route_checks_the_token() {
         "/redisplay",
         "/recovery-codes",
         "/stop",
+        "/stop/lost",
+        "/devices/add",
+        "/devices/confirm",
+        "/devices/remove",
         "/desk/login",
         "/desk/logout",
         "/desk/diagnose",
@@ -219,6 +224,7 @@ async fn every_post_route_checks_the_token() {
         "/desk/resync",
         "/desk/reset",
         "/desk/forget",
+        "/desk/remove-authenticator",
     ] {
         let page = b.post_raw(path, &[("code", "123456")]).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
@@ -2203,6 +2209,802 @@ async fn issuing_new_recovery_codes_invalidates_the_old_set() {
     }
 }
 
+// ---------------------------------------------------------------- 別の端末を追加 (own mode)
+
+/// The engine's customer text of `error`.
+fn engine_text(error: &EngineError) -> String {
+    totp_enroll_portal::LOCALE.engine_error(error)
+}
+
+/// The subjects of the mails queued so far.
+async fn mail_subjects(portal: &totp_enroll_portal::app::Portal) -> Vec<String> {
+    deliver(portal).await;
+    let mails = portal.state.db.mails(100).await.unwrap();
+    mails.into_iter().map(|m| m.subject).collect()
+}
+
+#[tokio::test]
+async fn in_own_mode_an_added_app_logs_in_only_once_confirmed_with_its_own_code() {
+    let (portal, clock) = portal_with(own_devices(false)).await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let register = b.apply(TARO).await;
+    let first_key = register.copy_key();
+    let phone = App::scan(&register);
+    b.get("/apply/confirm").await;
+    let confirmed = b
+        .post("/apply/confirm", &[("code", &phone.code(&clock))])
+        .await;
+    assert_eq!(confirmed.location(), "/apply/done");
+
+    // 登録情報照会: the apps, 別の端末を追加 instead of コード再表示, no 削除 for the only app.
+    let account = b.get("/account").await;
+    assert_eq!(account.text_of("otp-status").as_deref(), Some("利用中"));
+    assert!(account.text_of("redisplay-button").is_none());
+    assert_eq!(
+        account.text_of("add-device-button").as_deref(),
+        Some("別の端末を追加")
+    );
+    assert!(account.body.contains("id=\"apps\""));
+    assert_eq!(
+        account.text_of("app-1-name").as_deref(),
+        Some("最初に登録したアプリ")
+    );
+    assert!(account.body.contains("2025年11月25日 01:00:00（日本時間）"));
+    assert!(account.text_of("remove-app-1").is_none(), "the only app");
+    // コード再表示 is not offered, and the engine refuses it.
+    assert_eq!(b.get("/redisplay").await.location(), "/account");
+    clock.advance(30);
+    let refused = b.post("/redisplay", &[("code", &phone.code(&clock))]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert_eq!(
+        refused.error(),
+        Some(engine_text(&EngineError::RedisplayDisabled))
+    );
+    assert!(!refused.body.contains("id=\"setup-key\""));
+
+    // 別の端末を追加: name and a current code of the phone.
+    let form = b.get("/devices/add").await;
+    assert!(form.body.contains("<h1>別の端末を追加</h1>"));
+    assert!(
+        form.body
+            .contains("<label for=\"device-name\">追加する端末の名前</label>")
+    );
+    assert!(
+        form.body
+            .contains("<label for=\"otp\">ワンタイムパスワード</label>")
+    );
+    assert!(
+        !form.body.contains("id=\"trade-password\""),
+        "not configured"
+    );
+    let no_name = b
+        .post(
+            "/devices/add",
+            &[("name", " "), ("code", &phone.code(&clock))],
+        )
+        .await;
+    assert_eq!(no_name.status, StatusCode::BAD_REQUEST);
+    assert!(no_name.error().unwrap().contains("名前を入力してください"));
+    let wrong_code = b
+        .post(
+            "/devices/add",
+            &[("name", "iPad"), ("code", &wrong(&phone.code(&clock)))],
+        )
+        .await;
+    assert_eq!(wrong_code.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        wrong_code.error(),
+        Some(engine_text(&EngineError::Refused(Refusal::WrongCode)))
+    );
+    assert_eq!(
+        wrong_code.attr_of("device-name", "value").as_deref(),
+        Some("iPad")
+    );
+    assert!(!wrong_code.body.contains("id=\"setup-key\""));
+    assert_eq!(b.get("/devices/register").await.location(), "/account");
+
+    clock.advance(30);
+    let register = b.add_device("iPad", &phone.code(&clock), None).await;
+    assert!(register.body.contains("<h1>別の端末を追加 -登録-</h1>"));
+    assert_eq!(
+        register.text_of("device-name-shown").as_deref(),
+        Some("iPad")
+    );
+    assert!(
+        register
+            .body
+            .contains("role=\"img\" aria-label=\"登録用二次元バーコード")
+    );
+    assert!(register.body.contains("<code id=\"setup-key\" hidden>"));
+    assert!(register.body.contains("<td class=\"account-name\">"));
+    assert!(
+        register
+            .body
+            .contains("<td class=\"key-type\">時間ベース</td>")
+    );
+    assert_ne!(register.copy_key(), first_key, "its own secret");
+    let tablet = App::scan(&register);
+    assert_eq!(
+        register.attr_of("next-button", "href").as_deref(),
+        Some("/devices/confirm")
+    );
+
+    // Pending: listed as such, removable, and no login with its code yet.
+    let account = b.get("/account").await;
+    assert_eq!(account.text_of("app-2-name").as_deref(), Some("iPad"));
+    assert_eq!(
+        account.text_of("app-2-pending").as_deref(),
+        Some("確認待ち")
+    );
+    assert!(account.text_of("remove-app-2").is_some());
+    assert!(
+        account.text_of("remove-app-1").is_none(),
+        "still the only confirmed one"
+    );
+    assert_eq!(
+        b.get("/devices/register").await.location(),
+        "/account",
+        "the key is shown once"
+    );
+    let out = b.post("/logout", &[]).await;
+    assert_eq!(out.location(), "/login", "{}", out.body);
+    clock.advance(30);
+    let early = b.otp_login(TARO, &tablet.code(&clock)).await;
+    assert_eq!(
+        early.status,
+        StatusCode::UNAUTHORIZED,
+        "not before its confirmation"
+    );
+    let login = b.post("/login/otp", &[("code", &phone.code(&clock))]).await;
+    assert_eq!(login.location(), "/account", "the phone keeps working");
+
+    // 確認: another app's code is not the new app's first code.
+    let confirm = b.get("/devices/confirm").await;
+    assert!(confirm.body.contains("<h1>別の端末を追加 -確認-</h1>"));
+    assert_eq!(
+        confirm.text_of("device-name-shown").as_deref(),
+        Some("iPad")
+    );
+    assert_eq!(confirm.attr_of("device-id", "value").as_deref(), Some("2"));
+    clock.advance(30);
+    let with_phone = b
+        .post(
+            "/devices/confirm",
+            &[("id", "2"), ("code", &phone.code(&clock))],
+        )
+        .await;
+    assert_eq!(with_phone.status, StatusCode::UNAUTHORIZED);
+    let ok = b
+        .post(
+            "/devices/confirm",
+            &[("id", "2"), ("code", &tablet.code(&clock))],
+        )
+        .await;
+    assert_eq!(ok.location(), "/account", "{}", ok.body);
+    let account = b.get("/account").await;
+    assert!(
+        account
+            .text_of("notice")
+            .unwrap()
+            .contains("「iPad」を追加しました")
+    );
+    assert!(account.text_of("app-2-pending").is_none());
+    assert!(account.text_of("remove-app-1").is_some() && account.text_of("remove-app-2").is_some());
+    assert!(
+        b.get("/account").await.text_of("notice").is_none(),
+        "shown once"
+    );
+    assert_eq!(
+        b.get("/devices/confirm").await.location(),
+        "/account",
+        "none pending"
+    );
+
+    // Both log in.
+    b.post("/logout", &[]).await;
+    clock.advance(30);
+    assert_eq!(
+        b.otp_login(TARO, &tablet.code(&clock)).await.location(),
+        "/account"
+    );
+    b.post("/logout", &[]).await;
+    assert_eq!(
+        b.otp_login(TARO, &phone.code(&clock)).await.location(),
+        "/account"
+    );
+
+    let subjects = mail_subjects(&portal).await;
+    for subject in [
+        "【北洋証券】認証アプリ追加のお知らせ",
+        "【北洋証券】認証アプリ追加完了のお知らせ",
+    ] {
+        assert_eq!(
+            subjects.iter().filter(|s| *s == subject).count(),
+            1,
+            "{subjects:?}"
+        );
+    }
+    let rows = portal.state.db.recent_audit(TARO.0, 100).await.unwrap();
+    for kind in ["authenticator_added", "authenticator_confirmed"] {
+        assert!(rows.iter().any(|r| r.kind == kind), "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn removing_an_app_needs_another_apps_code_and_the_last_cannot_be_removed() {
+    let (portal, clock) = portal_with(own_devices(false)).await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let phone = b.enroll(TARO, &clock).await;
+    clock.advance(30);
+    let tablet = b.add_and_confirm_device("iPad", &phone, &clock, None).await;
+    clock.advance(30);
+
+    let account = b.get("/account").await;
+    assert_eq!(
+        account.attr_of("remove-app-2", "href").as_deref(),
+        Some("/devices/remove?id=2")
+    );
+    let form = b.get("/devices/remove?id=2").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("<h1>アプリの削除</h1>"));
+    assert_eq!(form.text_of("device-name-shown").as_deref(), Some("iPad"));
+    assert!(
+        form.body
+            .contains("<label for=\"otp\">ワンタイムパスワード</label>")
+    );
+    assert_eq!(
+        form.text_of("remove-submit-button").as_deref(),
+        Some("削除")
+    );
+    // Its own code does not remove it.
+    let own_code = b
+        .post(
+            "/devices/remove",
+            &[("id", "2"), ("code", &tablet.code(&clock))],
+        )
+        .await;
+    assert_eq!(own_code.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        own_code.error(),
+        Some(engine_text(&EngineError::Refused(Refusal::WrongCode)))
+    );
+    let unknown = b
+        .post(
+            "/devices/remove",
+            &[("id", "9"), ("code", &phone.code(&clock))],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        unknown.error(),
+        Some(engine_text(&EngineError::UnknownAuthenticator(9)))
+    );
+    let removed = b
+        .post(
+            "/devices/remove",
+            &[("id", "2"), ("code", &phone.code(&clock))],
+        )
+        .await;
+    assert_eq!(removed.location(), "/account", "{}", removed.body);
+    let account = b.get("/account").await;
+    assert!(
+        account
+            .text_of("notice")
+            .unwrap()
+            .contains("「iPad」を削除しました")
+    );
+    assert!(account.text_of("app-2-name").is_none());
+    assert!(
+        account.text_of("remove-app-1").is_none(),
+        "the last app has no 削除"
+    );
+
+    // The last app: no form, and the engine refuses it.
+    assert_eq!(b.get("/devices/remove?id=1").await.location(), "/account");
+    clock.advance(30);
+    let last = b
+        .post(
+            "/devices/remove",
+            &[("id", "1"), ("code", &phone.code(&clock))],
+        )
+        .await;
+    assert_eq!(last.status, StatusCode::CONFLICT);
+    assert_eq!(
+        last.error(),
+        Some(engine_text(&EngineError::LastAuthenticator))
+    );
+    assert_eq!(
+        last.text_of("device-name-shown").as_deref(),
+        Some("最初に登録したアプリ")
+    );
+
+    // The removed app no longer logs in; the phone does.
+    b.post("/logout", &[]).await;
+    let gone = b.otp_login(TARO, &tablet.code(&clock)).await;
+    assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
+    let login = b.post("/login/otp", &[("code", &phone.code(&clock))]).await;
+    assert_eq!(login.location(), "/account");
+    let subjects = mail_subjects(&portal).await;
+    assert_eq!(
+        subjects
+            .iter()
+            .filter(|s| s.as_str() == "【北洋証券】認証アプリ削除のお知らせ")
+            .count(),
+        1,
+        "{subjects:?}"
+    );
+}
+
+#[tokio::test]
+async fn in_same_mode_the_manuals_screens_are_unchanged() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let phone = b.enroll(TARO, &clock).await;
+    let account = b.get("/account").await;
+    assert_eq!(
+        account.text_of("redisplay-button").as_deref(),
+        Some("コード再表示")
+    );
+    assert!(account.text_of("add-device-button").is_none());
+    assert!(!account.body.contains("id=\"apps\""));
+    assert!(
+        account.text_of("lost-phone-button").is_none(),
+        "not after an app's code"
+    );
+    for path in ["/devices/add", "/devices/confirm", "/devices/remove?id=1"] {
+        assert_eq!(b.get(path).await.location(), "/account", "{path}");
+    }
+    clock.advance(30);
+    let add = b
+        .post(
+            "/devices/add",
+            &[("name", "iPad"), ("code", &phone.code(&clock))],
+        )
+        .await;
+    assert_eq!(
+        add.location(),
+        "/account",
+        "nothing added, no code consumed"
+    );
+    let auth = b.get("/redisplay").await;
+    assert!(!auth.body.contains("id=\"trade-password\""));
+    let ok = b.post("/redisplay", &[("code", &phone.code(&clock))]).await;
+    assert_eq!(ok.location(), "/redisplay/show");
+    let overview = portal
+        .state
+        .engine
+        .overview(&AccountId::new(TARO.0).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(overview.authenticators.len(), 1);
+}
+
+#[tokio::test]
+async fn the_step_up_setting_asks_for_the_transaction_password_too() {
+    // コード再表示 (same mode).
+    let (portal, clock) = portal_with(SecondDeviceConfig {
+        step_up: true,
+        ..SecondDeviceConfig::default()
+    })
+    .await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let phone = b.enroll(TARO, &clock).await;
+    clock.advance(30);
+    let auth = b.get("/redisplay").await;
+    assert!(
+        auth.body
+            .contains("<label for=\"trade-password\">取引パスワード</label>")
+    );
+    assert!(auth.body.contains("id=\"show-password\""));
+    let code = phone.code(&clock);
+    for fields in [
+        &[("code", code.as_str())][..],
+        &[
+            ("code", code.as_str()),
+            ("trade_password", "wrong-trade-pw"),
+        ][..],
+    ] {
+        let refused = b.post("/redisplay", fields).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            refused
+                .error()
+                .unwrap()
+                .contains("取引パスワードが正しくありません")
+        );
+        assert!(!refused.body.contains("id=\"setup-key\""));
+    }
+    // The code was not consumed by the refusals.
+    let ok = b
+        .post("/redisplay", &[("code", &code), ("trade_password", TARO.2)])
+        .await;
+    assert_eq!(ok.location(), "/redisplay/show", "{}", ok.body);
+    // The engine itself requires the step-up.
+    clock.advance(30);
+    let account = AccountId::new(TARO.0).unwrap();
+    let bare = portal
+        .state
+        .engine
+        .redisplay(&account, &phone.code(&clock))
+        .await;
+    assert!(
+        matches!(bare, Err(EngineError::StepUp(_))),
+        "{:?}",
+        bare.map(|_| ())
+    );
+
+    // 別の端末を追加 (own mode).
+    let (portal, clock) = portal_with(own_devices(true)).await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let phone = b.enroll(TARO, &clock).await;
+    clock.advance(30);
+    let form = b.get("/devices/add").await;
+    assert!(form.body.contains("id=\"trade-password\""));
+    let code = phone.code(&clock);
+    let refused = b
+        .post(
+            "/devices/add",
+            &[("name", "iPad"), ("code", &code), ("trade_password", "x")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        refused
+            .error()
+            .unwrap()
+            .contains("取引パスワードが正しくありません")
+    );
+    assert!(!refused.body.contains("id=\"setup-key\""));
+    let register = b.add_device("iPad", &code, Some(TARO.2)).await;
+    assert!(register.body.contains("id=\"setup-key\""));
+    clock.advance(30);
+    let account = AccountId::new(TARO.0).unwrap();
+    let bare = portal
+        .state
+        .engine
+        .add_authenticator(&account, "iPad", &phone.code(&clock), None)
+        .await;
+    assert!(
+        matches!(bare, Err(EngineError::StepUp(_))),
+        "{:?}",
+        bare.map(|n| n.id)
+    );
+}
+
+#[tokio::test]
+async fn the_desk_shows_the_apps_by_name_and_removes_one() {
+    let (portal, clock) = portal_with(own_devices(false)).await;
+    let mut customer = Browser::new(&portal);
+    customer.login(TARO).await;
+    let phone = customer.enroll(TARO, &clock).await;
+    clock.advance(30);
+    let tablet = customer
+        .add_and_confirm_device("iPad", &phone, &clock, None)
+        .await;
+    let tablet_key_probe = tablet.code(&clock);
+    customer.post("/logout", &[]).await;
+    clock.advance(30);
+
+    let mut desk = Browser::new(&portal);
+    desk_login(&mut desk).await;
+    let page = desk_page(&mut desk, TARO.0).await;
+    let table = page.body.split("id=\"authenticators\"").nth(1).unwrap();
+    let table = &table[..table.find("</table>").unwrap()];
+    for heading in [
+        "ID",
+        "名前",
+        "アカウント名",
+        "登録日時",
+        "最終利用日時",
+        "時刻のずれ",
+    ] {
+        assert!(table.contains(&format!(">{heading}</th>")), "{heading}");
+    }
+    assert!(
+        table.contains("<td class=\"app-id\">1</td>")
+            && table.contains("<td class=\"app-id\">2</td>")
+    );
+    assert_eq!(
+        page.text_of("desk-app-1-name").as_deref(),
+        Some("最初に登録したアプリ")
+    );
+    assert_eq!(page.text_of("desk-app-2-name").as_deref(), Some("iPad"));
+    assert_eq!(
+        page.text_of("remove-app-button-2").as_deref(),
+        Some("このアプリを削除")
+    );
+    assert!(
+        page.text_of("remove-app-button-1").is_some(),
+        "either of two"
+    );
+    assert!(
+        page.body
+            .contains("<label for=\"remove-app-reason-2\">理由</label>")
+    );
+    assert!(!page.body.contains(&tablet_key_probe));
+
+    // コード確認 says which app's code it is.
+    let diagnosed = desk
+        .post(
+            "/desk/diagnose",
+            &[("login_id", TARO.0), ("code", &tablet.code(&clock))],
+        )
+        .await;
+    let page = desk.get(diagnosed.location()).await;
+    let result = diagnosis(&page).unwrap();
+    assert!(
+        result.contains("一致したアプリ：「iPad」（ID 2）"),
+        "{result}"
+    );
+    assert!(result.contains("そのままログインできます"), "{result}");
+
+    // このアプリを削除: a reason is required.
+    let no_reason = desk
+        .post(
+            "/desk/remove-authenticator",
+            &[
+                ("login_id", TARO.0),
+                ("authenticator", "2"),
+                ("reason", " "),
+            ],
+        )
+        .await;
+    assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
+    assert!(
+        no_reason
+            .error()
+            .unwrap()
+            .contains("アプリの削除の理由を入力してください")
+    );
+    let done = desk
+        .post(
+            "/desk/remove-authenticator",
+            &[
+                ("login_id", TARO.0),
+                ("authenticator", "2"),
+                ("reason", "タブレット紛失、本人確認済み"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        done.location(),
+        format!("/desk?login_id={}&done=remove-authenticator", TARO.0)
+    );
+    let page = desk.get(done.location()).await;
+    assert!(
+        page.text_of("notice")
+            .unwrap()
+            .contains("アプリ「iPad」（ID 2）を削除しました"),
+        "{:?}",
+        page.text_of("notice")
+    );
+    assert!(page.text_of("desk-app-2-name").is_none());
+    assert!(
+        page.text_of("remove-app-button-1").is_none(),
+        "not for the last app"
+    );
+    assert!(page.body.contains("認証アプリ 2 番を削除（担当 desk-01）"));
+    // The last one, posted anyway: the engine refuses it.
+    let last = desk
+        .post(
+            "/desk/remove-authenticator",
+            &[
+                ("login_id", TARO.0),
+                ("authenticator", "1"),
+                ("reason", "誤操作"),
+            ],
+        )
+        .await;
+    assert_eq!(last.status, StatusCode::CONFLICT);
+    let error = last.error().unwrap();
+    assert!(
+        error.starts_with(&engine_text(&EngineError::LastAuthenticator)),
+        "{error}"
+    );
+    assert!(error.contains("リセット"), "{error}");
+    assert_eq!(last.text_of("otp-status").as_deref(), Some("利用中"));
+
+    // The customer: the tablet no longer logs in, and a mail tells of the removal.
+    let refused = customer.otp_login(TARO, &tablet.code(&clock)).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let subjects = mail_subjects(&portal).await;
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s == "【北洋証券】認証アプリ削除のお知らせ"),
+        "{subjects:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_phone_is_stopped_with_a_recovery_code_then_applied_for_again() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let (_lost_phone, codes) = b.enroll_with_codes(TARO, &clock).await;
+    b.post("/logout", &[]).await;
+    clock.advance(30);
+
+    let recovered = b.recovery_login(TARO, &codes[0]).await;
+    assert_eq!(recovered.location(), "/account");
+    let account = b.get("/account").await;
+    assert!(
+        account
+            .text_of("recovery-login-notice")
+            .unwrap()
+            .contains("「スマートフォンを紛失した場合：利用停止」")
+    );
+    assert_eq!(
+        account.text_of("lost-phone-button").as_deref(),
+        Some("スマートフォンを紛失した場合：利用停止")
+    );
+    assert_eq!(
+        account.attr_of("lost-phone-button", "href").as_deref(),
+        Some("/stop/lost")
+    );
+    let form = b.get("/stop/lost").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.body
+            .contains("<h1>スマートフォンを紛失した場合の利用停止</h1>")
+    );
+    assert!(
+        form.body
+            .contains("<label for=\"recovery-code\">リカバリーコード</label>")
+    );
+    assert!(
+        form.body
+            .contains("<label for=\"trade-password\">取引パスワード</label>")
+    );
+    assert!(
+        form.text_of("other-apps-note").is_none(),
+        "same mode: one app"
+    );
+
+    // A wrong transaction password uses up nothing.
+    let wrong_pw = b
+        .post(
+            "/stop/lost",
+            &[
+                ("recovery_code", &codes[1]),
+                ("trade_password", "wrong-trade-pw"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong_pw.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong_pw
+            .error()
+            .unwrap()
+            .contains("取引パスワードが正しくありません")
+    );
+    // The code used for the login is used up.
+    let used = b
+        .post(
+            "/stop/lost",
+            &[("recovery_code", &codes[0]), ("trade_password", TARO.2)],
+        )
+        .await;
+    assert_eq!(used.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        used.error(),
+        Some(totp_enroll_portal::LOCALE.recovery_code_refusal(&Refusal::WrongCode))
+    );
+    assert_eq!(
+        b.get("/account").await.text_of("otp-status").as_deref(),
+        Some("利用中")
+    );
+
+    let stopped = b
+        .post(
+            "/stop/lost",
+            &[("recovery_code", &codes[1]), ("trade_password", TARO.2)],
+        )
+        .await;
+    assert_eq!(stopped.location(), "/stop/done", "{}", stopped.body);
+    let done = b.get("/stop/done").await;
+    assert!(done.body.contains("<h1>サービス利用停止 -受付-</h1>"));
+    let account = b.get("/account").await;
+    assert_eq!(account.text_of("otp-status").as_deref(), Some("未登録"));
+    assert!(account.text_of("lost-phone-button").is_none());
+    assert_eq!(b.get("/stop/lost").await.location(), "/account");
+
+    // The mails: the login's recovery code, then the stop (not a second "login").
+    let subjects = mail_subjects(&portal).await;
+    let count = |subject: &str| subjects.iter().filter(|s| s.contains(subject)).count();
+    assert_eq!(
+        count("リカバリーコードによるログインのお知らせ"),
+        1,
+        "{subjects:?}"
+    );
+    assert_eq!(count("利用停止のお知らせ"), 1, "{subjects:?}");
+    let rows = portal.state.db.recent_audit(TARO.0, 100).await.unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.detail == totp_enroll_portal::notify::STOPPED_WITH_RECOVERY_CODE)
+    );
+    assert!(rows.iter().any(|r| r.kind == "stopped"));
+
+    // 申込 with the new phone, as usual; the old recovery codes are gone.
+    let new_phone = b.enroll(TARO, &clock).await;
+    b.get("/apply/done").await;
+    b.post("/logout", &[]).await;
+    clock.advance(30);
+    let old = b.recovery_login(TARO, &codes[2]).await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let login = b.otp_login(TARO, &new_phone.code(&clock)).await;
+    assert_eq!(login.location(), "/account");
+}
+
+#[tokio::test]
+async fn in_own_mode_the_lost_phone_page_points_to_removing_one_app() {
+    let (portal, clock) = portal_with(own_devices(false)).await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let (phone, codes) = b.enroll_with_codes(TARO, &clock).await;
+    clock.advance(30);
+    b.add_and_confirm_device("iPad", &phone, &clock, None).await;
+    b.post("/logout", &[]).await;
+    assert_eq!(
+        b.recovery_login(TARO, &codes[0]).await.location(),
+        "/account"
+    );
+    let page = b.get("/stop/lost").await;
+    assert!(
+        page.text_of("other-apps-note")
+            .unwrap()
+            .contains("「削除」")
+    );
+    let stopped = b
+        .post(
+            "/stop/lost",
+            &[("recovery_code", &codes[1]), ("trade_password", TARO.2)],
+        )
+        .await;
+    assert_eq!(stopped.location(), "/stop/done");
+    let overview = portal
+        .state
+        .engine
+        .overview(&AccountId::new(TARO.0).unwrap())
+        .await
+        .unwrap();
+    assert!(overview.authenticators.is_empty(), "every app erased");
+    assert_eq!(overview.recovery_codes_remaining, 0);
+}
+
+#[tokio::test]
+async fn the_new_screens_label_every_field() {
+    let (portal, clock) = portal_with(own_devices(true)).await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let (phone, codes) = b.enroll_with_codes(TARO, &clock).await;
+    clock.advance(30);
+    let mut pages = vec![b.get("/devices/add").await];
+    pages.push(
+        b.add_device("iPad", &phone.code(&clock), Some(TARO.2))
+            .await,
+    );
+    pages.push(b.get("/devices/confirm").await);
+    pages.push(b.get("/devices/remove?id=2").await);
+    pages.push(b.get("/account").await);
+    b.post("/logout", &[]).await;
+    b.recovery_login(TARO, &codes[0]).await;
+    pages.push(b.get("/account").await);
+    pages.push(b.get("/stop/lost").await);
+    let mut desk = Browser::new(&portal);
+    desk_login(&mut desk).await;
+    pages.push(desk_page(&mut desk, TARO.0).await);
+    for page in &pages {
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert_every_field_labelled(page);
+    }
+}
+
 // ---------------------------------------------------------------- Eメール通知
 
 #[tokio::test]
@@ -2341,7 +3143,14 @@ async fn every_field_has_a_label() {
     assert!(looked_up.body.contains("id=\"diagnose-code\""));
     pages.push(looked_up);
     for page in pages {
-        for chunk in page.body.split("<input").skip(1) {
+        assert_every_field_labelled(&page);
+    }
+}
+
+/// Every visible `<input>` and `<textarea>` of `page` has a `<label for=…>`.
+fn assert_every_field_labelled(page: &support::Page) {
+    for element in ["<input", "<textarea"] {
+        for chunk in page.body.split(element).skip(1) {
             let tag = &chunk[..chunk.find('>').unwrap()];
             if tag.contains("type=\"hidden\"") {
                 continue;

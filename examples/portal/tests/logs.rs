@@ -1,6 +1,8 @@
 //! Nothing secret reaches the log: a whole login and enrollment, a login with a recovery
-//! code (and a refused one), the issue of new recovery codes, and the support desk's code
-//! check and resync from codes the customer read out, at TRACE level, with the
+//! code (and a refused one), the issue of new recovery codes, the support desk's code
+//! check and resync from codes the customer read out, and (in `own` mode with the
+//! transaction password) adding, confirming and removing apps, the desk's removal of one
+//! and the lost-phone 利用停止 with a recovery code, at TRACE level, with the
 //! request spans, the engine's spans and the audit lines of the delivery, hold no
 //! password, setup key, code, recovery code, CSRF token or session id; the audit line names
 //! the request (its `X-Request-Id`) and the client. Its own test process, so the log
@@ -9,7 +11,7 @@
 
 mod support;
 
-use support::{App, Browser, TARO, deliver, portal, wrong};
+use support::{App, Browser, HANAKO, TARO, deliver, own_devices, portal, portal_with, wrong};
 
 /// A log sink for one test: everything written at any level.
 #[derive(Clone, Default)]
@@ -121,6 +123,103 @@ async fn no_password_key_or_code_reaches_the_log() {
     assert_eq!(resynced.status, axum::http::StatusCode::SEE_OTHER);
     deliver(&portal).await;
 
+    // `own` mode with the transaction password: two apps added (one refused first), one
+    // removed by the customer with another's code, one by the desk; then a login with a
+    // recovery code and the lost-phone 利用停止 with another.
+    let (own, clock) = portal_with(own_devices(true)).await;
+    let mut c = Browser::new(&own);
+    c.login(HANAKO).await;
+    let (phone, own_codes) = c.enroll_with_codes(HANAKO, &clock).await;
+    recovery_codes.extend(own_codes.iter().cloned());
+    clock.advance(30);
+    let mut device_codes = vec![phone.code(&clock)];
+    c.get("/devices/add").await;
+    c.post(
+        "/devices/add",
+        &[
+            ("name", "iPad"),
+            ("code", &device_codes[0]),
+            ("trade_password", "wrong-trade-pw-xyz"),
+        ],
+    )
+    .await;
+    let register = c.add_device("iPad", &device_codes[0], Some(HANAKO.2)).await;
+    let tablet_key = register.copy_key();
+    let tablet = App::scan(&register);
+    c.get("/devices/confirm").await;
+    device_codes.push(tablet.code(&clock));
+    let tablet_confirmed = c
+        .post(
+            "/devices/confirm",
+            &[("id", "2"), ("code", &device_codes[1])],
+        )
+        .await;
+    assert_eq!(tablet_confirmed.location(), "/account");
+    clock.advance(30);
+    device_codes.push(phone.code(&clock));
+    let register = c
+        .add_device("Android", &device_codes[2], Some(HANAKO.2))
+        .await;
+    let android_key = register.copy_key();
+    let android = App::scan(&register);
+    c.get("/devices/confirm").await;
+    device_codes.push(android.code(&clock));
+    c.post(
+        "/devices/confirm",
+        &[("id", "3"), ("code", &device_codes[3])],
+    )
+    .await;
+    c.post("/logout", &[]).await;
+    clock.advance(30);
+    device_codes.push(tablet.code(&clock));
+    let login = c.otp_login(HANAKO, &device_codes[4]).await;
+    assert_eq!(login.location(), "/account");
+    c.get("/devices/remove?id=3").await;
+    device_codes.push(phone.code(&clock));
+    let removed = c
+        .post(
+            "/devices/remove",
+            &[("id", "3"), ("code", &device_codes[5])],
+        )
+        .await;
+    assert_eq!(removed.location(), "/account");
+    let mut own_desk = Browser::new(&own);
+    own_desk.get("/desk").await;
+    own_desk
+        .post(
+            "/desk/login",
+            &[("operator", "desk-01"), ("password", "demo-desk-pw")],
+        )
+        .await;
+    own_desk.get(&format!("/desk?login_id={}", HANAKO.0)).await;
+    let desk_removed = own_desk
+        .post(
+            "/desk/remove-authenticator",
+            &[
+                ("login_id", HANAKO.0),
+                ("authenticator", "2"),
+                ("reason", "タブレット紛失"),
+            ],
+        )
+        .await;
+    assert_eq!(desk_removed.status, axum::http::StatusCode::SEE_OTHER);
+    c.post("/logout", &[]).await;
+    let recovered = c.recovery_login(HANAKO, &own_codes[0]).await;
+    assert_eq!(recovered.location(), "/account");
+    c.get("/account").await;
+    c.get("/stop/lost").await;
+    let stopped = c
+        .post(
+            "/stop/lost",
+            &[
+                ("recovery_code", &own_codes[1]),
+                ("trade_password", HANAKO.2),
+            ],
+        )
+        .await;
+    assert_eq!(stopped.location(), "/stop/done");
+    deliver(&own).await;
+
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let audit_line = log
         .lines()
@@ -154,8 +253,27 @@ async fn no_password_key_or_code_reaches_the_log() {
         resync_second.as_str(),
         "demo-desk-pw",
         csrf.as_str(),
+        HANAKO.1,
+        HANAKO.2,
+        "wrong-trade-pw-xyz",
+        tablet_key.as_str(),
+        &tablet_key[..8],
+        android_key.as_str(),
+        &android_key[..8],
     ] {
         assert!(!log.contains(secret), "{secret} in the log");
+    }
+    for code in &device_codes {
+        assert!(!log.contains(code.as_str()), "an app's code in the log");
+    }
+    for call in [
+        "add_authenticator",
+        "confirm_authenticator",
+        "remove_authenticator",
+        "desk_remove_authenticator",
+        "stop_with_recovery_code",
+    ] {
+        assert!(log.contains(call), "{call} is logged: {log}");
     }
     assert!(
         log.contains("verify_recovery_code") && log.contains("issue_recovery_codes"),

@@ -1,23 +1,30 @@
 //! 登録情報照会 (口座情報 › 登録情報照会): the row ワンタイムパスワードサービス, with
 //! リカバリーコードの再発行 while 利用中, and once after a login with a recovery code a
-//! notice of how many remain.
+//! notice of how many remain (and, while some do, the lost-phone 利用停止). In `own`
+//! mode (`TOTP_PORTAL_SECOND_DEVICE=own`) the apps are listed, each with 削除 unless it
+//! is the only one, and 別の端末を追加 replaces コード再表示.
 
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use totp_enroll::{Access, EnginePolicy, Lang, Status};
+use totp_enroll::{Access, AuthenticatorOverview, EnginePolicy, Lang, Status};
 
-use super::{Page, logged_in};
+use super::{Page, devices, logged_in};
 use crate::app::SharedState;
 use crate::refusal::SUPPORT_HINT;
 use crate::session::{Session, Shown};
-use crate::views::{self, AccountPage, RecoveryLoginNotice};
+use crate::views::{self, AccountApp, AccountPage, RecoveryLoginNotice};
 
 /// At most this many unused recovery codes left is "few" (the engine's default mark, which
 /// the portal's policy keeps: the customer also gets the engine's "few left" mail).
 pub const FEW_RECOVERY_CODES: u8 = EnginePolicy::DEFAULT_RECOVERY_LOW_MARK;
 
-/// What a customer without the app can do: the support desk resets the service.
+/// What a customer without the app and without another recovery code can do: the
+/// support desk resets the service.
 const WITHOUT_THE_DEVICE: &str = "アプリを登録した端末がお手元にない場合は、お客さまサポート窓口でワンタイムパスワードサービスのリセットをご依頼のうえ、改めてお申込みください。";
+
+/// What a customer without the app but with another recovery code can do: stop the
+/// service here (`/stop/lost`), or ask the desk.
+const LOST_PHONE: &str = "アプリを登録した端末を紛失した場合は、「スマートフォンを紛失した場合：利用停止」から、別のリカバリーコードと取引パスワードで利用を停止し、新しい端末で改めてお申込みください（お客さまサポート窓口でリセットをご依頼いただくこともできます）。";
 
 /// The notice after a login with a recovery code that left `remaining` unused ones.
 pub fn recovery_login_notice(remaining: u8) -> RecoveryLoginNotice {
@@ -27,11 +34,11 @@ pub fn recovery_login_notice(remaining: u8) -> RecoveryLoginNotice {
         )
     } else if remaining <= FEW_RECOVERY_CODES {
         format!(
-            "リカバリーコードでログインしました。未使用のリカバリーコードは残り{remaining}個しかありません。使い切ると、アプリのワンタイムパスワードがないとログインできなくなります。至急、アプリを登録し直し、「リカバリーコードの再発行」で新しいリカバリーコードを発行してください。{WITHOUT_THE_DEVICE}"
+            "リカバリーコードでログインしました。未使用のリカバリーコードは残り{remaining}個しかありません。使い切ると、アプリのワンタイムパスワードがないとログインできなくなります。至急、アプリを登録し直し、「リカバリーコードの再発行」で新しいリカバリーコードを発行してください。{LOST_PHONE}"
         )
     } else {
         format!(
-            "リカバリーコードでログインしました。未使用のリカバリーコードは残り{remaining}個です。アプリのワンタイムパスワードを表示できない場合は、お早めにアプリを登録し直し、「リカバリーコードの再発行」で新しいリカバリーコードを発行することをおすすめします。{WITHOUT_THE_DEVICE}"
+            "リカバリーコードでログインしました。未使用のリカバリーコードは残り{remaining}個です。アプリのワンタイムパスワードを表示できない場合は、お早めにアプリを登録し直し、「リカバリーコードの再発行」で新しいリカバリーコードを発行することをおすすめします。{LOST_PHONE}"
         )
     };
     RecoveryLoginNotice {
@@ -43,27 +50,38 @@ pub fn recovery_login_notice(remaining: u8) -> RecoveryLoginNotice {
 /// GET /account.
 pub async fn show(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
     let me = logged_in(&app, &session).await?;
-    // Leaving the re-display screen ends it: the key is not shown again without a code.
-    // Recovery codes not yet shown are dropped too (they are shown on their screen or not
-    // at all), and the notice after a recovery-code login is shown this once.
-    let recovery_login = session
+    // Leaving the re-display screen (or a new app's registration screen) ends it: the key
+    // is not shown again without a code. Recovery codes not yet shown are dropped too
+    // (they are shown on their screen or not at all), and the notices (after a
+    // recovery-code login, after an app was added or removed) are shown this once.
+    let (recovery_login, notice, recovered) = session
         .update(|d| {
-            if matches!(d.provisioning, Some((Shown::Redisplay, _))) {
+            if matches!(
+                d.provisioning,
+                Some((Shown::Redisplay | Shown::Device(_), _))
+            ) {
                 d.provisioning = None;
             }
             d.recovery_codes = None;
-            d.recovery_login.take()
+            (
+                d.recovery_login.take(),
+                d.account_notice.take(),
+                d.recovered,
+            )
         })
-        .flatten();
+        .unwrap_or_default();
     let status = app.engine.status(&me.account).await?;
-    let recovery_codes_left = match status {
-        Status::Active { .. } => Some(
-            app.engine
-                .overview(&me.account)
-                .await?
-                .recovery_codes_remaining,
-        ),
-        _ => None,
+    let active = matches!(status, Status::Active { .. });
+    let overview = if active {
+        Some(app.engine.overview(&me.account).await?)
+    } else {
+        None
+    };
+    let recovery_codes_left = overview.as_ref().map(|o| o.recovery_codes_remaining);
+    let own_devices = app.second_device.own_secret();
+    let apps = match &overview {
+        Some(overview) if own_devices => account_apps(&overview.authenticators),
+        _ => Vec::new(),
     };
     let (pending_until, access) = match status {
         Status::Pending { expires_at, access } => {
@@ -87,13 +105,35 @@ pub async fn show(State(app): State<SharedState>, Extension(session): Extension<
         &AccountPage {
             chrome: me.chrome,
             status_label: status.label(Lang::Ja),
-            active: matches!(status, Status::Active { .. }),
+            active,
             pending_until,
             access_note,
             recovery_notice: recovery_login.map(recovery_login_notice),
             recovery_codes_left,
+            own_devices,
+            apps,
+            notice,
+            lost_phone: recovered && recovery_codes_left.is_some_and(|left| left > 0),
         },
     ))
+}
+
+/// The apps as 登録情報照会 lists them.
+fn account_apps(authenticators: &[AuthenticatorOverview]) -> Vec<AccountApp> {
+    let confirmed = devices::confirmed(authenticators);
+    authenticators
+        .iter()
+        .map(|a| AccountApp {
+            id: a.id,
+            name: views::app_name(&a.name),
+            created_at: crate::LOCALE.time(a.created_at),
+            last_used_at: a
+                .last_used_at
+                .map_or_else(|| "—".to_owned(), |at| crate::LOCALE.time(at)),
+            pending: a.pending,
+            removable: devices::removable(a.pending, confirmed),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -117,6 +157,11 @@ mod tests {
         let none = recovery_login_notice(0);
         assert!(none.urgent);
         assert!(none.message.contains("もうありません"), "{}", none.message);
+        assert!(
+            !none.message.contains("紛失した場合：利用停止"),
+            "no code left for it"
+        );
+        assert!(calm.message.contains("紛失した場合：利用停止"));
         for notice in [calm, few, none] {
             assert!(notice.message.contains("リカバリーコードの再発行"));
             assert!(notice.message.contains("お客さまサポート窓口"));

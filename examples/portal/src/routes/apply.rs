@@ -8,9 +8,12 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
-use totp_enroll::{Lang, Status, StepUp};
+use totp_enroll::{Lang, Status};
 
-use super::{CodeForm, Page, Reject, logged_in, refused_page, require_active};
+use super::{
+    CodeForm, Page, Reject, WRONG_TRADE_PASSWORD, logged_in, refused_page, require_active,
+    trade_password_step_up,
+};
 use crate::app::SharedState;
 use crate::session::{Issued, Session, Shown};
 use crate::views::{
@@ -23,9 +26,6 @@ pub struct TradePasswordForm {
     /// 取引パスワード.
     pub trade_password: String,
 }
-
-const WRONG_TRADE_PASSWORD: &str =
-    "取引パスワードが正しくありません。入力内容をご確認のうえ、再度入力してください。";
 
 /// GET /apply: 取引パスワード認証 (only while 未登録).
 pub async fn form(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
@@ -52,13 +52,9 @@ pub async fn submit(
     Form(form): Form<TradePasswordForm>,
 ) -> Page {
     let me = logged_in(&app, &session).await?;
-    let matched = app
-        .passwords
-        .verify(&form.trade_password, Some(&me.customer.trade_password_hash))
-        .await?;
+    let step_up = trade_password_step_up(&app, &me, &form.trade_password).await?;
     let status = app.engine.status(&me.account).await?;
-    if !matched {
-        tracing::info!("transaction password refused");
+    let Some(step_up) = step_up else {
         return Ok(views::page(
             StatusCode::UNAUTHORIZED,
             &ApplyAuthPage {
@@ -67,8 +63,7 @@ pub async fn submit(
                 status_label: status.label(Lang::Ja),
             },
         ));
-    }
-    let step_up = StepUp::transaction_password_verified(&me.account, app.now()?);
+    };
     let begun = app
         .engine
         .begin(&me.account, &me.customer.login_id, &step_up)
@@ -120,6 +115,7 @@ pub async fn confirm_form(
         &ConfirmPage {
             chrome: me.chrome,
             error: None,
+            own_devices: app.second_device.own_secret(),
         },
     ))
 }
@@ -147,6 +143,7 @@ pub async fn confirm_submit(
         Err(error) => refused_page(&app, error, |message| ConfirmPage {
             chrome: me.chrome,
             error: Some(message),
+            own_devices: app.second_device.own_secret(),
         }),
     }
 }

@@ -1,7 +1,7 @@
 //! The support desk (`/desk`, お客さまサポート窓口): operators log in with their own session,
-//! look a customer up by login ID (the engine's overview: status, the authenticator with its
-//! clock offset, unused recovery codes, failures and lock; recent audit events: never a
-//! secret or a code), and
+//! look a customer up by login ID (the engine's overview: status, the apps with their
+//! names, ids and clock offsets, unused recovery codes, failures and lock; recent audit
+//! events: never a secret or a code), and
 //!
 //! * check a code the customer reads out over the phone (コード確認: `Engine::diagnose`,
 //!   which never accepts or consumes it and counts each check as a failed attempt);
@@ -12,6 +12,8 @@
 //!   `Engine::admin_unlock`, keeping the registration and the recovery codes);
 //! * correct the app's clock offset from two consecutive codes the customer reads out
 //!   (時刻ずれの補正: `Engine::desk_resync`);
+//! * remove one app of several (このアプリを削除, a lost tablet:
+//!   `Engine::desk_remove_authenticator`; never the only one);
 //! * reset the service (リセット, the manual's lost-phone path: `Engine::admin_reset`);
 //! * erase the registration on the customer's data-protection request (個人情報削除:
 //!   `Engine::forget`, which leaves only a tombstone of the row; the audit trail stays).
@@ -28,7 +30,7 @@ use totp_enroll::{
     AccountId, AccountOverview, Diagnosis, EngineError, Lang, Operator, Refusal, Status, Window,
 };
 
-use super::{Page, Reject, account_id, refused_page};
+use super::{Page, Reject, account_id, devices, refused_page};
 use crate::app::SharedState;
 use crate::session::{DeskResult, Session};
 use crate::views::{self, Chrome, DeskAuthenticator, DeskCustomer, DeskLoginPage, DeskPage};
@@ -41,6 +43,8 @@ const MAX_REASON_CHARS: usize = 500;
 const DIAGNOSED: &str = "diagnose";
 /// `done` after 時刻ずれの補正.
 const RESYNCED: &str = "resync";
+/// `done` after このアプリを削除.
+const REMOVED: &str = "remove-authenticator";
 /// The page's answer when the login ID is no customer's.
 const NOT_FOUND: &str = "該当するお客さまが見つかりません。";
 
@@ -64,6 +68,8 @@ enum DeskAction {
     Reset,
     /// 個人情報削除: the enrollment row is erased; the customer may apply again.
     Forget,
+    /// このアプリを削除: one app of several is removed; the others keep working.
+    RemoveAuthenticator,
 }
 
 impl DeskAction {
@@ -77,6 +83,7 @@ impl DeskAction {
             Self::Resync => RESYNCED,
             Self::Reset => "reset",
             Self::Forget => "forget",
+            Self::RemoveAuthenticator => REMOVED,
         }
     }
 
@@ -86,6 +93,7 @@ impl DeskAction {
             Self::Resync => "時刻ずれの補正の理由を入力してください。",
             Self::Reset => "リセットの理由を入力してください。",
             Self::Forget => "個人情報削除の理由（ご依頼の内容）を入力してください。",
+            Self::RemoveAuthenticator => "アプリの削除の理由を入力してください。",
         }
     }
 
@@ -95,10 +103,12 @@ impl DeskAction {
             Self::Resync => "時刻ずれの補正の理由は500文字以内で入力してください。",
             Self::Reset => "リセットの理由は500文字以内で入力してください。",
             Self::Forget => "個人情報削除の理由は500文字以内で入力してください。",
+            Self::RemoveAuthenticator => "アプリの削除の理由は500文字以内で入力してください。",
         }
     }
 
-    /// The notice after the action (時刻ずれの補正 tells the new offset instead).
+    /// The notice after the action (時刻ずれの補正 tells the new offset, このアプリを削除
+    /// names the app).
     fn done(self) -> &'static str {
         match self {
             Self::Unlock => {
@@ -109,6 +119,7 @@ impl DeskAction {
             Self::Forget => {
                 "ご依頼によりワンタイムパスワードサービスの登録情報を削除しました（未登録）。"
             }
+            Self::RemoveAuthenticator => "アプリを削除しました。",
         }
     }
 }
@@ -138,6 +149,18 @@ pub struct DiagnoseForm {
     pub login_id: String,
     /// The code the customer read out.
     pub code: String,
+}
+
+/// The このアプリを削除 form.
+#[derive(Debug, Deserialize)]
+pub struct RemoveAuthenticatorForm {
+    /// The customer.
+    pub login_id: String,
+    /// The app's id.
+    #[serde(default)]
+    pub authenticator: String,
+    /// 理由.
+    pub reason: String,
 }
 
 /// The 時刻ずれの補正 form (no `Debug`: it holds two codes).
@@ -269,17 +292,21 @@ async fn desk_customer(app: &SharedState, login_id: &str) -> Result<Option<DeskC
             )
         })
         .collect();
+    let active = matches!(overview.status, Status::Active { .. });
+    let confirmed = devices::confirmed(&overview.authenticators);
     Ok(Some(DeskCustomer {
         login_id: customer.login_id,
         name: customer.name,
         status_label: overview.status.label(Lang::Ja),
         notes,
-        active: matches!(overview.status, Status::Active { .. }),
+        active,
         registered: !overview.authenticators.is_empty(),
         authenticators: overview
             .authenticators
             .iter()
             .map(|a| DeskAuthenticator {
+                id: a.id,
+                name: views::app_name(&a.name),
                 label: a.label.clone(),
                 created_at: crate::LOCALE.time(a.created_at),
                 last_used_at: a
@@ -291,13 +318,9 @@ async fn desk_customer(app: &SharedState, login_id: &str) -> Result<Option<DeskC
                     drift_cell(a.drift_steps, a.drift_seconds)
                 },
                 pending: a.pending,
+                drift_steps: a.drift_steps,
+                removable: active && devices::removable(a.pending, confirmed),
             })
-            .collect(),
-        drifts: overview
-            .authenticators
-            .iter()
-            .filter(|a| !a.pending)
-            .map(|a| a.drift_steps)
             .collect(),
         recovery_codes_remaining: overview.recovery_codes_remaining,
         failures: overview.failures,
@@ -363,6 +386,8 @@ pub enum Found {
     /// The code is `offset` steps (`seconds`) from now; `already_used`: at or before the
     /// last used step.
     Matches {
+        /// The app whose code it is.
+        authenticator: u8,
         /// Whole steps from the current step.
         offset: i64,
         /// The same in seconds.
@@ -383,11 +408,13 @@ impl From<Diagnosis> for Found {
     fn from(diagnosis: Diagnosis) -> Self {
         match diagnosis {
             Diagnosis::Matches {
+                authenticator,
                 offset,
                 seconds,
                 already_used,
                 ..
             } => Self::Matches {
+                authenticator,
                 offset,
                 seconds,
                 already_used,
@@ -398,12 +425,30 @@ impl From<Diagnosis> for Found {
     }
 }
 
+/// Which app of several the desk's result is about (`「iPad」（ID 2）のコードです。`);
+/// nothing when the account has only one.
+fn which_app(apps: &[DeskAuthenticator], id: u8, wording: &str) -> Option<String> {
+    if apps.len() < 2 {
+        return None;
+    }
+    let name = apps.iter().find(|a| a.id == id).map_or_else(
+        || format!("ID {id}"),
+        |a| format!("「{}」（ID {id}）", a.name),
+    );
+    Some(format!("{wording}{name}"))
+}
+
 /// What コード確認 tells the operator: the offset found (or that the code was used or
-/// matched nothing), and whether a login would accept such a code now (`drifts`: the
-/// recorded offsets of the active authenticators, on which login windows are centred;
-/// `window`: their reach; `period`: the step in seconds).
-pub fn diagnosis_lines(found: Found, period: u32, drifts: &[i32], window: Window) -> Vec<String> {
-    match found {
+/// matched nothing), which app's code it is when there are several, and whether a login
+/// would accept such a code now (`apps`: the account's apps, whose recorded offsets the
+/// login windows are centred on; `window`: their reach; `period`: the step in seconds).
+pub fn diagnosis_lines(
+    found: Found,
+    period: u32,
+    apps: &[DeskAuthenticator],
+    window: Window,
+) -> Vec<String> {
+    let mut lines = match found {
         Found::Matches {
             already_used: true, ..
         } => vec![
@@ -412,12 +457,17 @@ pub fn diagnosis_lines(found: Found, period: u32, drifts: &[i32], window: Window
                 .to_owned(),
         ],
         Found::Matches {
-            offset, seconds, ..
+            authenticator,
+            offset,
+            seconds,
+            ..
         } => {
             let reach = -i64::from(window.behind())..=i64::from(window.ahead());
-            let accepted = drifts
+            // Centred on the drift of the app whose code it is.
+            let accepted = apps
                 .iter()
-                .any(|&drift| reach.contains(&offset.saturating_sub(i64::from(drift))));
+                .filter(|a| !a.pending && a.id == authenticator)
+                .any(|a| reach.contains(&offset.saturating_sub(i64::from(a.drift_steps))));
             let login = if accepted {
                 "このずれであれば、そのままログインできます。"
             } else {
@@ -436,7 +486,13 @@ pub fn diagnosis_lines(found: Found, period: u32, drifts: &[i32], window: Window
             ),
         ],
         Found::Unknown => vec!["確認結果を表示できません。".to_owned()],
+    };
+    if let Found::Matches { authenticator, .. } = found
+        && let Some(line) = which_app(apps, authenticator, "一致したアプリ：")
+    {
+        lines.push(line);
     }
+    lines
 }
 
 /// POST /desk/login.
@@ -485,9 +541,9 @@ pub async fn diagnose(
     match result {
         Ok(diagnosis) => {
             let otp = app.engine.policy().otp();
-            let drifts = &target.found.drifts;
+            let apps = &target.found.authenticators;
             let found = Found::from(diagnosis);
-            let lines = diagnosis_lines(found, otp.period(), drifts, otp.window());
+            let lines = diagnosis_lines(found, otp.period(), apps, otp.window());
             Ok(done(&session, target.login_id, DIAGNOSED, Some(lines)))
         }
         Err(error) => {
@@ -535,12 +591,14 @@ pub async fn resync(
         Ok(resynced) => {
             let period = i64::from(app.engine.policy().otp().period());
             let drift = i64::from(resynced.drift);
-            let lines = vec![
+            let mut lines = vec![
                 action.done().to_owned(),
                 drift_sentence(drift, drift.saturating_mul(period)),
                 "次回のログインから、このずれに合わせてワンタイムパスワードを確認します。"
                     .to_owned(),
             ];
+            let apps = &target.found.authenticators;
+            lines.extend(which_app(apps, resynced.authenticator, "補正したアプリ："));
             Ok(done(&session, target.login_id, RESYNCED, Some(lines)))
         }
         Err(error) => {
@@ -578,6 +636,48 @@ pub async fn forget(
         .forget(&target.account, &target.operator, &target.reason)
         .await;
     finish(&app, &session, target, action, result).await
+}
+
+/// POST /desk/remove-authenticator (このアプリを削除): one app of several (a lost
+/// tablet); the others keep working. The reason is mandatory and audited; the only app is
+/// refused (リセット instead).
+pub async fn remove_authenticator(
+    State(app): State<SharedState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<RemoveAuthenticatorForm>,
+) -> Page {
+    let action = DeskAction::RemoveAuthenticator;
+    let target = checked(&app, &session, &form.login_id, Some((&form.reason, action))).await?;
+    let id = form.authenticator.trim().parse::<u8>().ok();
+    let name = target
+        .found
+        .authenticators
+        .iter()
+        .find(|a| Some(a.id) == id)
+        .map(|a| format!("「{}」（ID {}）", a.name, a.id));
+    let result = match id {
+        Some(id) => {
+            (app.engine)
+                .desk_remove_authenticator(&target.account, id, &target.operator, &target.reason)
+                .await
+        }
+        None => Err(EngineError::UnknownAuthenticator(0)),
+    };
+    match result {
+        Ok(()) => {
+            let line = match name {
+                Some(name) => format!(
+                    "アプリ{name}を削除しました。ほかのアプリはそのままお使いいただけます。"
+                ),
+                None => action.done().to_owned(),
+            };
+            Ok(done(&session, target.login_id, REMOVED, Some(vec![line])))
+        }
+        Err(error) => {
+            let addition = desk_refusal(&error, Some(action));
+            refused(&app, target, error, addition).await
+        }
+    }
 }
 
 /// After an action with a reason that tells nothing more than its notice: back to the
@@ -712,6 +812,9 @@ fn desk_refusal(error: &EngineError, action: Option<DeskAction>) -> Option<&'sta
         (EngineError::Refused(Refusal::WrongCode), Some(DeskAction::Resync)) => Some(
             "読み上げていただいた2つのコードを、続けて表示されたコードとして確認できませんでした。アプリに表示されているコードと、その次に表示されるコードを続けて読み上げていただき、もう一度入力してください（失敗は認証の失敗1回として数えられます）。",
         ),
+        (EngineError::LastAuthenticator, _) => Some(
+            "（窓口で端末紛失によりすべてのアプリを使えなくする場合は「リセット」を行ってください。）",
+        ),
         (EngineError::NotActive, _) => {
             Some("ワンタイムパスワードサービスをご利用になっていないため、この操作はできません。")
         }
@@ -767,17 +870,70 @@ mod tests {
         assert_eq!(drift_cell(0, 0), "0秒（ずれなし）");
     }
 
+    fn apps(drifts: &[i32]) -> Vec<DeskAuthenticator> {
+        (1u8..)
+            .zip(drifts)
+            .map(|(id, &drift_steps)| DeskAuthenticator {
+                id,
+                name: if id == 1 {
+                    views::FIRST_APP.to_owned()
+                } else {
+                    format!("端末{id}")
+                },
+                label: crate::ISSUER.to_owned(),
+                created_at: String::new(),
+                last_used_at: String::new(),
+                drift: String::new(),
+                pending: false,
+                drift_steps,
+                removable: drifts.len() > 1,
+            })
+            .collect()
+    }
+
     #[test]
-    fn a_diagnosis_says_ahead_behind_used_or_no_match() {
+    fn a_diagnosis_names_the_app_of_several_and_uses_its_drift() {
         let window = Window::ONE;
-        let ahead = diagnosis_lines(
+        let found = Found::Matches {
+            authenticator: 2,
+            offset: 8,
+            seconds: 240,
+            already_used: false,
+        };
+        let lines = diagnosis_lines(found, 30, &apps(&[8, 0]), window);
+        assert!(
+            lines[1].contains("ログインできません"),
+            "app 2 has no drift"
+        );
+        assert_eq!(lines[2], "一致したアプリ：「端末2」（ID 2）");
+        let lines = diagnosis_lines(found, 30, &apps(&[0, 8]), window);
+        assert!(lines[1].contains("そのままログインできます"));
+        let one = diagnosis_lines(
             Found::Matches {
+                authenticator: 1,
                 offset: 8,
                 seconds: 240,
                 already_used: false,
             },
             30,
-            &[0],
+            &apps(&[8]),
+            window,
+        );
+        assert_eq!(one.len(), 2, "one app: not named");
+    }
+
+    #[test]
+    fn a_diagnosis_says_ahead_behind_used_or_no_match() {
+        let window = Window::ONE;
+        let ahead = diagnosis_lines(
+            Found::Matches {
+                authenticator: 1,
+                offset: 8,
+                seconds: 240,
+                already_used: false,
+            },
+            30,
+            &apps(&[0]),
             window,
         );
         assert_eq!(
@@ -787,12 +943,13 @@ mod tests {
         assert!(ahead[1].contains("ログインできません"));
         let behind = diagnosis_lines(
             Found::Matches {
+                authenticator: 1,
                 offset: -1,
                 seconds: -30,
                 already_used: false,
             },
             30,
-            &[0],
+            &apps(&[0]),
             window,
         );
         assert_eq!(
@@ -803,27 +960,29 @@ mod tests {
         // Centred on the recorded drift: 8 steps ahead logs in once the drift is 8.
         let tracked = diagnosis_lines(
             Found::Matches {
+                authenticator: 1,
                 offset: 8,
                 seconds: 240,
                 already_used: false,
             },
             30,
-            &[8],
+            &apps(&[8]),
             window,
         );
         assert!(tracked[1].contains("そのままログインできます"));
         let used = diagnosis_lines(
             Found::Matches {
+                authenticator: 1,
                 offset: 0,
                 seconds: 0,
                 already_used: true,
             },
             30,
-            &[0],
+            &apps(&[0]),
             window,
         );
         assert_eq!(used[0], "既に使用済みのコードです。");
-        let none = diagnosis_lines(Found::NoMatch { searched: 2880 }, 30, &[0], window);
+        let none = diagnosis_lines(Found::NoMatch { searched: 2880 }, 30, &apps(&[0]), window);
         assert_eq!(none[0], "一致するコードがありません（前後1日）。");
     }
 }

@@ -81,6 +81,7 @@ pub async fn submit(
     if status.login_needs_code() {
         session.update(|d| {
             d.customer = None;
+            d.recovered = false;
             d.pending_login = Some(PendingLogin {
                 login_id: customer.login_id.clone(),
                 at: now,
@@ -90,6 +91,7 @@ pub async fn submit(
     } else {
         session.update(|d| {
             d.pending_login = None;
+            d.recovered = false;
             d.customer = Some(customer.login_id.clone());
         });
         Ok(Redirect::to("/account").into_response())
@@ -139,6 +141,7 @@ pub async fn otp_submit(
             session.rotate();
             session.update(|d| {
                 d.pending_login = None;
+                d.recovered = false;
                 d.customer = Some(pending.login_id.clone());
             });
             Ok(Redirect::to("/account").into_response())
@@ -209,6 +212,7 @@ pub async fn recovery_submit(
         d.pending_login = None;
         d.customer = Some(pending.login_id.clone());
         d.recovery_login = remaining;
+        d.recovered = remaining.is_some();
     });
     Ok(Redirect::to("/account").into_response())
 }

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod apply;
 pub mod desk;
+pub mod devices;
 pub mod login;
 pub mod mail;
 pub mod recovery;
@@ -11,7 +12,7 @@ pub mod stop;
 
 use askama::Template;
 use axum::response::{IntoResponse, Redirect, Response};
-use totp_enroll::{AccountId, EngineError, Status};
+use totp_enroll::{AccountId, EngineError, Status, StepUp};
 
 use crate::app::AppState;
 use crate::db::Customer;
@@ -103,6 +104,32 @@ pub fn anonymous_chrome(session: &Session) -> Chrome {
 pub struct CodeForm {
     /// What the customer typed (ASCII or full-width digits, one separator allowed).
     pub code: String,
+}
+
+/// The refusal of a wrong transaction password (申込, and コード再表示 / 別の端末を追加 /
+/// the lost-phone 利用停止 when they ask for it).
+pub const WRONG_TRADE_PASSWORD: &str =
+    "取引パスワードが正しくありません。入力内容をご確認のうえ、再度入力してください。";
+
+/// Checks `me`'s transaction password (argon2id): the step-up proof for the engine when
+/// it matches, `None` (logged, never the password) when it does not.
+pub async fn trade_password_step_up(
+    app: &AppState,
+    me: &LoggedIn,
+    trade_password: &str,
+) -> Result<Option<StepUp>, Reject> {
+    let matched = app
+        .passwords
+        .verify(trade_password, Some(&me.customer.trade_password_hash))
+        .await?;
+    if !matched {
+        tracing::info!("transaction password refused");
+        return Ok(None);
+    }
+    Ok(Some(StepUp::transaction_password_verified(
+        &me.account,
+        app.now()?,
+    )))
 }
 
 /// The page of a refused engine call: the same form again (`form`, given the library's

@@ -82,6 +82,11 @@ impl Portal {
     /// Builds the portal over a fresh data directory (demo customers seeded) and serves it.
     /// The clock starts at the real current time.
     pub async fn start() -> Self {
+        Self::start_with(config::SecondDeviceConfig::default()).await
+    }
+
+    /// [`Self::start`] with the second-device settings (`TOTP_PORTAL_SECOND_DEVICE`, …).
+    pub async fn start_with(second_device: config::SecondDeviceConfig) -> Self {
         let data = harness::fresh_dir("portal-data");
         let database = Database::Sqlite(
             data.join(config::SQLITE_FILE)
@@ -98,7 +103,8 @@ impl Portal {
         let clock = Arc::new(ManualClock::new(
             i64::try_from(now).expect("a current Unix time"),
         ));
-        let options = PortalOptions::for_tests(clock.clone()).expect("test options");
+        let mut options = PortalOptions::for_tests(clock.clone()).expect("test options");
+        options.second_device = second_device;
         let portal = app::build(&database, keys, options)
             .await
             .expect("build the portal");

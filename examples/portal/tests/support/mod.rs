@@ -13,7 +13,9 @@ use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use totp_enroll::{Clock, ManualClock, OtpPolicy, Secret, Totp};
 use totp_enroll_portal::app::{self, Portal, PortalOptions};
-use totp_enroll_portal::config::{Database, generate_key_ring_text, key_ring_from_text};
+use totp_enroll_portal::config::{
+    Database, SecondDeviceConfig, generate_key_ring_text, key_ring_from_text,
+};
 use tower::ServiceExt as _;
 
 /// The demo customer of the manual and the one the browser test uses.
@@ -25,16 +27,27 @@ pub const T0: i64 = 1_764_000_000;
 
 /// A portal on a private in-memory SQLite database, with a manual clock.
 pub async fn portal() -> (Portal, Arc<ManualClock>) {
+    portal_with(SecondDeviceConfig::default()).await
+}
+
+/// [`portal`] with the second-device settings (`TOTP_PORTAL_SECOND_DEVICE`, `…_STEP_UP`).
+pub async fn portal_with(second_device: SecondDeviceConfig) -> (Portal, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(T0));
     let keys = key_ring_from_text(&generate_key_ring_text().unwrap()).unwrap();
-    let portal = app::build(
-        &Database::Sqlite("sqlite::memory:".into()),
-        keys,
-        PortalOptions::for_tests(clock.clone()).unwrap(),
-    )
-    .await
-    .unwrap();
+    let mut options = PortalOptions::for_tests(clock.clone()).unwrap();
+    options.second_device = second_device;
+    let portal = app::build(&Database::Sqlite("sqlite::memory:".into()), keys, options)
+        .await
+        .unwrap();
     (portal, clock)
+}
+
+/// `own` mode (each device its own app), with or without the transaction password.
+pub fn own_devices(step_up: bool) -> SecondDeviceConfig {
+    SecondDeviceConfig {
+        mode: totp_enroll::SecondDevice::OwnSecret,
+        step_up,
+    }
 }
 
 /// Delivers the audit outbox now (what the background task does every 500 ms): the audit
@@ -268,6 +281,60 @@ impl Browser {
         let codes = done.recovery_codes();
         assert_eq!(codes.len(), 10, "{}", done.body);
         (app, codes)
+    }
+
+    /// Password step, then `code` on the one-time password page; returns the answer (and
+    /// on acceptance opens 登録情報照会, for the new session's token).
+    pub async fn otp_login(&mut self, who: (&str, &str, &str), code: &str) -> Page {
+        let page = self.password_step(who).await;
+        assert_eq!(page.location(), "/login/otp", "{}", page.status);
+        self.get("/login/otp").await;
+        let answer = self.post("/login/otp", &[("code", code)]).await;
+        if answer.location() == "/account" {
+            self.get("/account").await;
+        }
+        answer
+    }
+
+    /// `own` mode: 別の端末を追加 named `name` with a current code of `existing` (and
+    /// `trade`, the transaction password, when the portal asks for it); returns the new
+    /// app's registration page.
+    pub async fn add_device(&mut self, name: &str, code: &str, trade: Option<&str>) -> Page {
+        let form = self.get("/devices/add").await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        let mut fields = vec![("name", name), ("code", code)];
+        if let Some(trade) = trade {
+            fields.push(("trade_password", trade));
+        }
+        let added = self.post("/devices/add", &fields).await;
+        assert_eq!(added.location(), "/devices/register", "{}", added.body);
+        let page = self.get("/devices/register").await;
+        assert_eq!(page.status, StatusCode::OK);
+        page
+    }
+
+    /// [`Self::add_device`], then its confirmation with the new app's first code; returns
+    /// the new app.
+    pub async fn add_and_confirm_device(
+        &mut self,
+        name: &str,
+        existing: &App,
+        clock: &ManualClock,
+        trade: Option<&str>,
+    ) -> App {
+        let register = self.add_device(name, &existing.code(clock), trade).await;
+        let added = App::scan(&register);
+        let form = self.get("/devices/confirm").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let id = form.attr_of("device-id", "value").unwrap();
+        let confirmed = self
+            .post(
+                "/devices/confirm",
+                &[("id", &id), ("code", &added.code(clock))],
+            )
+            .await;
+        assert_eq!(confirmed.location(), "/account", "{}", confirmed.body);
+        added
     }
 
     /// Password step, then a recovery code instead of the app's code; returns the answer to

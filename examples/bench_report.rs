@@ -14,6 +14,10 @@
 //! * `enrollment/*` and `qr/*`;
 //! * `<criterion dir>/summary/stores.json` (the `stores` bench: raw conditional UPDATE versus
 //!   engine logins with the outbox off and on, SQLite and PostgreSQL, 1 and 8 tasks);
+//! * `authenticators/*` and `recovery/*` (the `authenticators` bench: logins of accounts
+//!   with 1, 2 and 5 authenticators, rejects, recovery codes, and the floors measured in the
+//!   same run) with `<criterion dir>/summary/authenticators.json`: only results that run
+//!   wrote are used (an estimate older than the run's start is shown as stale);
 //! * the goals table.
 //!
 //! The criterion directory is, as criterion itself chooses it: `$CRITERION_HOME`, else
@@ -23,6 +27,7 @@
 //!
 //! ```text
 //! cargo bench -p totp-enroll --features png --bench verify --bench engine --bench enrollment
+//! cargo bench -p totp-enroll --bench authenticators            # TOTP_ENROLL_BENCH_QUICK=1: ~30 s
 //! cargo bench -p totp-enroll --all-features --bench stores      # TOTP_ENROLL_PG_URL=...
 //! cargo run -p totp-enroll --release --example bench_report
 //! ```
@@ -53,11 +58,13 @@ const BENCHES: &[&str] = &[
     "engine/verify",
 ];
 
-/// A ratio target: the value must be at most, or at least, the bound.
+/// A ratio target: the value must be at most, or at least, the bound, or within the
+/// bounds (inclusive).
 #[derive(Clone, Copy)]
 enum Target {
     AtMost(f64),
     AtLeast(f64),
+    Between(f64, f64),
     Info,
 }
 
@@ -255,12 +262,26 @@ struct Estimate {
     mean: Option<f64>,
 }
 
-fn read_estimate(dir: &Path, id: &str) -> Option<Estimate> {
+/// `<criterion dir>/<id>/new/estimates.json`.
+fn estimate_path(dir: &Path, id: &str) -> PathBuf {
     let mut path = dir.to_path_buf();
     // Criterion makes each segment of an id filename-safe; ours are already plain.
     path.extend(id.split('/'));
     path.extend(["new", "estimates.json"]);
-    let json = fs::read_to_string(&path).ok()?;
+    path
+}
+
+/// When the estimates of `id` were written (Unix seconds).
+fn estimate_written_at(dir: &Path, id: &str) -> Option<f64> {
+    let modified = fs::metadata(estimate_path(dir, id)).ok()?.modified().ok()?;
+    modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs_f64())
+}
+
+fn read_estimate(dir: &Path, id: &str) -> Option<Estimate> {
+    let json = fs::read_to_string(estimate_path(dir, id)).ok()?;
     let mean = point_estimate(&json, "mean");
     let median = point_estimate(&json, "median").or(mean)?;
     Some(Estimate { median, mean })
@@ -331,6 +352,20 @@ fn render(dir: &Path, found: &[(&str, Option<Estimate>)]) -> String {
         };
         let (target, verdict) = match ratio.target {
             Target::Info => (String::new(), value.map_or("not measured", |_| "info")),
+            Target::Between(low, high) => {
+                let verdict = match value {
+                    None => "not measured",
+                    Some(v) if (low..=high).contains(&v) => {
+                        passed = passed.saturating_add(1);
+                        "PASS"
+                    }
+                    Some(_) => {
+                        missed = missed.saturating_add(1);
+                        "MISS"
+                    }
+                };
+                (format!("{low}–{high}"), verdict)
+            }
             Target::AtMost(bound) | Target::AtLeast(bound) => {
                 let target = match (ratio.target, ratio.gap) {
                     (Target::AtMost(_), true) => format!("≤ {:.0}%", bound * 100.0),
@@ -503,6 +538,13 @@ impl Verdict {
                     Self::Missed
                 }
             }
+            (Some(v), Target::Between(low, high)) => {
+                if (low..=high).contains(&v) {
+                    Self::Met
+                } else {
+                    Self::Missed
+                }
+            }
         }
     }
 
@@ -534,6 +576,7 @@ impl Goal {
             target: match target {
                 Target::AtMost(b) => format!("≤ {b}"),
                 Target::AtLeast(b) => format!("≥ {b}"),
+                Target::Between(low, high) => format!("{low}–{high}"),
                 Target::Info => String::new(),
             },
             verdict: Verdict::of(value, target),
@@ -573,6 +616,212 @@ fn human_ns(ns: f64) -> String {
 
 fn cell(value: Option<f64>, format: impl Fn(f64) -> String) -> String {
     value.map_or_else(|| "-".to_owned(), format)
+}
+
+/// The benchmarks of `benches/authenticators.rs`, in display order, with what each times.
+const AUTHENTICATOR_BENCHES: &[(&str, &str)] = &[
+    (
+        "authenticators/floor_sha1_x6",
+        "six SHA-1 compressions: one ±1 window's least",
+    ),
+    ("authenticators/login_1", "accepted login, 1 authenticator"),
+    (
+        "authenticators/login_2",
+        "accepted login, 2, the first's code",
+    ),
+    (
+        "authenticators/login_5",
+        "accepted login, 5, the first's code",
+    ),
+    (
+        "authenticators/login_5_last",
+        "accepted login, 5, the last's code",
+    ),
+    (
+        "authenticators/reject_1",
+        "wrong code, 1 (decided from the loaded row)",
+    ),
+    (
+        "authenticators/reject_5",
+        "wrong code, 5 (decided from the loaded row)",
+    ),
+    (
+        "authenticators/reject_5_held",
+        "wrong code just after a login, 5 (held, then row)",
+    ),
+    (
+        "recovery/floor_hmac_sha256",
+        "one HMAC-SHA-256 of 16 bytes, keyed per call",
+    ),
+    ("recovery/login", "accepted recovery code"),
+    ("recovery/reject", "well-formed wrong recovery code"),
+];
+
+/// The `authenticators` bench's table (into `out`) and its goals. With its summary, only
+/// the estimates its run wrote are used: one older than the run's start (a benchmark that
+/// run skipped, e.g. filtered out) is shown as stale and left out of the goals.
+fn render_authenticators(dir: &Path, out: &mut String) -> Vec<Goal> {
+    let summary = Summary::read(dir, "authenticators.json");
+    let since = summary.as_ref().and_then(|s| s.get("started_at_unix"));
+    // One second of slack for file times rounded down.
+    let stale = |id: &str| match (since, estimate_written_at(dir, id)) {
+        (Some(since), Some(at)) => at + 1.0 < since,
+        _ => false,
+    };
+    let median = |id: &str| {
+        read_estimate(dir, id)
+            .map(|e| e.median)
+            .filter(|_| !stale(id))
+    };
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "authenticators per account and recovery codes over MemoryStore, held records, warm key \
+         cache (criterion medians; {})",
+        match &summary {
+            Some(s) => format!(
+                "summary: {} run, {}, {} accounts per case, load {} → {}",
+                if s.get("quick") == Some(1.0) {
+                    "quick"
+                } else {
+                    "full"
+                },
+                s.age(),
+                s.get("accounts_per_population")
+                    .map_or_else(|| "?".to_owned(), |v| format!("{v:.0}")),
+                s.get("load_before_1min")
+                    .map_or_else(|| "?".to_owned(), |v| format!("{v:.2}")),
+                s.get("load_after_1min")
+                    .map_or_else(|| "?".to_owned(), |v| format!("{v:.2}")),
+            ),
+            None => "no summary/authenticators.json: results of any run".to_owned(),
+        }
+    );
+    let _ = writeln!(out, "{:<30} {:>10}  what", "benchmark", "median");
+    for &(id, what) in AUTHENTICATOR_BENCHES {
+        let shown = match read_estimate(dir, id) {
+            None => "-".to_owned(),
+            Some(_) if stale(id) => "stale".to_owned(),
+            Some(e) => human_ns(e.median),
+        };
+        let _ = writeln!(out, "{id:<30} {shown:>10}  {what}");
+    }
+    let floor = median("authenticators/floor_sha1_x6").filter(|f| *f > 0.0);
+    let login = |n: &str| median(&format!("authenticators/login_{n}"));
+    let (login_1, login_2, login_5) = (login("1"), login("2"), login("5"));
+    let login_5_last = login("5_last");
+    let per_1_5 = login_5.zip(login_1).map(|(five, one)| (five - one) / 4.0);
+    let per_1_2 = login_2.zip(login_1).map(|(two, one)| two - one);
+    let _ = writeln!(
+        out,
+        "(each more authenticator: {} from 1 to 5 ((login_5 − login_1) ÷ 4), {} from 1 to 2; \
+         its ±1 window alone is {})",
+        cell(per_1_5, human_ns),
+        cell(per_1_2, human_ns),
+        cell(floor, human_ns),
+    );
+    let per_floor =
+        |per: Option<f64>, what: &str| (per.zip(floor).map(|(p, f)| p / f), what.to_owned());
+    let ratio = |n: Option<f64>, d: Option<f64>| n.zip(d.filter(|d| *d > 0.0)).map(|(n, d)| n / d);
+    let mut goals = Vec::new();
+    let (per_5_floor, formula) = per_floor(per_1_5, "(login_5 − login_1) ÷ (4 × floor_sha1_x6)");
+    goals.push(
+        Goal::ratio(
+            "authenticators 1 → 5: each more ÷ floor",
+            per_5_floor,
+            Target::AtMost(4.0),
+        )
+        .note(format!(
+            "{formula}: its ±1 window (the floor) plus its share of the record it is stored in \
+             (sealed secret and label copied, encoded and under the record MAC)"
+        )),
+    );
+    goals.push(
+        Goal::ratio(
+            "authenticators: step 1 → 2 ÷ average step 1 → 5",
+            ratio(per_1_2, per_1_5),
+            Target::Between(0.5, 2.0),
+        )
+        .note("linear: (login_2 − login_1) ÷ ((login_5 − login_1) ÷ 4)".to_owned()),
+    );
+    let position = login_5_last
+        .zip(login_5)
+        .filter(|(_, first)| *first > 0.0)
+        .map(|(last, first)| (last - first).abs() / first);
+    goals.push(Goal {
+        label: "login_5: |last − first| ÷ first".to_owned(),
+        shown: cell(position, |v| format!("{:.1}%", v * 100.0)),
+        target: "≤ 5%".to_owned(),
+        verdict: Verdict::of(position, Target::AtMost(0.05)),
+        note: "position independence: the last authenticator's code costs what the first's does"
+            .to_owned(),
+    });
+    let field = |key: &str| summary.as_ref()?.get(key);
+    let (first, last) = (
+        field("interleaved_login_5_first_ns"),
+        field("interleaved_login_5_last_ns"),
+    );
+    let interleaved = last
+        .zip(first)
+        .filter(|(_, first)| *first > 0.0)
+        .map(|(last, first)| (last - first).abs() / first);
+    goals.push(Goal {
+        label: "login_5: |last − first|, interleaved A/B".to_owned(),
+        shown: cell(interleaved, |v| format!("{:.1}%", v * 100.0)),
+        target: "≤ 5%".to_owned(),
+        verdict: Verdict::of(interleaved, Target::AtMost(0.05)),
+        note: match (first, last) {
+            (Some(first), Some(last)) => format!(
+                "the same, rounds alternating in one stretch ({} rounds): first {}, last {}",
+                field("interleaved_rounds").map_or_else(|| "?".to_owned(), |v| format!("{v:.0}")),
+                human_ns(first),
+                human_ns(last)
+            ),
+            _ => String::new(),
+        },
+    });
+    let reject_5 = median("authenticators/reject_5");
+    goals.push(
+        Goal::ratio(
+            "reject_5 ÷ login_5",
+            ratio(reject_5, login_5),
+            Target::Between(0.8, 1.2),
+        )
+        .note("a wrong code vs an accepted one, 5 authenticators"),
+    );
+    goals.push(
+        Goal::ratio(
+            "reject_5_held ÷ login_5",
+            ratio(median("authenticators/reject_5_held"), login_5),
+            Target::Info,
+        )
+        .note("the first wrong code after a login: the held record, then the row"),
+    );
+    goals.push(Goal::ratio(
+        "reject_1 ÷ login_1",
+        ratio(median("authenticators/reject_1"), login_1),
+        Target::Info,
+    ));
+    let recovery_login = median("recovery/login");
+    goals.push(
+        Goal::ratio(
+            "recovery/login ÷ login_1",
+            ratio(recovery_login, login_1),
+            Target::Info,
+        )
+        .note("a recovery code (loads the row) vs a one-time code (held record)"),
+    );
+    goals.push(Goal::ratio(
+        "recovery/reject ÷ recovery/login",
+        ratio(median("recovery/reject"), recovery_login),
+        Target::Info,
+    ));
+    goals.push(Goal::ratio(
+        "recovery/login ÷ HMAC-SHA-256 floor",
+        ratio(recovery_login, median("recovery/floor_hmac_sha256")),
+        Target::Info,
+    ));
+    goals
 }
 
 fn render_goals(dir: &Path, verify_reject_ratio: Option<f64>) -> String {
@@ -788,6 +1037,9 @@ fn render_goals(dir: &Path, verify_reject_ratio: Option<f64>) -> String {
         let _ = writeln!(out, "({pg_note})");
     }
 
+    // --- authenticators and recovery codes -----------------------------------------------
+    let authenticator_goals = render_authenticators(dir, &mut out);
+
     // --- goals --------------------------------------------------------------------------
     goals.push(Goal::ratio(
         "verify/reject ÷ six SHA-1 compressions",
@@ -957,6 +1209,7 @@ fn render_goals(dir: &Path, verify_reject_ratio: Option<f64>) -> String {
             None => String::new(),
         },
     });
+    goals.extend(authenticator_goals);
 
     let _ = writeln!(out);
     let _ = writeln!(
@@ -1006,7 +1259,7 @@ fn main() -> ExitCode {
         .iter()
         .map(|id| (*id, read_estimate(&dir, id)))
         .collect();
-    let summaries = ["engine.json", "stores.json"]
+    let summaries = ["engine.json", "stores.json", "authenticators.json"]
         .iter()
         .any(|name| dir.join("summary").join(name).is_file());
     if found.iter().all(|(_, e)| e.is_none()) && !summaries {
@@ -1040,7 +1293,7 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::{flat_numbers, point_estimate, spaced};
+    use super::{Target, Verdict, flat_numbers, point_estimate, spaced};
 
     /// A real `estimates.json` written by criterion 0.8 (`verify/reject`).
     const REAL: &str = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":349.4795203264142,"upper_bound":365.27322534246656},"point_estimate":356.5995427449793,"standard_error":4.0574177615924665},"median":{"confidence_interval":{"confidence_level":0.95,"lower_bound":340.69076882580435,"upper_bound":344.36509585540705},"point_estimate":341.98671755725195,"standard_error":0.8799210103074444},"median_abs_dev":{"confidence_interval":{"confidence_level":0.95,"lower_bound":4.474831562594899,"upper_bound":10.041232865009189},"point_estimate":6.618785100086194,"standard_error":1.3667237933740948},"slope":null,"std_dev":{"confidence_interval":{"confidence_level":0.95,"lower_bound":22.644725168757713,"upper_bound":57.96286780237184},"point_estimate":40.72991703485552,"standard_error":9.41943494037696}}"#;
@@ -1081,6 +1334,16 @@ mod tests {
         assert_eq!(flat_numbers("{\"a\": }"), None);
         assert_eq!(flat_numbers("{\"a\": 1"), None);
         assert_eq!(flat_numbers("[1]"), None);
+    }
+
+    #[test]
+    fn a_range_target_includes_its_bounds() {
+        let range = Target::Between(0.9, 1.5);
+        assert!(Verdict::of(Some(0.9), range) == Verdict::Met);
+        assert!(Verdict::of(Some(1.5), range) == Verdict::Met);
+        assert!(Verdict::of(Some(0.89), range) == Verdict::Missed);
+        assert!(Verdict::of(Some(5.8), range) == Verdict::Missed);
+        assert!(Verdict::of(None, range) == Verdict::NotMeasured);
     }
 
     #[test]

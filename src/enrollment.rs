@@ -1,4 +1,4 @@
-//! The enrollment state machine as pure transitions over [`EnrollmentRecord`]s.
+//! The enrollment state machine as pure transitions over [`Enrollment`]s.
 //!
 //! No function here does I/O or reads a clock: each takes the current time and returns the
 //! record to write (if any) together with the verdict. The [`Engine`](crate::Engine) loads,
@@ -6,7 +6,7 @@
 
 use crate::authenticator::Authenticator;
 use crate::error::{EngineError, Refusal};
-use crate::record::{EnrollmentRecord, Integrity, OtpParams, RecordStatus};
+use crate::record::{Enrollment, Integrity, OtpParams, RecordStatus};
 use crate::seal::SealedSecret;
 use crate::throttle::{ThrottlePolicy, ThrottleState};
 use crate::verify::{Rejection, Verified};
@@ -71,10 +71,10 @@ pub enum Access {
 #[derive(Debug)]
 pub(crate) struct Attempt {
     pub(crate) verdict: Result<Verified, Refusal>,
-    pub(crate) failure_record: Option<EnrollmentRecord>,
+    pub(crate) failure_record: Option<Enrollment>,
 }
 
-impl EnrollmentRecord {
+impl Enrollment {
     /// The record as seen at `now`: a lapsed pending enrollment reads as not registered.
     pub fn status_at(&self, now: u64) -> Status {
         let access = match self.throttle.gate(now) {

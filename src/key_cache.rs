@@ -36,7 +36,7 @@ use crate::account::AccountId;
 use crate::authenticator::Authenticator;
 use crate::otp::PreparedKey;
 use crate::policy::Algorithm;
-use crate::record::EnrollmentRecord;
+use crate::record::Enrollment;
 use crate::seal::SealedSecret;
 
 /// Prepared keys kept per account: a pending secret and every authenticator's, with room
@@ -59,7 +59,7 @@ struct Entry {
 #[derive(Clone)]
 pub(crate) struct Held {
     pub(crate) version: u64,
-    pub(crate) record: EnrollmentRecord,
+    pub(crate) record: Enrollment,
     pub(crate) at: u64,
 }
 

@@ -47,7 +47,7 @@
 //! missing fields are errors), an account id through [`AccountId::new`], an operator through
 //! [`Operator::new`], a throttle policy through [`ThrottlePolicy::new`]. [`Secret`],
 //! [`KeyRing`], [`PreparedKey`], [`SealedSecret`], [`KeyUri`], [`Provisioning`], [`QrCode`],
-//! [`Code`] and [`EnrollmentRecord`] implement neither trait, whatever the features.
+//! [`Code`] and [`Enrollment`] implement neither trait, whatever the features.
 //!
 //! ## Tracing (feature `tracing`)
 //!
@@ -117,7 +117,7 @@ pub use otp::{PreparedKey, Totp};
 pub use policy::{Algorithm, CompatibilityWarning, Digits, OtpPolicy, OtpPolicyBuilder, Window};
 pub use provisioning::{KeyType, Provisioning};
 pub use qr::QrCode;
-pub use record::{EnrollmentRecord, OtpParams, RecordStatus};
+pub use record::{Enrollment, OtpParams, RecordStatus};
 pub use recovery_code::{RecoveryCode, RecoveryCodeError, RecoveryCodes};
 pub use seal::{KeyRing, SealedSecret};
 pub use secret::Secret;

@@ -1,4 +1,4 @@
-//! [`EnrollmentRecord`]: what a store keeps per account, and its versioned byte encoding.
+//! [`Enrollment`]: what a store keeps per account, and its versioned byte encoding.
 //!
 //! The encoding is explicit and self-checking, so a store only moves opaque bytes and a
 //! corrupted row decodes to a typed [`RecordError`], never to a wrong enrollment.
@@ -190,10 +190,13 @@ impl core::fmt::Debug for RecoveryHashes {
     }
 }
 
-/// One account's enrollment as stored: lifecycle state plus failure counter, and the MAC
-/// that authenticates both (see the module documentation for the encoding).
+/// One account's enrollment, a pure value: its lifecycle state (with the authenticators of
+/// an active one), its recovery codes' hashes and its failure counter. Its transitions
+/// (`src/enrollment.rs`) take plain data and the time and do no I/O; the engine stores it
+/// in its byte form ([`Enrollment::encode`], see the module documentation), with a MAC
+/// over all of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnrollmentRecord {
+pub struct Enrollment {
     pub(crate) status: RecordStatus,
     pub(crate) throttle: ThrottleState,
     /// The unused recovery codes of an active enrollment; empty otherwise.
@@ -201,7 +204,7 @@ pub struct EnrollmentRecord {
     pub(crate) integrity: Integrity,
 }
 
-impl EnrollmentRecord {
+impl Enrollment {
     /// The record of an account that never enrolled, or stopped, or was reset.
     pub fn not_registered() -> Self {
         Self {
@@ -252,7 +255,7 @@ impl EnrollmentRecord {
             .chain(self.authenticators().iter().map(|a| &a.secret))
     }
 
-    /// [`EnrollmentRecord::secrets`], to re-seal them.
+    /// [`Enrollment::secrets`], to re-seal them.
     pub(crate) fn secrets_mut(&mut self) -> impl Iterator<Item = &mut SealedSecret> {
         let (pending, list): (Option<&mut SealedSecret>, &mut [Authenticator]) = match &mut self
             .status

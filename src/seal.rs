@@ -1,5 +1,5 @@
 //! Sealing secrets at rest: XChaCha20-Poly1305 under a key ring, bound to the account; and
-//! the MAC over each whole stored record (see [`EnrollmentRecord`](crate::EnrollmentRecord)).
+//! the MAC over each whole stored record (see [`Enrollment`](crate::Enrollment)).
 //!
 //! A record never holds a plaintext secret. Each sealed secret carries the id of the key
 //! that sealed it and a random 192-bit nonce; the associated data binds it to the account

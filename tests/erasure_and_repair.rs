@@ -17,8 +17,8 @@ mod common;
 
 use common::{App, Harness};
 use totp_enroll::{
-    AccountId, AuditKind, EngineError, EnrollmentRecord, Login, Operator, RecordStatus, Status,
-    StepUp, Store, StoreError,
+    AccountId, AuditKind, EngineError, Enrollment, Login, Operator, RecordStatus, Status, StepUp,
+    Store, StoreError,
 };
 
 /// The default pending lifetime, for the manual clock.
@@ -180,7 +180,7 @@ async fn the_support_desk_repairs_a_row_at_the_version_limit() {
 
 /// Holds a secret until something erases it.
 async fn holds_a_secret(h: &Harness, account: &AccountId) -> bool {
-    let record: Option<EnrollmentRecord> = h
+    let record: Option<Enrollment> = h
         .store
         .inner()
         .load(account)

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use common::{App, T0, policy, wrong_codes};
 use totp_enroll::{
-    AccountId, Engine, EngineError, EnginePolicy, EnrollmentRecord, KeyRing, Login, ManualClock,
+    AccountId, Engine, EngineError, EnginePolicy, Enrollment, KeyRing, Login, ManualClock,
     MemoryStore, Operator, Refusal, SealError, StepUp, StoreError, ThrottlePolicy,
 };
 
@@ -119,8 +119,8 @@ impl Bank {
         self.engine.verify_login(&self.account, code).await
     }
 
-    fn record(&self) -> EnrollmentRecord {
-        EnrollmentRecord::decode(&self.table.row(&self.account).1).unwrap()
+    fn record(&self) -> Enrollment {
+        Enrollment::decode(&self.table.row(&self.account).1).unwrap()
     }
 }
 
@@ -581,7 +581,7 @@ async fn no_single_bit_flip_anywhere_in_a_row_is_accepted() {
         for bit in 0..8 {
             let mut flipped = original.clone();
             flipped[index] ^= 1 << bit;
-            decoded += usize::from(EnrollmentRecord::decode(&flipped).is_ok());
+            decoded += usize::from(Enrollment::decode(&flipped).is_ok());
             bank.table.set_row(&bank.account, version, flipped);
             let result = bank.login(&code).await;
             assert!(
@@ -688,12 +688,7 @@ async fn legacy_format_1_rows_are_accepted_and_rewritten_as_format_3() {
     let active = AccountId::new("legacy-active").unwrap();
     let pending = AccountId::new("legacy-pending").unwrap();
     let (_, active_row) = bank.table.row(&active);
-    assert_eq!(
-        EnrollmentRecord::decode(&active_row)
-            .unwrap()
-            .format_version(),
-        1
-    );
+    assert_eq!(Enrollment::decode(&active_row).unwrap().format_version(), 1);
 
     bank.clock.advance(30);
     let active_app = legacy_app(LEGACY_ACTIVE_SECRET);
@@ -705,7 +700,7 @@ async fn legacy_format_1_rows_are_accepted_and_rewritten_as_format_3() {
     assert!(matches!(login, Login::Verified(_)));
     let (version, row) = bank.table.row(&active);
     assert_eq!(version, 3);
-    let record = EnrollmentRecord::decode(&row).unwrap();
+    let record = Enrollment::decode(&row).unwrap();
     assert_eq!(record.format_version(), 3);
     assert_eq!(record.mac_key_id(), Some(1));
 
@@ -714,7 +709,7 @@ async fn legacy_format_1_rows_are_accepted_and_rewritten_as_format_3() {
         .confirm(&pending, &pending_app.code_at(bank.now()))
         .await
         .unwrap();
-    let record = EnrollmentRecord::decode(&bank.table.row(&pending).1).unwrap();
+    let record = Enrollment::decode(&bank.table.row(&pending).1).unwrap();
     assert_eq!(record.format_version(), 3);
 
     // From now on the rewritten row is protected like any other.
@@ -765,7 +760,7 @@ async fn a_forged_legacy_row_is_accepted_only_while_legacy_rows_are() {
         bytes
     };
     assert_eq!(
-        EnrollmentRecord::decode(&not_registered_v1)
+        Enrollment::decode(&not_registered_v1)
             .unwrap()
             .format_version(),
         1
@@ -829,7 +824,7 @@ async fn format_2_rows_decode_as_format_2_with_their_mac() {
         "tests/fixtures/v2_pending.bin",
     ] {
         let bytes = std::fs::read(file).unwrap();
-        let record = EnrollmentRecord::decode(&bytes).unwrap();
+        let record = Enrollment::decode(&bytes).unwrap();
         assert_eq!(record.format_version(), 2, "{file}");
         assert_eq!(record.mac_key_id(), Some(1), "{file}");
         assert_eq!(record.recovery_codes_remaining(), 0);
@@ -868,7 +863,7 @@ async fn format_2_rows_keep_working_and_are_rewritten_as_format_3() {
     assert!(matches!(login, Login::Verified(_)));
     let (version, row) = bank.table.row(&active);
     assert_eq!(version, 3);
-    let record = EnrollmentRecord::decode(&row).unwrap();
+    let record = Enrollment::decode(&row).unwrap();
     assert_eq!(record.format_version(), 3);
     assert_eq!(record.mac_key_id(), Some(1));
 
@@ -878,7 +873,7 @@ async fn format_2_rows_keep_working_and_are_rewritten_as_format_3() {
         .confirm_with_recovery_codes(&pending, &pending_app.code_at(bank.now()))
         .await
         .unwrap();
-    let record = EnrollmentRecord::decode(&bank.table.row(&pending).1).unwrap();
+    let record = Enrollment::decode(&bank.table.row(&pending).1).unwrap();
     assert_eq!(record.format_version(), 3);
     assert_eq!(record.recovery_codes_remaining(), codes.len());
 

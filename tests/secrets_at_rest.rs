@@ -15,7 +15,7 @@ mod common;
 use common::{App, Harness};
 use proptest::prelude::*;
 use totp_enroll::{
-    AccountId, EngineError, EnrollmentRecord, KeyRing, KeyUri, Login, RecordError, SealError, Store,
+    AccountId, EngineError, Enrollment, KeyRing, KeyUri, Login, RecordError, SealError, Store,
 };
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -142,33 +142,27 @@ async fn debug_errors_and_audit_events_never_show_the_key() {
 
 #[test]
 fn corrupted_record_bytes_give_a_typed_error() {
-    let mut valid = EnrollmentRecord::not_registered().encode();
+    let mut valid = Enrollment::not_registered().encode();
+    assert_eq!(Enrollment::decode(&valid), Ok(Enrollment::not_registered()));
+    assert_eq!(Enrollment::decode(&[]), Err(RecordError::Truncated));
     assert_eq!(
-        EnrollmentRecord::decode(&valid),
-        Ok(EnrollmentRecord::not_registered())
-    );
-    assert_eq!(EnrollmentRecord::decode(&[]), Err(RecordError::Truncated));
-    assert_eq!(
-        EnrollmentRecord::decode(b"NOTATOTPRECORD"),
+        Enrollment::decode(b"NOTATOTPRECORD"),
         Err(RecordError::BadHeader)
     );
     let mut future = valid.clone();
     future[7] = 4;
     assert_eq!(
-        EnrollmentRecord::decode(&future),
+        Enrollment::decode(&future),
         Err(RecordError::UnsupportedVersion(4))
     );
     valid.push(0);
-    assert_eq!(
-        EnrollmentRecord::decode(&valid),
-        Err(RecordError::TrailingBytes)
-    );
+    assert_eq!(Enrollment::decode(&valid), Err(RecordError::TrailingBytes));
 }
 
 proptest! {
     #[test]
     fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-        let _ = EnrollmentRecord::decode(&bytes);
+        let _ = Enrollment::decode(&bytes);
     }
 }
 
@@ -190,7 +184,7 @@ async fn flipping_any_bit_of_a_sealed_secret_makes_login_fail_never_accept() {
         for bit in 0..8 {
             let mut flipped = original.clone();
             flipped[index] ^= 1 << bit;
-            let Ok(record) = EnrollmentRecord::decode(&flipped) else {
+            let Ok(record) = Enrollment::decode(&flipped) else {
                 continue; // a typed decode error is a refusal too
             };
             decoded += 1;

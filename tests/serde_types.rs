@@ -548,7 +548,7 @@ fn secrets_keys_and_provisioning_screens_implement_neither_serialize_nor_deseria
     assert_not_impl_any!(totp_enroll::QrCode: Serialize, serde::Deserialize<'static>);
     // Nor what holds or computes them, nor what a customer typed.
     assert_not_impl_any!(totp_enroll::Totp: Serialize, serde::Deserialize<'static>);
-    assert_not_impl_any!(totp_enroll::EnrollmentRecord: Serialize, serde::Deserialize<'static>);
+    assert_not_impl_any!(totp_enroll::Enrollment: Serialize, serde::Deserialize<'static>);
     assert_not_impl_any!(totp_enroll::Code: Serialize, serde::Deserialize<'static>);
     assert_not_impl_any!(
         totp_enroll::Engine<totp_enroll::MemoryStore>: Serialize,

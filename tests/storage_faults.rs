@@ -15,7 +15,7 @@ mod common;
 
 use common::Harness;
 use totp_enroll::store::testing::Fault;
-use totp_enroll::{EngineError, EnrollmentRecord, Login, Refusal, StoreError};
+use totp_enroll::{EngineError, Enrollment, Login, Refusal, StoreError};
 
 fn is_storage_error(result: &Result<Login, EngineError>) -> bool {
     matches!(result, Err(EngineError::Store(StoreError::Backend(_))))
@@ -106,7 +106,7 @@ async fn every_operation_fails_closed_under_every_fault() {
         // acknowledgement) one with the code consumed.
         h.store.set_fault(Fault::None);
         let raw = h.store.inner().raw_record(&h.account).unwrap();
-        let after = EnrollmentRecord::decode(&raw).unwrap();
+        let after = Enrollment::decode(&raw).unwrap();
         if fault == Fault::LostAcknowledgement {
             assert!(after.last_used_step() > before.last_used_step());
         } else {

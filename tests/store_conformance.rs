@@ -598,7 +598,7 @@ mod postgres_faults {
     use totp_enroll::store::conformance::fresh_account;
     use totp_enroll::store::{Listed, OutboxEntry, PostgresStore};
     use totp_enroll::{
-        AccountId, EngineError, EnrollmentRecord, Login, Refusal, Store, StoreError, Versioned,
+        AccountId, EngineError, Enrollment, Login, Refusal, Store, StoreError, Versioned,
     };
 
     use super::rig::{Rig, chain, last_used_step};
@@ -704,7 +704,7 @@ mod postgres_faults {
             &self,
             account: &AccountId,
             expected: Option<u64>,
-            record: &EnrollmentRecord,
+            record: &Enrollment,
             events: &[Vec<u8>],
         ) -> Result<u64, StoreError> {
             if self.armed.swap(false, Ordering::SeqCst) {
@@ -736,7 +736,7 @@ mod postgres_faults {
             &self,
             account: &AccountId,
             expected: u64,
-            record: &EnrollmentRecord,
+            record: &Enrollment,
             events: &[Vec<u8>],
         ) -> Result<(), StoreError> {
             self.inner
@@ -886,7 +886,7 @@ mod suite_catches_a_racy_store {
 
     use totp_enroll::store::conformance::{Check, Config};
     use totp_enroll::store::{Listed, OutboxEntry};
-    use totp_enroll::{AccountId, EnrollmentRecord, MemoryStore, Store, StoreError, Versioned};
+    use totp_enroll::{AccountId, Enrollment, MemoryStore, Store, StoreError, Versioned};
 
     struct RacyStore(MemoryStore);
 
@@ -903,7 +903,7 @@ mod suite_catches_a_racy_store {
             &self,
             account: &AccountId,
             expected: Option<u64>,
-            record: &EnrollmentRecord,
+            record: &Enrollment,
             events: &[Vec<u8>],
         ) -> Result<u64, StoreError> {
             let seen = self.0.version(account).await?;
@@ -937,7 +937,7 @@ mod suite_catches_a_racy_store {
             &self,
             account: &AccountId,
             expected: u64,
-            record: &EnrollmentRecord,
+            record: &Enrollment,
             events: &[Vec<u8>],
         ) -> Result<(), StoreError> {
             self.0.reinstate(account, expected, record, events).await
@@ -1006,7 +1006,7 @@ mod suite_catches_broken_stores {
 
     use totp_enroll::store::conformance::{Check, Config};
     use totp_enroll::store::{Listed, OutboxEntry};
-    use totp_enroll::{AccountId, EnrollmentRecord, MemoryStore, Store, StoreError, Versioned};
+    use totp_enroll::{AccountId, Enrollment, MemoryStore, Store, StoreError, Versioned};
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     enum Flaw {
@@ -1062,7 +1062,7 @@ mod suite_catches_broken_stores {
             &self,
             account: &AccountId,
             expected: Option<u64>,
-            record: &EnrollmentRecord,
+            record: &Enrollment,
             events: &[Vec<u8>],
         ) -> Result<u64, StoreError> {
             let events = self.events(events);
@@ -1108,7 +1108,7 @@ mod suite_catches_broken_stores {
             &self,
             account: &AccountId,
             expected: u64,
-            record: &EnrollmentRecord,
+            record: &Enrollment,
             events: &[Vec<u8>],
         ) -> Result<(), StoreError> {
             self.inner
@@ -1257,7 +1257,7 @@ mod faulty_store {
 
     use totp_enroll::store::conformance::{Check, Config, fresh_account};
     use totp_enroll::store::testing::{Fault, FaultyStore};
-    use totp_enroll::{EnrollmentRecord, MemoryStore, Store, StoreError};
+    use totp_enroll::{Enrollment, MemoryStore, Store, StoreError};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn passes_every_check_without_a_fault() {
@@ -1278,7 +1278,7 @@ mod faulty_store {
     /// store as it was; the others pass.
     #[tokio::test]
     async fn write_faults_write_nothing() {
-        let record = EnrollmentRecord::not_registered();
+        let record = Enrollment::not_registered();
         let events = vec![b"event".to_vec()];
         for fault in [Fault::Write, Fault::Outbox] {
             let store = FaultyStore::new(MemoryStore::new());

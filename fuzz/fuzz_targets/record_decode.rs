@@ -1,6 +1,6 @@
 //! Stored enrollment records and their sealed secrets under arbitrary (corrupted) bytes.
 //!
-//! Asserts: `EnrollmentRecord::decode` never panics; a record that decodes re-encodes to
+//! Asserts: `Enrollment::decode` never panics; a record that decodes re-encodes to
 //! exactly the same bytes (one encoding per record, nothing silently dropped), in the
 //! format its header names (3 or 2, or 1 for legacy rows, which carry no MAC); and a decoded
 //! record placed in a store behind an engine whose key ring did not seal it never yields an
@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Waker};
 
 use libfuzzer_sys::fuzz_target;
 use totp_enroll::{
-    AccountId, Engine, EnginePolicy, EnrollmentRecord, KeyRing, Login, ManualClock, MemoryStore,
+    AccountId, Engine, EnginePolicy, Enrollment, KeyRing, Login, ManualClock, MemoryStore,
     OtpPolicy, Store,
 };
 
@@ -31,7 +31,7 @@ fn ready<F: Future>(future: F) -> F::Output {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(record) = EnrollmentRecord::decode(data) else {
+    let Ok(record) = Enrollment::decode(data) else {
         return;
     };
     assert_eq!(record.encode(), data, "decode/encode is not a bijection");

@@ -19,7 +19,7 @@ use crate::engine_trace::traced;
 use crate::enrollment::Status;
 use crate::error::{EngineError, Refusal, StoreError};
 use crate::otp::{step_at, step_offset, steps_in};
-use crate::record::{EnrollmentRecord, Integrity, RecordStatus};
+use crate::record::{Enrollment, Integrity, RecordStatus};
 use crate::store::{Store, Versioned};
 use crate::wide_search::WideSearch;
 
@@ -110,7 +110,7 @@ impl<S: Store> Engine<S> {
             let now = self.clock.now()?;
             let record = match self.load(account).await? {
                 Some(loaded) => loaded.record,
-                None => EnrollmentRecord::not_registered(),
+                None => Enrollment::not_registered(),
             };
             let status = record.status_at(now);
             let authenticators = match &record.status {
@@ -232,7 +232,7 @@ impl<S: Store> Engine<S> {
                     Diagnosis::Matches { offset, .. } => Some(offset),
                     Diagnosis::NoMatch { .. } => None,
                 };
-                let failed = EnrollmentRecord {
+                let failed = Enrollment {
                     throttle: record.throttle.after_failure(now, &self.policy.throttle),
                     integrity: Integrity::Unsigned,
                     ..record.clone()
@@ -276,7 +276,7 @@ impl<S: Store> Engine<S> {
                 let Some(Versioned { version, record }) = self.load(account).await? else {
                     return Err(EngineError::NotActive);
                 };
-                let unlocked = EnrollmentRecord {
+                let unlocked = Enrollment {
                     throttle: Default::default(),
                     integrity: Integrity::Unsigned,
                     ..record
@@ -439,7 +439,7 @@ impl<S: Store> Engine<S> {
         &self,
         account: &AccountId,
         now: u64,
-    ) -> Result<(u64, EnrollmentRecord), EngineError> {
+    ) -> Result<(u64, Enrollment), EngineError> {
         let Some(Versioned { version, record }) = self.load(account).await? else {
             return Err(EngineError::NotActive);
         };
@@ -460,7 +460,7 @@ impl<S: Store> Engine<S> {
         &self,
         account: &AccountId,
         version: u64,
-        record: EnrollmentRecord,
+        record: Enrollment,
         kinds: impl IntoIterator<Item = AuditKind>,
         now: u64,
     ) -> Result<(), EngineError> {
@@ -475,7 +475,7 @@ impl<S: Store> Engine<S> {
     }
 }
 
-impl EnrollmentRecord {
+impl Enrollment {
     /// Active, with `step` of authenticator `id` used, its drift set to `drift` and the
     /// failure counter cleared.
     pub(crate) fn resynced(mut self, id: u8, step: u64, drift: i32) -> Option<Self> {

@@ -17,7 +17,7 @@ use crate::engine::{Checked, Engine, MAX_RETRIES, Needs, SecondDevice};
 use crate::engine_trace::traced;
 use crate::error::{EngineError, StoreError};
 use crate::provisioning::Provisioning;
-use crate::record::{EnrollmentRecord, Integrity, OtpParams, RecordStatus};
+use crate::record::{Enrollment, Integrity, OtpParams, RecordStatus};
 use crate::secret::Secret;
 use crate::store::{Store, Versioned};
 use crate::uri::KeyUri;
@@ -219,7 +219,7 @@ impl<S: Store> Engine<S> {
                 let Some(Versioned { version, record }) = self.load(account).await? else {
                     return Err(EngineError::NotActive);
                 };
-                let mut next = EnrollmentRecord {
+                let mut next = Enrollment {
                     integrity: Integrity::Unsigned,
                     ..record
                 };
@@ -243,7 +243,7 @@ impl<S: Store> Engine<S> {
     }
 }
 
-impl EnrollmentRecord {
+impl Enrollment {
     /// The id a new authenticator gets: one more than the largest, or the smallest free
     /// one after id 255 was used.
     pub(crate) fn next_authenticator_id(&self) -> Option<u8> {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use crate::account::AccountId;
 use crate::engine::{Engine, MAX_RETRIES};
 use crate::error::{EngineError, StoreError};
-use crate::record::EnrollmentRecord;
+use crate::record::Enrollment;
 use crate::seal::KeyRing;
 use crate::store::{Listed, Store, Versioned};
 
@@ -270,7 +270,7 @@ impl<S: Store> Engine<S> {
 
 /// The key id that makes `record` need a re-write under `current`: its secret's sealing
 /// key, else its MAC key, if not `current`; `u32::MAX` for a legacy record.
-fn outdated_key(record: &EnrollmentRecord, current: u32) -> Option<u32> {
+fn outdated_key(record: &Enrollment, current: u32) -> Option<u32> {
     let Some(mac_key) = record.mac_key_id() else {
         return Some(u32::MAX);
     };

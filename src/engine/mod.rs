@@ -1,7 +1,7 @@
 //! [`Engine`]: the async façade the portal calls, one method per screen of the seed manual.
 //!
 //! Each call loads the record, opens its secret, decides with the pure transitions of
-//! [`EnrollmentRecord`], writes the result together with its audit events (the store's
+//! [`Enrollment`], writes the result together with its audit events (the store's
 //! outbox) with one atomic [`Store::replace_if`], and only then reports the verdict. A
 //! conflicting write makes it reload and decide again; a storage failure is an error,
 //! never an acceptance (fail closed).
@@ -23,7 +23,7 @@ use crate::error::{EngineError, Refusal, SealError, StoreError};
 use crate::key_cache::{Held, KeyCache};
 use crate::otp::{PreparedKey, Totp};
 use crate::provisioning::Provisioning;
-use crate::record::{EnrollmentRecord, Integrity, OtpParams, RecordStatus};
+use crate::record::{Enrollment, Integrity, OtpParams, RecordStatus};
 use crate::seal::{KeyRing, SealedSecret};
 use crate::secret::Secret;
 use crate::store::{Store, Versioned};
@@ -90,7 +90,7 @@ struct Target<'a> {
 
 /// The secrets of `record` that `needs` checks at `now` (none when the record is not in
 /// the state the operation needs).
-fn targets(record: &EnrollmentRecord, needs: Needs, now: u64) -> Vec<Target<'_>> {
+fn targets(record: &Enrollment, needs: Needs, now: u64) -> Vec<Target<'_>> {
     match (needs, record.status()) {
         (Needs::Pending, RecordStatus::Pending { .. }) if !record.is_expired_pending(now) => record
             .pending_material()
@@ -142,7 +142,7 @@ enum Checked {
     /// Accepted and durably recorded.
     Accepted {
         verified: Verified,
-        record: Box<EnrollmentRecord>,
+        record: Box<Enrollment>,
     },
 }
 
@@ -554,7 +554,7 @@ impl<S: Store> Engine<S> {
                     now,
                     Operation::Stop,
                     Needs::Active,
-                    |_, _| Ok(EnrollmentRecord::not_registered()),
+                    |_, _| Ok(Enrollment::not_registered()),
                     |_, _| (AuditKind::Stopped, None),
                 )
                 .await?;
@@ -626,7 +626,7 @@ impl<S: Store> Engine<S> {
                     Err(StoreError::VersionExhausted) => {
                         // First back to version 1 (nothing audited yet), then erased.
                         let cleared =
-                            self.for_write(EnrollmentRecord::not_registered(), account, None)?;
+                            self.for_write(Enrollment::not_registered(), account, None)?;
                         match self.store.reinstate(account, version, &cleared, &[]).await {
                             Ok(()) | Err(StoreError::Conflict) => continue,
                             Err(error) => return Err(error.into()),
@@ -658,7 +658,7 @@ impl<S: Store> Engine<S> {
         now: u64,
         kind: AuditKind,
     ) -> Result<(), EngineError> {
-        let cleared = EnrollmentRecord::not_registered();
+        let cleared = Enrollment::not_registered();
         for _ in 0..MAX_RETRIES {
             let version = self.store.version(account).await?;
             let outgoing = self.outgoing(account, now, [kind.clone()]);
@@ -714,8 +714,8 @@ impl<S: Store> Engine<S> {
         now: u64,
         operation: Operation,
         needs: Needs,
-        on_accept: impl Fn(EnrollmentRecord, Verified) -> Result<EnrollmentRecord, EngineError>,
-        accepted: impl Fn(&EnrollmentRecord, &Verified) -> (AuditKind, Option<AuditKind>),
+        on_accept: impl Fn(Enrollment, Verified) -> Result<Enrollment, EngineError>,
+        accepted: impl Fn(&Enrollment, &Verified) -> (AuditKind, Option<AuditKind>),
     ) -> Result<Checked, EngineError> {
         // The record only: prepared keys are never held in this future's (heap) state,
         // where a moved copy would be left behind un-zeroized.
@@ -853,9 +853,9 @@ impl<S: Store> Engine<S> {
         now: u64,
         operation: Operation,
         refusal: Refusal,
-        record: EnrollmentRecord,
+        record: Enrollment,
         version: u64,
-        failure_record: Option<EnrollmentRecord>,
+        failure_record: Option<Enrollment>,
     ) -> Option<EngineError> {
         let Some(failed) = failure_record else {
             // Nothing to write but the refusal itself.
@@ -907,7 +907,7 @@ impl<S: Store> Engine<S> {
         now: u64,
         operation: Operation,
         refusal: Refusal,
-        record: EnrollmentRecord,
+        record: Enrollment,
         version: u64,
     ) -> EngineError {
         self.refuse(account, now, operation, refusal, record, version, None)
@@ -923,10 +923,10 @@ impl<S: Store> Engine<S> {
         account: &AccountId,
         now: u64,
         operation: Operation,
-        record: EnrollmentRecord,
+        record: Enrollment,
         version: u64,
     ) -> Option<EngineError> {
-        let failed = EnrollmentRecord {
+        let failed = Enrollment {
             throttle: record.throttle.after_failure(now, &self.policy.throttle),
             integrity: Integrity::Unsigned,
             ..record.clone()
@@ -950,9 +950,9 @@ impl<S: Store> Engine<S> {
         loaded: Versioned,
         now: u64,
     ) -> Result<(), EngineError> {
-        let erased = EnrollmentRecord {
+        let erased = Enrollment {
             throttle: loaded.record.throttle,
-            ..EnrollmentRecord::not_registered()
+            ..Enrollment::not_registered()
         };
         let erased = self.for_write(erased, account, Some(loaded.version))?;
         let outgoing = self.outgoing(account, now, [AuditKind::EnrollmentExpired]);
@@ -977,12 +977,12 @@ impl<S: Store> Engine<S> {
     async fn load_or_default(
         &self,
         account: &AccountId,
-    ) -> Result<(Option<u64>, EnrollmentRecord), EngineError> {
+    ) -> Result<(Option<u64>, Enrollment), EngineError> {
         Ok(match self.load(account).await? {
             Some(Versioned { version, record }) => (Some(version), record),
             None => (
                 self.store.version(account).await?,
-                EnrollmentRecord::not_registered(),
+                Enrollment::not_registered(),
             ),
         })
     }
@@ -1033,10 +1033,10 @@ impl<S: Store> Engine<S> {
     /// under the current key (and for the current format) if needed, and its MAC computed.
     fn for_write(
         &self,
-        record: EnrollmentRecord,
+        record: Enrollment,
         account: &AccountId,
         expected: Option<u64>,
-    ) -> Result<EnrollmentRecord, EngineError> {
+    ) -> Result<Enrollment, EngineError> {
         let version = match expected {
             None => 1,
             Some(version) => version.checked_add(1).ok_or(StoreError::VersionExhausted)?,
@@ -1084,7 +1084,7 @@ impl<S: Store> Engine<S> {
         &self,
         account: &AccountId,
         version: u64,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         keys: &[(u8, &PreparedKey)],
         generation: u64,
         now: u64,

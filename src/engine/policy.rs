@@ -201,7 +201,7 @@ impl EnginePolicy {
     /// MAC) on the engine's next write of each; refused ones fail with
     /// [`SealError::LegacyRecordRefused`](crate::SealError::LegacyRecordRefused). Refuse
     /// them once every row has been re-written
-    /// ([`EnrollmentRecord::format_version`](crate::EnrollmentRecord::format_version)
+    /// ([`Enrollment::format_version`](crate::Enrollment::format_version)
     /// tells, and [`Engine::reseal_all`](crate::Engine::reseal_all) re-writes them all):
     /// until then a database writer can put an unauthenticated legacy row in place of any
     /// record.

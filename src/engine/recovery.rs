@@ -20,7 +20,7 @@ use crate::audit::{AuditKind, Operation};
 use crate::engine::{Checked, Engine, Login, MAX_RETRIES, Needs};
 use crate::engine_trace::traced;
 use crate::error::{EngineError, Refusal, SecretError, StoreError};
-use crate::record::{EnrollmentRecord, RecordStatus, RecoveryHashes};
+use crate::record::{Enrollment, RecordStatus, RecoveryHashes};
 use crate::recovery_code::{RecoveryCode, RecoveryCodeError, RecoveryCodes};
 use crate::store::{Store, Versioned};
 
@@ -219,7 +219,7 @@ impl<S: Store> Engine<S> {
                     operation,
                 };
                 let (next, then) = if stop {
-                    (EnrollmentRecord::not_registered(), Some(AuditKind::Stopped))
+                    (Enrollment::not_registered(), Some(AuditKind::Stopped))
                 } else {
                     let low = (remaining <= self.policy.recovery_low_mark)
                         .then_some(AuditKind::RecoveryCodesLow { remaining });
@@ -284,7 +284,7 @@ impl<S: Store> Engine<S> {
     fn matching_recovery_code(
         &self,
         account: &AccountId,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         code: &RecoveryCode,
     ) -> Result<Option<usize>, EngineError> {
         let keys = self.keys.load();
@@ -305,7 +305,7 @@ impl<S: Store> Engine<S> {
     }
 }
 
-impl EnrollmentRecord {
+impl Enrollment {
     /// The same record with `recovery` as its set of recovery codes.
     pub(crate) fn with_recovery(mut self, recovery: RecoveryHashes) -> Self {
         self.recovery = recovery;

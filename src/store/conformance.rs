@@ -88,7 +88,7 @@ use crate::engine::{Engine, EnginePolicy, Login};
 use crate::error::{EngineError, Refusal, StoreError};
 use crate::otp::Totp;
 use crate::policy::{Algorithm, OtpPolicy};
-use crate::record::{EnrollmentRecord, OtpParams, RecordStatus, RecoveryHashes};
+use crate::record::{Enrollment, OtpParams, RecordStatus, RecoveryHashes};
 use crate::seal::{KeyRing, SealedSecret};
 use crate::secret::Secret;
 use crate::store::{Listed, OutboxEntry, Store};
@@ -432,7 +432,7 @@ where
 async fn load_record<S: Store>(
     store: &S,
     account: &AccountId,
-) -> Result<Option<(u64, EnrollmentRecord)>, String> {
+) -> Result<Option<(u64, Enrollment)>, String> {
     store
         .load(account)
         .await
@@ -444,7 +444,7 @@ async fn load_record<S: Store>(
 async fn expect_row<S: Store>(
     store: &S,
     account: &AccountId,
-    expected: Option<(u64, &EnrollmentRecord)>,
+    expected: Option<(u64, &Enrollment)>,
     context: &str,
 ) -> Result<(), String> {
     let found = load_record(store, account).await?;
@@ -467,7 +467,7 @@ async fn write<S: Store>(
     store: &S,
     account: &AccountId,
     expected: Option<u64>,
-    record: &EnrollmentRecord,
+    record: &Enrollment,
     context: &str,
 ) -> Result<u64, String> {
     write_with(store, account, expected, record, &[], context).await
@@ -478,7 +478,7 @@ async fn write_with<S: Store>(
     store: &S,
     account: &AccountId,
     expected: Option<u64>,
-    record: &EnrollmentRecord,
+    record: &Enrollment,
     events: &[Vec<u8>],
     context: &str,
 ) -> Result<u64, String> {
@@ -497,7 +497,7 @@ async fn expect_conflict<S: Store>(
     store: &S,
     account: &AccountId,
     expected: Option<u64>,
-    record: &EnrollmentRecord,
+    record: &Enrollment,
     context: &str,
 ) -> Result<(), String> {
     expect_conflict_with(store, account, expected, record, &[], context).await
@@ -508,7 +508,7 @@ async fn expect_conflict_with<S: Store>(
     store: &S,
     account: &AccountId,
     expected: Option<u64>,
-    record: &EnrollmentRecord,
+    record: &Enrollment,
     events: &[Vec<u8>],
     context: &str,
 ) -> Result<(), String> {
@@ -532,7 +532,7 @@ fn conflict<T: core::fmt::Debug>(result: Result<T, StoreError>, what: &str) -> R
 }
 
 /// Records of every status and shape, sealed for `account`.
-fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRecord)>, String> {
+fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, Enrollment)>, String> {
     let keys = KeyRing::new(7, random_key()?);
     let seal = |len: usize| -> Result<_, String> {
         let mut bytes = vec![0u8; len];
@@ -564,18 +564,18 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
         backoff_until: u64::MAX,
     };
     Ok(vec![
-        ("not registered", EnrollmentRecord::not_registered()),
+        ("not registered", Enrollment::not_registered()),
         (
             "not registered, throttled",
-            EnrollmentRecord {
+            Enrollment {
                 status: RecordStatus::NotRegistered,
                 throttle: throttled,
-                ..EnrollmentRecord::not_registered()
+                ..Enrollment::not_registered()
             },
         ),
         (
             "pending",
-            EnrollmentRecord {
+            Enrollment {
                 status: RecordStatus::Pending {
                     secret: seal(Secret::DEFAULT_BYTES)?,
                     params: params(Algorithm::Sha1, 6, 30)?,
@@ -584,12 +584,12 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
                     expires_at: START.saturating_add(600),
                 },
                 throttle: ThrottleState::default(),
-                ..EnrollmentRecord::not_registered()
+                ..Enrollment::not_registered()
             },
         ),
         (
             "pending, SHA-512, 8 digits, longest secret and label, extreme times",
-            EnrollmentRecord {
+            Enrollment {
                 status: RecordStatus::Pending {
                     secret: seal(Secret::MAX_BYTES)?,
                     params: params(Algorithm::Sha512, 8, u64::from(OtpPolicy::MAX_PERIOD))?,
@@ -598,7 +598,7 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
                     expires_at: u64::MAX,
                 },
                 throttle: throttled,
-                ..EnrollmentRecord::not_registered()
+                ..Enrollment::not_registered()
             },
         ),
         (
@@ -642,7 +642,7 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
         ),
         (
             "active, five authenticators (one pending, named, drifted) and the most recovery codes",
-            EnrollmentRecord {
+            Enrollment {
                 status: RecordStatus::Active {
                     since: START,
                     authenticators: vec![
@@ -702,7 +702,7 @@ fn sample_records(account: &AccountId) -> Result<Vec<(&'static str, EnrollmentRe
                     issued_at: START,
                     hashes: (0..16u8).map(|i| [i; 32]).collect(),
                 },
-                ..EnrollmentRecord::not_registered()
+                ..Enrollment::not_registered()
             },
         ),
     ])
@@ -731,14 +731,14 @@ fn one(
 }
 
 /// An active sample record with `authenticators`.
-fn active(authenticators: Vec<Authenticator>, throttle: ThrottleState) -> EnrollmentRecord {
-    EnrollmentRecord {
+fn active(authenticators: Vec<Authenticator>, throttle: ThrottleState) -> Enrollment {
+    Enrollment {
         status: RecordStatus::Active {
             since: START,
             authenticators,
         },
         throttle,
-        ..EnrollmentRecord::not_registered()
+        ..Enrollment::not_registered()
     }
 }
 
@@ -910,7 +910,7 @@ async fn record_round_trip<S: Store>(store: &S) -> Result<(), String> {
     let samples = sample_records(&chain)?;
     let mut version = None;
     for (name, record) in &samples {
-        let decoded = EnrollmentRecord::decode(&record.encode());
+        let decoded = Enrollment::decode(&record.encode());
         if decoded.as_ref() != Ok(record) {
             return Err(format!(
                 "internal: sample `{name}` does not survive encode/decode: {decoded:?}"
@@ -1032,7 +1032,7 @@ async fn concurrent_writes<S: Store + 'static>(
     config: &Config,
 ) -> Result<(), String> {
     let account = fresh_account("concurrent-writes")?;
-    let record = EnrollmentRecord::not_registered();
+    let record = Enrollment::not_registered();
     let writers = config.concurrency.clamp(2, 16);
     let mut version = None;
     for round in 0..config.rounds.clamp(1, 20) {
@@ -1256,7 +1256,7 @@ async fn list_children<S: Store>(
 /// Expects `rows` to be exactly `expected` (account, version and record), in that order.
 fn expect_listed(
     rows: &[Listed],
-    expected: &[(&AccountId, u64, &EnrollmentRecord)],
+    expected: &[(&AccountId, u64, &Enrollment)],
     context: &str,
 ) -> Result<(), String> {
     let matches = rows.len() == expected.len()
@@ -1490,7 +1490,7 @@ async fn listing<S: Store>(store: &S) -> Result<(), String> {
     let mut names: Vec<String> = (0..NUMBERED).map(|n| format!("n{n}")).collect();
     names.extend(LISTING_NAMES.iter().map(|name| (*name).to_owned()));
     // The expected live rows by id, and the erased ids.
-    let mut live: std::collections::BTreeMap<AccountId, (u64, EnrollmentRecord)> =
+    let mut live: std::collections::BTreeMap<AccountId, (u64, Enrollment)> =
         std::collections::BTreeMap::new();
     let mut erased: Vec<AccountId> = Vec::new();
     let mut records = samples.iter().map(|(_, record)| record).cycle();

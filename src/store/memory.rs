@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::account::AccountId;
 use crate::error::StoreError;
-use crate::record::EnrollmentRecord;
+use crate::record::Enrollment;
 use crate::store::{Listed, OutboxEntry, Store, Versioned};
 
 /// An in-process store. Records are kept encoded, exactly as a database would hold them.
@@ -226,7 +226,7 @@ impl Store for MemoryStore {
         match row {
             Some((version, bytes)) if !bytes.is_empty() => Ok(Some(Versioned {
                 version,
-                record: EnrollmentRecord::decode(&bytes)?,
+                record: Enrollment::decode(&bytes)?,
             })),
             _ => Ok(None),
         }
@@ -240,7 +240,7 @@ impl Store for MemoryStore {
         &self,
         account: &AccountId,
         expected: Option<u64>,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         events: &[Vec<u8>],
     ) -> Result<u64, StoreError> {
         let bytes: Arc<[u8]> = record.encode().into();
@@ -268,7 +268,7 @@ impl Store for MemoryStore {
         &self,
         account: &AccountId,
         expected: u64,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         events: &[Vec<u8>],
     ) -> Result<(), StoreError> {
         if expected != u64::MAX {
@@ -307,7 +307,7 @@ impl Store for MemoryStore {
             .map(|(account, version, bytes)| Listed {
                 account,
                 version,
-                record: EnrollmentRecord::decode(&bytes),
+                record: Enrollment::decode(&bytes),
             })
             .collect())
     }

@@ -1,7 +1,7 @@
 //! The storage trait: versioned records with one atomic check-and-replace, and the audit
 //! outbox written in the same atomic step.
 //!
-//! A store keeps one [`EnrollmentRecord`] per account with a version number. Its one
+//! A store keeps one [`Enrollment`] per account with a version number. Its one
 //! essential operation is [`Store::replace_if`]: write only if the version is still the
 //! one that was loaded. The engine never reports an acceptance before that write
 //! succeeded, and on a [`StoreError::Conflict`] it reloads and decides again, so N
@@ -30,7 +30,7 @@ use core::future::Future;
 
 use crate::account::AccountId;
 use crate::error::{RecordError, StoreError};
-use crate::record::EnrollmentRecord;
+use crate::record::Enrollment;
 
 #[cfg(feature = "testing")]
 pub mod conformance;
@@ -56,7 +56,7 @@ pub struct Versioned {
     /// The version: starts at 1 and grows by one on every successful write.
     pub version: u64,
     /// The record.
-    pub record: EnrollmentRecord,
+    pub record: Enrollment,
 }
 
 /// One row of a [`Store::list`] page: a live (not erased) account, its version, and its
@@ -68,7 +68,7 @@ pub struct Listed {
     /// The row's version.
     pub version: u64,
     /// The decoded record, or the decoding error of its bytes.
-    pub record: Result<EnrollmentRecord, RecordError>,
+    pub record: Result<Enrollment, RecordError>,
 }
 
 /// An undelivered audit event as the outbox holds it.
@@ -89,7 +89,7 @@ pub struct OutboxEntry {
 /// the same account, in this process and in any other sharing the backend (a single
 /// `UPDATE … WHERE account = $1 AND version = $2` in SQL), and write the given events in
 /// the same atomic step: if anything fails, neither the record nor an event is written.
-/// They store only what [`EnrollmentRecord::encode`] produces, which holds sealed
+/// They store only what [`Enrollment::encode`] produces, which holds sealed
 /// secrets, never plaintext. The crate's `testing` feature exports a conformance suite to
 /// check an implementation.
 pub trait Store: Send + Sync {
@@ -117,7 +117,7 @@ pub trait Store: Send + Sync {
         &self,
         account: &AccountId,
         expected: Option<u64>,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         events: &[Vec<u8>],
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
@@ -149,7 +149,7 @@ pub trait Store: Send + Sync {
         &self,
         account: &AccountId,
         expected: u64,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         events: &[Vec<u8>],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -192,7 +192,7 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         &self,
         account: &AccountId,
         expected: Option<u64>,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         events: &[Vec<u8>],
     ) -> impl Future<Output = Result<u64, StoreError>> + Send {
         (**self).replace_if(account, expected, record, events)
@@ -219,7 +219,7 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         &self,
         account: &AccountId,
         expected: u64,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         events: &[Vec<u8>],
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).reinstate(account, expected, record, events)

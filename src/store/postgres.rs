@@ -11,7 +11,7 @@ use sqlx::{Executor as _, Row};
 
 use crate::account::AccountId;
 use crate::error::StoreError;
-use crate::record::EnrollmentRecord;
+use crate::record::Enrollment;
 use crate::store::sql::{self, Migration, Schema};
 use crate::store::{Listed, OutboxEntry, Store, Versioned};
 
@@ -152,7 +152,7 @@ const ACKNOWLEDGE: &str = "DELETE FROM totp_enroll_outbox WHERE id = ANY($1::big
 /// transaction-scoped advisory lock, so processes starting together apply each migration
 /// once, and records each in `totp_enroll_schema_version`. The records live in
 /// `totp_enroll_enrollments(account TEXT PRIMARY KEY, version BIGINT, record BYTEA, updated_at TIMESTAMPTZ)`;
-/// `record` holds exactly [`EnrollmentRecord::encode`]'s bytes (the secret is sealed), or
+/// `record` holds exactly [`Enrollment::encode`]'s bytes (the secret is sealed), or
 /// nothing for a tombstone (an erased account keeping its version). Migration 2 adds the
 /// audit outbox
 /// `totp_enroll_outbox(id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account TEXT, event BYTEA, created_at TIMESTAMPTZ)`
@@ -383,7 +383,7 @@ impl Store for PostgresStore {
         &self,
         account: &AccountId,
         expected: Option<u64>,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         events: &[Vec<u8>],
     ) -> Result<u64, StoreError> {
         let bytes = record.encode();
@@ -453,7 +453,7 @@ impl Store for PostgresStore {
         &self,
         account: &AccountId,
         expected: u64,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         events: &[Vec<u8>],
     ) -> Result<(), StoreError> {
         let expected = sql::reinstate_version(expected)?;
@@ -620,7 +620,7 @@ mod tests {
             .unwrap();
         let store = PostgresStore { pool };
         let a = account("alice");
-        let record = EnrollmentRecord::not_registered();
+        let record = Enrollment::not_registered();
         assert_eq!(store.replace_if(&a, None, &record, &[]).await.unwrap(), 1);
         store.migrate().await.unwrap();
         assert_eq!(store.schema_version().await.unwrap(), 2);
@@ -648,7 +648,7 @@ mod tests {
             .await
             .unwrap();
         let a = account("alice");
-        let record = EnrollmentRecord::not_registered();
+        let record = Enrollment::not_registered();
         assert_eq!(store.version(&a).await.unwrap(), None);
         assert_eq!(
             store

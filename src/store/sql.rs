@@ -9,7 +9,7 @@ use sqlx::{Executor as _, Row as _};
 
 use crate::account::AccountId;
 use crate::error::{RecordError, StoreError};
-use crate::record::EnrollmentRecord;
+use crate::record::Enrollment;
 use crate::store::{Listed, OutboxEntry, Versioned};
 
 /// One embedded schema migration.
@@ -173,7 +173,7 @@ pub(super) fn versioned(
     let bytes = record.map_err(|_| StoreError::Corrupt(RecordError::InvalidField("record")))?;
     Ok(Versioned {
         version: version_from_sql(version)?,
-        record: EnrollmentRecord::decode(&bytes)?,
+        record: Enrollment::decode(&bytes)?,
     })
 }
 
@@ -190,7 +190,7 @@ pub(super) fn listed(
         version: version_from_sql(version)?,
         record: record
             .map_err(|_| RecordError::InvalidField("record"))
-            .and_then(|bytes| EnrollmentRecord::decode(&bytes)),
+            .and_then(|bytes| Enrollment::decode(&bytes)),
     })
 }
 

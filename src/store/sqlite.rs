@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 
 use crate::account::AccountId;
 use crate::error::StoreError;
-use crate::record::EnrollmentRecord;
+use crate::record::Enrollment;
 use crate::store::sql::{self, Migration, Schema};
 use crate::store::{Listed, OutboxEntry, Store, Versioned};
 
@@ -177,7 +177,7 @@ const ACKNOWLEDGE: &str =
 /// each in the table `totp_enroll_schema_version`; several processes starting at once
 /// serialise on SQLite's write lock. The records live in
 /// `totp_enroll_enrollments(account TEXT PRIMARY KEY, version BIGINT, record BLOB, updated_at BIGINT, events TEXT)`;
-/// `record` holds exactly [`EnrollmentRecord::encode`]'s bytes (the secret is sealed), or
+/// `record` holds exactly [`Enrollment::encode`]'s bytes (the secret is sealed), or
 /// nothing for a tombstone (an erased account keeping its version). The audit outbox is
 /// `totp_enroll_outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT, event BLOB, created_at BIGINT)`
 /// (migration 2): ids only grow and are never reused. Migration 3 adds the column `events`
@@ -457,7 +457,7 @@ impl Store for SqliteStore {
         &self,
         account: &AccountId,
         expected: Option<u64>,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         events: &[Vec<u8>],
     ) -> Result<u64, StoreError> {
         let bytes = record.encode();
@@ -536,7 +536,7 @@ impl Store for SqliteStore {
         &self,
         account: &AccountId,
         expected: u64,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         events: &[Vec<u8>],
     ) -> Result<(), StoreError> {
         let expected = sql::reinstate_version(expected)?;
@@ -694,7 +694,7 @@ mod tests {
     async fn version_1_database_migrates_to_3() {
         let store = store_at_version(1).await;
         let a = account("alice");
-        let record = EnrollmentRecord::not_registered();
+        let record = Enrollment::not_registered();
         assert_eq!(store.replace_if(&a, None, &record, &[]).await.unwrap(), 1);
         store.migrate().await.unwrap();
         assert_eq!(store.schema_version().await.unwrap(), 3);
@@ -719,7 +719,7 @@ mod tests {
     async fn version_2_database_migrates_to_3() {
         let store = store_at_version(2).await;
         let a = account("alice");
-        let record = EnrollmentRecord::not_registered();
+        let record = Enrollment::not_registered();
         // Written as version 2 did: the row, then the events (no `events` column yet).
         put_raw(&store, "alice", 1, &record.encode()).await;
         for event in ["1", "2", "3"] {
@@ -754,7 +754,7 @@ mod tests {
     async fn event_batches_round_trip_and_are_cleared() {
         let store = store().await;
         let a = account("alice");
-        let record = EnrollmentRecord::not_registered();
+        let record = Enrollment::not_registered();
         let every_byte: Vec<u8> = (0..=255).collect();
         let batch = vec![every_byte.clone(), Vec::new(), vec![0xff, 0x00]];
         assert_eq!(events_json(&batch[1..]), r#"["","ff00"]"#);
@@ -789,7 +789,7 @@ mod tests {
     async fn a_bad_batch_writes_nothing() {
         let store = store().await;
         let a = account("alice");
-        let record = EnrollmentRecord::not_registered();
+        let record = Enrollment::not_registered();
         assert_eq!(store.replace_if(&a, None, &record, &[]).await.unwrap(), 1);
         for batch in [r#"["00","zz"]"#, r#"["00","0"]"#, "[1]", "not json"] {
             let result = sqlx::query(UPDATE_WITH_EVENTS)
@@ -824,7 +824,7 @@ mod tests {
     async fn writes_events_tombstones_and_conflicts() {
         let store = store().await;
         let a = account("alice");
-        let record = EnrollmentRecord::not_registered();
+        let record = Enrollment::not_registered();
         assert_eq!(store.version(&a).await.unwrap(), None);
         assert_eq!(
             store
@@ -894,7 +894,7 @@ mod tests {
     async fn a_failed_event_insert_writes_no_record() {
         let store = store().await;
         let a = account("alice");
-        let record = EnrollmentRecord::not_registered();
+        let record = Enrollment::not_registered();
         // Every outbox insert fails (as a full disk would), after the record's change.
         sqlx::query(
             "CREATE TRIGGER fail_outbox BEFORE INSERT ON totp_enroll_outbox \
@@ -937,7 +937,7 @@ mod tests {
     async fn version_limits_and_reinstate() {
         let store = store().await;
         let a = account("alice");
-        let record = EnrollmentRecord::not_registered();
+        let record = Enrollment::not_registered();
         put_raw(&store, "alice", i64::MAX, b"garbage").await;
         assert_eq!(store.version(&a).await.unwrap(), Some(i64::MAX as u64));
         assert!(matches!(store.load(&a).await, Err(StoreError::Corrupt(_))));
@@ -982,7 +982,7 @@ mod tests {
     #[tokio::test]
     async fn list_pages_in_byte_order() {
         let store = store().await;
-        let record = EnrollmentRecord::not_registered();
+        let record = Enrollment::not_registered();
         // Byte order: "B" < "a" < "b" < "é" (0xC3 0xA9).
         for id in ["é", "b", "a", "B", "gone"] {
             store

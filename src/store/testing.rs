@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use crate::account::AccountId;
 use crate::error::StoreError;
-use crate::record::EnrollmentRecord;
+use crate::record::Enrollment;
 use crate::store::{Listed, OutboxEntry, Store, Versioned};
 
 /// Which operations a [`FaultyStore`] fails.
@@ -134,7 +134,7 @@ impl<S: Store> FaultyStore<S> {
         &self,
         fault: Fault,
         account: &AccountId,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
     ) -> Result<bool, StoreError> {
         let before = self.inner.load(account).await?.map(|v| v.record);
         let before_failures = before.as_ref().map_or(0, |r| r.throttle().failures());
@@ -186,7 +186,7 @@ impl<S: Store> Store for FaultyStore<S> {
         &self,
         account: &AccountId,
         expected: Option<u64>,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         events: &[Vec<u8>],
     ) -> Result<u64, StoreError> {
         let fault = self.fault();
@@ -245,7 +245,7 @@ impl<S: Store> Store for FaultyStore<S> {
         &self,
         account: &AccountId,
         expected: u64,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         events: &[Vec<u8>],
     ) -> Result<(), StoreError> {
         let kind = WriteKind::Record {

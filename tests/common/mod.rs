@@ -126,7 +126,7 @@ impl Harness {
         self.clock.advance(30);
     }
 
-    pub async fn record(&self) -> totp_enroll::EnrollmentRecord {
+    pub async fn record(&self) -> totp_enroll::Enrollment {
         self.store
             .inner()
             .load(&self.account)

@@ -1,7 +1,7 @@
 //! [`PortalStore`]: the library's SQLite or PostgreSQL store, chosen at run time.
 
 use totp_enroll::store::{PostgresStore, SqliteStore};
-use totp_enroll::{AccountId, EnrollmentRecord, Listed, OutboxEntry, Store, StoreError, Versioned};
+use totp_enroll::{AccountId, Enrollment, Listed, OutboxEntry, Store, StoreError, Versioned};
 
 /// The enrollment store the portal runs on: one enum so that the router and its state have
 /// one concrete type whatever the database. Every method delegates to the chosen store.
@@ -32,7 +32,7 @@ impl Store for PortalStore {
         &self,
         account: &AccountId,
         expected: Option<u64>,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         events: &[Vec<u8>],
     ) -> Result<u64, StoreError> {
         match self {
@@ -68,7 +68,7 @@ impl Store for PortalStore {
         &self,
         account: &AccountId,
         expected: u64,
-        record: &EnrollmentRecord,
+        record: &Enrollment,
         events: &[Vec<u8>],
     ) -> Result<(), StoreError> {
         match self {

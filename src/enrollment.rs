@@ -221,6 +221,14 @@ impl Enrollment {
         }
     }
 
+    /// When a pending enrollment lapses.
+    pub(crate) fn pending_expiry(&self) -> Option<u64> {
+        match &self.status {
+            RecordStatus::Pending { expires_at, .. } => Some(*expires_at),
+            _ => None,
+        }
+    }
+
     /// The sealed secret, parameters and label of a pending enrollment.
     pub(crate) fn pending_material(&self) -> Option<(&SealedSecret, &OtpParams, &str)> {
         match &self.status {

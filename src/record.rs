@@ -158,9 +158,12 @@ pub enum RecordStatus {
 /// How a record is authenticated (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Integrity {
-    /// Format 2 without a tag: built in memory and not (yet) written by an engine. An
+    /// Format 3 without a tag: built in memory and not (yet) written by an engine. An
     /// engine never accepts it from a store.
     Unsigned,
+    /// Decoded from a format-2 row without a tag (written by hand): kept as format 2, so
+    /// that it encodes to the same bytes; an engine never accepts it either.
+    UnsignedV2,
     /// Decoded from a format-1 row, which has no tag.
     Legacy,
     /// Format 2 or 3 (`format`) with its HMAC-SHA-256 tag under ring key `key_id`.
@@ -220,6 +223,7 @@ impl Enrollment {
     pub fn format_version(&self) -> u8 {
         match self.integrity {
             Integrity::Legacy => FORMAT_V1,
+            Integrity::UnsignedV2 => FORMAT_V2,
             Integrity::Unsigned => FORMAT_V3,
             Integrity::Mac { format, .. } => format,
         }
@@ -273,7 +277,7 @@ impl Enrollment {
     pub fn mac_key_id(&self) -> Option<u32> {
         match self.integrity {
             Integrity::Mac { key_id, .. } => Some(key_id),
-            Integrity::Unsigned | Integrity::Legacy => None,
+            Integrity::Unsigned | Integrity::UnsignedV2 | Integrity::Legacy => None,
         }
     }
 
@@ -317,7 +321,9 @@ impl Enrollment {
             Integrity::Mac { key_id, tag, .. } => {
                 keys.verify_record_tag(*key_id, account, version, &self.encode_body(), tag)
             }
-            Integrity::Unsigned | Integrity::Legacy => Err(SealError::IntegrityMismatch),
+            Integrity::Unsigned | Integrity::UnsignedV2 | Integrity::Legacy => {
+                Err(SealError::IntegrityMismatch)
+            }
         }
     }
 
@@ -413,7 +419,7 @@ impl Enrollment {
         out.extend_from_slice(&self.throttle.backoff_until.to_be_bytes());
         match &self.integrity {
             Integrity::Legacy => {}
-            Integrity::Unsigned => out.push(INTEGRITY_NONE),
+            Integrity::Unsigned | Integrity::UnsignedV2 => out.push(INTEGRITY_NONE),
             Integrity::Mac { key_id, .. } => {
                 out.push(INTEGRITY_HMAC_SHA256);
                 out.extend_from_slice(&key_id.to_be_bytes());
@@ -505,6 +511,7 @@ impl Enrollment {
         let integrity = match format {
             SealFormat::V1 => Integrity::Legacy,
             SealFormat::V2 => match r.u8()? {
+                INTEGRITY_NONE if version == FORMAT_V2 => Integrity::UnsignedV2,
                 INTEGRITY_NONE => Integrity::Unsigned,
                 INTEGRITY_HMAC_SHA256 => Integrity::Mac {
                     key_id: r.u32()?,

@@ -9,7 +9,7 @@
     clippy::indexing_slicing
 )]
 
-use totp_enroll::{KeyUri, OtpPolicy, Secret};
+use totp_enroll::{Enrollment, KeyUri, OtpPolicy, Secret};
 
 /// Asserts the `uri_parse` target's rule on `input`: if it parses, its `to_uri()` parses to an
 /// equal `KeyUri`, and serialising that again gives the same text.
@@ -57,4 +57,17 @@ fn uri_round_trip_keeps_built_account_with_leading_space() {
         assert_uri_round_trips(&uri.to_uri());
         assert_eq!(KeyUri::parse(&uri.to_uri()), Ok(uri));
     }
+}
+
+/// Found by `record_decode` (seed `regression-unsigned-format-2.bin`): a format-2 row without
+/// a MAC (integrity byte 0, as only a hand-written row has) decoded as an in-memory record,
+/// which encodes as format 3: decoding and encoding must be a bijection, in the row's own
+/// format. (An engine refuses such a row either way.)
+#[test]
+fn record_decode_keeps_an_unsigned_format_2_row_in_format_2() {
+    let row = *b"TOTPENR\x02\x00\xfa\x00\x00\x00\x00TOTPENR\x00\x00";
+    let record = Enrollment::decode(&row).unwrap();
+    assert_eq!(record.format_version(), 2);
+    assert_eq!(record.mac_key_id(), None);
+    assert_eq!(record.encode(), row);
 }

@@ -58,6 +58,9 @@ pub struct AuthenticatorOverview {
     pub last_used_at: Option<u64>,
     /// Whether it still awaits its first code.
     pub pending: bool,
+    /// Until when a pending one may be confirmed (Unix seconds); a lapsed one is replaced
+    /// by the next add.
+    pub pending_until: Option<u64>,
     /// Its clock offset in whole steps (positive: the app is ahead).
     pub drift_steps: i32,
     /// The same in seconds.
@@ -125,6 +128,7 @@ impl<S: Store> Engine<S> {
                     created_at: *started_at,
                     last_used_at: None,
                     pending: true,
+                    pending_until: record.pending_expiry(),
                     drift_steps: 0,
                     drift_seconds: 0,
                 }],
@@ -142,6 +146,7 @@ impl<S: Store> Engine<S> {
                                 .last_used_at
                                 .or_else(|| a.last_used_step().map(|s| s.saturating_mul(period))),
                             pending: a.is_pending(),
+                            pending_until: a.pending_until,
                             drift_steps: a.drift,
                             drift_seconds: i64::from(a.drift)
                                 .saturating_mul(i64::from(a.params.period())),

@@ -110,6 +110,22 @@ impl EnginePolicy {
         self.second_device
     }
 
+    /// Whether showing a secret to a second device also needs a fresh step-up.
+    pub fn second_device_step_up(&self) -> bool {
+        self.second_device_step_up
+    }
+
+    /// How long (seconds) a pending enrollment, or a pending added authenticator, may be
+    /// confirmed.
+    pub fn pending_ttl(&self) -> u64 {
+        self.pending_ttl
+    }
+
+    /// How far (seconds each way) a resync and the desk's diagnosis search.
+    pub fn resync_window(&self) -> u64 {
+        self.resync_window
+    }
+
     /// The mark at or below which few recovery codes are left.
     pub fn recovery_low_mark(&self) -> u8 {
         self.recovery_low_mark

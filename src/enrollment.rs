@@ -149,11 +149,7 @@ impl Enrollment {
             },
             Err(Rejection::WrongCode) => Attempt {
                 verdict: Err(Refusal::WrongCode),
-                failure_record: Some(Self {
-                    throttle: self.throttle.after_failure(now, policy),
-                    integrity: Integrity::Unsigned,
-                    ..self.clone()
-                }),
+                failure_record: Some(self.failed(now, policy)),
             },
             Err(Rejection::Replayed) => Attempt {
                 verdict: Err(Refusal::Replayed),
@@ -163,6 +159,16 @@ impl Enrollment {
                 verdict: Err(Refusal::Malformed(error)),
                 failure_record: None,
             },
+        }
+    }
+
+    /// The same record with one more failed attempt counted at `now` (and the backoff or
+    /// lock it brings), to be written with the refusal.
+    pub(crate) fn failed(&self, now: u64, policy: &ThrottlePolicy) -> Self {
+        Self {
+            throttle: self.throttle.after_failure(now, policy),
+            integrity: Integrity::Unsigned,
+            ..self.clone()
         }
     }
 

@@ -237,11 +237,7 @@ impl<S: Store> Engine<S> {
                     Diagnosis::Matches { offset, .. } => Some(offset),
                     Diagnosis::NoMatch { .. } => None,
                 };
-                let failed = Enrollment {
-                    throttle: record.throttle.after_failure(now, &self.policy.throttle),
-                    integrity: Integrity::Unsigned,
-                    ..record.clone()
-                };
+                let failed = record.failed(now, &self.policy.throttle);
                 let failures = failed.throttle().failures();
                 let locked = failed
                     .throttle()

@@ -23,7 +23,7 @@ use crate::error::{EngineError, Refusal, SealError, StoreError};
 use crate::key_cache::{Held, KeyCache};
 use crate::otp::{PreparedKey, Totp};
 use crate::provisioning::Provisioning;
-use crate::record::{Enrollment, Integrity, OtpParams, RecordStatus};
+use crate::record::{Enrollment, OtpParams, RecordStatus};
 use crate::seal::{KeyRing, SealedSecret};
 use crate::secret::Secret;
 use crate::store::{Store, Versioned};
@@ -752,7 +752,7 @@ impl<S: Store> Engine<S> {
             let mut totps = Vec::with_capacity(targets.len());
             for target in &targets {
                 let mut key_generation = 0;
-                totps.push(Totp {
+                let totp = Totp {
                     // Cloned out of its box, never moved: a key moved out of a temporary
                     // in this future's (heap) state would leave its bytes behind there.
                     key: (*self.prepared_key(
@@ -765,14 +765,15 @@ impl<S: Store> Engine<S> {
                     digits: target.params.digits(),
                     period: target.params.period(),
                     window: self.policy.otp.window(),
-                });
+                };
+                totps.push((target.id, totp));
                 generation.get_or_insert(key_generation);
             }
             let generation = generation.unwrap_or(u64::MAX);
             let candidates: Vec<Candidate<'_>> = targets
                 .iter()
                 .zip(&totps)
-                .map(|(target, totp)| Candidate {
+                .map(|(target, (_, totp))| Candidate {
                     id: target.id,
                     totp,
                     centre: target.centre,
@@ -781,7 +782,6 @@ impl<S: Store> Engine<S> {
                 .collect();
             let attempt =
                 record.attempt(now, &self.policy.throttle, || verify_any(code, &candidates));
-            let ids: Vec<u8> = targets.iter().map(|t| t.id).collect();
             drop(candidates);
             drop(targets);
             let verified = match attempt.verdict {
@@ -817,11 +817,8 @@ impl<S: Store> Engine<S> {
             {
                 Ok(written) => {
                     self.observe(outgoing);
-                    let keys: Vec<(u8, &PreparedKey)> = ids
-                        .iter()
-                        .copied()
-                        .zip(totps.iter().map(|t| &t.key))
-                        .collect();
+                    let keys: Vec<(u8, &PreparedKey)> =
+                        totps.iter().map(|(id, totp)| (*id, &totp.key)).collect();
                     self.hold(account, written, &next, &keys, generation, now);
                     return Ok(Checked::Accepted {
                         verified,
@@ -926,11 +923,7 @@ impl<S: Store> Engine<S> {
         record: Enrollment,
         version: u64,
     ) -> Option<EngineError> {
-        let failed = Enrollment {
-            throttle: record.throttle.after_failure(now, &self.policy.throttle),
-            integrity: Integrity::Unsigned,
-            ..record.clone()
-        };
+        let failed = record.failed(now, &self.policy.throttle);
         self.refuse(
             account,
             now,

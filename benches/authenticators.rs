@@ -271,9 +271,10 @@ impl Population {
                 let now = population.now;
                 let engine = &population.engine;
                 let code = apps[0].code_at(now).to_string();
-                let added =
-                    ready(engine.add_authenticator(&account, &format!("device-{k}"), &code, None))
-                        .unwrap();
+                let step_up = StepUp::transaction_password_verified(&account, now);
+                let name = format!("device-{k}");
+                let added = ready(engine.add_authenticator(&account, &name, &code, Some(&step_up)))
+                    .unwrap();
                 assert_eq!(usize::from(added.id), k);
                 let device = app(&added.provisioning);
                 let code = device.code_at(now).to_string();
@@ -356,7 +357,12 @@ impl Population {
         self.advance();
         for i in 0..ACCOUNTS {
             let code = self.apps[i][0].code_at(self.now).to_string();
-            let codes = ready(self.engine.issue_recovery_codes(&self.accounts[i], &code)).unwrap();
+            let step_up = StepUp::transaction_password_verified(&self.accounts[i], self.now);
+            let codes = ready(
+                self.engine
+                    .issue_recovery_codes(&self.accounts[i], &code, &step_up),
+            )
+            .unwrap();
             self.recovery[i] = codes
                 .iter()
                 .map(|c| c.grouped().as_str().to_owned())

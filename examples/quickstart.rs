@@ -305,9 +305,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .await?;
     own.registration_info().await?;
     own.wait_for_next_code();
+    // Each device its own secret: adding (and removing) one also asks for the transaction
+    // password again (SecondDevice::OwnSecret's default), so one code alone never does it.
+    let step_up = StepUp::transaction_password_verified(&own.customer, now()?);
     let added = own
         .engine
-        .add_authenticator(&own.customer, "iPad", &phone.shows(&clock)?, None)
+        .add_authenticator(&own.customer, "iPad", &phone.shows(&clock)?, Some(&step_up))
         .await?;
     println!(
         "  An own QR code for the iPad (authenticator {}):",
@@ -339,8 +342,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     println!("  The iPhone is lost: the iPad removes it.");
     own.wait_for_next_code();
+    let step_up = StepUp::transaction_password_verified(&own.customer, now()?);
     own.engine
-        .remove_authenticator(&own.customer, 1, &tablet.shows(&clock)?)
+        .remove_authenticator(&own.customer, 1, &tablet.shows(&clock)?, Some(&step_up))
         .await?;
     let overview = own.engine.overview(&own.customer).await?;
     let names: Vec<&str> = overview

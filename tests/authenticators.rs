@@ -21,9 +21,12 @@ use totp_enroll::{
     StepUpError,
 };
 
+/// Each device its own secret, without the step-up that mode asks for by default (the
+/// tests of the step-up rules below set it back on), lenient throttling.
 fn own_secret() -> totp_enroll::EnginePolicy {
     policy()
         .with_second_device(SecondDevice::OwnSecret)
+        .with_second_device_step_up(false)
         .with_throttle(lenient_throttle())
 }
 
@@ -235,6 +238,85 @@ async fn a_second_device_may_require_a_fresh_step_up_besides_the_code() {
 }
 
 #[tokio::test]
+async fn own_secret_devices_ask_for_a_fresh_step_up_by_default() {
+    let default = policy().with_second_device(SecondDevice::OwnSecret);
+    assert!(default.second_device_step_up());
+    assert!(
+        !policy().second_device_step_up(),
+        "the manual's re-display asks for a code only"
+    );
+    let h = Harness::with_policy(default);
+    let phone = h.enrolled().await;
+    let code = phone.code_at(h.now());
+    assert!(matches!(
+        h.engine
+            .add_authenticator(&h.account, "iPad", &code, None)
+            .await,
+        Err(EngineError::StepUp(StepUpError::Required))
+    ));
+    assert!(h.audit_kinds().contains(&AuditKind::StepUpRefused));
+    let added = h
+        .engine
+        .add_authenticator(&h.account, "iPad", &code, Some(&h.step_up()))
+        .await
+        .unwrap();
+    assert_eq!(added.id, 2);
+}
+
+#[tokio::test]
+async fn a_device_added_with_one_phished_code_cannot_remove_the_phone_without_a_step_up() {
+    // The attacker phished one code and the transaction password once, added a tablet and
+    // confirmed it; later, with the tablet's own code alone, they try to remove the phone.
+    let h = Harness::with_policy(
+        policy()
+            .with_second_device(SecondDevice::OwnSecret)
+            .with_throttle(lenient_throttle()),
+    );
+    let phone = h.enrolled().await;
+    let added = h
+        .engine
+        .add_authenticator(
+            &h.account,
+            "attacker",
+            &phone.code_at(h.now()),
+            Some(&h.step_up()),
+        )
+        .await
+        .unwrap();
+    let tablet = App::scan(&added.provisioning);
+    h.engine
+        .confirm_authenticator(&h.account, added.id, &tablet.code_at(h.now()))
+        .await
+        .unwrap();
+    h.next_step();
+    let code = tablet.code_at(h.now());
+    assert!(matches!(
+        h.engine
+            .remove_authenticator(&h.account, 1, &code, None)
+            .await,
+        Err(EngineError::StepUp(StepUpError::Required))
+    ));
+    let stale =
+        StepUp::transaction_password_verified(&h.account, u64::try_from(h.now() - 3600).unwrap());
+    assert!(matches!(
+        h.engine
+            .remove_authenticator(&h.account, 1, &code, Some(&stale))
+            .await,
+        Err(EngineError::StepUp(StepUpError::Expired { .. }))
+    ));
+    // The phone is still there and still logs in; the refused code was not consumed.
+    assert!(h.record().await.authenticator(1).is_some());
+    assert_eq!(by(&login(&h, &phone.code_at(h.now())).await), Some(1));
+    // The customer, with the step-up, removes the attacker's device with the phone.
+    h.next_step();
+    h.engine
+        .remove_authenticator(&h.account, 2, &phone.code_at(h.now()), Some(&h.step_up()))
+        .await
+        .unwrap();
+    assert!(h.record().await.authenticator(2).is_none());
+}
+
+#[tokio::test]
 async fn a_pending_device_lapses_and_a_new_add_replaces_it() {
     let h = Harness::with_policy(own_secret());
     let phone = h.enrolled().await;
@@ -321,12 +403,12 @@ async fn removing_a_device_needs_a_code_of_another_one() {
     // Its own code cannot remove it.
     assert!(matches!(
         h.engine
-            .remove_authenticator(&h.account, 2, &tablet.code_at(h.now()))
+            .remove_authenticator(&h.account, 2, &tablet.code_at(h.now()), None)
             .await,
         Err(EngineError::Refused(Refusal::WrongCode))
     ));
     h.engine
-        .remove_authenticator(&h.account, 2, &phone.code_at(h.now()))
+        .remove_authenticator(&h.account, 2, &phone.code_at(h.now()), None)
         .await
         .unwrap();
     assert!(h.audit_kinds().contains(&AuditKind::AuthenticatorRemoved {
@@ -342,13 +424,13 @@ async fn removing_a_device_needs_a_code_of_another_one() {
     // The only one left cannot be removed: stop the service instead.
     assert!(matches!(
         h.engine
-            .remove_authenticator(&h.account, 1, &phone.code_at(h.now()))
+            .remove_authenticator(&h.account, 1, &phone.code_at(h.now()), None)
             .await,
         Err(EngineError::LastAuthenticator)
     ));
     assert!(matches!(
         h.engine
-            .remove_authenticator(&h.account, 9, &phone.code_at(h.now()))
+            .remove_authenticator(&h.account, 9, &phone.code_at(h.now()), None)
             .await,
         Err(EngineError::UnknownAuthenticator(9))
     ));
@@ -359,7 +441,7 @@ async fn the_first_device_can_be_removed_with_the_second_ones_code() {
     let h = Harness::with_policy(own_secret());
     let (phone, tablet) = phone_and_tablet(&h).await;
     h.engine
-        .remove_authenticator(&h.account, 1, &tablet.code_at(h.now()))
+        .remove_authenticator(&h.account, 1, &tablet.code_at(h.now()), None)
         .await
         .unwrap();
     h.next_step();
@@ -464,12 +546,13 @@ async fn parallel_submissions_of_one_devices_code_are_accepted_exactly_once() {
         .await
         .unwrap();
     clock.advance(30);
+    let step_up = StepUp::transaction_password_verified(&account, start + 30);
     let added = engines[1]
         .add_authenticator(
             &account,
             "iPad",
             &phone.code_at(start + 30).to_string(),
-            None,
+            Some(&step_up),
         )
         .await
         .unwrap();

@@ -48,7 +48,7 @@ mod harness {
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     use totp_enroll::store::conformance::{self, Outcome, START};
-    use totp_enroll::{AccountId, ManualClock, Refusal, Store, ThrottlePolicy, Totp};
+    use totp_enroll::{AccountId, ManualClock, Refusal, StepUp, Store, ThrottlePolicy, Totp};
 
     pub(crate) const ROLE: &str = "TOTP_ENROLL_CHILD_ROLE";
     const RESULT: &str = "TOTP_ENROLL_CHILD_RESULT";
@@ -288,7 +288,11 @@ mod harness {
             Mode::Recovery => {
                 clock.set(now as i64);
                 let codes = engine
-                    .issue_recovery_codes(&account, &totp.code_at(now).to_string())
+                    .issue_recovery_codes(
+                        &account,
+                        &totp.code_at(now).to_string(),
+                        &StepUp::transaction_password_verified(&account, now),
+                    )
                     .await
                     .unwrap();
                 codes.iter().next().unwrap().grouped().to_string()

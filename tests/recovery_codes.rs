@@ -16,7 +16,7 @@ use common::{App, Harness, lenient_throttle, policy};
 use totp_enroll::store::conformance::{self, Outcome};
 use totp_enroll::{
     AccountId, AuditKind, Engine, EngineError, KeyRing, Login, MemoryStore, Operation, Operator,
-    RecoveryCodeError, RecoveryCodes, Refusal, Store,
+    RecoveryCodeError, RecoveryCodes, Refusal, StepUp, StepUpError, Store,
 };
 
 /// Begins, confirms with recovery codes, and moves to the next step.
@@ -200,7 +200,7 @@ async fn issuing_again_replaces_the_whole_set_in_one_write() {
     );
     let second = h
         .engine
-        .issue_recovery_codes(&h.account, &app.code_at(h.now()))
+        .issue_recovery_codes(&h.account, &app.code_at(h.now()), &h.step_up())
         .await
         .unwrap();
     assert!(h.audit_kinds().contains(&AuditKind::RecoveryCodesIssued {
@@ -220,17 +220,62 @@ async fn issuing_again_replaces_the_whole_set_in_one_write() {
 }
 
 #[tokio::test]
+async fn issuing_needs_a_fresh_step_up_so_one_phished_code_yields_no_codes() {
+    // Also under the policy that asks for no step-up to show a secret again: recovery
+    // codes are permanent factors, and issuing destroys the customer's own set.
+    let h = Harness::new();
+    let (app, first) = enrolled_with_codes(&h).await;
+    let code = app.code_at(h.now());
+    let stale =
+        StepUp::transaction_password_verified(&h.account, u64::try_from(h.now() - 3600).unwrap());
+    assert!(matches!(
+        h.engine
+            .issue_recovery_codes(&h.account, &code, &stale)
+            .await,
+        Err(EngineError::StepUp(StepUpError::Expired { .. }))
+    ));
+    let someone_else = StepUp::transaction_password_verified(
+        &AccountId::new("someone-else").unwrap(),
+        u64::try_from(h.now()).unwrap(),
+    );
+    assert!(matches!(
+        h.engine
+            .issue_recovery_codes(&h.account, &code, &someone_else)
+            .await,
+        Err(EngineError::StepUp(StepUpError::WrongAccount))
+    ));
+    assert_eq!(
+        h.audit_kinds()
+            .iter()
+            .filter(|k| **k == AuditKind::StepUpRefused)
+            .count(),
+        2
+    );
+    // Nothing was issued or consumed: the customer's set still works, and so does the code.
+    assert_eq!(
+        recover(&h, &grouped(&first)[0]).await.unwrap(),
+        Login::RecoveryCode { remaining: 9 }
+    );
+    assert!(matches!(
+        h.engine.verify_login(&h.account, &code).await,
+        Ok(Login::Verified(_))
+    ));
+}
+
+#[tokio::test]
 async fn issuing_needs_a_current_code_which_it_consumes() {
     let h = Harness::new();
     let (app, _) = enrolled_with_codes(&h).await;
     let wrong = &common::wrong_codes(&app, h.now(), 1)[0];
     assert!(matches!(
-        h.engine.issue_recovery_codes(&h.account, wrong).await,
+        h.engine
+            .issue_recovery_codes(&h.account, wrong, &h.step_up())
+            .await,
         Err(EngineError::Refused(Refusal::WrongCode))
     ));
     let code = app.code_at(h.now());
     h.engine
-        .issue_recovery_codes(&h.account, &code)
+        .issue_recovery_codes(&h.account, &code, &h.step_up())
         .await
         .unwrap();
     assert!(matches!(
@@ -414,7 +459,11 @@ async fn sixty_four_parallel_submissions_of_one_code_are_accepted_exactly_once()
     clock.advance(30);
     let now = conformance::START + 30;
     let codes = engines[1]
-        .issue_recovery_codes(&account, &totp.code_at(now).to_string())
+        .issue_recovery_codes(
+            &account,
+            &totp.code_at(now).to_string(),
+            &StepUp::transaction_password_verified(&account, now),
+        )
         .await
         .unwrap();
     let code = codes.iter().next().unwrap().grouped().to_string();

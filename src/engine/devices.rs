@@ -163,15 +163,20 @@ impl<S: Store> Engine<S> {
     /// Removes authenticator `id` after a current code of *another* authenticator
     /// (consumed): a lost tablet is removed with the phone. The only confirmed
     /// authenticator cannot be removed ([`EngineError::LastAuthenticator`]: stop the
-    /// service instead). Audited as [`AuditKind::AuthenticatorRemoved`].
+    /// service instead). `step_up` is needed whenever adding one needs it
+    /// ([`EnginePolicy::second_device_step_up`](crate::EnginePolicy::second_device_step_up)):
+    /// otherwise a device an attacker added with one phished code could remove the
+    /// customer's own with its own code. Audited as [`AuditKind::AuthenticatorRemoved`].
     pub async fn remove_authenticator(
         &self,
         account: &AccountId,
         id: u8,
         code: &str,
+        step_up: Option<&StepUp>,
     ) -> Result<(), EngineError> {
         traced(&self.trace, "remove_authenticator", account, async {
             let now = self.clock.now()?;
+            self.second_device_step_up(account, step_up, now).await?;
             match self.load(account).await? {
                 Some(Versioned { record, .. }) => record.check_removable(id)?,
                 None => return Err(EngineError::NotActive),

@@ -510,7 +510,7 @@ impl<S: Store> Engine<S> {
         step_up: Option<&StepUp>,
         now: u64,
     ) -> Result<(), EngineError> {
-        if !self.policy.second_device_step_up {
+        if !self.policy.second_device_step_up() {
             return Ok(());
         }
         self.check_step_up(account, step_up, now).await

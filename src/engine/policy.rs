@@ -23,7 +23,8 @@ pub struct EnginePolicy {
     pub(super) drift_limit: u64,
     pub(super) resync_window: u64,
     pub(super) second_device: SecondDevice,
-    pub(super) second_device_step_up: bool,
+    /// `None`: the mode's default ([`SecondDevice::step_up_by_default`]).
+    pub(super) second_device_step_up: Option<bool>,
 }
 
 /// How a customer's second device gets its codes.
@@ -40,6 +41,20 @@ pub enum SecondDevice {
     /// active only once confirmed with its own first code; re-display is refused. NIST SP
     /// 800-63B-4 asks for this: each device its own authenticator, removable on its own.
     OwnSecret,
+}
+
+impl SecondDevice {
+    /// Whether this mode asks for a fresh step-up besides a current code before it shows a
+    /// secret for a second device or removes an authenticator, unless the policy says
+    /// otherwise ([`EnginePolicy::with_second_device_step_up`]): `false` for
+    /// [`SecondDevice::SameSecret`] (the manual's screens), `true` for
+    /// [`SecondDevice::OwnSecret`].
+    pub fn step_up_by_default(self) -> bool {
+        match self {
+            Self::SameSecret => false,
+            Self::OwnSecret => true,
+        }
+    }
 }
 
 impl EnginePolicy {
@@ -84,7 +99,7 @@ impl EnginePolicy {
             drift_limit: Self::DEFAULT_DRIFT_LIMIT,
             resync_window: Self::DEFAULT_RESYNC_WINDOW,
             second_device: SecondDevice::SameSecret,
-            second_device_step_up: false,
+            second_device_step_up: None,
         }
     }
 
@@ -96,12 +111,16 @@ impl EnginePolicy {
         self
     }
 
-    /// Requires, besides a current code, a fresh transaction-password step-up to show a
-    /// secret for a second device (re-display or a new authenticator): one code alone then
-    /// never reveals a secret.
+    /// Requires (or not), besides a current code, a fresh transaction-password step-up to
+    /// show a secret for a second device (re-display or a new authenticator) and to remove
+    /// an authenticator: one code alone then never reveals a secret nor removes a device.
+    ///
+    /// Unset, it follows the mode ([`SecondDevice::step_up_by_default`]): off for
+    /// [`SecondDevice::SameSecret`] (the manual's コード再表示 asks for a code only), on for
+    /// [`SecondDevice::OwnSecret`], which has no manual to stay compatible with.
     #[must_use]
     pub fn with_second_device_step_up(mut self, required: bool) -> Self {
-        self.second_device_step_up = required;
+        self.second_device_step_up = Some(required);
         self
     }
 
@@ -110,9 +129,11 @@ impl EnginePolicy {
         self.second_device
     }
 
-    /// Whether showing a secret to a second device also needs a fresh step-up.
+    /// Whether showing a secret to a second device, or removing an authenticator, also
+    /// needs a fresh step-up (as set, or the mode's default).
     pub fn second_device_step_up(&self) -> bool {
         self.second_device_step_up
+            .unwrap_or_else(|| self.second_device.step_up_by_default())
     }
 
     /// How long (seconds) a pending enrollment, or a pending added authenticator, may be

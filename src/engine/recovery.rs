@@ -66,16 +66,24 @@ impl<S: Store> Engine<S> {
         .await
     }
 
-    /// Issues a new set of recovery codes after a current code (consumed), replacing the
+    /// Issues a new set of recovery codes after a fresh step-up (the transaction password
+    /// re-verified, as for [`Engine::begin`]) and a current code (consumed), replacing the
     /// whole earlier set (its unused codes stop working) in one write. The codes are
     /// returned to be shown once; the engine keeps only their keyed hashes.
+    ///
+    /// The step-up is always required, whatever the second-device policy: a set is ten
+    /// permanent login factors, so one phished code alone must never yield them (nor
+    /// destroy the customer's own set). A missing or stale step-up is refused before the
+    /// code is examined (nothing consumed, audited as [`AuditKind::StepUpRefused`]).
     pub async fn issue_recovery_codes(
         &self,
         account: &AccountId,
         code: &str,
+        step_up: &StepUp,
     ) -> Result<RecoveryCodes, EngineError> {
         traced(&self.trace, "issue_recovery_codes", account, async {
             let now = self.clock.now()?;
+            self.check_step_up(account, Some(step_up), now).await?;
             let (codes, hashes) = self.new_recovery_codes(account, now)?;
             let count = count_u8(hashes.hashes.len());
             let checked = self

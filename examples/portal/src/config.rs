@@ -81,7 +81,9 @@ impl Database {
 pub struct SecondDeviceConfig {
     /// `same` (the default, the manual's コード再表示) or `own` (別の端末を追加).
     pub mode: SecondDevice,
-    /// Whether コード再表示 and 別の端末を追加 also need the transaction password.
+    /// Whether コード再表示, 別の端末を追加 and アプリの削除 also need the transaction
+    /// password (unset: the engine's default for the mode, `SecondDevice::step_up_by_default`:
+    /// off for `same`, on for `own`).
     pub step_up: bool,
 }
 
@@ -100,7 +102,7 @@ impl SecondDeviceConfig {
         };
         Ok(Self {
             mode,
-            step_up: step_up.is_some_and(is_on),
+            step_up: step_up.map_or(mode.step_up_by_default(), is_on),
         })
     }
 
@@ -344,6 +346,20 @@ mod tests {
         assert_eq!(policy.second_device(), SecondDevice::OwnSecret);
         assert!(
             !SecondDeviceConfig::parse(Some("same"), Some("0"))
+                .unwrap()
+                .step_up
+        );
+        // `own` asks for the transaction password unless told not to (the engine's
+        // default for that mode); `same` keeps the manual's screens.
+        let own_by_default = SecondDeviceConfig::parse(Some("own"), None).unwrap();
+        assert!(own_by_default.step_up);
+        assert!(
+            own_by_default
+                .apply(crate::app::default_policy().unwrap())
+                .second_device_step_up()
+        );
+        assert!(
+            !SecondDeviceConfig::parse(Some("own"), Some("0"))
                 .unwrap()
                 .step_up
         );

@@ -365,6 +365,8 @@ pub struct DeviceRemovePage {
     pub id: u8,
     /// Its name (empty when it is not registered).
     pub name: String,
+    /// Whether the transaction password is asked for too.
+    pub step_up: bool,
 }
 
 /// スマートフォンを紛失した場合の利用停止: another recovery code and the transaction

@@ -2132,16 +2132,48 @@ async fn issuing_new_recovery_codes_invalidates_the_old_set() {
         form.text_of("recovery-issue-button").as_deref(),
         Some("発行")
     );
+    assert!(
+        form.body
+            .contains("<label for=\"trade-password\">取引パスワード</label>")
+    );
     clock.advance(30);
     let refused = b
-        .post("/recovery-codes", &[("code", &wrong(&app.code(&clock)))])
+        .post(
+            "/recovery-codes",
+            &[
+                ("code", &wrong(&app.code(&clock))),
+                ("trade_password", TARO.2),
+            ],
+        )
         .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     assert!(refused.body.contains("<h1>リカバリーコードの再発行</h1>"));
     assert!(refused.recovery_codes().is_empty());
+    // One phished code is not enough: without the transaction password nothing is issued,
+    // and the code is not consumed.
+    let no_step_up = b
+        .post(
+            "/recovery-codes",
+            &[
+                ("code", &app.code(&clock)),
+                ("trade_password", "wrong-trade-pw"),
+            ],
+        )
+        .await;
+    assert_eq!(no_step_up.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        no_step_up
+            .error()
+            .unwrap()
+            .contains("取引パスワードが正しくありません")
+    );
+    assert!(no_step_up.recovery_codes().is_empty());
 
     let issued = b
-        .post("/recovery-codes", &[("code", &app.code(&clock))])
+        .post(
+            "/recovery-codes",
+            &[("code", &app.code(&clock)), ("trade_password", TARO.2)],
+        )
         .await;
     assert_eq!(
         issued.location(),
@@ -2151,7 +2183,10 @@ async fn issuing_new_recovery_codes_invalidates_the_old_set() {
     // The one-time code was consumed.
     b.get("/recovery-codes").await;
     let replay = b
-        .post("/recovery-codes", &[("code", &app.code(&clock))])
+        .post(
+            "/recovery-codes",
+            &[("code", &app.code(&clock)), ("trade_password", TARO.2)],
+        )
         .await;
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
     assert!(replay.error().unwrap().contains("既に使用されています"));
@@ -2674,6 +2709,54 @@ async fn the_step_up_setting_asks_for_the_transaction_password_too() {
         "{:?}",
         bare.map(|n| n.id)
     );
+
+    // アプリの削除 asks for it as well: a device added with one phished code cannot remove
+    // the customer's phone with its own code alone.
+    let tablet = App::scan(&register);
+    b.get("/devices/confirm").await;
+    let confirmed = b
+        .post(
+            "/devices/confirm",
+            &[("id", "2"), ("code", &tablet.code(&clock))],
+        )
+        .await;
+    assert_eq!(confirmed.location(), "/account");
+    clock.advance(30);
+    let form = b.get("/devices/remove?id=1").await;
+    assert!(form.body.contains("id=\"trade-password\""));
+    let refused = b
+        .post(
+            "/devices/remove",
+            &[
+                ("id", "1"),
+                ("code", &tablet.code(&clock)),
+                ("trade_password", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        refused
+            .error()
+            .unwrap()
+            .contains("取引パスワードが正しくありません")
+    );
+    let record = portal.state.engine.store().load(&account).await.unwrap();
+    assert!(
+        record.unwrap().record.authenticator(1).is_some(),
+        "the phone stays"
+    );
+    let removed = b
+        .post(
+            "/devices/remove",
+            &[
+                ("id", "1"),
+                ("code", &tablet.code(&clock)),
+                ("trade_password", TARO.2),
+            ],
+        )
+        .await;
+    assert_eq!(removed.location(), "/account");
 }
 
 #[tokio::test]

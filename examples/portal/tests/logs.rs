@@ -79,7 +79,12 @@ async fn no_password_key_or_code_reaches_the_log() {
     clock.advance(30);
     let issue_code = app.code(&clock);
     b.get("/recovery-codes").await;
-    let issued = b.post("/recovery-codes", &[("code", &issue_code)]).await;
+    let issued = b
+        .post(
+            "/recovery-codes",
+            &[("code", &issue_code), ("trade_password", TARO.2)],
+        )
+        .await;
     assert_eq!(issued.location(), "/recovery-codes/show");
     let new_codes = b.get("/recovery-codes/show").await.recovery_codes();
     assert_eq!(new_codes.len(), 10);
@@ -179,7 +184,11 @@ async fn no_password_key_or_code_reaches_the_log() {
     let removed = c
         .post(
             "/devices/remove",
-            &[("id", "3"), ("code", &device_codes[5])],
+            &[
+                ("id", "3"),
+                ("code", &device_codes[5]),
+                ("trade_password", HANAKO.2),
+            ],
         )
         .await;
     assert_eq!(removed.location(), "/account");

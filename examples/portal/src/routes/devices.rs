@@ -61,6 +61,9 @@ pub struct AppCodeForm {
     pub id: String,
     /// The new app's first code (confirmation) or another app's code (removal).
     pub code: String,
+    /// 取引パスワード (removal, when the step-up setting is on).
+    #[serde(default)]
+    pub trade_password: String,
 }
 
 /// `?id=…` of the removal form.
@@ -272,6 +275,7 @@ pub async fn remove_form(
             error: None,
             id: target.id,
             name: views::app_name(&target.name),
+            step_up: app.second_device.step_up,
         },
     ))
 }
@@ -289,10 +293,26 @@ pub async fn remove_submit(
         .await?
         .map(|a| views::app_name(&a.name))
         .unwrap_or_default();
+    let step_up = app.second_device.step_up;
+    let proof = if step_up {
+        let Some(proof) = trade_password_step_up(&app, &me, &form.trade_password).await? else {
+            let page = DeviceRemovePage {
+                chrome: me.chrome,
+                error: Some(WRONG_TRADE_PASSWORD.to_owned()),
+                id: id.unwrap_or(0),
+                name,
+                step_up,
+            };
+            return Ok(views::page(StatusCode::UNAUTHORIZED, &page));
+        };
+        Some(proof)
+    } else {
+        None
+    };
     let removed = match id {
         Some(id) => {
             app.engine
-                .remove_authenticator(&me.account, id, &form.code)
+                .remove_authenticator(&me.account, id, &form.code, proof.as_ref())
                 .await
         }
         None => Err(EngineError::UnknownAuthenticator(0)),
@@ -311,6 +331,7 @@ pub async fn remove_submit(
             error: Some(message),
             id: id.unwrap_or(0),
             name,
+            step_up,
         }),
     }
 }

@@ -1,5 +1,7 @@
-//! リカバリーコードの再発行: ワンタイムパスワード認証 (a current code, consumed), then the
-//! new set of recovery codes, shown once; the earlier set stops working in the same write.
+//! リカバリーコードの再発行: ワンタイムパスワード認証 (a current code, consumed) and the
+//! transaction password (the engine's step-up: one phished code alone never yields ten
+//! permanent login factors), then the new set of recovery codes, shown once; the earlier
+//! set stops working in the same write.
 
 use std::sync::Arc;
 
@@ -8,7 +10,12 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 
-use super::{CodeForm, Page, Reject, logged_in, refused_page, require_active};
+use serde::Deserialize;
+
+use super::{
+    Page, Reject, WRONG_TRADE_PASSWORD, logged_in, refused_page, require_active,
+    trade_password_step_up,
+};
 use crate::app::SharedState;
 use crate::session::{Issued, Session};
 use crate::views::{self, RecoveryAuthPage, RecoveryCodesView, RecoveryShowPage};
@@ -26,17 +33,35 @@ pub async fn form(State(app): State<SharedState>, Extension(session): Extension<
     ))
 }
 
-/// POST /recovery-codes: a current code issues a new set, kept in the session only until
-/// the next page shows it.
+/// The 再発行 form (no `Debug`: it holds a code and a password).
+#[derive(Deserialize)]
+pub struct IssueForm {
+    /// A current code.
+    pub code: String,
+    /// 取引パスワード.
+    #[serde(default)]
+    pub trade_password: String,
+}
+
+/// POST /recovery-codes: the transaction password and a current code issue a new set, kept
+/// in the session only until the next page shows it. A wrong transaction password is a
+/// 401 and consumes nothing.
 pub async fn submit(
     State(app): State<SharedState>,
     Extension(session): Extension<Session>,
-    Form(form): Form<CodeForm>,
+    Form(form): Form<IssueForm>,
 ) -> Page {
     let me = logged_in(&app, &session).await?;
+    let Some(proof) = trade_password_step_up(&app, &me, &form.trade_password).await? else {
+        let page = RecoveryAuthPage {
+            chrome: me.chrome,
+            error: Some(WRONG_TRADE_PASSWORD.to_owned()),
+        };
+        return Ok(views::page(StatusCode::UNAUTHORIZED, &page));
+    };
     let issued = app
         .engine
-        .issue_recovery_codes(&me.account, &form.code)
+        .issue_recovery_codes(&me.account, &form.code, &proof)
         .await;
     match issued {
         Ok(codes) => {

@@ -292,6 +292,7 @@ fn error_outcome(error: &EngineError) -> (&'static str, Level) {
         EngineError::Uri(_) => ("refused.invalid_label", Level::Info),
         EngineError::Contention => ("error.contention", Level::Error),
         EngineError::KeyStillNeeded { .. } => ("refused.key_still_needed", Level::Warn),
+        EngineError::KeyRingChanged { .. } => ("refused.key_ring_changed", Level::Warn),
         EngineError::Store(_) => ("error.store", Level::Error),
         EngineError::Seal(_) => ("error.seal", Level::Error),
         EngineError::Clock(_) => ("error.clock", Level::Error),

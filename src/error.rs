@@ -498,6 +498,14 @@ pub enum EngineError {
         /// How many records need it.
         records: u64,
     },
+    /// [`Engine::retire_key`](crate::Engine::retire_key) refused: the engine's key ring was
+    /// replaced ([`Engine::set_keys`](crate::Engine::set_keys)) while it counted which
+    /// records need the key; nothing was changed (the newer ring stays). Run it again.
+    #[error("the key ring changed while key id {key_id} was being retired; nothing was changed")]
+    KeyRingChanged {
+        /// The key id that was to be retired.
+        key_id: u32,
+    },
     /// The store failed; nothing was accepted.
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),

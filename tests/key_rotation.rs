@@ -257,3 +257,144 @@ async fn rows_the_reseal_cannot_move_are_reported_and_left_alone() {
     );
     assert_eq!(h.engine.key_usage().await.unwrap().undecodable, [broken]);
 }
+
+const NEWER: [u8; 32] = [0x33; 32];
+
+/// The review's attack: `retire_key(1)` counted the records, then installed its copy of the
+/// ring minus key 1 after a rotation to key 3 had happened meanwhile, so key 2 silently
+/// became the sealing key again and customers enrolled under key 3 failed with
+/// `UnknownKeyId(3)`. The ring is replaced by compare-and-swap: the rotation stays.
+#[tokio::test]
+async fn a_rotation_made_while_a_key_is_being_retired_is_never_undone() {
+    let store = Arc::new(common::paused::PausedListing::new(MemoryStore::new()));
+    let clock = Arc::new(ManualClock::new(T0));
+    let engine = Arc::new(
+        Engine::new(
+            store.clone(),
+            KeyRing::new(2, NEW).with_retired(1, OLD),
+            policy().with_outbox(false),
+        )
+        .unwrap()
+        .with_clock(clock.clone()),
+    );
+    let early = AccountId::new("enrolled-under-2").unwrap();
+    let now = u64::try_from(T0).unwrap();
+    let step_up = StepUp::transaction_password_verified(&early, now);
+    let early_app = App::scan(&engine.begin(&early, "taro", &step_up).await.unwrap());
+    engine
+        .confirm(&early, &early_app.code_at(T0))
+        .await
+        .unwrap();
+    assert!(!engine.key_usage().await.unwrap().is_needed(1));
+
+    // Key 1's retirement reads the store, and is caught before it swaps the ring.
+    store.arm();
+    let retiring = tokio::spawn({
+        let engine = Arc::clone(&engine);
+        async move { engine.retire_key(1).await }
+    });
+    store.paused().await;
+    // Meanwhile key 2 is rotated out (it leaked): key 3 seals from now on.
+    engine.set_keys(
+        KeyRing::new(3, NEWER)
+            .with_retired(2, NEW)
+            .with_retired(1, OLD),
+    );
+    store.resume();
+    let retired = retiring.await.unwrap();
+    assert!(
+        matches!(retired, Err(EngineError::KeyRingChanged { key_id: 1 })),
+        "{retired:?}"
+    );
+    assert_eq!(engine.keys().current_key_id(), 3, "the rotation stays");
+    assert_eq!(engine.keys().key_ids(), [1, 2, 3], "nothing was removed");
+
+    // A customer enrolled after the rotation is sealed under key 3 and logs in.
+    clock.advance(30);
+    let late = AccountId::new("enrolled-under-3").unwrap();
+    let now = u64::try_from(now_of(&clock)).unwrap();
+    let step_up = StepUp::transaction_password_verified(&late, now);
+    let late_app = App::scan(&engine.begin(&late, "hanako", &step_up).await.unwrap());
+    engine
+        .confirm(&late, &late_app.code_at(now_of(&clock)))
+        .await
+        .unwrap();
+    assert_eq!(sealed_key_of(&store.inner, &late).await, 3);
+
+    // Retiring again sees the ring as it is now, and keeps key 3 current.
+    engine.retire_key(1).await.unwrap();
+    assert_eq!(engine.keys().current_key_id(), 3);
+    assert_eq!(engine.keys().key_ids(), [2, 3]);
+    clock.advance(30);
+    assert_logs_in_on(&engine, &late, &late_app, &clock).await;
+    assert_logs_in_on(&engine, &early, &early_app, &clock).await;
+}
+
+fn now_of(clock: &ManualClock) -> i64 {
+    now(clock)
+}
+
+async fn assert_logs_in_on<S: Store>(
+    engine: &Engine<S>,
+    account: &AccountId,
+    app: &App,
+    clock: &ManualClock,
+) {
+    let login = engine.verify_login(account, &app.code_at(now(clock))).await;
+    assert!(
+        matches!(login, Ok(Login::Verified(_))),
+        "{account:?}: {login:?}"
+    );
+}
+
+/// `retire_key` sees this engine's ring only. The documented procedure for several
+/// processes on one store: every process gets the ring with the new current key first, then
+/// one re-seals, then the old key is retired. A process that skipped the first step keeps
+/// sealing under the old key; what it writes fails closed for the others (never accepted)
+/// until it has the new ring and re-seals.
+#[tokio::test]
+async fn a_process_left_on_a_retired_key_fails_closed_until_it_gets_the_ring_and_reseals() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(T0));
+    let engine = |ring: KeyRing| {
+        Engine::new(store.clone(), ring, policy().with_outbox(false))
+            .unwrap()
+            .with_clock(clock.clone())
+    };
+    let rotated = engine(KeyRing::new(1, OLD));
+    let left_behind = engine(KeyRing::new(1, OLD));
+    rotated.set_keys(KeyRing::new(2, NEW).with_retired(1, OLD));
+    rotated.reseal_all().await.unwrap();
+    rotated.retire_key(1).await.unwrap();
+
+    // The process that never got key 2 enrolls a customer under key 1.
+    let account = AccountId::new("enrolled-by-the-old-process").unwrap();
+    let now = u64::try_from(T0).unwrap();
+    let step_up = StepUp::transaction_password_verified(&account, now);
+    let app = App::scan(&left_behind.begin(&account, "taro", &step_up).await.unwrap());
+    left_behind
+        .confirm(&account, &app.code_at(T0))
+        .await
+        .unwrap();
+    assert_eq!(sealed_key_of(&store, &account).await, 1);
+
+    clock.advance(30);
+    let code = app.code_at(now_of(&clock));
+    let refused = rotated.verify_login(&account, &code).await;
+    assert!(
+        matches!(refused, Err(EngineError::Seal(SealError::UnknownKeyId(1)))),
+        "fails closed: {refused:?}"
+    );
+    let usage = left_behind.key_usage().await.unwrap();
+    assert!(
+        usage.is_needed(1),
+        "the store's truth shows the record under key 1"
+    );
+
+    // The procedure's first step, late: the process gets the ring and re-seals.
+    left_behind.set_keys(KeyRing::new(2, NEW).with_retired(1, OLD));
+    let report = left_behind.reseal_all().await.unwrap();
+    assert_eq!(report.resealed, BTreeMap::from([(1, 1)]));
+    assert!(!rotated.key_usage().await.unwrap().is_needed(1));
+    assert_logs_in_on(&rotated, &account, &app, &clock).await;
+}

@@ -93,6 +93,20 @@ impl<S: Store> Engine<S> {
     /// Drops `key_id` from the ring if no record needs it any more; otherwise
     /// [`EngineError::KeyStillNeeded`] with how many records do (run
     /// [`Engine::reseal_all`] first). The current key cannot be retired.
+    ///
+    /// The ring is replaced by compare-and-swap: the ring the usage was counted for, minus
+    /// `key_id`, is installed only if it is still the engine's ring. A
+    /// [`Engine::set_keys`] made during the scan (a rotation to a newer key) is never
+    /// undone; the retirement is refused with [`EngineError::KeyRingChanged`] instead, and
+    /// nothing changes.
+    ///
+    /// The check sees the store's truth at the time of the scan, and this engine's ring
+    /// only. Several processes sharing a store each hold their own ring: give every
+    /// process the ring with the new current key first, then re-seal, then retire (on
+    /// every process, or by deploying the ring without the old key). A process that still
+    /// seals under the old key after the retirement writes records the others cannot open
+    /// ([`SealError::UnknownKeyId`](crate::SealError::UnknownKeyId): they fail closed,
+    /// never accept) until it gets the new ring and they are re-sealed.
     pub async fn retire_key(&self, key_id: u32) -> Result<(), EngineError> {
         let keys = self.keys();
         if keys.current_key_id() == key_id {
@@ -114,7 +128,11 @@ impl<S: Store> Engine<S> {
         }
         let mut next = (*keys).clone();
         next.remove(key_id);
-        self.set_keys(next);
+        let previous = self.keys.compare_and_swap(&keys, std::sync::Arc::new(next));
+        if !std::sync::Arc::ptr_eq(&*previous, &keys) {
+            return Err(EngineError::KeyRingChanged { key_id });
+        }
+        self.key_cache.reset();
         Ok(())
     }
 

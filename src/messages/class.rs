@@ -114,7 +114,7 @@ impl EngineError {
             | Self::LastAuthenticator => ErrorClass::Conflict,
             Self::UnknownAuthenticator(_) => ErrorClass::InvalidInput,
             Self::InvalidIdentifier(_) => ErrorClass::InvalidInput,
-            Self::Contention => ErrorClass::RetryLater,
+            Self::Contention | Self::KeyRingChanged { .. } => ErrorClass::RetryLater,
             Self::KeyStillNeeded { .. } => ErrorClass::ServerFault,
             Self::Store(StoreError::Conflict | StoreError::Backend(_)) => ErrorClass::RetryLater,
             Self::Store(StoreError::Corrupt(_) | StoreError::VersionExhausted)

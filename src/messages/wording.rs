@@ -138,6 +138,7 @@ impl Locale {
             EngineError::Store(StoreError::Backend(_)) => BUSY_EN,
             EngineError::Store(StoreError::Corrupt(_) | StoreError::VersionExhausted)
             | EngineError::KeyStillNeeded { .. }
+            | EngineError::KeyRingChanged { .. }
             | EngineError::Seal(_)
             | EngineError::Clock(_)
             | EngineError::Secret(_)

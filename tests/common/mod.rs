@@ -2,6 +2,8 @@
 //! clock and a recording audit sink, and a simulated authenticator app.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod paused;
+
 use std::sync::Arc;
 
 use totp_enroll::store::testing::FaultyStore;

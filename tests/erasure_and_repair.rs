@@ -301,3 +301,53 @@ async fn the_sweep_erases_the_lapsed_applications_nobody_touches() {
     );
     assert_eq!(h.engine.sweep_expired().await.unwrap().erased, 0);
 }
+
+/// A lapsed application that the customer restarts between the sweep's listing and its
+/// erasure is the customer's (a fresh application): the sweep's write conflicts, and the
+/// report does not count a row it did not erase.
+#[tokio::test]
+async fn the_sweep_counts_only_the_rows_it_erased() {
+    use std::sync::Arc;
+    let store = Arc::new(common::paused::PausedListing::new(
+        totp_enroll::MemoryStore::new(),
+    ));
+    let clock = Arc::new(totp_enroll::ManualClock::new(common::T0));
+    let engine = Arc::new(
+        totp_enroll::Engine::new(
+            store.clone(),
+            totp_enroll::KeyRing::new(1, [7; 32]),
+            common::policy(),
+        )
+        .unwrap()
+        .with_clock(clock.clone()),
+    );
+    let now = u64::try_from(common::T0).unwrap();
+    let account = AccountId::new("restarted").unwrap();
+    let step_up = StepUp::transaction_password_verified(&account, now);
+    engine.begin(&account, "x", &step_up).await.unwrap();
+    clock.advance(TTL + 1);
+
+    store.arm();
+    let sweeping = tokio::spawn({
+        let engine = Arc::clone(&engine);
+        async move { engine.sweep_expired().await }
+    });
+    store.paused().await;
+    let later = u64::try_from(common::T0 + TTL + 1).unwrap();
+    let step_up = StepUp::transaction_password_verified(&account, later);
+    let restarted = engine.begin(&account, "x", &step_up).await.unwrap();
+    store.resume();
+    let report = sweeping.await.unwrap().unwrap();
+    assert_eq!((report.erased, report.rows), (0, 1), "{report:?}");
+
+    // The restarted application is intact and confirms.
+    let app = App::scan(&restarted);
+    engine
+        .confirm(&account, &app.code_at(common::T0 + TTL + 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        engine.status(&account).await.unwrap().portal_label(),
+        "利用中"
+    );
+}

@@ -68,7 +68,8 @@ pub struct ResealReport {
 /// What [`Engine::sweep_expired`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SweepReport {
-    /// Lapsed applications whose secret was erased.
+    /// Lapsed applications whose secret this sweep erased (a row that changed between the
+    /// listing and the erasure is left to whoever changed it, and not counted).
     pub erased: u64,
     /// Live rows read.
     pub rows: u64,
@@ -203,8 +204,9 @@ impl<S: Store> Engine<S> {
                     record,
                 };
                 // A row that fails its checks is left for the support desk.
-                if let Ok(loaded) = self.authenticate(&row.account, loaded) {
-                    self.erase_expired(&row.account, loaded, now).await?;
+                if let Ok(loaded) = self.authenticate(&row.account, loaded)
+                    && self.erase_expired(&row.account, loaded, now).await?
+                {
                     report.erased = report.erased.saturating_add(1);
                 }
             }

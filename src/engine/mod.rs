@@ -936,13 +936,15 @@ impl<S: Store> Engine<S> {
         .await
     }
 
-    /// Erases a lapsed pending enrollment's secret (keeping its failure counter).
+    /// Erases a lapsed pending enrollment's secret (keeping its failure counter). Returns
+    /// whether this call erased it: `false` when the write conflicted (someone else changed
+    /// the row first; their write decides, and audits).
     async fn erase_expired(
         &self,
         account: &AccountId,
         loaded: Versioned,
         now: u64,
-    ) -> Result<(), EngineError> {
+    ) -> Result<bool, EngineError> {
         let erased = Enrollment {
             throttle: loaded.record.throttle,
             ..Enrollment::not_registered()
@@ -957,10 +959,10 @@ impl<S: Store> Engine<S> {
             Ok(_) => {
                 self.key_cache.evict(account);
                 self.observe(outgoing);
-                Ok(())
+                Ok(true)
             }
             // Someone else changed the record first: their write decides, and audits.
-            Err(StoreError::Conflict) => Ok(()),
+            Err(StoreError::Conflict) => Ok(false),
             Err(error) => Err(error.into()),
         }
     }

@@ -20,8 +20,9 @@ pub(crate) struct WideSearch {
 }
 
 impl WideSearch {
-    /// Computes the codes of every existing step within `half` steps of `now_step` (one more
-    /// after the upper end, for a pair that ends there), for a secret with `period`.
+    /// Computes the codes of every existing step within `half` steps of `now_step`, for a
+    /// secret with `period`. A pair of consecutive codes lies wholly inside: its second
+    /// step, which becomes the authenticator's offset, is never more than `half` away.
     pub(crate) fn new(
         key: &PreparedKey,
         digits: Digits,
@@ -32,10 +33,7 @@ impl WideSearch {
         // A step exists if its first second is a representable Unix time.
         let last_step = crate::otp::steps_in(u64::MAX, period);
         let first = now_step.saturating_sub(half);
-        let last = now_step
-            .saturating_add(half)
-            .saturating_add(1)
-            .min(last_step);
+        let last = now_step.saturating_add(half).min(last_step);
         let count = usize::try_from(last.saturating_sub(first).saturating_add(1)).unwrap_or(0);
         let steps: Vec<u64> = (first..=last).collect();
         let mut codes = Zeroizing::new(vec![0u32; count]);
@@ -101,7 +99,7 @@ mod tests {
     #[test]
     fn finds_the_step_of_a_code_far_from_now() {
         let search = WideSearch::new(&key(), Digits::SIX, 30, 1_000_000, 2880);
-        assert_eq!(search.len(), 2 * 2880 + 2);
+        assert_eq!(search.len(), 2 * 2880 + 1);
         assert_eq!(
             search.nearest(code(1_000_000 - 2000), 1_000_000),
             Some(998_000)
@@ -125,9 +123,23 @@ mod tests {
     }
 
     #[test]
+    fn a_pair_lies_wholly_within_the_searched_range() {
+        let search = WideSearch::new(&key(), Digits::SIX, 30, 1_000_000, 20);
+        let (a, b) = (code(1_000_019), code(1_000_020));
+        assert_eq!(search.consecutive(a, b, None), Some(1_000_020));
+        // One step further would set an offset of 21 steps with a window of 20.
+        let (a, b) = (code(1_000_020), code(1_000_021));
+        assert!(
+            search
+                .consecutive(a, b, None)
+                .is_none_or(|s| s <= 1_000_020)
+        );
+    }
+
+    #[test]
     fn the_range_stops_at_the_first_and_the_last_step() {
         let search = WideSearch::new(&key(), Digits::SIX, 30, 3, 10);
-        assert_eq!(search.len(), 3 + 10 + 2);
+        assert_eq!(search.len(), 3 + 10 + 1);
         assert_eq!(search.nearest(code(0), 3), Some(0));
         let last = u64::MAX / 30;
         let search = WideSearch::new(&key(), Digits::SIX, 30, last, 10);

@@ -326,3 +326,113 @@ async fn malformed_resync_codes_are_refused_and_not_counted() {
     ));
     assert_eq!(h.record().await.throttle().failures(), 0);
 }
+
+/// The review's edge: with a 600 s window a resync set a drift of 21 steps (630 s). The
+/// pair lies wholly inside the window, so the drift it sets never exceeds it.
+#[tokio::test]
+async fn a_resync_never_sets_a_drift_beyond_its_window() {
+    let h = Harness::with_policy(
+        policy()
+            .with_resync_window(600)
+            .with_throttle(lenient_throttle()),
+    );
+    let app = h.enrolled().await;
+    let result = h
+        .engine
+        .resync(
+            &h.account,
+            &code_off(&h, &app, 20),
+            &code_off(&h, &app, 21),
+            &h.step_up(),
+        )
+        .await;
+    assert!(
+        matches!(result, Err(EngineError::Refused(Refusal::WrongCode))),
+        "{result:?}"
+    );
+    let resynced = h
+        .engine
+        .resync(
+            &h.account,
+            &code_off(&h, &app, 19),
+            &code_off(&h, &app, 20),
+            &h.step_up(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resynced.drift, 20, "600 s is the most a 600 s window sets");
+}
+
+/// Two old codes that were phished or overheard and never used must not move the window
+/// back to where the rest of the haul becomes valid: backward, a resync reaches at most
+/// `EnginePolicy::DEFAULT_RESYNC_BACKWARD_LIMIT` (10 minutes), for the customer and the
+/// desk alike; forward it searches the whole window.
+#[tokio::test]
+async fn a_resync_moves_the_window_back_at_most_the_backward_limit() {
+    let h = Harness::with_policy(policy().with_throttle(lenient_throttle()));
+    let app = h.enrolled().await;
+    h.clock.advance(3600); // the last used step is an hour back
+    let desk = Operator::new("desk-07").unwrap();
+    // The first code 21 steps (630 s) back: refused and counted, also at the desk.
+    let too_old = (code_off(&h, &app, -21), code_off(&h, &app, -20));
+    let customer = h
+        .engine
+        .resync(&h.account, &too_old.0, &too_old.1, &h.step_up())
+        .await;
+    assert!(
+        matches!(customer, Err(EngineError::Refused(Refusal::WrongCode))),
+        "{customer:?}"
+    );
+    let at_desk = h
+        .engine
+        .desk_resync(&h.account, &too_old.0, &too_old.1, &desk, "読み上げ")
+        .await;
+    assert!(
+        matches!(at_desk, Err(EngineError::Refused(Refusal::WrongCode))),
+        "{at_desk:?}"
+    );
+    assert_eq!(h.record().await.throttle().failures(), 2);
+    // 20 steps (600 s) back is within the limit.
+    let resynced = h
+        .engine
+        .resync(
+            &h.account,
+            &code_off(&h, &app, -20),
+            &code_off(&h, &app, -19),
+            &h.step_up(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resynced.drift, -19);
+
+    // A policy may allow more, up to the window.
+    let h = Harness::with_policy(policy().with_resync_backward_limit(3600));
+    let app = h.enrolled().await;
+    h.clock.advance(2 * 3600);
+    let resynced = h
+        .engine
+        .resync(
+            &h.account,
+            &code_off(&h, &app, -120),
+            &code_off(&h, &app, -119),
+            &h.step_up(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resynced.drift, -119);
+    assert_eq!(
+        policy().resync_backward_limit(),
+        totp_enroll::EnginePolicy::DEFAULT_RESYNC_BACKWARD_LIMIT
+    );
+    assert!(
+        totp_enroll::Engine::new(
+            totp_enroll::MemoryStore::new(),
+            totp_enroll::KeyRing::generate(1).unwrap(),
+            policy()
+                .with_resync_window(600)
+                .with_resync_backward_limit(601),
+        )
+        .is_err(),
+        "no further back than the window"
+    );
+}

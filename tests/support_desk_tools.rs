@@ -173,6 +173,61 @@ async fn a_code_of_no_step_within_a_day_is_no_match() {
     }));
 }
 
+/// A device still awaiting its first code has proven nothing: the desk does not vouch for
+/// its codes (as the resync does not search it).
+#[tokio::test]
+async fn a_pending_device_is_not_diagnosed() {
+    let h = Harness::with_policy(
+        policy()
+            .with_second_device(totp_enroll::SecondDevice::OwnSecret)
+            .with_throttle(lenient_throttle()),
+    );
+    let phone = h.enrolled().await;
+    let added = h
+        .engine
+        .add_authenticator(
+            &h.account,
+            "iPad",
+            &phone.code_at(h.now()),
+            Some(&h.step_up()),
+        )
+        .await
+        .unwrap();
+    let pending = App::scan(&added.provisioning);
+    let code = pending.code_at(h.now());
+    assert_ne!(code, phone.code_at(h.now()));
+    let diagnosis = h.engine.diagnose(&h.account, &code, &desk()).await.unwrap();
+    assert!(
+        matches!(diagnosis, Diagnosis::NoMatch { .. })
+            || matches!(
+                diagnosis,
+                Diagnosis::Matches {
+                    authenticator: 1,
+                    ..
+                }
+            ),
+        "only the phone is searched: {diagnosis:?}"
+    );
+    // Once confirmed, it is searched like any other.
+    h.engine
+        .confirm_authenticator(&h.account, added.id, &code)
+        .await
+        .unwrap();
+    let diagnosis = h.engine.diagnose(&h.account, &code, &desk()).await.unwrap();
+    assert!(
+        matches!(
+            diagnosis,
+            Diagnosis::Matches {
+                authenticator: 2,
+                offset: 0,
+                already_used: true,
+                ..
+            }
+        ),
+        "{diagnosis:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_last_used_code_is_diagnosed_as_already_used() {
     let h = Harness::new();

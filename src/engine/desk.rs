@@ -168,7 +168,8 @@ impl<S: Store> Engine<S> {
     }
 
     /// For the support desk: by how many steps `code` (read out by the customer) is off
-    /// from now, searched within the resync window
+    /// from now for one of the account's confirmed authenticators (a device still awaiting
+    /// its first code is not searched), searched within the resync window
     /// ([`EnginePolicy::with_resync_window`](crate::EnginePolicy::with_resync_window)).
     ///
     /// Never an acceptance and never a consumed step. Every diagnosis counts as a failed
@@ -194,7 +195,9 @@ impl<S: Store> Engine<S> {
                 let mut nearest: Option<(u8, i64, i64, bool)> = None;
                 let mut malformed = None;
                 let mut parsed_once = false;
-                for a in record.authenticators() {
+                // Confirmed authenticators only, as a resync: a pending one has not proven
+                // that anyone holds its secret, and the desk must not vouch for its codes.
+                for a in record.authenticators().iter().filter(|a| !a.is_pending()) {
                     let parsed = match Code::parse(code, a.params.digits()) {
                         Ok(parsed) => parsed,
                         Err(error) => {
@@ -299,7 +302,9 @@ impl<S: Store> Engine<S> {
 
     /// 時刻ずれの補正, by the customer after a fresh transaction-password step-up: two
     /// consecutive codes from the app (`first`, then the next one it shows) are searched
-    /// within the resync window; when found (both later than the last used step), both
+    /// within the resync window forward and within
+    /// [`EnginePolicy::with_resync_backward_limit`](crate::EnginePolicy::with_resync_backward_limit)
+    /// back; when found (both later than the last used step, and within the window), both
     /// steps are consumed and the authenticator's drift is set to the second's offset, so
     /// later logins are verified around it. Not found (wrong, or not consecutive) is
     /// [`Refusal::WrongCode`], counted as a failure. Audited as [`AuditKind::Resynced`].
@@ -371,7 +376,12 @@ impl<S: Store> Engine<S> {
                 };
                 parsed_once = true;
                 let (search, now_step) = self.wide_search(account, a, now)?;
-                let step = search.consecutive(x.value(), y.value(), a.last_used_step());
+                // The first code's step must be later than the last used step and no
+                // further back than the backward limit.
+                let behind = steps_in(self.policy.resync_backward_limit, a.params.period());
+                let oldest_allowed = now_step.saturating_sub(behind).checked_sub(1);
+                let floor = a.last_used_step().max(oldest_allowed);
+                let step = search.consecutive(x.value(), y.value(), floor);
                 if let (None, Some(step)) = (found, step) {
                     found = Some((a.id, step, now_step));
                 }

@@ -22,6 +22,7 @@ pub struct EnginePolicy {
     pub(super) recovery_low_mark: u8,
     pub(super) drift_limit: u64,
     pub(super) resync_window: u64,
+    pub(super) resync_backward_limit: u64,
     pub(super) second_device: SecondDevice,
     /// `None`: the mode's default ([`SecondDevice::step_up_by_default`]).
     pub(super) second_device_step_up: Option<bool>,
@@ -78,6 +79,9 @@ impl EnginePolicy {
     pub const DEFAULT_RESYNC_WINDOW: u64 = 24 * 60 * 60;
     /// The widest resync search: ±2 days.
     pub const MAX_RESYNC_WINDOW: u64 = 2 * 24 * 60 * 60;
+    /// A resync moves an authenticator's window back (an app whose clock is behind) by at
+    /// most 10 minutes: codes older than that are never made valid again.
+    pub const DEFAULT_RESYNC_BACKWARD_LIMIT: u64 = 10 * 60;
 
     /// The defaults around `otp`: throttling per [`ThrottlePolicy::default`], pending
     /// lifetime 10 min, step-up valid 5 min, re-display for another device allowed (as the
@@ -98,6 +102,7 @@ impl EnginePolicy {
             recovery_low_mark: Self::DEFAULT_RECOVERY_LOW_MARK,
             drift_limit: Self::DEFAULT_DRIFT_LIMIT,
             resync_window: Self::DEFAULT_RESYNC_WINDOW,
+            resync_backward_limit: Self::DEFAULT_RESYNC_BACKWARD_LIMIT,
             second_device: SecondDevice::SameSecret,
             second_device_step_up: None,
         }
@@ -170,6 +175,24 @@ impl EnginePolicy {
     pub fn with_resync_window(mut self, seconds: u64) -> Self {
         self.resync_window = seconds;
         self
+    }
+
+    /// Sets how far back (seconds, at most the resync window) a resync may find the first of
+    /// its two codes (default [`EnginePolicy::DEFAULT_RESYNC_BACKWARD_LIMIT`]). Forward (an
+    /// app whose clock is ahead) it searches the whole resync window; backward, two old
+    /// codes that were phished or overheard and never used would otherwise move the window
+    /// back to where other stale codes of the same haul become valid. An app further
+    /// behind needs its clock corrected (the desk's [`Engine::diagnose`](crate::Engine::diagnose)
+    /// tells by how much).
+    #[must_use]
+    pub fn with_resync_backward_limit(mut self, seconds: u64) -> Self {
+        self.resync_backward_limit = seconds;
+        self
+    }
+
+    /// How far back (seconds) a resync may find its first code.
+    pub fn resync_backward_limit(&self) -> u64 {
+        self.resync_backward_limit
     }
 
     /// Sets how many codes a set of recovery codes has (1 to
@@ -322,6 +345,11 @@ impl EnginePolicy {
         if !(60..=Self::MAX_RESYNC_WINDOW).contains(&self.resync_window) {
             return Err(PolicyError::Lifecycle(
                 "resync_window must be between 1 minute and EnginePolicy::MAX_RESYNC_WINDOW",
+            ));
+        }
+        if self.resync_backward_limit > self.resync_window {
+            return Err(PolicyError::Lifecycle(
+                "resync_backward_limit must be at most resync_window",
             ));
         }
         if !(1..=RecoveryCodes::MAX_COUNT).contains(&self.recovery_codes) {

@@ -484,6 +484,38 @@ async fn a_deleted_row_reads_as_not_registered() {
     assert_eq!(login, Login::NotRequired);
 }
 
+/// A live row whose record a database writer blanks (keeping its version) reads as an
+/// erasure's tombstone: 未登録, no code at login, a new application possible. Decided, not
+/// fixed (README, threat model): it is the power of deleting the row, which the row itself
+/// can never reveal, so a signed tombstone would close one door of two and change the store
+/// contract of every backend. The portal's own record of who uses the service (the audit
+/// trail) is what detects both.
+#[tokio::test]
+async fn a_blanked_row_reads_as_an_erasure_as_a_deleted_row_reads_as_never_enrolled() {
+    let bank = Bank::new();
+    let app = bank.enrolled().await;
+    let (version, _) = bank.table.row(&bank.account);
+    bank.table.set_row(&bank.account, version, Vec::new());
+    assert_eq!(
+        bank.engine.status(&bank.account).await.unwrap(),
+        totp_enroll::Status::NotRegistered
+    );
+    let login = bank.login(&app.code_at(bank.now())).await.unwrap();
+    assert_eq!(login, Login::NotRequired);
+    // Exactly what deleting the row does.
+    let deleted = Bank::new();
+    let app = deleted.enrolled().await;
+    deleted.table.delete_raw(&deleted.account);
+    assert_eq!(
+        deleted.engine.status(&deleted.account).await.unwrap(),
+        totp_enroll::Status::NotRegistered
+    );
+    assert_eq!(
+        deleted.login(&app.code_at(deleted.now())).await.unwrap(),
+        Login::NotRequired
+    );
+}
+
 #[tokio::test]
 async fn a_row_copied_onto_another_account_is_refused() {
     let bank = Bank::new();

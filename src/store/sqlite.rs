@@ -150,6 +150,13 @@ const LIST_FIRST: &str = "SELECT account, version, record FROM totp_enroll_enrol
 const LIST_AFTER: &str = "SELECT account, version, record FROM totp_enroll_enrollments \
      WHERE account > ?1 AND length(record) > 0 ORDER BY account LIMIT ?2";
 
+/// Copies every committed page into the database file and truncates the write-ahead log
+/// to zero bytes; answers `(busy, log frames, checkpointed frames)`.
+const CHECKPOINT_TRUNCATE: &str = "PRAGMA wal_checkpoint(TRUNCATE)";
+
+/// Zeroes what a statement deletes or overwrites, on this connection.
+const SECURE_DELETE: &str = "PRAGMA secure_delete = ON";
+
 const PENDING_EVENTS: &str =
     "SELECT id, account, event FROM totp_enroll_outbox ORDER BY id LIMIT ?1";
 
@@ -213,6 +220,24 @@ const ACKNOWLEDGE: &str =
 /// never set `events`, so they do not run the `UPDATE` trigger.
 /// [`Store::list`] pages with `account > ?1 ORDER BY account` (byte order: TEXT's
 /// default `BINARY` collation).
+///
+/// ## Erasure
+///
+/// Every connection runs with `secure_delete = ON` ([`SqliteStore::options`]): SQLite
+/// overwrites with zeros the bytes a statement deletes or replaces (a row's earlier
+/// record, a delivered outbox event, a freed page), instead of leaving them in the file's
+/// free space. [`Store::forget`] runs its statement with it on that very connection
+/// (also when [`SqliteStore::connect_with`] was given options without it), then
+/// [`SqliteStore::checkpoint_truncate`]: the write-ahead log, which holds earlier images
+/// of the row's page (every login rewrote it), is copied into the database file and
+/// truncated to zero bytes. When `forget` returns, no file of the database (`*.db`,
+/// `*-wal`, `*-shm`) holds the erased record's sealed secret, recovery-code hashes or
+/// label (`tests/erasure_on_disk.rs` scans them). If readers keep the log busy past the
+/// busy timeout, `forget` fails after the tombstone was written: call it again (it
+/// erases the tombstone's row anew and retries the truncation). Not covered: a database
+/// written before this version with `secure_delete` off may hold older copies in free
+/// space (run `VACUUM` once), and copies outside the database's files (backups, the file
+/// system's or the disk's own remapped blocks).
 ///
 /// ## Failures
 ///
@@ -292,13 +317,15 @@ impl SqliteStore {
     }
 
     /// The connection options [`connect`](Self::connect) uses for `url`, to adjust (busy
-    /// timeout, pragmas, read-only) before [`connect_with`](Self::connect_with).
+    /// timeout, pragmas, read-only) before [`connect_with`](Self::connect_with): WAL,
+    /// `synchronous = FULL`, `secure_delete = ON` (see Erasure above) and the busy timeout.
     pub fn options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(failure("parsing the database URL"))?
             .create_if_missing(true)
             .busy_timeout(Self::DEFAULT_BUSY_TIMEOUT)
-            .synchronous(SqliteSynchronous::Full);
+            .synchronous(SqliteSynchronous::Full)
+            .pragma("secure_delete", "ON");
         Ok(if is_in_memory(url) {
             options
         } else {
@@ -361,6 +388,24 @@ impl SqliteStore {
             .map_err(failure("reading the schema version"))
     }
 
+    /// Copies every committed page of the write-ahead log into the database file and
+    /// truncates the log to zero bytes (`PRAGMA wal_checkpoint(TRUNCATE)`), waiting up to
+    /// the busy timeout for readers of older snapshots; [`Store::forget`] calls it so that
+    /// no earlier image of an erased row stays in the log. A log still busy after three
+    /// tries is a [`StoreError::Backend`]. Nothing to do for an in-memory database.
+    pub async fn checkpoint_truncate(&self) -> Result<(), StoreError> {
+        for _ in 0..3 {
+            let (busy, _, _): (i64, i64, i64) = sqlx::query_as(CHECKPOINT_TRUNCATE)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(failure("truncating the write-ahead log"))?;
+            if busy == 0 {
+                return Ok(());
+            }
+        }
+        Err(StoreError::backend(LogStillBusy))
+    }
+
     /// The connection pool, e.g. for health checks.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
@@ -371,6 +416,12 @@ impl SqliteStore {
         self.pool.close().await;
     }
 }
+
+/// The write-ahead log stayed busy (readers of older snapshots) through every try of
+/// [`SqliteStore::checkpoint_truncate`].
+#[derive(Debug, thiserror::Error)]
+#[error("SQLite write-ahead log still busy after three checkpoints; erase again to retry")]
+struct LogStillBusy;
 
 /// A statement of this store with its arguments bound.
 type Statement<'q> = sqlx::query::Query<'q, sqlx::Sqlite, SqliteArguments<'q>>;
@@ -529,7 +580,21 @@ impl Store for SqliteStore {
                 .bind(expected)
                 .bind(events_json(events)),
         };
-        self.write("erasure", statement, next).await
+        // On one connection: secure_delete on (whatever the pool's options), then the
+        // erasure, so the record's bytes are zeroed where they stood.
+        let mut connection = self.pool.acquire().await.map_err(failure("erasure"))?;
+        sqlx::query(SECURE_DELETE)
+            .execute(&mut *connection)
+            .await
+            .map_err(failure("erasure"))?;
+        let rows = statement
+            .execute(&mut *connection)
+            .await
+            .map(|r| r.rows_affected());
+        drop(connection);
+        let version = sql::written(BACKEND, "erasure", rows, next)?;
+        self.checkpoint_truncate().await?;
+        Ok(version)
     }
 
     async fn reinstate(

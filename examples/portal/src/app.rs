@@ -276,8 +276,8 @@ pub fn router(state: SharedState) -> Router {
             get(routes::stop::lost_form).post(routes::stop::lost_submit),
         )
         .route("/desk", get(routes::desk::show))
-        .route("/desk/login", post(routes::desk::login))
-        .route("/desk/logout", post(routes::desk::logout))
+        .route("/desk/login", post(routes::desk::login::login))
+        .route("/desk/logout", post(routes::desk::login::logout))
         .route("/desk/diagnose", post(routes::desk::diagnose))
         .route("/desk/unlock", post(routes::desk::unlock))
         .route("/desk/resync", post(routes::desk::resync))

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use totp_enroll::store::{PostgresStore, SqliteStore};
 use totp_enroll::{Clock, Engine, EnginePolicy, KeyRing, OtpPolicy, SystemClock};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
@@ -299,9 +300,14 @@ pub fn router(state: SharedState) -> Router {
         .route("/static/app.js", get(app_js))
         .route("/static/app.css", get(app_css))
         .merge(pages)
-        .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(csrf::BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(csrf::BODY_LIMIT))
+        // The body limit's bare 413 becomes the Japanese page.
+        .layer(middleware::map_response(too_large_page))
+        .layer(CatchPanicLayer::custom(panicked))
+        // Outside every layer that may answer by itself (body limit, CSRF, sessions, a
+        // panic, the fallback, 405): every response carries the headers.
+        .layer(middleware::from_fn(security_headers))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
@@ -341,6 +347,23 @@ async fn not_found() -> Response {
         "ページが見つかりません",
         "お探しのページは見つかりませんでした。",
     )
+}
+
+/// The page of a request body over [`csrf::BODY_LIMIT`] (the body limit layer answers
+/// with a bare 413 before any handler).
+async fn too_large_page(response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        csrf::too_large()
+    } else {
+        response
+    }
+}
+
+/// A panic (none is expected: the lints forbid `unwrap`, `expect` and `panic!`) is the
+/// generic server-fault page, with the security headers like every response.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    AppError::internal("panic").into_response()
 }
 
 /// Headers on every response: strict CSP, no caching (pages show QR codes, keys and

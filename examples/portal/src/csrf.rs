@@ -40,17 +40,22 @@ pub async fn verify(request: Request, next: Next) -> Response {
     };
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
-        return views::message_page(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "エラー",
-            "送信された内容が大きすぎます。",
-        );
+        return too_large();
     };
     if !form_has_token(&bytes, &session.csrf()) {
         return refused();
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// The page of a request body over [`BODY_LIMIT`] (413).
+pub fn too_large() -> Response {
+    views::message_page(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "エラー",
+        "送信された内容が大きすぎます。",
+    )
 }
 
 fn refused() -> Response {

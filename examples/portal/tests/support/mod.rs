@@ -165,7 +165,8 @@ impl Browser {
         self.cookies.get(name)
     }
 
-    async fn send(&mut self, mut request: Request<Body>) -> Page {
+    /// Sends `request` as it is (with the peer and extra headers; no cookies added).
+    pub async fn send(&mut self, mut request: Request<Body>) -> Page {
         if let Some(peer) = self.peer {
             request.extensions_mut().insert(ConnectInfo(peer));
         }
@@ -377,6 +378,30 @@ impl App {
     /// The code as the app shows it, "123 456".
     pub fn grouped(&self, clock: &ManualClock) -> String {
         self.totp.code_at(clock.now().unwrap()).to_grouped()
+    }
+}
+
+/// The Content-Security-Policy of every response.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Asserts that `page` carries every security header of the portal (`what` names it in
+/// the failure).
+pub fn assert_security_headers(page: &Page, what: &str) {
+    let h = &page.headers;
+    for (name, value) in [
+        ("content-security-policy", CSP),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+        ("cross-origin-opener-policy", "same-origin"),
+    ] {
+        assert_eq!(
+            h.get(name).and_then(|v| v.to_str().ok()),
+            Some(value),
+            "{name} on {what} ({})",
+            page.status
+        );
     }
 }
 

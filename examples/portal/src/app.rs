@@ -23,7 +23,7 @@ use crate::notify::AuditTrail;
 use crate::password::Passwords;
 use crate::request_context::{self, RequestId};
 use crate::routes;
-use crate::session::{self, SessionConfig, SessionStore};
+use crate::session::{self, SessionConfig, SessionSettings, SessionStore};
 use crate::store::PortalStore;
 use crate::views;
 
@@ -79,8 +79,10 @@ pub struct PortalOptions {
     pub clock: Arc<dyn Clock>,
     /// argon2id parameters for new hashes (tests: the cheapest).
     pub password_params: argon2::Params,
-    /// Whether cookies are `Secure`.
+    /// Whether cookies are `Secure` (and `__Host-` prefixed).
     pub secure_cookies: bool,
+    /// Session lifetimes (`TOTP_PORTAL_SESSION_IDLE_SECONDS`, `…_MAX_SECONDS`) and bounds.
+    pub sessions: SessionSettings,
     /// Whether to create the demo customers and operator if missing.
     pub seed_demo_data: bool,
     /// The engine's policy (its second-device settings are replaced by `second_device`).
@@ -93,6 +95,7 @@ impl core::fmt::Debug for PortalOptions {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PortalOptions")
             .field("secure_cookies", &self.secure_cookies)
+            .field("sessions", &self.sessions)
             .field("seed_demo_data", &self.seed_demo_data)
             .field("second_device", &self.second_device)
             .finish_non_exhaustive()
@@ -107,6 +110,7 @@ impl PortalOptions {
             clock: Arc::new(SystemClock),
             password_params: Passwords::recommended_params(),
             secure_cookies,
+            sessions: SessionSettings::default(),
             seed_demo_data: true,
             engine_policy: default_policy()?,
             second_device: SecondDeviceConfig::default(),
@@ -119,6 +123,7 @@ impl PortalOptions {
             clock,
             password_params: Passwords::test_params()?,
             secure_cookies: false,
+            sessions: SessionSettings::default(),
             seed_demo_data: true,
             engine_policy: default_policy()?,
             second_device: SecondDeviceConfig::default(),
@@ -200,11 +205,11 @@ pub async fn build(
         passwords,
         clock: options.clock.clone(),
         sessions: Arc::new(SessionStore::new(
-            SessionConfig::customer(options.secure_cookies),
+            SessionConfig::customer(options.secure_cookies, options.sessions),
             options.clock.clone(),
         )),
         desk_sessions: Arc::new(SessionStore::new(
-            SessionConfig::desk(options.secure_cookies),
+            SessionConfig::desk(options.secure_cookies, options.sessions),
             options.clock,
         )),
         second_device: options.second_device,

@@ -9,6 +9,8 @@
 //! | `TOTP_PORTAL_SECURE_COOKIES` | off | `1`/`true`: cookies get `Secure` (behind TLS) |
 //! | `TOTP_PORTAL_SECOND_DEVICE` | `same` | `same`: コード再表示 (the manual); `own`: each device its own app, added and removed on its own |
 //! | `TOTP_PORTAL_SECOND_DEVICE_STEP_UP` | off | `1`/`true`: the transaction password too for コード再表示 / 別の端末を追加 |
+//! | `TOTP_PORTAL_SESSION_IDLE_SECONDS` | `900` (15 min) | a session ends after this long without a request (60 up to the absolute lifetime) |
+//! | `TOTP_PORTAL_SESSION_MAX_SECONDS` | `28800` (8 h) | a session ends this long after its login, however active (at most 7 days) |
 
 use std::fs;
 use std::io::Write as _;
@@ -17,6 +19,8 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt 
 use std::path::{Path, PathBuf};
 
 use totp_enroll::{EnginePolicy, KeyRing, SecondDevice};
+
+use crate::session::SessionLifetimes;
 use zeroize::Zeroizing;
 
 /// The file in the data directory that holds the generated key ring.
@@ -119,6 +123,32 @@ impl SecondDeviceConfig {
     }
 }
 
+/// Reads `TOTP_PORTAL_SESSION_IDLE_SECONDS` and `TOTP_PORTAL_SESSION_MAX_SECONDS`
+/// (`None`: unset, the default): whole seconds within [`SessionLifetimes::new`]'s bounds.
+pub fn parse_session_lifetimes(
+    idle: Option<&str>,
+    max: Option<&str>,
+) -> Result<SessionLifetimes, ConfigError> {
+    const IDLE: &str = "TOTP_PORTAL_SESSION_IDLE_SECONDS";
+    const MAX: &str = "TOTP_PORTAL_SESSION_MAX_SECONDS";
+    let seconds = |name: &'static str, value: Option<&str>, default: u64| match value {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| ConfigError::Invalid(name, "not a whole number of seconds".into())),
+    };
+    let idle_seconds = seconds(IDLE, idle, SessionLifetimes::DEFAULT_IDLE)?;
+    let max_seconds = seconds(MAX, max, SessionLifetimes::DEFAULT_ABSOLUTE)?;
+    SessionLifetimes::new(idle_seconds, max_seconds).map_err(|e| {
+        let name = match e {
+            crate::session::LifetimeError::AbsoluteTooLong { .. } => MAX,
+            _ => IDLE,
+        };
+        ConfigError::Invalid(name, e.to_string())
+    })
+}
+
 /// A switch's value: `1`, `true` or `yes`.
 fn is_on(value: &str) -> bool {
     matches!(value.trim(), "1" | "true" | "yes")
@@ -137,6 +167,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// How a second device gets its codes.
     pub second_device: SecondDeviceConfig,
+    /// Session lifetimes.
+    pub session_lifetimes: SessionLifetimes,
 }
 
 impl Config {
@@ -168,12 +200,21 @@ impl Config {
                 .ok()
                 .as_deref(),
         )?;
+        let session_lifetimes = parse_session_lifetimes(
+            std::env::var("TOTP_PORTAL_SESSION_IDLE_SECONDS")
+                .ok()
+                .as_deref(),
+            std::env::var("TOTP_PORTAL_SESSION_MAX_SECONDS")
+                .ok()
+                .as_deref(),
+        )?;
         Ok(Self {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
             data_dir,
             database,
             secure_cookies,
             second_device,
+            session_lifetimes,
         })
     }
 
@@ -368,6 +409,25 @@ mod tests {
             error.to_string().contains("TOTP_PORTAL_SECOND_DEVICE"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn session_lifetimes_default_to_15_minutes_and_8_hours_and_are_validated() {
+        let default = parse_session_lifetimes(None, None).unwrap();
+        assert_eq!((default.idle(), default.absolute()), (900, 28_800));
+        let set = parse_session_lifetimes(Some(" 300 "), Some("3600")).unwrap();
+        assert_eq!((set.idle(), set.absolute()), (300, 3600));
+        for (idle, max, named) in [
+            (Some("0"), None, "TOTP_PORTAL_SESSION_IDLE_SECONDS"),
+            (Some("15m"), None, "TOTP_PORTAL_SESSION_IDLE_SECONDS"),
+            (Some("-1"), None, "TOTP_PORTAL_SESSION_IDLE_SECONDS"),
+            (None, Some("600"), "TOTP_PORTAL_SESSION_IDLE_SECONDS"),
+            (None, Some("604801"), "TOTP_PORTAL_SESSION_MAX_SECONDS"),
+            (None, Some(""), "TOTP_PORTAL_SESSION_MAX_SECONDS"),
+        ] {
+            let error = parse_session_lifetimes(idle, max).unwrap_err().to_string();
+            assert!(error.contains(named), "{idle:?} {max:?}: {error}");
+        }
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! CSRF protection: every POST must carry its session's token in the form field `csrf`,
 //! compared in constant time. Checked once, in a middleware in front of every route, so a
 //! new form handler cannot forget it. (`SameSite=Strict` cookies are a second layer.)
+//!
+//! Before a session exists (the login forms: an anonymous visitor has no server-side
+//! state) the token is a double-submit one: a random 256-bit token in its own `HttpOnly;
+//! SameSite=Strict` cookie (`__Host-` prefixed behind TLS) and the same token in the form
+//! ([`Session::csrf`], [`Session::expected_csrf`]).
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -42,7 +47,8 @@ pub async fn verify(request: Request, next: Next) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return too_large();
     };
-    if !form_has_token(&bytes, &session.csrf()) {
+    let expected = session.expected_csrf().unwrap_or_default();
+    if !form_has_token(&bytes, &expected) {
         return refused();
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))

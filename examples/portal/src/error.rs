@@ -19,6 +19,10 @@ pub enum AppError {
     /// A template could not be rendered.
     #[error("template: {0}")]
     Template(#[from] askama::Error),
+    /// The session store holds its maximum: a new login is refused (503), no one else's
+    /// session is evicted for it.
+    #[error("the session store is full")]
+    SessionsFull(#[from] crate::session::SessionsFull),
     /// Anything else (a blocking task died, a stored name is invalid, …).
     #[error("{0}")]
     Internal(String),
@@ -37,6 +41,7 @@ impl AppError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Engine(error) => error.class(0) == totp_enroll::ErrorClass::RetryLater,
+            Self::SessionsFull(_) => true,
             Self::Db(error) => matches!(
                 error,
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)

@@ -43,6 +43,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     drop(env_keys);
     let mut options = PortalOptions::production(config.secure_cookies)?;
     options.second_device = config.second_device;
+    options.sessions.lifetimes = config.session_lifetimes;
     let portal = app::build(&config.database, keys, options).await?;
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
 
@@ -61,6 +62,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             ""
         }
+    );
+    println!(
+        "  sessions:  {} s idle, {} s at most",
+        config.session_lifetimes.idle(),
+        config.session_lifetimes.absolute()
     );
     let pid = std::process::id();
     let key_file = match origin {

@@ -77,18 +77,31 @@ async fn pages_have_no_inline_script_and_the_script_is_a_file() {
 async fn the_session_cookie_is_httponly_and_samesite_strict() {
     let (portal, _) = portal().await;
     let mut b = Browser::new(&portal);
+    // Before the login: no session, only the login form's token cookie.
     let page = b.get("/login").await;
-    let cookie = page.headers["set-cookie"].to_str().unwrap();
-    assert!(cookie.starts_with("portal_session="), "{cookie}");
-    assert!(cookie.contains("; HttpOnly"), "{cookie}");
-    assert!(cookie.contains("; SameSite=Strict"), "{cookie}");
-    assert!(cookie.contains("; Path=/"), "{cookie}");
-    assert!(
-        !cookie.contains("Secure"),
-        "not behind TLS in this configuration"
-    );
-    let id = cookie.split(';').next().unwrap().split_once('=').unwrap().1;
-    assert_eq!(id.len(), 43, "256 random bits, base64url");
+    let form = page.headers["set-cookie"].to_str().unwrap();
+    let login = b
+        .post("/login", &[("login_id", TARO.0), ("password", TARO.1)])
+        .await;
+    let cookie = login
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("portal_session="))
+        .unwrap();
+    assert!(form.starts_with("portal_login_csrf="), "{form}");
+    for cookie in [form, cookie] {
+        assert!(cookie.contains("; HttpOnly"), "{cookie}");
+        assert!(cookie.contains("; SameSite=Strict"), "{cookie}");
+        assert!(cookie.contains("; Path=/"), "{cookie}");
+        assert!(
+            !cookie.contains("Secure"),
+            "not behind TLS in this configuration"
+        );
+        let id = cookie.split(';').next().unwrap().split_once('=').unwrap().1;
+        assert_eq!(id.len(), 43, "256 random bits, base64url");
+    }
 }
 
 #[tokio::test]
@@ -304,10 +317,9 @@ async fn without_the_service_id_and_password_log_in_and_the_session_id_rotates()
     let (portal, _) = portal().await;
     let mut b = Browser::new(&portal);
     b.get("/login").await;
-    let before = b.cookie("portal_session").cloned().unwrap();
+    assert!(b.cookie("portal_session").is_none(), "no session before");
     b.login(TARO).await;
-    let after = b.cookie("portal_session").cloned().unwrap();
-    assert_ne!(before, after, "a new session id at login");
+    let before = b.cookie("portal_session").cloned().unwrap();
     let page = b.get("/account").await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(
@@ -315,7 +327,12 @@ async fn without_the_service_id_and_password_log_in_and_the_session_id_rotates()
         Some("北洋 太郎 様")
     );
     assert_eq!(page.text_of("logout-button").as_deref(), Some("ログアウト"));
-    // The old id is dead.
+    // Another login in this browser: a new session id, and the old id is dead.
+    b.post("/login", &[("login_id", TARO.0), ("password", TARO.1)])
+        .await;
+    let after = b.cookie("portal_session").cloned().unwrap();
+    assert_ne!(before, after, "a new session id at login");
+    assert_eq!(b.get("/account").await.status, StatusCode::OK);
     let mut stale = b.clone();
     stale.set_session(&before);
     assert_eq!(stale.get("/account").await.location(), "/login");

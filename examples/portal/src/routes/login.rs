@@ -77,25 +77,23 @@ pub async fn submit(
     let account = account_id(&customer.login_id)?;
     let status = app.engine.status(&account).await?;
     let now = app.now()?;
-    session.rotate();
-    if status.login_needs_code() {
-        session.update(|d| {
-            d.customer = None;
-            d.recovered = false;
-            d.pending_login = Some(PendingLogin {
-                login_id: customer.login_id.clone(),
-                at: now,
-            });
-        });
-        Ok(Redirect::to("/login/otp").into_response())
-    } else {
-        session.update(|d| {
-            d.pending_login = None;
-            d.recovered = false;
-            d.customer = Some(customer.login_id.clone());
-        });
-        Ok(Redirect::to("/account").into_response())
-    }
+    let login_id = customer.login_id;
+    let needs_code = status.login_needs_code();
+    // From an EMPTY session: nothing of whoever used this browser before survives.
+    session
+        .start(&login_id, |d| {
+            if needs_code {
+                d.pending_login = Some(PendingLogin {
+                    login_id: login_id.clone(),
+                    at: now,
+                });
+            } else {
+                d.customer = Some(login_id.clone());
+            }
+        })
+        .map_err(AppError::from)?;
+    let next = if needs_code { "/login/otp" } else { "/account" };
+    Ok(Redirect::to(next).into_response())
 }
 
 /// The pending login of `session`, if it is still fresh.
@@ -217,8 +215,8 @@ pub async fn recovery_submit(
     Ok(Redirect::to("/account").into_response())
 }
 
-/// POST /logout: ends the session (a new, empty one replaces it).
+/// POST /logout: ends the session.
 pub async fn logout(Extension(session): Extension<Session>) -> Redirect {
-    session.reset();
+    session.end();
     Redirect::to("/login")
 }

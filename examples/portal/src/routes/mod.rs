@@ -70,7 +70,7 @@ pub async fn logged_in(app: &AppState, session: &Session) -> Result<LoggedIn, Re
         return Err(Reject::Redirect("/login"));
     };
     let Some(customer) = app.db.customer(&login_id).await? else {
-        session.reset();
+        session.end();
         return Err(Reject::Redirect("/login"));
     };
     let account = account_id(&customer.login_id)?;

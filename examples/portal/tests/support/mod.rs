@@ -32,10 +32,17 @@ pub async fn portal() -> (Portal, Arc<ManualClock>) {
 
 /// [`portal`] with the second-device settings (`TOTP_PORTAL_SECOND_DEVICE`, `…_STEP_UP`).
 pub async fn portal_with(second_device: SecondDeviceConfig) -> (Portal, Arc<ManualClock>) {
+    portal_configured(|options| options.second_device = second_device).await
+}
+
+/// [`portal`] with its options changed by `configure` (cookies, sessions, …).
+pub async fn portal_configured(
+    configure: impl FnOnce(&mut PortalOptions),
+) -> (Portal, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(T0));
     let keys = key_ring_from_text(&generate_key_ring_text().unwrap()).unwrap();
     let mut options = PortalOptions::for_tests(clock.clone()).unwrap();
-    options.second_device = second_device;
+    configure(&mut options);
     let portal = app::build(&Database::Sqlite("sqlite::memory:".into()), keys, options)
         .await
         .unwrap();
@@ -134,7 +141,8 @@ impl Page {
 #[derive(Clone)]
 pub struct Browser {
     router: Router,
-    cookies: BTreeMap<String, String>,
+    /// Name → (value, `Path`).
+    cookies: BTreeMap<String, (String, String)>,
     pub csrf: Option<String>,
     pub peer: Option<SocketAddr>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -157,12 +165,18 @@ impl Browser {
 
     /// Replaces the customer session cookie (to replay an old id).
     pub fn set_session(&mut self, id: &str) {
-        self.cookies.insert("portal_session".into(), id.into());
+        self.set_cookie("portal_session", id, "/");
+    }
+
+    /// Sets cookie `name` for `path` (as a `Set-Cookie` would).
+    pub fn set_cookie(&mut self, name: &str, value: &str, path: &str) {
+        self.cookies
+            .insert(name.into(), (value.into(), path.into()));
     }
 
     /// The value of cookie `name`, if set.
     pub fn cookie(&self, name: &str) -> Option<&String> {
-        self.cookies.get(name)
+        self.cookies.get(name).map(|(value, _)| value)
     }
 
     /// Sends `request` as it is (with the peer and extra headers; no cookies added).
@@ -178,9 +192,18 @@ impl Browser {
         let headers = response.headers().clone();
         for set in headers.get_all(header::SET_COOKIE) {
             let set = set.to_str().unwrap();
-            let pair = set.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            self.cookies.insert(name.to_owned(), value.to_owned());
+            let mut parts = set.split(';').map(str::trim);
+            let (name, value) = parts.next().unwrap().split_once('=').unwrap();
+            let attributes: Vec<&str> = parts.collect();
+            let path = attributes
+                .iter()
+                .find_map(|a| a.strip_prefix("Path="))
+                .unwrap_or("/");
+            if attributes.contains(&"Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.set_cookie(name, value, path);
+            }
         }
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let page = Page {
@@ -194,11 +217,18 @@ impl Browser {
         page
     }
 
-    fn cookie_header(&self, path: &str) -> String {
+    /// The `Cookie` header a browser sends to `path` (RFC 6265 path match: `/desk`
+    /// matches `/desk` and `/desk/…`, not `/desktop`).
+    pub fn cookie_header(&self, path: &str) -> String {
+        let path = path.split('?').next().unwrap_or(path);
         self.cookies
             .iter()
-            .filter(|(name, _)| name.as_str() != "desk_session" || path.starts_with("/desk"))
-            .map(|(n, v)| format!("{n}={v}"))
+            .filter(|(_, (_, cookie_path))| {
+                path == cookie_path
+                    || cookie_path.ends_with('/') && path.starts_with(cookie_path.as_str())
+                    || path.starts_with(&format!("{cookie_path}/"))
+            })
+            .map(|(n, (v, _))| format!("{n}={v}"))
             .collect::<Vec<_>>()
             .join("; ")
     }

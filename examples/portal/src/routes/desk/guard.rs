@@ -12,7 +12,7 @@ pub fn chrome(session: &Session) -> (Chrome, Option<String>) {
     let data = session.data();
     (
         Chrome {
-            csrf: data.csrf,
+            csrf: session.csrf(),
             customer_name: None,
             operator: data.operator.clone(),
         },

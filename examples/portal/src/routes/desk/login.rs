@@ -40,13 +40,15 @@ pub async fn login(
             Some("オペレーターIDまたはパスワードが正しくありません。".into()),
         );
     }
-    session.rotate();
-    session.update(|d| d.operator = Some(operator.to_owned()));
+    // From an EMPTY session, as the customers' login.
+    session
+        .start(operator, |d| d.operator = Some(operator.to_owned()))
+        .map_err(crate::error::AppError::from)?;
     Ok(Redirect::to("/desk").into_response())
 }
 
 /// POST /desk/logout.
 pub async fn logout(Extension(session): Extension<Session>) -> Redirect {
-    session.reset();
+    session.end();
     Redirect::to("/desk")
 }

@@ -93,7 +93,7 @@ async fn forget_leaves_no_secret_hash_or_label_in_any_file_of_the_database() {
     let dir = TempDir::new();
     let url = format!("sqlite://{}", dir.0.join("totp.db").display());
     let store = Arc::new(SqliteStore::connect(&url).await.unwrap());
-    let clock = Arc::new(ManualClock::new(T0 as i64));
+    let clock = Arc::new(ManualClock::new(i64::try_from(T0).unwrap()));
     let policy = EnginePolicy::new(OtpPolicy::new("Example Securities").unwrap());
     let engine = Engine::new(store.clone(), KeyRing::new(1, [0x5a; 32]), policy)
         .unwrap()
@@ -136,10 +136,11 @@ async fn forget_leaves_no_secret_hash_or_label_in_any_file_of_the_database() {
     versions.push(store.load(&account).await.unwrap().unwrap().record.encode());
     for n in 1..=5 {
         clock.advance(30);
-        engine
+        let login = engine
             .verify_login(&account, &app.code_at(T0 + 30 * n).to_string())
             .await
             .unwrap();
+        assert!(matches!(login, totp_enroll::Login::Verified(_)));
         versions.push(store.load(&account).await.unwrap().unwrap().record.encode());
     }
 

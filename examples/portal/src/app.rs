@@ -251,12 +251,18 @@ pub fn router(state: SharedState) -> Router {
             "/apply/confirm",
             get(routes::apply::confirm_form).post(routes::apply::confirm_submit),
         )
-        .route("/apply/done", get(routes::apply::done))
+        .route(
+            "/apply/done",
+            get(routes::apply::done).post(routes::apply::done_submit),
+        )
         .route(
             "/redisplay",
             get(routes::redisplay::form).post(routes::redisplay::submit),
         )
-        .route("/redisplay/show", get(routes::redisplay::show))
+        .route(
+            "/redisplay/show",
+            get(routes::redisplay::show).post(routes::redisplay::show_submit),
+        )
         .route(
             "/devices/add",
             get(routes::devices::add_form).post(routes::devices::add_submit),
@@ -274,7 +280,10 @@ pub fn router(state: SharedState) -> Router {
             "/recovery-codes",
             get(routes::recovery::form).post(routes::recovery::submit),
         )
-        .route("/recovery-codes/show", get(routes::recovery::show))
+        .route(
+            "/recovery-codes/show",
+            get(routes::recovery::show).post(routes::recovery::show_submit),
+        )
         .route("/stop", get(routes::stop::form).post(routes::stop::submit))
         .route("/stop/done", get(routes::stop::done))
         .route(

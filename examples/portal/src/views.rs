@@ -222,6 +222,18 @@ pub struct AccountPage {
     /// Whether the lost-phone 利用停止 is offered (after a login with a recovery code,
     /// while unused ones remain).
     pub lost_phone: bool,
+    /// A screen whose key or recovery codes are still to be completed.
+    pub unfinished: Option<Unfinished>,
+}
+
+/// A screen whose one-time material (a key, recovery codes) is still in the session: the
+/// note on 登録情報照会 that leads back to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unfinished {
+    /// What is unfinished.
+    pub message: &'static str,
+    /// The screen.
+    pub href: &'static str,
 }
 
 /// 取引パスワード認証.

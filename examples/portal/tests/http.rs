@@ -223,8 +223,11 @@ async fn every_post_route_checks_the_token() {
         "/login/recovery",
         "/apply",
         "/apply/confirm",
+        "/apply/done",
         "/redisplay",
+        "/redisplay/show",
         "/recovery-codes",
+        "/recovery-codes/show",
         "/stop",
         "/stop/lost",
         "/devices/add",
@@ -831,8 +834,11 @@ async fn redisplay_needs_a_current_code_and_shows_the_same_key() {
         show.text_of("to-account-button").as_deref(),
         Some("登録情報照会へ")
     );
-    // Leaving the screen ends it.
+    // 「登録情報照会へ」 ends it (a visit of 登録情報照会 alone does not).
     b.get("/account").await;
+    assert_eq!(b.get("/redisplay/show").await.copy_key(), key);
+    let left = b.post("/redisplay/show", &[]).await;
+    assert_eq!(left.location(), "/account");
     assert_eq!(b.get("/redisplay/show").await.location(), "/account");
     let mails = b.get("/mail").await;
     assert!(mails.body.contains("登録コード再表示のお知らせ"));
@@ -1783,7 +1789,11 @@ async fn the_confirmation_shows_ten_recovery_codes_once() {
     assert!(section.contains("各コードは1回だけ使用できます"));
     assert!(done.text_of("recovery-codes-gone").is_none());
 
-    // A reload shows the page without them, and so does a later visit.
+    // A reload (or a prefetch) shows them again, until 「登録情報照会へ」; after it, the
+    // page is without them, and so is a later visit.
+    assert_eq!(b.get("/apply/done").await.recovery_codes(), codes);
+    let left = b.post("/apply/done", &[]).await;
+    assert_eq!(left.location(), "/account");
     let reload = b.get("/apply/done").await;
     assert_eq!(reload.status, StatusCode::OK);
     assert!(reload.recovery_codes().is_empty());
@@ -2216,7 +2226,10 @@ async fn issuing_new_recovery_codes_invalidates_the_old_set() {
     assert!(new.iter().all(|c| is_grouped_recovery_code(c)));
     assert!(new.iter().all(|c| !old.contains(c)), "a fresh set");
     assert!(show.body.contains("この画面で一度だけ表示します"));
-    // Shown once.
+    // Shown until 「登録情報照会へ」, then never again.
+    assert_eq!(b.get("/recovery-codes/show").await.recovery_codes(), new);
+    let left = b.post("/recovery-codes/show", &[]).await;
+    assert_eq!(left.location(), "/account");
     let reload = b.get("/recovery-codes/show").await;
     assert_eq!(reload.location(), "/account");
     b.post("/logout", &[]).await;
@@ -2395,9 +2408,9 @@ async fn in_own_mode_an_added_app_logs_in_only_once_confirmed_with_its_own_code(
         "still the only confirmed one"
     );
     assert_eq!(
-        b.get("/devices/register").await.location(),
-        "/account",
-        "the key is shown once"
+        b.get("/devices/register").await.copy_key(),
+        register.copy_key(),
+        "the key stays until its confirmation (or the session's end)"
     );
     let out = b.post("/logout", &[]).await;
     assert_eq!(out.location(), "/login", "{}", out.body);

@@ -11,8 +11,8 @@ use totp_enroll::{Access, AuthenticatorOverview, EnginePolicy, Lang, Status};
 use super::{Page, devices, logged_in};
 use crate::app::SharedState;
 use crate::refusal::SUPPORT_HINT;
-use crate::session::{Session, Shown};
-use crate::views::{self, AccountApp, AccountPage, RecoveryLoginNotice};
+use crate::session::{Issued, Session, SessionData, Shown};
+use crate::views::{self, AccountApp, AccountPage, RecoveryLoginNotice, Unfinished};
 
 /// At most this many unused recovery codes left is "few" (the engine's default mark, which
 /// the portal's policy keeps: the customer also gets the engine's "few left" mail).
@@ -50,27 +50,23 @@ pub fn recovery_login_notice(remaining: u8) -> RecoveryLoginNotice {
 /// GET /account.
 pub async fn show(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
     let me = logged_in(&app, &session).await?;
-    // Leaving the re-display screen (or a new app's registration screen) ends it: the key
-    // is not shown again without a code. Recovery codes not yet shown are dropped too
-    // (they are shown on their screen or not at all), and the notices (after a
-    // recovery-code login, after an app was added or removed) are shown this once.
-    let (recovery_login, notice, recovered) = session
+    // The notices (after a recovery-code login, after an app was added or removed) are
+    // shown this once. One-time material (a key, recovery codes) is NOT dropped here: it
+    // stays until the POST that completes its screen, and this page links back to it.
+    let (recovery_login, notice, recovered, unfinished) = session
         .update(|d| {
-            if matches!(
-                d.provisioning,
-                Some((Shown::Redisplay | Shown::Device(_), _))
-            ) {
-                d.provisioning = None;
-            }
-            d.recovery_codes = None;
             (
                 d.recovery_login.take(),
                 d.account_notice.take(),
                 d.recovered,
+                unfinished(d),
             )
         })
         .unwrap_or_default();
     let status = app.engine.status(&me.account).await?;
+    // A pending application's key only while it is pending.
+    let unfinished = unfinished
+        .filter(|u| u.href != "/apply/register" || matches!(status, Status::Pending { .. }));
     let active = matches!(status, Status::Active { .. });
     let overview = if active {
         Some(app.engine.overview(&me.account).await?)
@@ -114,8 +110,42 @@ pub async fn show(State(app): State<SharedState>, Extension(session): Extension<
             apps,
             notice,
             lost_phone: recovered && recovery_codes_left.is_some_and(|left| left > 0),
+            unfinished,
         },
     ))
+}
+
+/// A screen whose one-time material is still in the session (shown until the POST that
+/// completes it), for the note that leads back to it.
+fn unfinished(data: &SessionData) -> Option<Unfinished> {
+    let codes = data
+        .recovery_codes
+        .as_ref()
+        .map(|(issued, _)| match issued {
+            Issued::Enrollment => Unfinished {
+                message: "お申込み完了時のリカバリーコードの表示が完了していません。",
+                href: "/apply/done",
+            },
+            Issued::Reissue => Unfinished {
+                message: "再発行したリカバリーコードの表示が完了していません。",
+                href: "/recovery-codes/show",
+            },
+        });
+    let key = data.provisioning.as_ref().map(|(shown, _)| match shown {
+        Shown::Enrollment => Unfinished {
+            message: "サービス申込の登録用二次元バーコードを表示できます。",
+            href: "/apply/register",
+        },
+        Shown::Redisplay => Unfinished {
+            message: "登録コード再表示が完了していません。",
+            href: "/redisplay/show",
+        },
+        Shown::Device(_) => Unfinished {
+            message: "別の端末を追加の登録が完了していません。",
+            href: "/devices/register",
+        },
+    });
+    codes.or(key)
 }
 
 /// The apps as 登録情報照会 lists them.

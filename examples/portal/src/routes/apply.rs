@@ -1,5 +1,10 @@
 //! 申込: 取引パスワード認証 → サービス申込 -登録- (QR code and key) → -確認- → -受付-
 //! (with the first recovery codes, shown once).
+//!
+//! One-time material is consumed only by the POST that completes its step, never by a
+//! GET (nor HEAD, nor a browser's prefetch): the key leaves the session with the
+//! confirmation (`POST /apply/confirm`), the recovery codes with 「登録情報照会へ」
+//! (`POST /apply/done`); logout and the session's end drop both.
 
 use std::sync::Arc;
 
@@ -90,10 +95,12 @@ pub async fn register(
     let Some((Shown::Enrollment, screen)) = session.data().provisioning else {
         return Err(Reject::Redirect("/account"));
     };
-    let expires = match app.engine.status(&me.account).await? {
-        Status::Pending { expires_at, .. } => Some(crate::LOCALE.time(expires_at)),
-        _ => None,
+    // Only while the application it belongs to is pending (confirmed or lapsed: back to
+    // 登録情報照会; the key stays in the session until the session ends).
+    let Status::Pending { expires_at, .. } = app.engine.status(&me.account).await? else {
+        return Err(Reject::Redirect("/account"));
     };
+    let expires = Some(crate::LOCALE.time(expires_at));
     Ok(views::page(
         StatusCode::OK,
         &RegisterPage {
@@ -148,18 +155,17 @@ pub async fn confirm_submit(
     }
 }
 
-/// GET /apply/done: サービス申込 -受付- (once the service is 利用中). The first visit after
-/// the confirmation shows the recovery codes and takes them out of the session: a reload
-/// or a later visit shows the page without them.
+/// GET /apply/done: サービス申込 -受付- (once the service is 利用中), with the recovery codes
+/// issued by the confirmation until 「登録情報照会へ」 (`POST /apply/done`) takes them out
+/// of the session: a reload, a prefetch or a HEAD shows (or skips) them without losing
+/// them.
 pub async fn done(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
     let me = logged_in(&app, &session).await?;
     require_active(&app, &me).await?;
     let codes = session
-        .update(|d| {
-            d.recovery_codes
-                .take_if(|(issued, _)| *issued == Issued::Enrollment)
-        })
-        .flatten();
+        .data()
+        .recovery_codes
+        .filter(|(issued, _)| *issued == Issued::Enrollment);
     Ok(views::page(
         StatusCode::OK,
         &ApplyDonePage {
@@ -167,4 +173,14 @@ pub async fn done(State(app): State<SharedState>, Extension(session): Extension<
             recovery: codes.map(|(_, codes)| RecoveryCodesView::new(&codes)),
         },
     ))
+}
+
+/// POST /apply/done (「登録情報照会へ」): the customer has the recovery codes; they leave
+/// the session, and -受付- shows them no more.
+pub async fn done_submit(Extension(session): Extension<Session>) -> Redirect {
+    session.update(|d| {
+        d.recovery_codes
+            .take_if(|(issued, _)| *issued == Issued::Enrollment)
+    });
+    Redirect::to("/account")
 }

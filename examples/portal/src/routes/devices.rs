@@ -176,8 +176,9 @@ pub async fn register(
     let Some((Shown::Device(id), screen)) = session.data().provisioning else {
         return Err(Reject::Redirect("/account"));
     };
+    // Only while that app awaits its first code (a GET changes nothing: the key leaves
+    // the session with the confirmation, logout or the session's end).
     let Some(added) = find_app(&app, &me, Some(id)).await?.filter(|a| a.pending) else {
-        session.update(|d| d.provisioning = None);
         return Err(Reject::Redirect("/account"));
     };
     Ok(views::page(

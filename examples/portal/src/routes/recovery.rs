@@ -75,16 +75,15 @@ pub async fn submit(
     }
 }
 
-/// GET /recovery-codes/show: the new codes, taken out of the session as they are shown; a
-/// reload or a later visit goes back to 登録情報照会.
+/// GET /recovery-codes/show: the new codes, until 「登録情報照会へ」
+/// (`POST /recovery-codes/show`) takes them out of the session (a reload, a prefetch or a
+/// HEAD loses nothing); without them, back to 登録情報照会.
 pub async fn show(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
     let me = logged_in(&app, &session).await?;
     let Some((_, codes)) = session
-        .update(|d| {
-            d.recovery_codes
-                .take_if(|(issued, _)| *issued == Issued::Reissue)
-        })
-        .flatten()
+        .data()
+        .recovery_codes
+        .filter(|(issued, _)| *issued == Issued::Reissue)
     else {
         return Err(Reject::Redirect("/account"));
     };
@@ -95,4 +94,14 @@ pub async fn show(State(app): State<SharedState>, Extension(session): Extension<
             recovery: RecoveryCodesView::new(&codes),
         },
     ))
+}
+
+/// POST /recovery-codes/show (「登録情報照会へ」): the customer has the new codes; they
+/// leave the session.
+pub async fn show_submit(Extension(session): Extension<Session>) -> Redirect {
+    session.update(|d| {
+        d.recovery_codes
+            .take_if(|(issued, _)| *issued == Issued::Reissue)
+    });
+    Redirect::to("/account")
 }

@@ -80,7 +80,8 @@ pub async fn submit(
     }
 }
 
-/// GET /redisplay/show: 登録コード再表示.
+/// GET /redisplay/show: 登録コード再表示, until 「登録情報照会へ」 (`POST /redisplay/show`)
+/// takes the key out of the session.
 pub async fn show(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
     let me = logged_in(&app, &session).await?;
     let Some((Shown::Redisplay, screen)) = session.data().provisioning else {
@@ -93,4 +94,14 @@ pub async fn show(State(app): State<SharedState>, Extension(session): Extension<
             key: KeyView::new(&screen)?,
         },
     ))
+}
+
+/// POST /redisplay/show (「登録情報照会へ」): the other device is registered; the key
+/// leaves the session (another コード再表示 needs another code).
+pub async fn show_submit(Extension(session): Extension<Session>) -> Redirect {
+    session.update(|d| {
+        d.provisioning
+            .take_if(|(shown, _)| *shown == Shown::Redisplay)
+    });
+    Redirect::to("/account")
 }

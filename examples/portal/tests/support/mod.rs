@@ -241,6 +241,15 @@ impl Browser {
         self.send(request).await
     }
 
+    /// A HEAD request (what a link checker or some prefetchers send).
+    pub async fn head(&mut self, path: &str) -> Page {
+        let request = Request::head(path)
+            .header(header::COOKIE, self.cookie_header(path))
+            .body(Body::empty())
+            .unwrap();
+        self.send(request).await
+    }
+
     /// POSTs `fields` with the last page's CSRF token.
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let token = self.csrf.clone().unwrap_or_default();

@@ -32,8 +32,12 @@ pub type PortalEngine = Engine<PortalStore>;
 
 /// Everything a handler needs, shared by all requests.
 pub struct AppState {
-    /// The enrollment engine.
+    /// The enrollment engine (the customers').
     pub engine: Arc<PortalEngine>,
+    /// The support desk's own engine: its accounts are the operators (`desk:<operator>`,
+    /// [`crate::accounts`]), on the same store and key ring, issuer [`crate::DESK_ISSUER`].
+    /// Its one-time password is the operators' second factor.
+    pub desk_engine: Arc<PortalEngine>,
     /// The portal's tables.
     pub db: Db,
     /// The engine's audit outbox, delivered into the portal's tables (`notify.rs`).
@@ -140,6 +144,16 @@ pub fn default_policy() -> Result<EnginePolicy, AppError> {
     Ok(EnginePolicy::new(otp).with_held_records(true))
 }
 
+/// The desk engine's policy: issuer [`crate::DESK_ISSUER`], otherwise the customers'
+/// (SHA-1, 6 digits, 30 s, the engine's throttle: a backoff from the 3rd consecutive wrong
+/// code, locked at the 10th; the portal locks the operator at its 5th failure of either
+/// factor before that).
+pub fn desk_policy() -> Result<EnginePolicy, AppError> {
+    let otp = OtpPolicy::new(crate::DESK_ISSUER)
+        .map_err(|e| AppError::internal(format!("desk policy: {e}")))?;
+    Ok(EnginePolicy::new(otp).with_held_records(true))
+}
+
 /// Why the portal could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -195,11 +209,15 @@ pub async fn build(
     // delivers them (no in-process `AuditSink`: nothing here needs one).
     let audit = Arc::new(AuditTrail::new(store.clone(), db.clone()));
     let policy = options.second_device.apply(options.engine_policy);
+    let desk_engine = Engine::new(store.clone(), keys.clone(), desk_policy()?)
+        .map_err(AppError::from)?
+        .with_clock(options.clock.clone());
     let engine = Engine::new(store, keys, policy)
         .map_err(AppError::from)?
         .with_clock(options.clock.clone());
     let state = Arc::new(AppState {
         engine: Arc::new(engine),
+        desk_engine: Arc::new(desk_engine),
         db,
         audit,
         passwords,
@@ -292,7 +310,24 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/desk", get(routes::desk::show))
         .route("/desk/login", post(routes::desk::login::login))
+        .route(
+            "/desk/otp",
+            get(routes::desk::login::otp_form).post(routes::desk::login::otp_submit),
+        )
+        .route(
+            "/desk/enroll",
+            get(routes::desk::enroll::form).post(routes::desk::enroll::submit),
+        )
         .route("/desk/logout", post(routes::desk::login::logout))
+        .route("/desk/operators", get(routes::desk::operators::show))
+        .route(
+            "/desk/operators/unlock",
+            post(routes::desk::operators::unlock),
+        )
+        .route(
+            "/desk/operators/reset",
+            post(routes::desk::operators::reset),
+        )
         .route("/desk/diagnose", post(routes::desk::diagnose))
         .route("/desk/unlock", post(routes::desk::unlock))
         .route("/desk/resync", post(routes::desk::resync))

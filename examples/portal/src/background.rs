@@ -153,11 +153,17 @@ async fn reload_on_hangup(
             continue;
         };
         match reload_keys(&state.engine, path).await {
-            Ok(ring) => tracing::info!(
+            Ok(ring) => {
+                // The desk's engine seals under the same ring.
+                state
+                    .desk_engine
+                    .set_keys(state.engine.keys().as_ref().clone());
+                tracing::info!(
                 current = ring.current,
                 key_ids = ?ring.key_ids,
                 "sealing key ring reloaded"
-            ),
+                )
+            }
             Err(error) => {
                 tracing::error!(%error, "sealing key ring NOT reloaded; the old one stays")
             }

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod app;
 pub mod background;
 pub mod config;
@@ -26,6 +27,10 @@ pub mod views;
 /// The service name: the issuer in key URIs and the "アカウント名" the manual tells the
 /// customer to type into the authenticator app.
 pub const ISSUER: &str = "北洋証券オンラインサービス";
+
+/// The support desk's issuer: what its operators' authenticator apps show for the desk's
+/// one-time password (the desk's own engine, [`app::AppState::desk_engine`]).
+pub const DESK_ISSUER: &str = "北洋証券 お客さまサポート窓口";
 
 /// The portal's language and time zone: Japanese, times in JST.
 pub const LOCALE: totp_enroll::Locale = totp_enroll::Locale::JA_JST;

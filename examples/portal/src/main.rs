@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use totp_enroll_portal::app::{self, PortalOptions};
 use totp_enroll_portal::background::Background;
 use totp_enroll_portal::config::{self, Config, KeyOrigin};
-use totp_enroll_portal::db::{DEMO_CUSTOMERS, DEMO_OPERATOR};
+use totp_enroll_portal::db::{DEMO_CUSTOMERS, DEMO_OPERATORS};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -94,9 +94,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!(
-        "Support desk: http://{}/desk  operator {} / {}",
-        config.addr, DEMO_OPERATOR.0, DEMO_OPERATOR.1
+        "Support desk: http://{}/desk (password, then the desk's one-time password: each operator enrolls an authenticator app at the first login)",
+        config.addr
     );
+    for (operator, password) in DEMO_OPERATORS {
+        println!("  operator {operator} / {password}");
+    }
     println!("Mail outbox:  http://{}/mail", config.addr);
 
     let background = Background::spawn(&portal.state, key_file);

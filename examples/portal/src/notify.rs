@@ -114,6 +114,10 @@ impl PortalDelivery {
     /// The customer's e-mail for a factor change (nothing for other events, or for an
     /// account that is not a portal customer).
     async fn queue_mail(&self, event_id: i64, event: &AuditEvent) -> Result<(), DeliveryError> {
+        // An operator's own second factor (the desk's engine): in the trail, never mailed.
+        if crate::accounts::is_operator_namespace(event.account.as_str()) {
+            return Ok(());
+        }
         let Some(notice) = crate::LOCALE.notification(&event.kind) else {
             return Ok(());
         };

@@ -422,6 +422,73 @@ pub struct DeskLoginPage {
     pub error: Option<String>,
 }
 
+/// The operator's one-time password (the desk's engine), after the password.
+#[derive(Template)]
+#[template(path = "desk_otp.html")]
+pub struct DeskOtpPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Refusal message.
+    pub error: Option<String>,
+}
+
+/// The operator's enrollment of the desk's one-time password (first login, or after a
+/// reset), right after the password.
+#[derive(Template)]
+#[template(path = "desk_enroll.html")]
+pub struct DeskEnrollPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// The operator ID.
+    pub operator: String,
+    /// QR code and key.
+    pub key: KeyView,
+    /// Refusal message.
+    pub error: Option<String>,
+}
+
+/// One operator as オペレーター管理 lists it.
+#[derive(Debug, Clone)]
+pub struct OperatorView {
+    /// オペレーターID.
+    pub id: String,
+    /// ワンタイムパスワード: 登録済み / 登録手続き中 / 未登録.
+    pub otp_status: &'static str,
+    /// 連続失敗回数.
+    pub failures: i64,
+    /// ロック: `ロック中（…から）` or `なし`.
+    pub lock: String,
+    /// Whether locked (highlighted).
+    pub locked: bool,
+}
+
+/// The operator selected on オペレーター管理.
+#[derive(Debug, Clone)]
+pub struct SelectedOperator {
+    /// オペレーターID.
+    pub id: String,
+    /// Whether it is the logged-in operator (no action on oneself).
+    pub is_self: bool,
+    /// Recent audit events: (time JST, description).
+    pub events: Vec<(String, String)>,
+}
+
+/// オペレーター管理: the operators, unlock and reset of another's one-time password.
+#[derive(Template)]
+#[template(path = "desk_operators.html")]
+pub struct DeskOperatorsPage {
+    /// Frame.
+    pub chrome: Chrome,
+    /// Every operator.
+    pub operators: Vec<OperatorView>,
+    /// The one selected.
+    pub selected: Option<SelectedOperator>,
+    /// Success notice.
+    pub notice: Option<String>,
+    /// Refusal message.
+    pub error: Option<String>,
+}
+
 /// An authenticator as the support desk sees it (`Engine::overview`: never a secret).
 #[derive(Debug, Clone)]
 pub struct DeskAuthenticator {

@@ -427,8 +427,9 @@ fn copy_docs_screenshots(shots: &[(String, PathBuf)]) {
 /// 7. 利用停止 with a fresh code: 未登録 again, and logging in needs no code;
 /// 8. a second customer enrols (-受付- shows her 10 recovery codes), loses the phone, logs
 ///    in once with a recovery code, locks the service with wrong codes; the support desk
-///    (/desk) sees the lock, its コード確認 is refused while locked, and it resets the
-///    service; the customer logs in with the password only: 未登録.
+///    (/desk: the operator's password, then — at its first login — the enrollment of the
+///    desk's own one-time password) sees the lock, its コード確認 is refused while locked,
+///    and it resets the service; the customer logs in with the password only: 未登録.
 ///
 /// The portal's clock is a manual clock moved to the next 30 s step when the phone needs a
 /// fresh code. Everything the portal logged is checked for secrets, codes and passwords.
@@ -736,6 +737,26 @@ async fn the_manuals_walk_through_the_portal() {
     w.browser.fill("#desk-operator", OPERATOR.0).await;
     w.browser.fill("#desk-password", OPERATOR.1).await;
     w.browser.click("#desk-login-button").await;
+    // The operator's first login: the desk's own one-time password is enrolled before
+    // anything else of the desk (the key typed from the copy button's, the first code).
+    w.browser
+        .expect_page(
+            "/desk/enroll",
+            "お客さまサポート窓口 ワンタイムパスワードの登録",
+        )
+        .await;
+    w.screen("20b-desk-enroll").await;
+    let desk_key = w
+        .browser
+        .find("#copy-key")
+        .await
+        .attr("data-key")
+        .await
+        .expect("attr")
+        .expect("the desk's setup key");
+    let mut desk_phone = Phone::from_setup_key(&desk_key);
+    let code = desk_phone.fresh_code(&w.portal);
+    w.submit_code(&code, "#desk-enroll-button").await;
     w.browser.expect_page("/desk", "お客さまサポート窓口").await;
     w.browser.fill("#lookup-id", HANAKO.0).await;
     w.browser.click("#lookup-button").await;
@@ -807,6 +828,7 @@ async fn the_manuals_walk_through_the_portal() {
         }
     }
     secrets.push(("taro's key URI".into(), uri.clone()));
+    secrets.push(("the desk's setup key".into(), desk_key.clone()));
     secrets.push(("hanako's key URI".into(), hanako_uri.clone()));
     for password in [
         TARO.1,
@@ -821,7 +843,12 @@ async fn the_manuals_walk_through_the_portal() {
     for (what, value) in &secrets {
         assert!(!log.contains(value.as_str()), "the portal logged {what}");
     }
-    for code in phone.typed.iter().chain(&hanako_phone.typed) {
+    for code in phone
+        .typed
+        .iter()
+        .chain(&hanako_phone.typed)
+        .chain(&desk_phone.typed)
+    {
         let grouped = format!("{} {}", &code[..3], &code[3..]);
         for form in [code.as_str(), grouped.as_str()] {
             assert!(

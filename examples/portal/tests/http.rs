@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt as _;
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use support::{App, Browser, HANAKO, T0, TARO, deliver, own_devices, portal, portal_with, wrong};
+use support::{
+    App, Browser, DESK_01, HANAKO, T0, TARO, deliver, own_devices, portal, portal_with, wrong,
+};
 use totp_enroll::{
     AccountId, AuditDelivery as _, AuditEvent, AuditKind, Clock as _, DeliveredEvent, EngineError,
     KeyRing, Refusal, Store as _,
@@ -234,7 +236,11 @@ async fn every_post_route_checks_the_token() {
         "/devices/confirm",
         "/devices/remove",
         "/desk/login",
+        "/desk/otp",
+        "/desk/enroll",
         "/desk/logout",
+        "/desk/operators/unlock",
+        "/desk/operators/reset",
         "/desk/diagnose",
         "/desk/unlock",
         "/desk/resync",
@@ -303,14 +309,11 @@ async fn passwords_are_stored_as_argon2id_hashes() {
         assert!(hash.starts_with("$argon2id$"), "{hash}");
         assert!(!hash.contains(clear));
     }
-    let desk = portal
-        .state
-        .db
-        .operator_hash("desk-01")
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(desk.starts_with("$argon2id$"));
+    for (operator, password) in [("desk-01", "demo-desk-pw"), ("desk-02", "demo-desk-pw2")] {
+        let desk = portal.state.db.operator(operator).await.unwrap().unwrap();
+        assert!(desk.password_hash.starts_with("$argon2id$"));
+        assert!(!desk.password_hash.contains(password));
+    }
     let hanako = portal.state.db.customer(HANAKO.0).await.unwrap().unwrap();
     assert_eq!(hanako.name, "北洋 花子");
 }
@@ -767,7 +770,7 @@ async fn repeated_wrong_codes_are_throttled_then_locked_with_the_support_desk_hi
 
     // … until the support desk resets it: then ID and password log in again.
     let mut desk = Browser::new(&portal);
-    desk_login(&mut desk).await;
+    desk.desk_login(DESK_01, &clock).await;
     desk.get(&format!("/desk?login_id={}", HANAKO.0)).await;
     let reset = desk
         .post(
@@ -898,24 +901,9 @@ async fn stopping_the_service_returns_to_not_registered() {
 
 // ---------------------------------------------------------------- support desk
 
-async fn desk_login(b: &mut Browser) {
-    let page = b.get("/desk").await;
-    assert!(
-        page.body
-            .contains("<label for=\"desk-operator\">オペレーターID</label>")
-    );
-    let ok = b
-        .post(
-            "/desk/login",
-            &[("operator", "desk-01"), ("password", "demo-desk-pw")],
-        )
-        .await;
-    assert_eq!(ok.location(), "/desk");
-}
-
 #[tokio::test]
 async fn the_desk_needs_its_own_login() {
-    let (portal, _) = portal().await;
+    let (portal, clock) = portal().await;
     let mut b = Browser::new(&portal);
     b.login(TARO).await;
     // A customer's session is not an operator's.
@@ -969,7 +957,7 @@ async fn the_desk_needs_its_own_login() {
         assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{path}");
         assert!(page.body.contains("desk-login-button"), "{path}");
     }
-    desk_login(&mut b).await;
+    b.desk_login(DESK_01, &clock).await;
     assert!(b.cookie("desk_session").is_some());
 }
 
@@ -986,7 +974,7 @@ async fn the_desk_resets_a_lost_phone_with_a_mandatory_reason() {
         .await;
 
     let mut desk = Browser::new(&portal);
-    desk_login(&mut desk).await;
+    desk.desk_login(DESK_01, &clock).await;
     let unknown = desk.get("/desk?login_id=9999-999999").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     let page = desk.get(&format!("/desk?login_id={}", HANAKO.0)).await;
@@ -1074,7 +1062,7 @@ async fn the_desk_erases_a_registration_on_a_data_protection_request() {
     let store = portal.state.engine.store();
 
     let mut desk = Browser::new(&portal);
-    desk_login(&mut desk).await;
+    desk.desk_login(DESK_01, &clock).await;
     let page = desk.get(&format!("/desk?login_id={}", HANAKO.0)).await;
     assert!(
         page.body
@@ -1207,7 +1195,7 @@ async fn the_desk_overview_shows_the_counts_the_lock_state_and_the_drift() {
     let (app, codes) = customer.enroll_with_codes(HANAKO, &clock).await;
     customer.post("/logout", &[]).await;
     let mut desk = Browser::new(&portal);
-    desk_login(&mut desk).await;
+    desk.desk_login(DESK_01, &clock).await;
 
     let page = desk_page(&mut desk, HANAKO.0).await;
     assert_eq!(page.text_of("otp-status").as_deref(), Some("利用中"));
@@ -1305,7 +1293,7 @@ async fn the_desks_code_check_tells_the_drift_counts_a_failure_and_consumes_noth
     let mails_before = portal.state.db.mails(100).await.unwrap().len();
 
     let mut desk = Browser::new(&portal);
-    desk_login(&mut desk).await;
+    desk.desk_login(DESK_01, &clock).await;
     let page = desk_page(&mut desk, HANAKO.0).await;
     assert!(page.body.contains("action=\"/desk/diagnose\""));
     assert!(
@@ -1456,7 +1444,7 @@ async fn the_desk_unlocks_after_a_lock_and_keeps_the_recovery_codes() {
 
     // Every check counts: ten of a code that matches nothing lock the service.
     let mut desk = Browser::new(&portal);
-    desk_login(&mut desk).await;
+    desk.desk_login(DESK_01, &clock).await;
     let page = desk_page(&mut desk, HANAKO.0).await;
     assert!(page.body.contains("action=\"/desk/unlock\""));
     assert!(
@@ -1608,7 +1596,7 @@ async fn the_desk_corrects_a_fast_clock_from_two_consecutive_codes() {
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
 
     let mut desk = Browser::new(&portal);
-    desk_login(&mut desk).await;
+    desk.desk_login(DESK_01, &clock).await;
     let page = desk_page(&mut desk, HANAKO.0).await;
     assert!(page.body.contains("action=\"/desk/resync\""));
     for label in [
@@ -1814,7 +1802,7 @@ async fn the_confirmation_shows_ten_recovery_codes_once() {
     let account = b.get("/account").await;
     let mails = b.get("/mail").await;
     let mut desk = Browser::new(&portal);
-    desk_login(&mut desk).await;
+    desk.desk_login(DESK_01, &clock).await;
     let looked_up = desk.get(&format!("/desk?login_id={}", TARO.0)).await;
     assert!(
         looked_up.body.contains("リカバリーコード発行（10 個）"),
@@ -2117,7 +2105,7 @@ async fn wrong_recovery_codes_count_with_wrong_codes_and_lock_the_service() {
         }
     ));
     let mut desk = Browser::new(&portal);
-    desk_login(&mut desk).await;
+    desk.desk_login(DESK_01, &clock).await;
     let page = desk.get(&format!("/desk?login_id={}", HANAKO.0)).await;
     assert!(page.body.contains("ロック中"), "the desk sees the lock");
     let mails = b.get("/mail").await;
@@ -2804,7 +2792,7 @@ async fn the_desk_shows_the_apps_by_name_and_removes_one() {
     clock.advance(30);
 
     let mut desk = Browser::new(&portal);
-    desk_login(&mut desk).await;
+    desk.desk_login(DESK_01, &clock).await;
     let page = desk_page(&mut desk, TARO.0).await;
     let table = page.body.split("id=\"authenticators\"").nth(1).unwrap();
     let table = &table[..table.find("</table>").unwrap()];
@@ -3110,7 +3098,7 @@ async fn the_new_screens_label_every_field() {
     pages.push(b.get("/account").await);
     pages.push(b.get("/stop/lost").await);
     let mut desk = Browser::new(&portal);
-    desk_login(&mut desk).await;
+    desk.desk_login(DESK_01, &clock).await;
     pages.push(desk_page(&mut desk, TARO.0).await);
     for page in &pages {
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -3251,7 +3239,7 @@ async fn every_field_has_a_label() {
     b.enroll(TARO, &clock).await;
     let mut desk = Browser::new(&portal);
     pages.push(desk.get("/desk").await);
-    desk_login(&mut desk).await;
+    desk.desk_login(DESK_01, &clock).await;
     let looked_up = desk_page(&mut desk, TARO.0).await;
     assert!(looked_up.body.contains("id=\"diagnose-code\""));
     pages.push(looked_up);

@@ -1,6 +1,8 @@
 //! Nothing secret reaches the log: a whole login and enrollment, a login with a recovery
 //! code (and a refused one), the issue of new recovery codes, the support desk's code
-//! check and resync from codes the customer read out, and (in `own` mode with the
+//! check and resync from codes the customer read out, the operator's login with the
+//! desk's one-time password (enrolled at the first login; refused codes too), and (in
+//! `own` mode with the
 //! transaction password) adding, confirming and removing apps, the desk's removal of one
 //! and the lost-phone 利用停止 with a recovery code, at TRACE level, with the
 //! request spans, the engine's spans and the audit lines of the delivery, hold no
@@ -11,7 +13,9 @@
 
 mod support;
 
-use support::{App, Browser, HANAKO, TARO, deliver, own_devices, portal, portal_with, wrong};
+use support::{
+    App, Browser, DESK_01, HANAKO, TARO, deliver, own_devices, portal, portal_with, wrong,
+};
 
 /// A log sink for one test: everything written at any level.
 #[derive(Clone, Default)]
@@ -90,17 +94,32 @@ async fn no_password_key_or_code_reaches_the_log() {
     assert_eq!(new_codes.len(), 10);
     recovery_codes.extend(new_codes);
 
-    // The support desk: a code check (4 minutes fast) and a resync from two consecutive
-    // codes the customer read out.
+    // The support desk: the operator's login (a wrong password, then the enrollment of
+    // the desk's one-time password with a refused code first; later a login with a wrong
+    // code, then the right one) …
     let mut desk = Browser::new(&portal);
-    desk.get("/desk").await;
-    let operator = desk
-        .post(
-            "/desk/login",
-            &[("operator", "desk-01"), ("password", "demo-desk-pw")],
-        )
+    desk.desk_password((DESK_01.0, "wrong-desk-pw-xyz")).await;
+    let operator = desk.desk_password(DESK_01).await;
+    assert_eq!(operator.location(), "/desk/enroll");
+    let desk_key = desk.get("/desk/enroll").await.copy_key();
+    let desk_app = App::from_key(&desk_key);
+    let mut desk_codes = vec![desk_app.code(&clock)];
+    desk.post("/desk/enroll", &[("code", &wrong(&desk_codes[0]))])
         .await;
+    let enrolled = desk.post("/desk/enroll", &[("code", &desk_codes[0])]).await;
+    assert_eq!(enrolled.location(), "/desk");
+    desk.get("/desk").await;
+    desk.post("/desk/logout", &[]).await;
+    clock.advance(30);
+    desk_codes.push(desk_app.code(&clock));
+    assert_eq!(desk.desk_password(DESK_01).await.location(), "/desk/otp");
+    desk.get("/desk/otp").await;
+    desk.post("/desk/otp", &[("code", &wrong(&desk_codes[1]))])
+        .await;
+    let operator = desk.post("/desk/otp", &[("code", &desk_codes[1])]).await;
     assert_eq!(operator.location(), "/desk");
+    // … a code check (4 minutes fast) and a resync from two consecutive codes the
+    // customer read out.
     desk.get(&format!("/desk?login_id={}", TARO.0)).await;
     let diagnosed_code = app.code_off_by(&clock, 240);
     let diagnosed = desk
@@ -193,13 +212,8 @@ async fn no_password_key_or_code_reaches_the_log() {
         .await;
     assert_eq!(removed.location(), "/account");
     let mut own_desk = Browser::new(&own);
-    own_desk.get("/desk").await;
-    own_desk
-        .post(
-            "/desk/login",
-            &[("operator", "desk-01"), ("password", "demo-desk-pw")],
-        )
-        .await;
+    let own_desk_app = own_desk.desk_login(DESK_01, &clock).await;
+    desk_codes.push(own_desk_app.code(&clock));
     own_desk.get(&format!("/desk?login_id={}", HANAKO.0)).await;
     let desk_removed = own_desk
         .post(
@@ -261,6 +275,9 @@ async fn no_password_key_or_code_reaches_the_log() {
         resync_first.as_str(),
         resync_second.as_str(),
         "demo-desk-pw",
+        "wrong-desk-pw-xyz",
+        desk_key.as_str(),
+        &desk_key[..8],
         csrf.as_str(),
         HANAKO.1,
         HANAKO.2,
@@ -274,6 +291,13 @@ async fn no_password_key_or_code_reaches_the_log() {
     }
     for code in &device_codes {
         assert!(!log.contains(code.as_str()), "an app's code in the log");
+    }
+    for code in &desk_codes {
+        assert!(!log.contains(code.as_str()), "a desk code in the log");
+        assert!(
+            !log.contains(wrong(code).as_str()),
+            "a wrong desk code in the log"
+        );
     }
     for call in [
         "add_authenticator",

@@ -10,7 +10,7 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use support::{App, Browser, HANAKO, TARO, portal, portal_configured};
+use support::{Browser, DESK_01, HANAKO, TARO, portal, portal_configured};
 use totp_enroll_portal::session::{SessionLifetimes, SessionSettings};
 
 /// The `Set-Cookie` values of `page`.
@@ -294,16 +294,11 @@ async fn behind_tls_the_cookies_have_the_host_prefix() {
 
 #[tokio::test]
 async fn the_desks_sessions_serve_desk_and_below_only() {
-    let (portal, _) = portal().await;
+    let (portal, clock) = portal().await;
     let mut b = Browser::new(&portal);
     b.login(TARO).await;
     let customer_token = b.get("/account").await.csrf().unwrap();
-    b.get("/desk").await;
-    b.post(
-        "/desk/login",
-        &[("operator", "desk-01"), ("password", "demo-desk-pw")],
-    )
-    .await;
+    b.desk_login(DESK_01, &clock).await;
     assert!(b.cookie("desk_session").is_some());
     // `/desktop` is a customer path: its POST is checked against the customer's session,
     // and it does not exist.
@@ -334,5 +329,4 @@ async fn session_lifetimes_follow_the_configuration() {
     }
     clock.advance(100);
     assert_eq!(b.get("/account").await.location(), "/login", "600 s in all");
-    let _ = App::scan;
 }

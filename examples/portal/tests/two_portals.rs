@@ -1,6 +1,7 @@
 //! Two portal instances on one database behave as one portal: each has its own router,
-//! engine and connection pool (as two processes behind a load balancer would), and a code
-//! submitted to both at once logs in exactly once.
+//! engine and connection pool (as two processes behind a load balancer would), a code
+//! submitted to both at once logs in exactly once, and a desk operator's failed logins
+//! count in the shared table whichever portal took them.
 //!
 //! Always on SQLite (one file, two pools); on PostgreSQL when `TOTP_ENROLL_PG_URL` is set
 //! (skipped with a notice otherwise, and a failure under `CI=true`: the rule of
@@ -142,4 +143,68 @@ async fn two_portals_on_one_postgres_database_accept_a_code_once() {
         return;
     };
     a_code_logs_in_once_across_both(Database::Postgres(url)).await;
+}
+
+/// A support-desk operator's failed logins count in the shared table whichever portal
+/// took them (one statement each, none lost), and the lock holds in both.
+async fn an_operators_failures_count_across_both(database: Database) {
+    let (one, two, _) = two_portals(&database).await;
+    // A database kept from an earlier run: start unlocked.
+    one.state.db.unlock_operator("desk-02").await.unwrap();
+    let wrong = [("operator", "desk-02"), ("password", "not-the-password")];
+    let mut attempts = Vec::new();
+    for portal in [&one, &two, &one, &two] {
+        let mut b = Browser::new(portal);
+        b.get("/desk").await;
+        attempts.push(async move { b.post("/desk/login", &wrong).await.status });
+    }
+    let (a, b, c, d) = tokio::join!(
+        attempts.remove(0),
+        attempts.remove(0),
+        attempts.remove(0),
+        attempts.remove(0)
+    );
+    assert!([a, b, c, d].iter().all(|s| *s == StatusCode::UNAUTHORIZED));
+    let row = two.state.db.operator("desk-02").await.unwrap().unwrap();
+    assert_eq!((row.failures, row.locked()), (4, false));
+    let mut fifth = Browser::new(&two);
+    fifth.get("/desk").await;
+    assert_eq!(
+        fifth.post("/desk/login", &wrong).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut on_one = Browser::new(&one);
+    on_one.get("/desk").await;
+    let refused = on_one
+        .post(
+            "/desk/login",
+            &[("operator", "desk-02"), ("password", "demo-desk-pw2")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "locked in both");
+    one.state.db.unlock_operator("desk-02").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operators_failures_count_across_two_portals_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("totp-portal-ops-{}-{}", std::process::id(), T0));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("portal.db");
+    drop(
+        totp_enroll::store::SqliteStore::connect(file.to_str().unwrap())
+            .await
+            .unwrap(),
+    );
+    an_operators_failures_count_across_both(Database::Sqlite(file.to_str().unwrap().to_owned()))
+        .await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operators_failures_count_across_two_portals_on_postgres() {
+    let Some(url) = pg_env::pg_url("portal tests (an operator's failures on two portals)") else {
+        return;
+    };
+    an_operators_failures_count_across_both(Database::Postgres(url)).await;
 }

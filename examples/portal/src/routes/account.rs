@@ -131,20 +131,25 @@ fn unfinished(data: &SessionData) -> Option<Unfinished> {
                 href: "/recovery-codes/show",
             },
         });
-    let key = data.provisioning.as_ref().map(|(shown, _)| match shown {
-        Shown::Enrollment => Unfinished {
-            message: "サービス申込の登録用二次元バーコードを表示できます。",
-            href: "/apply/register",
-        },
-        Shown::Redisplay => Unfinished {
-            message: "登録コード再表示が完了していません。",
-            href: "/redisplay/show",
-        },
-        Shown::Device(_) => Unfinished {
-            message: "別の端末を追加の登録が完了していません。",
-            href: "/devices/register",
-        },
-    });
+    let key = data
+        .provisioning
+        .as_ref()
+        .and_then(|(shown, _)| match shown {
+            Shown::Enrollment => Some(Unfinished {
+                message: "サービス申込の登録用二次元バーコードを表示できます。",
+                href: "/apply/register",
+            }),
+            Shown::Redisplay => Some(Unfinished {
+                message: "登録コード再表示が完了していません。",
+                href: "/redisplay/show",
+            }),
+            Shown::Device(_) => Some(Unfinished {
+                message: "別の端末を追加の登録が完了していません。",
+                href: "/devices/register",
+            }),
+            // An operator's (never in a customer's session).
+            Shown::Operator => None,
+        });
     codes.or(key)
 }
 

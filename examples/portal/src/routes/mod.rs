@@ -85,9 +85,10 @@ pub async fn logged_in(app: &AppState, session: &Session) -> Result<LoggedIn, Re
     })
 }
 
-/// The engine's account id of a login ID.
+/// The engine's account id of a customer's login ID (never an operator's:
+/// [`crate::accounts`]).
 pub fn account_id(login_id: &str) -> Result<AccountId, AppError> {
-    AccountId::new(login_id).map_err(|e| AppError::internal(format!("account id: {e}")))
+    crate::accounts::customer_account(login_id)
 }
 
 /// The frame of a page for a visitor who is not logged in.

@@ -61,6 +61,8 @@ pub enum Shown {
     Redisplay,
     /// 別の端末を追加: the registration screen of the new (pending) authenticator `id`.
     Device(u8),
+    /// A support-desk operator's enrollment of the desk's one-time password.
+    Operator,
 }
 
 /// Which screen freshly issued recovery codes belong to.
@@ -79,6 +81,27 @@ pub struct PendingLogin {
     pub login_id: String,
     /// When the password was accepted.
     pub at: u64,
+}
+
+/// A support-desk operator who passed the password step and owes the second factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingOperator {
+    /// The operator ID.
+    pub operator: String,
+    /// When the password was accepted.
+    pub at: u64,
+    /// What the second step is.
+    pub step: OperatorStep,
+}
+
+/// The second step of an operator's login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorStep {
+    /// The one-time password of the desk's engine (`/desk/otp`).
+    Code,
+    /// No one-time password yet: its enrollment, confirmed by its first code
+    /// (`/desk/enroll`).
+    Enrollment,
 }
 
 /// The state of one session.
@@ -106,8 +129,10 @@ pub struct SessionData {
     /// A notice for 登録情報照会 after an action that leads back to it (an app added or
     /// removed), shown once.
     pub account_notice: Option<String>,
-    /// The logged-in support-desk operator.
+    /// The logged-in support-desk operator (password AND one-time password passed).
     pub operator: Option<String>,
+    /// Password step passed at the desk, one-time password (or its enrollment) awaited.
+    pub pending_operator: Option<PendingOperator>,
     /// The result of the operator's last コード確認 or 時刻ずれの補正, for the one page
     /// after its redirect (it holds no code: only what the engine found).
     pub desk_result: Option<DeskResult>,

@@ -181,6 +181,22 @@ impl Phone {
         }
     }
 
+    /// The app set up by typing the unspaced setup key `key` (the desk's enrollment: the
+    /// key of `#copy-key`), under the portal's OTP settings.
+    pub fn from_setup_key(key: &str) -> Self {
+        let secret = totp_enroll::Secret::from_base32(key).expect("a base32 setup key");
+        let policy =
+            totp_enroll::OtpPolicy::new(totp_enroll_portal::DESK_ISSUER).expect("a policy");
+        let totp = Totp::new(&secret, &policy);
+        let period = u64::from(totp.period());
+        Self {
+            totp,
+            period,
+            last_step: None,
+            typed: Vec::new(),
+        }
+    }
+
     /// The code the app shows now, as it shows it (`123 456`), after moving the portal's
     /// clock to the next step if this step's code was already used or fewer than 3 s of the
     /// step remain (no race with a step boundary).

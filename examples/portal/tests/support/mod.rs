@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use axum::Router;
 use axum::body::Body;
@@ -12,7 +12,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use totp_enroll::{Clock, ManualClock, OtpPolicy, Secret, Totp};
-use totp_enroll_portal::app::{self, Portal, PortalOptions};
+use totp_enroll_portal::app::{self, AppState, Portal, PortalOptions};
 use totp_enroll_portal::config::{
     Database, SecondDeviceConfig, generate_key_ring_text, key_ring_from_text,
 };
@@ -21,6 +21,14 @@ use tower::ServiceExt as _;
 /// The demo customer of the manual and the one the browser test uses.
 pub const TARO: (&str, &str, &str) = ("0123-456789", "demo-login-pw", "demo-trade-pw");
 pub const HANAKO: (&str, &str, &str) = ("0123-000002", "demo-login-pw2", "demo-trade-pw2");
+
+/// The demo support-desk operators (README: demo data).
+pub const DESK_01: (&str, &str) = ("desk-01", "demo-desk-pw");
+pub const DESK_02: (&str, &str) = ("desk-02", "demo-desk-pw2");
+
+/// The desk's authenticator apps enrolled so far: per portal (held weakly, so that a
+/// dropped portal's entry is never taken for another's) and operator, the setup key.
+static DESK_APPS: Mutex<Vec<(Weak<AppState>, String, String)>> = Mutex::new(Vec::new());
 
 /// Start of the tests' time: 2025-11-24T16:00:00Z, at the start of a 30 s step.
 pub const T0: i64 = 1_764_000_000;
@@ -146,11 +154,16 @@ pub struct Browser {
     pub csrf: Option<String>,
     pub peer: Option<SocketAddr>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The portal (for the desk apps its operators enrolled).
+    state: Option<Weak<AppState>>,
 }
 
 impl Browser {
     pub fn new(portal: &Portal) -> Self {
-        Self::on(portal.router.clone())
+        Self {
+            state: Some(Arc::downgrade(&portal.state)),
+            ..Self::on(portal.router.clone())
+        }
     }
 
     pub fn on(router: Router) -> Self {
@@ -160,6 +173,7 @@ impl Browser {
             csrf: None,
             peer: None,
             headers: Vec::new(),
+            state: None,
         }
     }
 
@@ -276,6 +290,97 @@ impl Browser {
         self.get("/login").await;
         self.post("/login", &[("login_id", id), ("password", pw)])
             .await
+    }
+
+    /// The desk's password step from its login page: the answer (303 to `/desk/otp` or
+    /// `/desk/enroll`, or a refusal).
+    pub async fn desk_password(&mut self, (operator, password): (&str, &str)) -> Page {
+        let page = self.get("/desk").await;
+        assert!(
+            page.body
+                .contains("<label for=\"desk-operator\">オペレーターID</label>"),
+            "the desk's login page: {}",
+            page.body
+        );
+        self.post(
+            "/desk/login",
+            &[("operator", operator), ("password", password)],
+        )
+        .await
+    }
+
+    /// Logs `operator` in at the desk: the password, then the desk's one-time password.
+    /// At the operator's first login in this portal it enrolls (the setup key read from
+    /// `#copy-key`, the first code confirms) and remembers the app for later logins.
+    /// Returns the operator's app. A second login of the operator within one 30 s step
+    /// is refused as a replay: advance the clock between.
+    pub async fn desk_login(&mut self, operator: (&str, &str), clock: &ManualClock) -> App {
+        let step = self.desk_password(operator).await;
+        let app = match step.location() {
+            "/desk/enroll" => {
+                let page = self.get("/desk/enroll").await;
+                assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+                let key = page.copy_key();
+                let app = App::from_key(&key);
+                let confirmed = self
+                    .post("/desk/enroll", &[("code", &app.code(clock))])
+                    .await;
+                assert_eq!(confirmed.location(), "/desk", "{}", confirmed.body);
+                if let Some(state) = &self.state {
+                    DESK_APPS
+                        .lock()
+                        .unwrap()
+                        .push((state.clone(), operator.0.to_owned(), key));
+                }
+                app
+            }
+            "/desk/otp" => {
+                let key = self
+                    .state
+                    .as_ref()
+                    .and_then(|state| {
+                        DESK_APPS
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .rev()
+                            .find(|(s, op, _)| s.ptr_eq(state) && op == operator.0)
+                            .map(|(_, _, key)| key.clone())
+                    })
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{} enrolled outside desk_login: use desk_login_with",
+                            operator.0
+                        )
+                    });
+                let app = App::from_key(&key);
+                self.desk_code(&app, clock).await;
+                app
+            }
+            other => panic!("desk password step: {} {other}: {}", step.status, step.body),
+        };
+        self.get("/desk").await;
+        app
+    }
+
+    /// Logs `operator` in at the desk with its `app` (already enrolled).
+    pub async fn desk_login_with(
+        &mut self,
+        operator: (&str, &str),
+        app: &App,
+        clock: &ManualClock,
+    ) {
+        let step = self.desk_password(operator).await;
+        assert_eq!(step.location(), "/desk/otp", "{}", step.body);
+        self.desk_code(app, clock).await;
+        self.get("/desk").await;
+    }
+
+    async fn desk_code(&mut self, app: &App, clock: &ManualClock) {
+        let form = self.get("/desk/otp").await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        let done = self.post("/desk/otp", &[("code", &app.code(clock))]).await;
+        assert_eq!(done.location(), "/desk", "{} {}", done.status, done.body);
     }
 
     /// Logs in a customer who does not use the service.
@@ -396,7 +501,12 @@ pub struct App {
 
 impl App {
     pub fn scan(page: &Page) -> Self {
-        let secret = Secret::from_base32(&page.copy_key()).unwrap();
+        Self::from_key(&page.copy_key())
+    }
+
+    /// The app set up with the unspaced setup key `key`.
+    pub fn from_key(key: &str) -> Self {
+        let secret = Secret::from_base32(key).unwrap();
         let policy = OtpPolicy::new(totp_enroll_portal::ISSUER).unwrap();
         Self {
             totp: Totp::new(&secret, &policy),

@@ -1,23 +1,54 @@
-//! Who is at the desk: the operator of the desk session, the page frame with the
-//! session's CSRF token, and the login page for a visitor who is not one.
+//! Who is at the desk: the operator of the desk session (both login steps passed), the
+//! page frame with the session's CSRF token, and the login page for a visitor who is not
+//! one. An operator half-way (password passed, one-time password or its enrollment
+//! awaited) reaches nothing but that step.
 
 use axum::http::StatusCode;
 
-use super::super::Page;
-use crate::session::Session;
+use super::super::{Page, Reject};
+use crate::session::{OperatorStep, Session};
 use crate::views::{self, Chrome, DeskLoginPage};
 
-/// The page frame of the desk session and its operator (`None`: nobody logged in).
-pub fn chrome(session: &Session) -> (Chrome, Option<String>) {
+/// A logged-in operator.
+#[derive(Debug, Clone)]
+pub struct DeskOperator {
+    /// The operator ID.
+    pub id: String,
+    /// The page frame.
+    pub chrome: Chrome,
+}
+
+/// The logged-in operator of `session`; otherwise the step it owes (a redirect to
+/// `/desk/otp` or `/desk/enroll`) or, for a visitor, the login page (401).
+pub fn operator(session: &Session) -> Result<DeskOperator, Reject> {
     let data = session.data();
-    (
-        Chrome {
-            csrf: session.csrf(),
-            customer_name: None,
-            operator: data.operator.clone(),
-        },
-        data.operator,
-    )
+    if let Some(id) = data.operator {
+        return Ok(DeskOperator {
+            chrome: Chrome {
+                csrf: data.csrf,
+                customer_name: None,
+                operator: Some(id.clone()),
+            },
+            id,
+        });
+    }
+    match data.pending_operator.map(|p| p.step) {
+        Some(OperatorStep::Code) => Err(Reject::Redirect("/desk/otp")),
+        Some(OperatorStep::Enrollment) => Err(Reject::Redirect("/desk/enroll")),
+        None => {
+            let page = login_page(session, StatusCode::UNAUTHORIZED, None)?;
+            Err(Reject::Page(Box::new(page)))
+        }
+    }
+}
+
+/// The frame of a page for an operator who is not logged in (yet).
+pub fn anonymous_chrome(session: &Session) -> Chrome {
+    Chrome {
+        csrf: session.csrf(),
+        customer_name: None,
+        operator: None,
+    }
 }
 
 /// The operators' login page with `status` and a refusal.
@@ -25,7 +56,7 @@ pub fn login_page(session: &Session, status: StatusCode, error: Option<String>) 
     Ok(views::page(
         status,
         &DeskLoginPage {
-            chrome: chrome(session).0,
+            chrome: anonymous_chrome(session),
             error,
         },
     ))

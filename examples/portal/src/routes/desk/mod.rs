@@ -21,12 +21,23 @@
 //! No code typed here is logged, echoed into the page or put in a URL: the result of a
 //! check or a resync goes to the next page through the operator's session.
 //!
-//! The module's files: this one looks a customer up and acts on the account;
-//! [`login`] is the operators' login; [`guard`] the check that an operator is logged in;
-//! [`wording`] the desk's texts and the pure helpers that word what the engine found.
+//! Operators log in with their password AND a one-time password of the desk's own engine
+//! ([`crate::app::AppState::desk_engine`]); without one yet, they enroll right after the
+//! password and reach nothing else of the desk before confirming it. Five consecutive
+//! failures of either factor lock the operator until another one unlocks it.
+//!
+//! The module's files: this one looks a customer up and acts on the account; [`login`]
+//! is the operators' password and one-time password steps, [`enroll`] their enrollment,
+//! [`lock`] the count of their failures and the lock; [`operators`] another operator's
+//! unlock and reset of the one-time password; [`guard`] the check that an operator is
+//! logged in; [`wording`] the desk's texts and the pure helpers that word what the engine
+//! found.
 
+pub mod enroll;
 pub mod guard;
+pub mod lock;
 pub mod login;
+pub mod operators;
 pub mod wording;
 
 use axum::Form;
@@ -40,16 +51,14 @@ use super::{Page, Reject, account_id, devices, refused_page};
 use crate::app::SharedState;
 use crate::session::{DeskResult, Session};
 use crate::views::{self, Chrome, DeskAuthenticator, DeskCustomer, DeskPage};
-use guard::{chrome, login_page};
+use guard::login_page;
 use wording::{
     DIAGNOSED, DeskAction, Found, NOT_FOUND, REMOVED, RESYNCED, desk_refusal, diagnosis_lines,
-    drift_cell, drift_sentence, lock_state, which_app,
+    drift_cell, drift_sentence, lock_state, reason_line, which_app,
 };
 
 /// How many audit events the desk shows.
 const RECENT_EVENTS: i64 = 20;
-/// Longest reason, in characters.
-const MAX_REASON_CHARS: usize = 500;
 
 /// `?login_id=…&done=reset` (or `forget`, `unlock`, `diagnose`, `resync`).
 #[derive(Debug, Deserialize)]
@@ -109,10 +118,12 @@ pub async fn show(
     Extension(session): Extension<Session>,
     Query(lookup): Query<Lookup>,
 ) -> Page {
-    let (chrome, operator) = chrome(&session);
-    if operator.is_none() {
-        return login_page(&session, StatusCode::OK, None);
-    }
+    let chrome = match guard::operator(&session) {
+        Ok(me) => me.chrome,
+        // Nobody logged in: the login form (an operator half-way is sent on to the step).
+        Err(Reject::Page(_)) => return login_page(&session, StatusCode::OK, None),
+        Err(other) => return Err(other),
+    };
     let login_id = lookup.login_id.unwrap_or_default().trim().to_owned();
     let done = lookup.done.as_deref();
     let mut notice = DeskAction::NOTICED
@@ -426,29 +437,13 @@ async fn checked(
     login_id: &str,
     reason: Option<(&str, DeskAction)>,
 ) -> Result<Target, Reject> {
-    let (chrome, operator) = chrome(session);
-    let Some(operator) = operator else {
-        let page = login_page(session, StatusCode::UNAUTHORIZED, None)?;
-        return Err(Reject::Page(Box::new(page)));
-    };
-    // One line of text: newlines and other control characters become spaces (the reason
-    // goes to the audit log).
-    let (text, error) = match reason {
-        Some((reason, action)) => {
-            let line: String = reason
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
-            let line = line.trim().to_owned();
-            let error = if line.is_empty() {
-                Some(action.no_reason())
-            } else if line.chars().count() > MAX_REASON_CHARS {
-                Some(action.reason_too_long())
-            } else {
-                None
-            };
-            (line, error)
-        }
+    let me = guard::operator(session)?;
+    let chrome = me.chrome;
+    let operator = me.id;
+    // One line of text (the reason goes to the audit log).
+    let (text, error) = match reason.map(|(reason, action)| reason_line(reason, action)) {
+        Some(Ok(line)) => (line, None),
+        Some(Err(error)) => (String::new(), Some(error)),
         None => (String::new(), None),
     };
     let login_id = login_id.trim().to_owned();

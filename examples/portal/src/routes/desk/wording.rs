@@ -1,5 +1,6 @@
 //! The desk's Japanese texts and the pure helpers that word what the engine found: the
-//! actions' notices and refusals, the 時刻のずれ cell, durations as an operator says them,
+//! actions' notices and refusals (on customers and on operators), the operators' login
+//! texts, a reason as one line, the 時刻のずれ cell, durations as an operator says them,
 //! and what コード確認 tells the operator. No I/O here: each is unit-tested below.
 
 use totp_enroll::{AccountOverview, Diagnosis, EngineError, Refusal, Window};
@@ -14,6 +15,47 @@ pub const RESYNCED: &str = "resync";
 pub const REMOVED: &str = "remove-authenticator";
 /// The page's answer when the login ID is no customer's.
 pub const NOT_FOUND: &str = "該当するお客さまが見つかりません。";
+/// Longest reason, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// The refusal of an unknown operator ID and of a wrong password alike.
+pub const WRONG_OPERATOR_LOGIN: &str = "オペレーターIDまたはパスワードが正しくありません。";
+/// The refusal of a locked operator (whatever the password).
+pub const OPERATOR_LOCKED: &str = "このオペレーターIDは、ログインに続けて失敗したためロックされています。ほかのオペレーターにロック解除を依頼してください。";
+/// The refusal of an operator whose enrollment of the one-time password is locked.
+pub const OPERATOR_ENROLLMENT_LOCKED: &str = "ワンタイムパスワードの登録がロックされています。ほかのオペレーターにワンタイムパスワードのリセットを依頼してください。";
+/// The refusal of an action of an operator on themselves.
+pub const NOT_YOURSELF: &str = "ご自身のロック解除やワンタイムパスワードのリセットはできません。ほかのオペレーターに依頼してください。";
+/// The page's answer when the operator ID is no operator's.
+pub const NO_SUCH_OPERATOR: &str = "該当するオペレーターが見つかりません。";
+
+/// The audit line of an operator locked by its `failures`th consecutive failure.
+pub fn operator_locked_detail(failures: i64) -> String {
+    format!("オペレーターをロック（ログインの連続失敗 {failures} 回）")
+}
+
+/// The audit line of an operator unlocked by `by` for `reason`.
+pub fn operator_unlocked_detail(by: &str, reason: &str) -> String {
+    format!("オペレーターのロック解除（担当 {by}：{reason}）")
+}
+
+/// `reason` as one line (newlines and other control characters become spaces, trimmed),
+/// or `action`'s refusal when it is empty or longer than [`MAX_REASON_CHARS`]. The engine
+/// checks its characters.
+pub fn reason_line(reason: &str, action: DeskAction) -> Result<String, &'static str> {
+    let line: String = reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let line = line.trim().to_owned();
+    if line.is_empty() {
+        Err(action.no_reason())
+    } else if line.chars().count() > MAX_REASON_CHARS {
+        Err(action.reason_too_long())
+    } else {
+        Ok(line)
+    }
+}
 
 /// What an operator does to a customer's service, with a reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +70,11 @@ pub enum DeskAction {
     Forget,
     /// このアプリを削除: one app of several is removed; the others keep working.
     RemoveAuthenticator,
+    /// オペレーターのロック解除 (another operator): its failures and lock are cleared.
+    OperatorUnlock,
+    /// オペレーターのワンタイムパスワードのリセット (another operator, a lost phone): the
+    /// operator enrolls again at the next login.
+    OperatorReset,
 }
 
 impl DeskAction {
@@ -42,6 +89,8 @@ impl DeskAction {
             Self::Reset => "reset",
             Self::Forget => "forget",
             Self::RemoveAuthenticator => REMOVED,
+            Self::OperatorUnlock => "operator-unlock",
+            Self::OperatorReset => "operator-reset",
         }
     }
 
@@ -53,6 +102,8 @@ impl DeskAction {
             Self::Reset => "リセットの理由を入力してください。",
             Self::Forget => "個人情報削除の理由（ご依頼の内容）を入力してください。",
             Self::RemoveAuthenticator => "アプリの削除の理由を入力してください。",
+            Self::OperatorUnlock => "オペレーターのロック解除の理由を入力してください。",
+            Self::OperatorReset => "ワンタイムパスワードのリセットの理由を入力してください。",
         }
     }
 
@@ -64,6 +115,12 @@ impl DeskAction {
             Self::Reset => "リセットの理由は500文字以内で入力してください。",
             Self::Forget => "個人情報削除の理由は500文字以内で入力してください。",
             Self::RemoveAuthenticator => "アプリの削除の理由は500文字以内で入力してください。",
+            Self::OperatorUnlock => {
+                "オペレーターのロック解除の理由は500文字以内で入力してください。"
+            }
+            Self::OperatorReset => {
+                "ワンタイムパスワードのリセットの理由は500文字以内で入力してください。"
+            }
         }
     }
 
@@ -80,6 +137,10 @@ impl DeskAction {
                 "ご依頼によりワンタイムパスワードサービスの登録情報を削除しました（未登録）。"
             }
             Self::RemoveAuthenticator => "アプリを削除しました。",
+            Self::OperatorUnlock => "オペレーターのロックを解除しました（連続失敗回数 0 回）。",
+            Self::OperatorReset => {
+                "オペレーターのワンタイムパスワードをリセットしました。次回のログインで登録し直していただきます（ログイン中の画面は終了しました）。"
+            }
         }
     }
 }
@@ -277,6 +338,23 @@ pub fn desk_refusal(error: &EngineError, action: Option<DeskAction>) -> Option<&
 mod tests {
     use super::*;
     use crate::views;
+
+    #[test]
+    fn a_reason_is_one_line_given_and_bounded() {
+        assert_eq!(
+            reason_line(" 端末紛失\n本人確認済み ", DeskAction::Reset).as_deref(),
+            Ok("端末紛失 本人確認済み")
+        );
+        assert_eq!(
+            reason_line(" \n ", DeskAction::OperatorReset),
+            Err(DeskAction::OperatorReset.no_reason())
+        );
+        assert_eq!(
+            reason_line(&"あ".repeat(501), DeskAction::OperatorUnlock),
+            Err(DeskAction::OperatorUnlock.reason_too_long())
+        );
+        assert!(reason_line(&"あ".repeat(500), DeskAction::Unlock).is_ok());
+    }
 
     #[test]
     fn durations_read_as_an_operator_says_them() {

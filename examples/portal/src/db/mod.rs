@@ -1,6 +1,7 @@
 //! The portal's own tables (customers, operators, audit log, mail outbox) in the same
 //! database as the library's enrollment table, with migrations of their own, and the demo
-//! data created on first start.
+//! data created on first start. The operators' rows and their login failures are in
+//! `operators.rs`.
 
 use std::borrow::Cow;
 
@@ -30,8 +31,12 @@ macro_rules! on_pool {
     };
 }
 
+pub mod operators;
+
+pub use operators::{OperatorFailures, OperatorRow};
+
 /// The portal's migrations, in order: (version, description, SQL).
-fn migrator(migrations: [(i64, &'static str, &'static str); 2]) -> Migrator {
+fn migrator<const N: usize>(migrations: [(i64, &'static str, &'static str); N]) -> Migrator {
     Migrator {
         migrations: Cow::Owned(
             migrations
@@ -178,8 +183,10 @@ pub const DEMO_CUSTOMERS: [DemoCustomer; 2] = [
     },
 ];
 
-/// The demo support-desk operator: ID and password.
-pub const DEMO_OPERATOR: (&str, &str) = ("desk-01", "demo-desk-pw");
+/// The demo support-desk operators: ID and password (each enrolls the desk's one-time
+/// password at its first login; either unlocks or resets the other).
+pub const DEMO_OPERATORS: [(&str, &str); 2] =
+    [("desk-01", "demo-desk-pw"), ("desk-02", "demo-desk-pw2")];
 
 impl Db {
     /// Applies the portal's migrations (idempotent; recorded in sqlx's `_sqlx_migrations`).
@@ -190,12 +197,17 @@ impl Db {
                     (
                         1,
                         "portal tables",
-                        include_str!("../migrations/sqlite/0001_portal_tables.sql"),
+                        include_str!("../../migrations/sqlite/0001_portal_tables.sql"),
                     ),
                     (
                         2,
                         "audit delivery",
-                        include_str!("../migrations/sqlite/0002_audit_delivery.sql"),
+                        include_str!("../../migrations/sqlite/0002_audit_delivery.sql"),
+                    ),
+                    (
+                        3,
+                        "operator lock",
+                        include_str!("../../migrations/sqlite/0003_operator_lock.sql"),
                     ),
                 ])
                 .run(pool)
@@ -206,12 +218,17 @@ impl Db {
                     (
                         1,
                         "portal tables",
-                        include_str!("../migrations/postgres/0001_portal_tables.sql"),
+                        include_str!("../../migrations/postgres/0001_portal_tables.sql"),
                     ),
                     (
                         2,
                         "audit delivery",
-                        include_str!("../migrations/postgres/0002_audit_delivery.sql"),
+                        include_str!("../../migrations/postgres/0002_audit_delivery.sql"),
+                    ),
+                    (
+                        3,
+                        "operator lock",
+                        include_str!("../../migrations/postgres/0003_operator_lock.sql"),
                     ),
                 ])
                 .run(pool)
@@ -238,17 +255,25 @@ impl Db {
             self.insert_customer(&customer).await?;
             created = true;
         }
-        let (operator, password) = DEMO_OPERATOR;
-        if self.operator_hash(operator).await?.is_none() {
-            self.insert_operator(operator, &passwords.hash(password).await?)
-                .await?;
-            created = true;
+        for (operator, password) in DEMO_OPERATORS {
+            if self.operator(operator).await?.is_none() {
+                self.insert_operator(operator, &passwords.hash(password).await?)
+                    .await?;
+                created = true;
+            }
         }
         Ok(created)
     }
 
-    /// Adds a customer (nothing if the login ID exists).
+    /// Adds a customer (nothing if the login ID exists). A login ID in the operators'
+    /// namespace (`desk:…`, [`crate::accounts`]) is refused: its engine account would be
+    /// an operator's.
     pub async fn insert_customer(&self, c: &Customer) -> Result<(), sqlx::Error> {
+        if crate::accounts::is_operator_namespace(&c.login_id) {
+            return Err(sqlx::Error::Protocol(
+                "a customer login ID in the operators' namespace".into(),
+            ));
+        }
         const SQL: &str = "INSERT INTO portal_customers \
             (login_id, name, email, login_password_hash, trade_password_hash) \
             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (login_id) DO NOTHING";
@@ -263,15 +288,11 @@ impl Db {
             .map(|_| ()))
     }
 
-    /// Adds an operator (nothing if the ID exists).
-    pub async fn insert_operator(&self, id: &str, hash: &str) -> Result<(), sqlx::Error> {
-        const SQL: &str = "INSERT INTO portal_operators (operator_id, password_hash) \
-            VALUES ($1, $2) ON CONFLICT (operator_id) DO NOTHING";
-        on_pool!(self, pool => sqlx::query(SQL).bind(id).bind(hash).execute(pool).await.map(|_| ()))
-    }
-
-    /// The customer with this login ID.
+    /// The customer with this login ID; none in the operators' namespace (`desk:…`).
     pub async fn customer(&self, login_id: &str) -> Result<Option<Customer>, sqlx::Error> {
+        if crate::accounts::is_operator_namespace(login_id) {
+            return Ok(None);
+        }
         const SQL: &str = "SELECT login_id, name, email, login_password_hash, \
             trade_password_hash FROM portal_customers WHERE login_id = $1";
         let row = on_pool!(self, pool => sqlx::query(SQL)
@@ -290,12 +311,6 @@ impl Db {
         row.transpose()
     }
 
-    /// The password hash of an operator.
-    pub async fn operator_hash(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
-        const SQL: &str = "SELECT password_hash FROM portal_operators WHERE operator_id = $1";
-        on_pool!(self, pool => sqlx::query_scalar(SQL).bind(id).fetch_optional(pool).await)
-    }
-
     /// Appends the audit row of an outbox event, unless that event already has one
     /// (a redelivery). Returns whether the row is new.
     pub async fn insert_audit(&self, row: &NewAudit<'_>) -> Result<bool, sqlx::Error> {
@@ -306,6 +321,29 @@ impl Db {
             .bind(row.event_id).bind(row.account).bind(row.at).bind(row.kind).bind(row.detail)
             .bind(row.request_id).bind(row.client).bind(row.user_agent)
             .execute(pool).await.map(|done| done.rows_affected() == 1))
+    }
+
+    /// Appends an audit row of the portal's own (no engine event: no event id), e.g. an
+    /// operator locked or unlocked; with the current request's id, client and user agent.
+    pub async fn insert_portal_audit(
+        &self,
+        account: &str,
+        at: u64,
+        kind: &str,
+        detail: &str,
+    ) -> Result<(), sqlx::Error> {
+        const SQL: &str = "INSERT INTO portal_audit \
+            (event_id, account, at, kind, detail, request_id, client, user_agent) \
+            VALUES (NULL, $1, $2, $3, $4, $5, $6, $7)";
+        let context = totp_enroll::RequestContext::current();
+        let context = context.as_ref();
+        let at = i64::try_from(at).unwrap_or(i64::MAX);
+        on_pool!(self, pool => sqlx::query(SQL)
+            .bind(account).bind(at).bind(kind).bind(detail)
+            .bind(context.and_then(totp_enroll::RequestContext::request_id))
+            .bind(context.and_then(totp_enroll::RequestContext::client))
+            .bind(context.and_then(totp_enroll::RequestContext::user_agent))
+            .execute(pool).await.map(|_| ()))
     }
 
     /// The newest `limit` audit rows of an account, newest first.

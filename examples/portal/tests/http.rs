@@ -1039,6 +1039,9 @@ async fn the_desk_resets_a_lost_phone_with_a_mandatory_reason() {
             .contains("サポート窓口リセット（担当 desk-01：端末紛失 本人確認済み）")
     );
 
+    // The customer's session ended with the reset; logged in again: 未登録.
+    assert_eq!(customer.get("/account").await.location(), "/login");
+    customer.login(HANAKO).await;
     assert_eq!(
         customer
             .get("/account")
@@ -1139,7 +1142,10 @@ async fn the_desk_erases_a_registration_on_a_data_protection_request() {
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].to_address, "hanako@example.jp");
 
-    // The customer sees 未登録 and may apply again over the tombstone.
+    // The customer's session ended with the erasure; logged in again: 未登録, and may
+    // apply again over the tombstone.
+    assert_eq!(customer.get("/account").await.location(), "/login");
+    customer.login(HANAKO).await;
     assert_eq!(
         customer
             .get("/account")

@@ -320,6 +320,8 @@ pub async fn remove_submit(
     };
     match removed {
         Ok(()) => {
+            // A factor removed: the customer's other sessions end; this one continues.
+            session.end_other_sessions();
             session.update(|d| {
                 d.account_notice = Some(format!(
                     "「{name}」を削除しました。このアプリのワンタイムパスワードはご利用いただけません。"

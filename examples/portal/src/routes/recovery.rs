@@ -65,6 +65,9 @@ pub async fn submit(
         .await;
     match issued {
         Ok(codes) => {
+            // The earlier set is void (a session that logged in with one of its codes may
+            // be someone else's): the customer's other sessions end; this one continues.
+            session.end_other_sessions();
             session.update(|d| d.recovery_codes = Some((Issued::Reissue, Arc::new(codes))));
             Ok(Redirect::to("/recovery-codes/show").into_response())
         }

@@ -53,6 +53,8 @@ pub async fn submit(
     let stopped = app.engine.stop(&me.account, &form.code).await;
     match stopped {
         Ok(()) => {
+            // A factor removed: the customer's other sessions end; this one continues.
+            session.end_other_sessions();
             session.update(|d| d.provisioning = None);
             Ok(Redirect::to("/stop/done").into_response())
         }
@@ -127,6 +129,8 @@ pub async fn lost_submit(
         .await;
     match stopped {
         Ok(()) => {
+            // A factor removed: the customer's other sessions end; this one continues.
+            session.end_other_sessions();
             session.update(|d| {
                 d.provisioning = None;
                 d.recovered = false;

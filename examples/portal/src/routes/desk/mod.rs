@@ -385,6 +385,7 @@ pub async fn remove_authenticator(
     };
     match result {
         Ok(()) => {
+            end_customer_sessions(&app, &target.login_id);
             let line = match name {
                 Some(name) => format!(
                     "アプリ{name}を削除しました。ほかのアプリはそのままお使いいただけます。"
@@ -410,12 +411,27 @@ async fn finish(
     result: Result<(), EngineError>,
 ) -> Page {
     match result {
-        Ok(()) => Ok(done(session, target.login_id, action.name(), None)),
+        Ok(()) => {
+            if matches!(action, DeskAction::Reset | DeskAction::Forget) {
+                end_customer_sessions(app, &target.login_id);
+            }
+            Ok(done(session, target.login_id, action.name(), None))
+        }
         Err(error) => {
             let addition = desk_refusal(&error, Some(action));
             refused(app, target, error, addition).await
         }
     }
+}
+
+/// A factor of the customer was removed at the desk (reset, erasure, one app): every
+/// session of the customer ends (whoever holds one logs in again, with what remains).
+fn end_customer_sessions(app: &SharedState, login_id: &str) {
+    let ended = app.sessions.end_sessions_of(login_id, None);
+    tracing::info!(
+        ended,
+        "the customer's sessions ended after a factor was removed"
+    );
 }
 
 /// The customer an action is for, the operator, and the reason (one line).

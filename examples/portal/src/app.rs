@@ -52,6 +52,8 @@ pub struct AppState {
     pub desk_sessions: Arc<SessionStore>,
     /// How a second device gets its codes (the engine's policy has the same).
     pub second_device: SecondDeviceConfig,
+    /// Whether the demo mailbox is served (`/desk/mail`, to logged-in operators).
+    pub demo_mailbox: bool,
 }
 
 impl core::fmt::Debug for AppState {
@@ -93,6 +95,9 @@ pub struct PortalOptions {
     pub engine_policy: EnginePolicy,
     /// How a second device gets its codes (`TOTP_PORTAL_SECOND_DEVICE`, `…_STEP_UP`).
     pub second_device: SecondDeviceConfig,
+    /// Whether to serve the demo mailbox at `/desk/mail`, to logged-in operators only
+    /// (`TOTP_PORTAL_DEMO_MAILBOX`; off: no such route, a 404).
+    pub demo_mailbox: bool,
 }
 
 impl core::fmt::Debug for PortalOptions {
@@ -102,6 +107,7 @@ impl core::fmt::Debug for PortalOptions {
             .field("sessions", &self.sessions)
             .field("seed_demo_data", &self.seed_demo_data)
             .field("second_device", &self.second_device)
+            .field("demo_mailbox", &self.demo_mailbox)
             .finish_non_exhaustive()
     }
 }
@@ -118,6 +124,7 @@ impl PortalOptions {
             seed_demo_data: true,
             engine_policy: default_policy()?,
             second_device: SecondDeviceConfig::default(),
+            demo_mailbox: false,
         })
     }
 
@@ -131,6 +138,7 @@ impl PortalOptions {
             seed_demo_data: true,
             engine_policy: default_policy()?,
             second_device: SecondDeviceConfig::default(),
+            demo_mailbox: false,
         })
     }
 }
@@ -231,6 +239,7 @@ pub async fn build(
             options.clock,
         )),
         second_device: options.second_device,
+        demo_mailbox: options.demo_mailbox,
     });
     Ok(Portal {
         router: router(state.clone()),
@@ -337,8 +346,15 @@ pub fn router(state: SharedState) -> Router {
             "/desk/remove-authenticator",
             post(routes::desk::remove_authenticator),
         )
-        .route("/mail", get(routes::mail::show))
-        .fallback(not_found)
+        .fallback(not_found);
+    // The demo mailbox holds every customer's name, address and security events: only
+    // when enabled, and then behind the desk's login (`routes::mail`).
+    let pages = if state.demo_mailbox {
+        pages.route("/desk/mail", get(routes::mail::show))
+    } else {
+        pages
+    };
+    let pages = pages
         // Inner first: CSRF needs the session that `attach` puts in the request.
         .layer(middleware::from_fn(csrf::verify))
         .layer(middleware::from_fn_with_state(

@@ -9,6 +9,7 @@
 //! | `TOTP_PORTAL_SECURE_COOKIES` | off | `1`/`true`: cookies get `Secure` (behind TLS) |
 //! | `TOTP_PORTAL_SECOND_DEVICE` | `same` | `same`: コード再表示 (the manual); `own`: each device its own app, added and removed on its own |
 //! | `TOTP_PORTAL_SECOND_DEVICE_STEP_UP` | off | `1`/`true`: the transaction password too for コード再表示 / 別の端末を追加 |
+//! | `TOTP_PORTAL_DEMO_MAILBOX` | off | `1`/`true`: the demo mailbox (every mail the portal would send) at `/desk/mail`, for logged-in operators only |
 //! | `TOTP_PORTAL_SESSION_IDLE_SECONDS` | `900` (15 min) | a session ends after this long without a request (60 up to the absolute lifetime) |
 //! | `TOTP_PORTAL_SESSION_MAX_SECONDS` | `28800` (8 h) | a session ends this long after its login, however active (at most 7 days) |
 
@@ -169,6 +170,8 @@ pub struct Config {
     pub second_device: SecondDeviceConfig,
     /// Session lifetimes.
     pub session_lifetimes: SessionLifetimes,
+    /// Whether the demo mailbox is served (at `/desk/mail`, to operators).
+    pub demo_mailbox: bool,
 }
 
 impl Config {
@@ -194,6 +197,7 @@ impl Config {
             }
         };
         let secure_cookies = std::env::var("TOTP_PORTAL_SECURE_COOKIES").is_ok_and(|v| is_on(&v));
+        let demo_mailbox = std::env::var("TOTP_PORTAL_DEMO_MAILBOX").is_ok_and(|v| is_on(&v));
         let second_device = SecondDeviceConfig::parse(
             std::env::var("TOTP_PORTAL_SECOND_DEVICE").ok().as_deref(),
             std::env::var("TOTP_PORTAL_SECOND_DEVICE_STEP_UP")
@@ -215,6 +219,7 @@ impl Config {
             secure_cookies,
             second_device,
             session_lifetimes,
+            demo_mailbox,
         })
     }
 

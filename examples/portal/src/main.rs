@@ -44,6 +44,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut options = PortalOptions::production(config.secure_cookies)?;
     options.second_device = config.second_device;
     options.sessions.lifetimes = config.session_lifetimes;
+    options.demo_mailbox = config.demo_mailbox;
     let portal = app::build(&config.database, keys, options).await?;
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
 
@@ -100,7 +101,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     for (operator, password) in DEMO_OPERATORS {
         println!("  operator {operator} / {password}");
     }
-    println!("Mail outbox:  http://{}/mail", config.addr);
+    if config.demo_mailbox {
+        println!(
+            "Mail outbox:  http://{}/desk/mail (for a logged-in operator)",
+            config.addr
+        );
+    } else {
+        println!(
+            "Mail outbox:  off (TOTP_PORTAL_DEMO_MAILBOX=1 shows it to logged-in operators at /desk/mail)"
+        );
+    }
 
     let background = Background::spawn(&portal.state, key_file);
     // With the peer address: the request context's client (`request_context.rs`).

@@ -18,6 +18,8 @@ pub struct Chrome {
     pub customer_name: Option<String>,
     /// The logged-in support-desk operator.
     pub operator: Option<String>,
+    /// Whether the operator's header links the demo mailbox (`/desk/mail`, when enabled).
+    pub desk_mailbox: bool,
 }
 
 /// What the manual's registration and re-display screens show for one key.

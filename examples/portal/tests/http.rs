@@ -10,7 +10,8 @@ use std::os::unix::fs::PermissionsExt as _;
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use support::{
-    App, Browser, DESK_01, HANAKO, T0, TARO, deliver, own_devices, portal, portal_with, wrong,
+    App, Browser, DESK_01, DESK_02, HANAKO, T0, TARO, deliver, mailbox, own_devices, portal,
+    portal_with, wrong,
 };
 use totp_enroll::{
     AccountId, AuditDelivery as _, AuditEvent, AuditKind, Clock as _, DeliveredEvent, EngineError,
@@ -751,7 +752,7 @@ async fn repeated_wrong_codes_are_throttled_then_locked_with_the_support_desk_hi
             .unwrap()
             .contains("お客さまサポート窓口")
     );
-    let mails = b.get("/mail").await;
+    let mails = mailbox(&portal, &clock).await;
     assert!(
         mails
             .body
@@ -843,7 +844,7 @@ async fn redisplay_needs_a_current_code_and_shows_the_same_key() {
     let left = b.post("/redisplay/show", &[]).await;
     assert_eq!(left.location(), "/account");
     assert_eq!(b.get("/redisplay/show").await.location(), "/account");
-    let mails = b.get("/mail").await;
+    let mails = mailbox(&portal, &clock).await;
     assert!(mails.body.contains("登録コード再表示のお知らせ"));
 }
 
@@ -1050,7 +1051,7 @@ async fn the_desk_resets_a_lost_phone_with_a_mandatory_reason() {
             .as_deref(),
         Some("未登録")
     );
-    let mails = customer.get("/mail").await;
+    let mails = desk.get("/desk/mail").await;
     assert!(mails.body.contains("hanako@example.jp"));
     assert!(mails.body.contains("登録解除のお知らせ"));
 }
@@ -1806,9 +1807,9 @@ async fn the_confirmation_shows_ten_recovery_codes_once() {
     }
     // Nor anywhere else: the account page, the mails, the desk.
     let account = b.get("/account").await;
-    let mails = b.get("/mail").await;
     let mut desk = Browser::new(&portal);
     desk.desk_login(DESK_01, &clock).await;
+    let mails = desk.get("/desk/mail").await;
     let looked_up = desk.get(&format!("/desk?login_id={}", TARO.0)).await;
     assert!(
         looked_up.body.contains("リカバリーコード発行（10 個）"),
@@ -2114,7 +2115,7 @@ async fn wrong_recovery_codes_count_with_wrong_codes_and_lock_the_service() {
     desk.desk_login(DESK_01, &clock).await;
     let page = desk.get(&format!("/desk?login_id={}", HANAKO.0)).await;
     assert!(page.body.contains("ロック中"), "the desk sees the lock");
-    let mails = b.get("/mail").await;
+    let mails = desk.get("/desk/mail").await;
     assert!(
         mails
             .body
@@ -2261,7 +2262,7 @@ async fn issuing_new_recovery_codes_invalidates_the_old_set() {
         .filter(|r| r.kind == "recovery_codes_issued")
         .collect();
     assert_eq!(issued_rows.len(), 2);
-    for page in [b.get("/mail").await] {
+    for page in [mailbox(&portal, &clock).await] {
         for code in old.iter().chain(&new) {
             assert!(!page.body.contains(code.as_str()));
         }
@@ -3118,7 +3119,9 @@ async fn the_new_screens_label_every_field() {
 async fn factor_changes_send_mail_and_logins_do_not() {
     let (portal, clock) = portal().await;
     let mut b = Browser::new(&portal);
-    let empty = b.get("/mail").await;
+    let mut desk = Browser::new(&portal);
+    desk.desk_login(DESK_02, &clock).await;
+    let empty = desk.get("/desk/mail").await;
     assert!(empty.body.contains("メールはありません。"));
     b.login(TARO).await;
     let app = b.enroll(TARO, &clock).await;
@@ -3142,7 +3145,7 @@ async fn factor_changes_send_mail_and_logins_do_not() {
         assert_eq!(mail.to_address, "taro@example.jp");
         assert!(mail.body.starts_with("北洋 太郎 様"));
     }
-    let page = b.get("/mail").await;
+    let page = desk.get("/desk/mail").await;
     assert!(page.body.contains("taro@example.jp"));
     assert!(!page.body.contains(&app.code(&clock)));
 }

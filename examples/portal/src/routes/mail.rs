@@ -1,16 +1,22 @@
-//! `/mail`: the developer's view of the mail outbox (what would have been e-mailed).
-//! A demo page: a real portal sends the outbox by SMTP and has no such page.
+//! `/desk/mail`: the demo's view of the mail outbox (what would have been e-mailed:
+//! every customer's name, address and security events). Routed only when the demo
+//! mailbox is enabled (`TOTP_PORTAL_DEMO_MAILBOX=1`, off by default: otherwise a 404), and
+//! then only for a logged-in support-desk operator. A real portal sends the outbox by SMTP
+//! and has no such page.
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 
 use super::Page;
+use super::desk::guard;
 use crate::app::SharedState;
-use crate::views::{self, Chrome, MailPage, MailView};
+use crate::session::Session;
+use crate::views::{self, MailPage, MailView};
 
-/// GET /mail: the newest 100 mails (after delivering the pending audit events, so the
+/// GET /desk/mail: the newest 100 mails (after delivering the pending audit events, so the
 /// mail of what was just done is there).
-pub async fn show(State(app): State<SharedState>) -> Page {
+pub async fn show(State(app): State<SharedState>, Extension(session): Extension<Session>) -> Page {
+    let me = guard::operator(&app, &session)?;
     app.audit.catch_up().await;
     let mails = app
         .db
@@ -27,7 +33,7 @@ pub async fn show(State(app): State<SharedState>) -> Page {
     Ok(views::page(
         StatusCode::OK,
         &MailPage {
-            chrome: Chrome::default(),
+            chrome: me.chrome,
             mails,
         },
     ))

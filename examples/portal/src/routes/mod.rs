@@ -78,7 +78,7 @@ pub async fn logged_in(app: &AppState, session: &Session) -> Result<LoggedIn, Re
         chrome: Chrome {
             csrf: data.csrf,
             customer_name: Some(customer.name.clone()),
-            operator: None,
+            ..Chrome::default()
         },
         customer,
         account,
@@ -95,8 +95,7 @@ pub fn account_id(login_id: &str) -> Result<AccountId, AppError> {
 pub fn anonymous_chrome(session: &Session) -> Chrome {
     Chrome {
         csrf: session.csrf(),
-        customer_name: None,
-        operator: None,
+        ..Chrome::default()
     }
 }
 

@@ -50,6 +50,8 @@ pub async fn portal_configured(
     let clock = Arc::new(ManualClock::new(T0));
     let keys = key_ring_from_text(&generate_key_ring_text().unwrap()).unwrap();
     let mut options = PortalOptions::for_tests(clock.clone()).unwrap();
+    // The tests read the demo mailbox (at the desk).
+    options.demo_mailbox = true;
     configure(&mut options);
     let portal = app::build(&Database::Sqlite("sqlite::memory:".into()), keys, options)
         .await
@@ -63,6 +65,16 @@ pub fn own_devices(step_up: bool) -> SecondDeviceConfig {
         mode: totp_enroll::SecondDevice::OwnSecret,
         step_up,
     }
+}
+
+/// The demo mailbox (`/desk/mail`) as operator desk-02 reads it, logged in for it in a
+/// browser of its own (at desk-02's first login: its enrollment).
+pub async fn mailbox(portal: &Portal, clock: &ManualClock) -> Page {
+    let mut desk = Browser::new(portal);
+    desk.desk_login(DESK_02, clock).await;
+    let page = desk.get("/desk/mail").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page
 }
 
 /// Delivers the audit outbox now (what the background task does every 500 ms): the audit

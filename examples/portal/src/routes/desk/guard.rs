@@ -6,6 +6,7 @@
 use axum::http::StatusCode;
 
 use super::super::{Page, Reject};
+use crate::app::AppState;
 use crate::session::{OperatorStep, Session};
 use crate::views::{self, Chrome, DeskLoginPage};
 
@@ -20,7 +21,7 @@ pub struct DeskOperator {
 
 /// The logged-in operator of `session`; otherwise the step it owes (a redirect to
 /// `/desk/otp` or `/desk/enroll`) or, for a visitor, the login page (401).
-pub fn operator(session: &Session) -> Result<DeskOperator, Reject> {
+pub fn operator(app: &AppState, session: &Session) -> Result<DeskOperator, Reject> {
     let data = session.data();
     if let Some(id) = data.operator {
         return Ok(DeskOperator {
@@ -28,6 +29,7 @@ pub fn operator(session: &Session) -> Result<DeskOperator, Reject> {
                 csrf: data.csrf,
                 customer_name: None,
                 operator: Some(id.clone()),
+                desk_mailbox: app.demo_mailbox,
             },
             id,
         });
@@ -46,8 +48,7 @@ pub fn operator(session: &Session) -> Result<DeskOperator, Reject> {
 pub fn anonymous_chrome(session: &Session) -> Chrome {
     Chrome {
         csrf: session.csrf(),
-        customer_name: None,
-        operator: None,
+        ..Chrome::default()
     }
 }
 

@@ -118,7 +118,7 @@ pub async fn show(
     Extension(session): Extension<Session>,
     Query(lookup): Query<Lookup>,
 ) -> Page {
-    let chrome = match guard::operator(&session) {
+    let chrome = match guard::operator(&app, &session) {
         Ok(me) => me.chrome,
         // Nobody logged in: the login form (an operator half-way is sent on to the step).
         Err(Reject::Page(_)) => return login_page(&session, StatusCode::OK, None),
@@ -453,7 +453,7 @@ async fn checked(
     login_id: &str,
     reason: Option<(&str, DeskAction)>,
 ) -> Result<Target, Reject> {
-    let me = guard::operator(session)?;
+    let me = guard::operator(app, session)?;
     let chrome = me.chrome;
     let operator = me.id;
     // One line of text (the reason goes to the audit log).

@@ -124,7 +124,7 @@ pub async fn show(
     Extension(session): Extension<Session>,
     Query(lookup): Query<OperatorLookup>,
 ) -> Page {
-    let me = guard::operator(&session)?;
+    let me = guard::operator(&app, &session)?;
     let done = lookup.done.as_deref();
     let notice = [DeskAction::OperatorUnlock, DeskAction::OperatorReset]
         .into_iter()
@@ -149,7 +149,7 @@ async fn target(
     form: &OperatorReasonForm,
     action: DeskAction,
 ) -> Result<(DeskOperator, String, String), Reject> {
-    let me = guard::operator(session)?;
+    let me = guard::operator(app, session)?;
     let id = form.operator_id.trim().to_owned();
     let refusal = match app.db.operator(&id).await? {
         None => Some((StatusCode::NOT_FOUND, NO_SUCH_OPERATOR)),

@@ -12,8 +12,10 @@
 //!   confirmed, re-displayed, stopped, reset, erased, locked, unlocked by the desk, clock
 //!   offset corrected; recovery codes issued, one used at login, few left; an app added,
 //!   confirmed or removed) a Japanese e-mail to the customer in `portal_mail` (shown at
-//!   `/mail`). The desk's コード確認 (`AuditKind::Diagnosed`) sends none: it changes
-//!   nothing but the failure count (a lock it causes is mailed as a lock).
+//!   `/desk/mail` when the demo mailbox is on). An operator's own events (its account
+//!   `desk:<operator>`, the desk's engine) are in the trail and mail nobody. The desk's
+//!   コード確認 (`AuditKind::Diagnosed`) sends none: it changes nothing but the failure
+//!   count (a lock it causes is mailed as a lock).
 //!
 //! The lost-phone 利用停止 (`Engine::stop_with_recovery_code`) writes a
 //! `RecoveryCodeUsed { operation: Stop, .. }` and a `Stopped` event in one write; the
@@ -24,7 +26,7 @@
 //! comes again with the same event ids. Both tables have a UNIQUE `event_id` and are
 //! written with `ON CONFLICT (event_id) DO NOTHING`, so a redelivery adds no second row,
 //! mail or log line. The background task (`background.rs`) runs the deliveries; pages that
-//! show the trail (the desk, `/mail`) deliver first, so they show what just happened.
+//! show the trail (the desk, `/desk/mail`) deliver first, so they show what just happened.
 
 use tokio::sync::{Mutex, Notify};
 use totp_enroll::{

@@ -570,7 +570,7 @@ pub struct DeskPage {
     pub diagnosis: Option<Vec<String>>,
 }
 
-/// One mail as `/mail` shows it.
+/// One mail as `/desk/mail` shows it.
 #[derive(Debug, Clone)]
 pub struct MailView {
     /// When (JST).

@@ -113,10 +113,12 @@ pub struct SessionData {
     pub customer: Option<String>,
     /// Password step passed, one-time password awaited.
     pub pending_login: Option<PendingLogin>,
-    /// The QR code and key to show (after 申込 or コード再表示), with its screen.
+    /// The QR code and key to show (after 申込, コード再表示, 別の端末を追加, or an
+    /// operator's enrollment), with its screen, until the POST that completes it.
     pub provisioning: Option<(Shown, Provisioning)>,
-    /// Recovery codes just issued, with their screen, until that screen shows them: the
-    /// screen takes them out (they are shown once; the engine keeps only their hashes).
+    /// Recovery codes just issued, with their screen, until the POST that completes that
+    /// screen (「登録情報照会へ」) takes them out: a GET only shows them (the engine keeps
+    /// only their hashes).
     /// Shared, not copied: the codes are zeroized when the last holder drops them, and
     /// their `Debug` shows only the count.
     pub recovery_codes: Option<(Issued, Arc<RecoveryCodes>)>,

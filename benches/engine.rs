@@ -386,7 +386,7 @@ fn population_engine(population: &Population, policy: EnginePolicy) -> Engine<Ar
 fn build_population(label: &'static str, n: usize) -> (Population, SetupFigures) {
     let mut population = Population {
         store: Arc::new(MemoryStore::new()),
-        key: totp_enroll::store::conformance::random_key().unwrap(),
+        key: totp_enroll::testing::conformance::random_key().unwrap(),
         clock: Arc::new(ManualClock::new(START as i64)),
         accounts: Vec::with_capacity(n),
         apps: Vec::with_capacity(n),

@@ -64,8 +64,8 @@ use support::{Summary, load};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use totp_enroll::store::conformance::{self, START};
 use totp_enroll::store::{PostgresStore, SqliteStore};
+use totp_enroll::testing::conformance::{self, START};
 use totp_enroll::{
     AccountId, Clock, ClockError, Engine, EnginePolicy, KeyRing, Login, OtpPolicy, Store, Totp,
 };

@@ -412,6 +412,61 @@ pub enum IdentifierError {
     },
 }
 
+/// A recovery code could not be parsed, or a set could not be generated.
+///
+/// [`RecoveryCode::parse`](crate::RecoveryCode::parse) returns only [`Empty`](Self::Empty),
+/// [`InputTooLong`](Self::InputTooLong), [`InvalidCharacter`](Self::InvalidCharacter),
+/// [`MisplacedSeparator`](Self::MisplacedSeparator) and [`WrongLength`](Self::WrongLength);
+/// [`RecoveryCodes::generate`](crate::RecoveryCodes::generate) only [`InvalidCount`](Self::InvalidCount) and
+/// [`RandomUnavailable`](Self::RandomUnavailable). No error quotes the input.
+///
+/// With the `serde` feature: externally tagged, snake_case (`"empty"`,
+/// `{"wrong_length": {"expected": 16, "found": 15}}`, `{"invalid_count": {"count": 0}}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum RecoveryCodeError {
+    /// Nothing but whitespace was entered.
+    #[error("no recovery code was entered")]
+    Empty,
+    /// The input exceeds [`RecoveryCode::MAX_INPUT_BYTES`](crate::RecoveryCode::MAX_INPUT_BYTES); it was not examined.
+    #[error("the input is too long to be a recovery code")]
+    InputTooLong,
+    /// A character that is neither a symbol of the code's alphabet nor a separator.
+    #[error(
+        "character {position} is not a recovery code symbol (0-9, A-Z without U) or a separator ('-', space)"
+    )]
+    InvalidCharacter {
+        /// 1-based position in characters (after surrounding whitespace).
+        position: usize,
+    },
+    /// A separator at the start or end, or two separators in a row.
+    #[error("character {position} is a separator that is not between two symbols")]
+    MisplacedSeparator {
+        /// 1-based position in characters (after surrounding whitespace).
+        position: usize,
+    },
+    /// The wrong number of symbols.
+    #[error("a recovery code has {expected} symbols, {found} were entered")]
+    WrongLength {
+        /// [`RecoveryCode::SYMBOLS`](crate::RecoveryCode::SYMBOLS).
+        expected: usize,
+        /// The number of symbols in the input.
+        found: usize,
+    },
+    /// [`RecoveryCodes::generate`](crate::RecoveryCodes::generate) was asked for 0 or more than [`RecoveryCodes::MAX_COUNT`](crate::RecoveryCodes::MAX_COUNT)
+    /// codes.
+    #[error("a set of recovery codes cannot have {count} codes")]
+    InvalidCount {
+        /// The requested count.
+        count: usize,
+    },
+    /// The operating system's random number generator failed (or repeated itself).
+    #[error("the operating system's random number generator is unavailable")]
+    RandomUnavailable,
+}
+
 /// Why the engine refused a one-time code. Every refusal is audited.
 ///
 /// With the `serde` feature: externally tagged, snake_case (`"wrong_code"`, `"replayed"`,
@@ -443,7 +498,7 @@ pub enum Refusal {
     /// [`RecoveryCode::parse`](crate::RecoveryCode::parse) (not counted as a failed
     /// attempt: it cannot be a guess).
     #[error("malformed recovery code: {0}")]
-    MalformedRecoveryCode(crate::RecoveryCodeError),
+    MalformedRecoveryCode(RecoveryCodeError),
 }
 
 /// Why an engine call did not succeed.

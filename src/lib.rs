@@ -22,7 +22,7 @@
 //!   in order. An [`AuditSink`] observes them in process.
 //! * Stores: [`MemoryStore`] (embedded), `store::SqliteStore` (feature `sqlite`),
 //!   `store::PostgresStore` (feature `postgres`), or your own [`Store`], checked with
-//!   `store::conformance` (feature `testing`).
+//!   `testing::conformance` (feature `testing`).
 //! * Texts for customers and HTTP classes for handlers: [`messages`].
 //! * Examples: `examples/quickstart.rs` (the whole lifecycle in one process) and
 //!   `examples/portal` (the web portal).
@@ -69,62 +69,46 @@
 
 mod account;
 mod audit;
-mod authenticator;
 mod clock;
-mod code;
 mod engine;
-mod engine_trace;
-mod enrollment;
 mod error;
-mod key_cache;
-mod keyring_text;
+mod keys;
+mod lifecycle;
 pub mod messages;
 mod otp;
-mod policy;
-mod provisioning;
-mod qr;
-mod record;
-mod recovery_code;
-mod seal;
-mod secret;
+mod provision;
 pub mod store;
-mod text_rules;
-mod throttle;
-mod uri;
-mod verify;
-mod wide_search;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 pub use account::{AccountId, AccountLabel, Operator, StepUp};
 pub use audit::{
-    AuditDecodeError, AuditDelivery, AuditEvent, AuditKind, AuditSink, DeliveredEvent, MemoryAudit,
-    NoAudit, Operation, Outbox, OutboxError, RequestContext,
+    AuditDecodeError, AuditEvent, AuditKind, AuditSink, MemoryAudit, NoAudit, Operation,
+    RequestContext,
 };
-pub use authenticator::Authenticator;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use code::Code;
 pub use engine::{
-    AccountOverview, AuthenticatorOverview, Diagnosis, Engine, EnginePolicy, KeyUsage, Login,
-    NewAuthenticator, ResealReport, Resynced, SecondDevice, SweepReport,
+    AccountOverview, AuditDelivery, AuthenticatorOverview, DeliveredEvent, Diagnosis, Engine,
+    EnginePolicy, KeyUsage, Login, NewAuthenticator, Outbox, OutboxError, ResealReport, Resynced,
+    SecondDevice, SweepReport,
 };
-pub use enrollment::{Access, Status};
 pub use error::{
     ClockError, CodeError, EngineError, IdentifierError, PolicyError, QrError, RecordError,
-    Refusal, SealError, SecretError, StepUpError, StoreError, UriError,
+    RecoveryCodeError, Refusal, SealError, SecretError, StepUpError, StoreError, UriError,
 };
-pub use keyring_text::KeyRingTextError;
+pub use keys::{KeyRing, KeyRingTextError, SealedSecret};
+pub use lifecycle::{
+    Access, Authenticator, Enrollment, RecordStatus, RecoveryCode, RecoveryCodes, Status,
+    ThrottlePolicy, ThrottleState,
+};
 pub use messages::{ErrorClass, Lang, Locale, Notification, UtcOffset};
-pub use otp::{PreparedKey, Totp};
-pub use policy::{Algorithm, CompatibilityWarning, Digits, OtpPolicy, OtpPolicyBuilder, Window};
-pub use provisioning::{KeyType, Provisioning};
-pub use qr::QrCode;
-pub use record::{Enrollment, OtpParams, RecordStatus};
-pub use recovery_code::{RecoveryCode, RecoveryCodeError, RecoveryCodes};
-pub use seal::{KeyRing, SealedSecret};
-pub use secret::Secret;
+pub use otp::{
+    Algorithm, Code, CompatibilityWarning, Digits, OtpParams, OtpPolicy, OtpPolicyBuilder,
+    PreparedKey, Rejection, Secret, Totp, Verified, Window,
+};
+pub use provision::{KeyType, KeyUri, Provisioning, QrCode};
 pub use store::{Listed, MemoryStore, OutboxEntry, Store, Versioned};
-pub use throttle::{ThrottlePolicy, ThrottleState};
-pub use uri::KeyUri;
-pub use verify::{Rejection, Verified};
 /// The wrapper every secret-bearing rendering is returned in (key URI, setup key, QR code
 /// renderings): it wipes its contents when dropped. Re-exported so callers name it without
 /// a dependency of their own.

@@ -15,7 +15,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{App, Harness, lenient_throttle, policy, wrong_codes};
-use totp_enroll::store::conformance::{self, Outcome};
+use totp_enroll::testing::conformance::{self, Outcome};
 use totp_enroll::{
     AuditKind, Authenticator, EngineError, Login, Operator, Refusal, SecondDevice, StepUp,
     StepUpError,

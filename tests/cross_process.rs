@@ -47,7 +47,7 @@ mod harness {
     use std::sync::Arc;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-    use totp_enroll::store::conformance::{self, Outcome, START};
+    use totp_enroll::testing::conformance::{self, Outcome, START};
     use totp_enroll::{AccountId, ManualClock, Refusal, StepUp, Store, ThrottlePolicy, Totp};
 
     pub(crate) const ROLE: &str = "TOTP_ENROLL_CHILD_ROLE";

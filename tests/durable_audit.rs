@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::{Harness, policy, wrong_codes};
-use totp_enroll::store::testing::Fault;
+use totp_enroll::testing::Fault;
 use totp_enroll::{
     AccountId, AuditDelivery, AuditEvent, AuditKind, DeliveredEvent, EngineError, Login,
     MemoryAudit, Operation, Outbox, OutboxError, Refusal, RequestContext, StepUp, Store,

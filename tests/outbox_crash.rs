@@ -52,7 +52,7 @@ mod harness {
     use std::sync::{Arc, Mutex, mpsc};
     use std::time::Duration;
 
-    use totp_enroll::store::conformance::{self, START};
+    use totp_enroll::testing::conformance::{self, START};
     use totp_enroll::{
         AccountId, AuditDelivery, AuditKind, DeliveredEvent, Login, ManualClock, Outbox,
         OutboxError, RequestContext, Store, ThrottlePolicy,

@@ -13,7 +13,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{App, Harness, lenient_throttle, policy};
-use totp_enroll::store::conformance::{self, Outcome};
+use totp_enroll::testing::conformance::{self, Outcome};
 use totp_enroll::{
     AccountId, AuditKind, Engine, EngineError, KeyRing, Login, MemoryStore, Operation, Operator,
     RecoveryCodeError, RecoveryCodes, Refusal, StepUp, StepUpError, Store,

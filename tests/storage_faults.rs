@@ -14,7 +14,7 @@
 mod common;
 
 use common::Harness;
-use totp_enroll::store::testing::Fault;
+use totp_enroll::testing::Fault;
 use totp_enroll::{EngineError, Enrollment, Login, Refusal, StoreError};
 
 fn is_storage_error(result: &Result<Login, EngineError>) -> bool {

@@ -8,7 +8,7 @@
     clippy::cast_sign_loss,
     clippy::cast_possible_wrap
 )]
-//! The store conformance suite (`totp_enroll::store::conformance`) against every store of
+//! The store conformance suite (`totp_enroll::testing::conformance`) against every store of
 //! this crate, one test per (store, check) so a failure names both; then each SQL store's
 //! failure modes (locked, read-only and full SQLite files; a PostgreSQL connection killed
 //! between load and write; an unreachable server): always a typed `StoreError::Backend`,
@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use totp_enroll::MemoryStore;
-use totp_enroll::store::conformance::{Check, Config};
+use totp_enroll::testing::conformance::{Check, Config};
 
 mod pg_env;
 
@@ -254,7 +254,7 @@ fn sql_store_suites_status() {
 mod rig {
     use std::sync::Arc;
 
-    use totp_enroll::store::conformance::{self, START};
+    use totp_enroll::testing::conformance::{self, START};
     use totp_enroll::{AccountId, Engine, ManualClock, Store, ThrottlePolicy, Totp};
 
     pub(crate) struct Rig<S: Store> {
@@ -331,7 +331,7 @@ mod sqlite_faults {
     use sqlx::Connection as _;
     use sqlx::sqlite::SqliteConnection;
     use totp_enroll::store::SqliteStore;
-    use totp_enroll::store::conformance::START;
+    use totp_enroll::testing::conformance::START;
     use totp_enroll::{EngineError, Login, Status, StepUp, StoreError};
 
     use super::rig::{Rig, chain, last_used_step};
@@ -429,7 +429,7 @@ mod sqlite_faults {
         let code = totp.code_at(now).to_string();
         for input in [
             code.clone(),
-            totp_enroll::store::conformance::wrong_code(&totp, now),
+            totp_enroll::testing::conformance::wrong_code(&totp, now),
         ] {
             match blocked.verify_login(&account, &input).await {
                 Err(EngineError::Store(StoreError::Backend(error))) => {
@@ -558,7 +558,7 @@ mod sqlite_faults {
         let dir = TempDir::new("sealed");
         let store = Arc::new(SqliteStore::connect(&dir.sqlite_url()).await.unwrap());
         let rig = Rig::new(Arc::clone(&store));
-        let account = totp_enroll::store::conformance::fresh_account("sealed").unwrap();
+        let account = totp_enroll::testing::conformance::fresh_account("sealed").unwrap();
         let step_up = StepUp::transaction_password_verified(&account, START);
         let screen = rig
             .engine
@@ -595,8 +595,8 @@ mod postgres_faults {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
 
-    use totp_enroll::store::conformance::fresh_account;
     use totp_enroll::store::{Listed, OutboxEntry, PostgresStore};
+    use totp_enroll::testing::conformance::fresh_account;
     use totp_enroll::{
         AccountId, EngineError, Enrollment, Login, Refusal, Store, StoreError, Versioned,
     };
@@ -884,8 +884,8 @@ mod suite_catches_a_racy_store {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use totp_enroll::store::conformance::{Check, Config};
     use totp_enroll::store::{Listed, OutboxEntry};
+    use totp_enroll::testing::conformance::{Check, Config};
     use totp_enroll::{AccountId, Enrollment, MemoryStore, Store, StoreError, Versioned};
 
     struct RacyStore(MemoryStore);
@@ -1004,8 +1004,8 @@ mod suite_catches_a_racy_store {
 mod suite_catches_broken_stores {
     use std::sync::Arc;
 
-    use totp_enroll::store::conformance::{Check, Config};
     use totp_enroll::store::{Listed, OutboxEntry};
+    use totp_enroll::testing::conformance::{Check, Config};
     use totp_enroll::{AccountId, Enrollment, MemoryStore, Store, StoreError, Versioned};
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1255,8 +1255,8 @@ mod suite_catches_broken_stores {
 mod faulty_store {
     use std::sync::Arc;
 
-    use totp_enroll::store::conformance::{Check, Config, fresh_account};
-    use totp_enroll::store::testing::{Fault, FaultyStore};
+    use totp_enroll::testing::conformance::{Check, Config, fresh_account};
+    use totp_enroll::testing::{Fault, FaultyStore};
     use totp_enroll::{Enrollment, MemoryStore, Store, StoreError};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

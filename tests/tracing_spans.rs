@@ -16,7 +16,7 @@
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use totp_enroll::store::testing::{Fault, FaultyStore};
+use totp_enroll::testing::{Fault, FaultyStore};
 use totp_enroll::{
     AccountId, Engine, EngineError, EnginePolicy, KeyRing, KeyUri, Login, ManualClock, MemoryStore,
     Operator, OtpPolicy, Refusal, StepUp, ThrottlePolicy, Totp,

@@ -10,7 +10,7 @@ use core::task::{Context, Poll};
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use crate::text_rules::{is_invisible, truncate_at_char_boundary};
+use crate::account::names::{is_invisible, truncate_at_char_boundary};
 
 /// Who asked, as far as the portal knows: a request id, the client's address and its user
 /// agent, each optional.

@@ -12,11 +12,9 @@ use std::sync::Mutex;
 
 mod codec;
 mod context;
-mod outbox;
 
 pub use codec::AuditDecodeError;
 pub use context::RequestContext;
-pub use outbox::{AuditDelivery, DeliveredEvent, Outbox, OutboxError};
 
 use crate::account::{AccountId, Operator};
 use crate::error::Refusal;
@@ -257,7 +255,7 @@ pub struct AuditEvent {
 /// An in-process observer of audit events, called right after the state change (with its
 /// events) is durable; must not block for long. It is not the durable trail: an event is
 /// lost here if the process stops between the write and the call. The durable trail is
-/// the store's outbox, delivered by [`Outbox`].
+/// the store's outbox, delivered by [`Outbox`](crate::Outbox).
 pub trait AuditSink: Send + Sync {
     /// Records one event.
     fn record(&self, event: AuditEvent);

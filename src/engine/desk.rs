@@ -12,16 +12,16 @@
 
 use crate::account::{AccountId, Operator, StepUp};
 use crate::audit::{AuditKind, Operation};
-use crate::authenticator::Authenticator;
-use crate::code::Code;
+use crate::engine::trace::traced;
 use crate::engine::{Engine, MAX_RETRIES};
-use crate::engine_trace::traced;
-use crate::enrollment::Status;
 use crate::error::{EngineError, Refusal, StoreError};
+use crate::lifecycle::authenticator::Authenticator;
+use crate::lifecycle::enrollment::{Enrollment, Integrity, RecordStatus};
+use crate::lifecycle::status::Status;
+use crate::otp::code::Code;
+use crate::otp::wide_search::WideSearch;
 use crate::otp::{step_at, step_offset, steps_in};
-use crate::record::{Enrollment, Integrity, RecordStatus};
 use crate::store::{Store, Versioned};
-use crate::wide_search::WideSearch;
 
 /// What the support desk sees of an account ([`Engine::overview`]): never a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -483,17 +483,5 @@ impl<S: Store> Engine<S> {
             .await?;
         self.observe(outgoing);
         Ok(())
-    }
-}
-
-impl Enrollment {
-    /// Active, with `step` of authenticator `id` used, its drift set to `drift` and the
-    /// failure counter cleared.
-    pub(crate) fn resynced(mut self, id: u8, step: u64, drift: i32) -> Option<Self> {
-        let authenticator = self.authenticator_mut(id)?;
-        authenticator.last_used_step = step;
-        authenticator.drift = drift;
-        self.throttle = Default::default();
-        Some(self)
     }
 }

@@ -12,15 +12,16 @@
 
 use crate::account::{AccountId, Operator, StepUp, check_authenticator_name};
 use crate::audit::{AuditKind, Operation};
-use crate::authenticator::Authenticator;
+use crate::engine::trace::traced;
 use crate::engine::{Checked, Engine, MAX_RETRIES, Needs, SecondDevice};
-use crate::engine_trace::traced;
 use crate::error::{EngineError, StoreError};
-use crate::provisioning::Provisioning;
-use crate::record::{Enrollment, Integrity, OtpParams, RecordStatus};
-use crate::secret::Secret;
+use crate::lifecycle::authenticator::Authenticator;
+use crate::lifecycle::enrollment::{Enrollment, Integrity};
+use crate::otp::policy::OtpParams;
+use crate::otp::secret::Secret;
+use crate::provision::provisioning::Provisioning;
+use crate::provision::uri::KeyUri;
 use crate::store::{Store, Versioned};
-use crate::uri::KeyUri;
 
 /// A new authenticator, pending until its first code is confirmed
 /// ([`Engine::add_authenticator`]).
@@ -245,59 +246,5 @@ impl<S: Store> Engine<S> {
             Err(EngineError::Contention)
         })
         .await
-    }
-}
-
-impl Enrollment {
-    /// The id a new authenticator gets: one more than the largest, or the smallest free
-    /// one after id 255 was used.
-    pub(crate) fn next_authenticator_id(&self) -> Option<u8> {
-        let list = self.authenticators();
-        let confirmed = list.iter().filter(|a| !a.is_pending());
-        let largest = confirmed.map(|a| a.id).max().unwrap_or(0);
-        largest
-            .checked_add(1)
-            .or_else(|| (1..=u8::MAX).find(|id| list.iter().all(|a| a.id != *id)))
-    }
-
-    /// Adds `pending` (its id assigned here) in place of any pending authenticator.
-    fn add_pending(&mut self, mut pending: Authenticator) -> Result<(), EngineError> {
-        let id = self
-            .next_authenticator_id()
-            .ok_or(EngineError::TooManyAuthenticators)?;
-        let RecordStatus::Active { authenticators, .. } = &mut self.status else {
-            return Err(EngineError::NotActive);
-        };
-        authenticators.retain(|a| !a.is_pending());
-        if authenticators.len() >= Authenticator::MAX_PER_ACCOUNT {
-            return Err(EngineError::TooManyAuthenticators);
-        }
-        pending.id = id;
-        authenticators.push(pending);
-        authenticators.sort_by_key(|a| a.id);
-        Ok(())
-    }
-
-    /// Whether authenticator `id` may be removed: it exists and is not the only
-    /// confirmed one.
-    fn check_removable(&self, id: u8) -> Result<(), EngineError> {
-        let list = self.authenticators();
-        let target = list
-            .iter()
-            .find(|a| a.id == id)
-            .ok_or(EngineError::UnknownAuthenticator(id))?;
-        let confirmed = list.iter().filter(|a| !a.is_pending()).count();
-        if !target.is_pending() && confirmed <= 1 {
-            return Err(EngineError::LastAuthenticator);
-        }
-        Ok(())
-    }
-
-    fn remove_authenticator(&mut self, id: u8) -> Result<(), EngineError> {
-        self.check_removable(id)?;
-        if let RecordStatus::Active { authenticators, .. } = &mut self.status {
-            authenticators.retain(|a| a.id != id);
-        }
-        Ok(())
     }
 }

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use crate::account::AccountId;
 use crate::engine::{Engine, MAX_RETRIES};
 use crate::error::{EngineError, StoreError};
-use crate::record::Enrollment;
-use crate::seal::KeyRing;
+use crate::keys::KeyRing;
+use crate::lifecycle::enrollment::Enrollment;
 use crate::store::{Listed, Store, Versioned};
 
 /// Rows read per page by the maintenance passes.

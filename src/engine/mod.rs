@@ -17,28 +17,34 @@ use arc_swap::ArcSwap;
 use crate::account::{AccountId, Operator, StepUp};
 use crate::audit::{AuditEvent, AuditKind, AuditSink, NoAudit, Operation, RequestContext};
 use crate::clock::{Clock, SystemClock};
-use crate::engine_trace::{Trace, traced};
-use crate::enrollment::Status;
+use crate::engine::key_cache::{Held, KeyCache};
+use crate::engine::trace::{Trace, traced};
 use crate::error::{EngineError, Refusal, SealError, StoreError};
-use crate::key_cache::{Held, KeyCache};
+use crate::keys::{KeyRing, SealedSecret};
+use crate::lifecycle::enrollment::{Enrollment, RecordStatus};
+use crate::lifecycle::status::Status;
+use crate::otp::policy::OtpParams;
+use crate::otp::secret::Secret;
+use crate::otp::verify::{Candidate, Verified, verify_any};
 use crate::otp::{PreparedKey, Totp};
-use crate::provisioning::Provisioning;
-use crate::record::{Enrollment, OtpParams, RecordStatus};
-use crate::seal::{KeyRing, SealedSecret};
-use crate::secret::Secret;
+use crate::provision::provisioning::Provisioning;
+use crate::provision::uri::KeyUri;
 use crate::store::{Store, Versioned};
-use crate::uri::KeyUri;
-use crate::verify::{Candidate, Verified, verify_any};
 
 mod desk;
 mod devices;
+mod key_cache;
 mod maintenance;
+mod outbox;
+mod outcomes;
 mod policy;
 mod recovery;
+mod trace;
 
 pub use desk::{AccountOverview, AuthenticatorOverview, Diagnosis, Resynced};
 pub use devices::NewAuthenticator;
 pub use maintenance::{KeyUsage, ResealReport, SweepReport};
+pub use outbox::{AuditDelivery, DeliveredEvent, Outbox, OutboxError};
 pub use policy::{EnginePolicy, SecondDevice};
 
 /// How many times one call reloads after conflicting writes before giving up with

@@ -1,9 +1,9 @@
 //! [`EnginePolicy`]: the lifecycle rules around the code policy.
 
 use crate::error::PolicyError;
-use crate::policy::OtpPolicy;
-use crate::recovery_code::RecoveryCodes;
-use crate::throttle::ThrottlePolicy;
+use crate::lifecycle::recovery_code::RecoveryCodes;
+use crate::lifecycle::throttle::ThrottlePolicy;
+use crate::otp::policy::OtpPolicy;
 
 /// The lifecycle rules around the code policy.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,11 +17,11 @@ use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 use crate::account::{AccountId, StepUp};
 use crate::audit::{AuditKind, Operation};
+use crate::engine::trace::traced;
 use crate::engine::{Checked, Engine, Login, MAX_RETRIES, Needs};
-use crate::engine_trace::traced;
-use crate::error::{EngineError, Refusal, SecretError, StoreError};
-use crate::record::{Enrollment, RecordStatus, RecoveryHashes};
-use crate::recovery_code::{RecoveryCode, RecoveryCodeError, RecoveryCodes};
+use crate::error::{EngineError, RecoveryCodeError, Refusal, SecretError, StoreError};
+use crate::lifecycle::enrollment::{Enrollment, RecordStatus, RecoveryHashes};
+use crate::lifecycle::recovery_code::{RecoveryCode, RecoveryCodes};
 use crate::store::{Store, Versioned};
 
 impl<S: Store> Engine<S> {
@@ -310,14 +310,6 @@ impl<S: Store> Engine<S> {
             found |= equal.unwrap_u8();
         }
         Ok((found != 0).then(|| usize::try_from(index).unwrap_or(usize::MAX)))
-    }
-}
-
-impl Enrollment {
-    /// The same record with `recovery` as its set of recovery codes.
-    pub(crate) fn with_recovery(mut self, recovery: RecoveryHashes) -> Self {
-        self.recovery = recovery;
-        self
     }
 }
 

@@ -1,8 +1,8 @@
 //! Labels of statuses and key types in both languages.
 
 use super::Lang;
-use crate::enrollment::Status;
-use crate::provisioning::KeyType;
+use crate::lifecycle::status::Status;
+use crate::provision::KeyType;
 
 impl Status {
     /// The registration-info row's label: `未登録` / `Not registered`, or `利用中` /
@@ -25,12 +25,31 @@ impl Status {
     }
 }
 
+impl Status {
+    /// The label the seed portal shows for this status: `未登録` or `利用中`. A pending
+    /// enrollment is still `未登録` (the manual has no third state).
+    pub fn portal_label(&self) -> &'static str {
+        self.label(Lang::Ja)
+    }
+}
+
 impl KeyType {
+    /// The label authenticator apps show for this kind of key: `"Time based"`.
+    pub const fn label(self) -> &'static str {
+        self.label_in(Lang::En)
+    }
+
     /// The label for "キーの種類" in `lang`: `時間ベース` / `Time based`.
     pub const fn label_in(self, lang: Lang) -> &'static str {
         match (self, lang) {
             (Self::TimeBased, Lang::Ja) => "時間ベース",
             (Self::TimeBased, Lang::En) => "Time based",
         }
+    }
+}
+
+impl core::fmt::Display for KeyType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.label())
     }
 }

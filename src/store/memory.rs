@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::account::AccountId;
 use crate::error::StoreError;
-use crate::record::Enrollment;
+use crate::lifecycle::enrollment::Enrollment;
 use crate::store::{Listed, OutboxEntry, Store, Versioned};
 
 /// An in-process store. Records are kept encoded, exactly as a database would hold them.

@@ -30,10 +30,8 @@ use core::future::Future;
 
 use crate::account::AccountId;
 use crate::error::{RecordError, StoreError};
-use crate::record::Enrollment;
+use crate::lifecycle::enrollment::Enrollment;
 
-#[cfg(feature = "testing")]
-pub mod conformance;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -41,8 +39,6 @@ mod postgres;
 mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]

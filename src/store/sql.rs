@@ -9,7 +9,7 @@ use sqlx::{Executor as _, Row as _};
 
 use crate::account::AccountId;
 use crate::error::{RecordError, StoreError};
-use crate::record::Enrollment;
+use crate::lifecycle::enrollment::Enrollment;
 use crate::store::{Listed, OutboxEntry, Versioned};
 
 /// One embedded schema migration.

@@ -6,7 +6,7 @@ pub mod paused;
 
 use std::sync::Arc;
 
-use totp_enroll::store::testing::FaultyStore;
+use totp_enroll::testing::FaultyStore;
 use totp_enroll::{
     AccountId, AuditEvent, AuditKind, Engine, EnginePolicy, KeyRing, KeyUri, ManualClock,
     MemoryAudit, MemoryStore, OtpPolicy, Outbox, Provisioning, StepUp, Store, ThrottlePolicy, Totp,

@@ -1,0 +1,17 @@
+//! The key ring and what is made under its keys: sealed secrets (XChaCha20-Poly1305,
+//! bound to the account), the MAC over every stored record, the keyed hashes of recovery
+//! codes, and the ring's text form for an environment variable or a secret file.
+//!
+//! * `ring.rs`: [`KeyRing`], its keys by id and every operation under them.
+//! * `sealed.rs`: [`SealedSecret`], a secret as a record stores it.
+//! * `text.rs`: the text form ([`KeyRing::from_text`], [`KeyRingTextError`]).
+
+pub(crate) mod ring;
+pub(crate) mod sealed;
+pub(crate) mod text;
+
+pub use ring::KeyRing;
+pub(crate) use ring::RECORD_TAG_BYTES;
+pub(crate) use sealed::SealFormat;
+pub use sealed::SealedSecret;
+pub use text::KeyRingTextError;

@@ -12,9 +12,10 @@
 
 use crate::account::{AccountId, Operator, StepUp};
 use crate::audit::{AuditKind, Operation};
+use crate::engine::Engine;
+use crate::engine::check::{Refused, retry};
 use crate::engine::trace::traced;
-use crate::engine::{Engine, MAX_RETRIES};
-use crate::error::{EngineError, Refusal, StoreError};
+use crate::error::{EngineError, Refusal};
 use crate::lifecycle::authenticator::Authenticator;
 use crate::lifecycle::enrollment::{Enrollment, Integrity, RecordStatus};
 use crate::lifecycle::status::Status;
@@ -185,12 +186,11 @@ impl<S: Store> Engine<S> {
         traced(&self.trace, "diagnose", account, async {
             let now = self.clock.now()?;
             let operation = Operation::Diagnose;
-            for _ in 0..MAX_RETRIES {
+            retry!({
                 let (version, record) = self.active(account, now).await?;
                 if record.throttle().is_locked() {
-                    return Err(self
-                        .refused(account, now, operation, Refusal::Locked, record, version)
-                        .await);
+                    let locked = Refused::alone(operation, Refusal::Locked, &record);
+                    return Err(self.refused(account, now, version, locked).await);
                 }
                 let mut nearest: Option<(u8, i64, i64, bool)> = None;
                 let mut malformed = None;
@@ -219,10 +219,8 @@ impl<S: Store> Engine<S> {
                     }
                 }
                 if let (false, Some(error)) = (parsed_once, malformed) {
-                    let refusal = Refusal::Malformed(error);
-                    return Err(self
-                        .refused(account, now, operation, refusal, record, version)
-                        .await);
+                    let malformed = Refused::alone(operation, Refusal::Malformed(error), &record);
+                    return Err(self.refused(account, now, version, malformed).await);
                 }
                 let half = record.authenticators().first().map_or(0, |a| {
                     steps_in(self.policy.resync_window, a.params.period())
@@ -252,13 +250,9 @@ impl<S: Store> Engine<S> {
                     failures,
                 };
                 let kinds = [diagnosed].into_iter().chain(locked);
-                match self.write(account, version, failed, kinds, now).await {
-                    Ok(()) => return Ok(diagnosis),
-                    Err(EngineError::Store(StoreError::Conflict)) => continue,
-                    Err(error) => return Err(error),
-                }
-            }
-            Err(EngineError::Contention)
+                let written = self.write(account, version, failed, kinds, now).await?;
+                Ok(written.map(|()| diagnosis))
+            })
         })
         .await
     }
@@ -276,7 +270,7 @@ impl<S: Store> Engine<S> {
         traced(&self.trace, "admin_unlock", account, async {
             crate::account::check_reason(reason)?;
             let now = self.clock.now()?;
-            for _ in 0..MAX_RETRIES {
+            retry!({
                 let Some(Versioned { version, record }) = self.load(account).await? else {
                     return Err(EngineError::NotActive);
                 };
@@ -289,13 +283,8 @@ impl<S: Store> Engine<S> {
                     operator: operator.clone(),
                     reason: reason.to_owned(),
                 };
-                match self.write(account, version, unlocked, [kind], now).await {
-                    Ok(()) => return Ok(()),
-                    Err(EngineError::Store(StoreError::Conflict)) => continue,
-                    Err(error) => return Err(error),
-                }
-            }
-            Err(EngineError::Contention)
+                self.write(account, version, unlocked, [kind], now).await
+            })
         })
         .await
     }
@@ -351,12 +340,11 @@ impl<S: Store> Engine<S> {
         operator: Option<Operator>,
     ) -> Result<Resynced, EngineError> {
         let operation = Operation::Resync;
-        for _ in 0..MAX_RETRIES {
+        retry!({
             let (version, record) = self.active(account, now).await?;
             if let Err(refusal) = record.throttle.gate(now) {
-                return Err(self
-                    .refused(account, now, operation, refusal, record, version)
-                    .await);
+                let gated = Refused::alone(operation, refusal, &record);
+                return Err(self.refused(account, now, version, gated).await);
             }
             // Every confirmed authenticator is searched (no early exit); the first, by id,
             // where the two codes are consecutive is resynchronised.
@@ -387,19 +375,15 @@ impl<S: Store> Engine<S> {
                 }
             }
             if let (false, Some(error)) = (parsed_once, malformed) {
-                let refusal = Refusal::Malformed(error);
-                return Err(self
-                    .refused(account, now, operation, refusal, record, version)
-                    .await);
+                let malformed = Refused::alone(operation, Refusal::Malformed(error), &record);
+                return Err(self.refused(account, now, version, malformed).await);
             }
             let Some(step) = found else {
-                match self
-                    .refuse_wrong(account, now, operation, record, version)
-                    .await
-                {
-                    Some(error) => return Err(error),
-                    None => continue,
-                }
+                let wrong = Refused::wrong(operation, &record, now, &self.policy.throttle);
+                return match self.refuse(account, now, version, wrong).await {
+                    Some(error) => Err(error),
+                    None => Ok(None),
+                };
             };
             let (id, step, now_step) = step;
             let drift = i32::try_from(step_offset(step, now_step)).unwrap_or(0);
@@ -410,19 +394,13 @@ impl<S: Store> Engine<S> {
                 drift,
                 operator: operator.clone(),
             };
-            match self.write(account, version, next, [kind], now).await {
-                Ok(()) => {
-                    return Ok(Resynced {
-                        authenticator: id,
-                        drift,
-                        step,
-                    });
-                }
-                Err(EngineError::Store(StoreError::Conflict)) => continue,
-                Err(error) => return Err(error),
-            }
-        }
-        Err(EngineError::Contention)
+            let written = self.write(account, version, next, [kind], now).await?;
+            Ok(written.map(|()| Resynced {
+                authenticator: id,
+                drift,
+                step,
+            }))
+        })
     }
 
     /// Every code of authenticator `a` within the resync window of `now`, and the current
@@ -462,26 +440,5 @@ impl<S: Store> Engine<S> {
                 .await?;
         }
         Err(EngineError::NotActive)
-    }
-
-    /// Writes `record` over `version` with the events of `kinds` (one atomic step), then
-    /// observes them; the held record of the account is dropped (it is stale now).
-    /// A conflict is returned as [`StoreError::Conflict`] for the caller to decide again.
-    pub(super) async fn write(
-        &self,
-        account: &AccountId,
-        version: u64,
-        record: Enrollment,
-        kinds: impl IntoIterator<Item = AuditKind>,
-        now: u64,
-    ) -> Result<(), EngineError> {
-        let next = self.for_write(record, account, Some(version))?;
-        let outgoing = self.outgoing(account, now, kinds);
-        self.key_cache.release(account);
-        self.store
-            .replace_if(account, Some(version), &next, &outgoing.encoded)
-            .await?;
-        self.observe(outgoing);
-        Ok(())
     }
 }

@@ -12,9 +12,10 @@
 
 use crate::account::{AccountId, Operator, StepUp, check_authenticator_name};
 use crate::audit::{AuditKind, Operation};
+use crate::engine::check::{Checked, CodeCheck, Needs, retry};
 use crate::engine::trace::traced;
-use crate::engine::{Checked, Engine, MAX_RETRIES, Needs, SecondDevice};
-use crate::error::{EngineError, StoreError};
+use crate::engine::{Engine, SecondDevice};
+use crate::error::EngineError;
 use crate::lifecycle::authenticator::Authenticator;
 use crate::lifecycle::enrollment::{Enrollment, Integrity};
 use crate::otp::policy::OtpParams;
@@ -67,37 +68,39 @@ impl<S: Store> Engine<S> {
                     account,
                     code,
                     now,
-                    Operation::AddAuthenticator,
-                    Needs::Active,
-                    |record, v| {
-                        let mut next = record
-                            .used(v.authenticator(), v.step(), now, self.policy.drift_limit)
-                            .ok_or(EngineError::NotActive)?;
-                        let label = next
-                            .authenticator(v.authenticator())
-                            .map(|a| a.label.clone())
-                            .unwrap_or_default();
-                        next.add_pending(Authenticator {
-                            id: 0,
-                            name: name.to_owned(),
-                            secret: sealed.clone(),
-                            params,
-                            label,
-                            created_at: now,
-                            last_used_at: None,
-                            last_used_step: 0,
-                            drift: 0,
-                            pending_until: Some(now.saturating_add(ttl)),
-                        })?;
-                        Ok(next)
-                    },
-                    |record, _| {
-                        let id = record.next_authenticator_id().unwrap_or(0);
-                        let added = AuditKind::AuthenticatorAdded {
-                            id,
-                            name: name.to_owned(),
-                        };
-                        (added, None)
+                    &CodeCheck {
+                        operation: Operation::AddAuthenticator,
+                        needs: Needs::Active,
+                        on_accept: &|record, v| {
+                            let mut next = record
+                                .used(v.authenticator(), v.step(), now, self.policy.drift_limit)
+                                .ok_or(EngineError::NotActive)?;
+                            let label = next
+                                .authenticator(v.authenticator())
+                                .map(|a| a.label.clone())
+                                .unwrap_or_default();
+                            next.add_pending(Authenticator {
+                                id: 0,
+                                name: name.to_owned(),
+                                secret: sealed.clone(),
+                                params,
+                                label,
+                                created_at: now,
+                                last_used_at: None,
+                                last_used_step: 0,
+                                drift: 0,
+                                pending_until: Some(now.saturating_add(ttl)),
+                            })?;
+                            Ok(next)
+                        },
+                        accepted: &|record, _| {
+                            let id = record.next_authenticator_id().unwrap_or(0);
+                            let added = AuditKind::AuthenticatorAdded {
+                                id,
+                                name: name.to_owned(),
+                            };
+                            vec![added]
+                        },
                     },
                 )
                 .await?;
@@ -143,14 +146,16 @@ impl<S: Store> Engine<S> {
                     account,
                     code,
                     now,
-                    Operation::ConfirmAuthenticator,
-                    Needs::PendingAuthenticator(id),
-                    |record, v| {
-                        record
-                            .used(id, v.step(), now, self.policy.drift_limit)
-                            .ok_or(EngineError::UnknownAuthenticator(id))
+                    &CodeCheck {
+                        operation: Operation::ConfirmAuthenticator,
+                        needs: Needs::PendingAuthenticator(id),
+                        on_accept: &|record, v| {
+                            record
+                                .used(id, v.step(), now, self.policy.drift_limit)
+                                .ok_or(EngineError::UnknownAuthenticator(id))
+                        },
+                        accepted: &|_, _| vec![AuditKind::AuthenticatorConfirmed { id }],
                     },
-                    |_, _| (AuditKind::AuthenticatorConfirmed { id }, None),
                 )
                 .await?;
             match checked {
@@ -187,16 +192,20 @@ impl<S: Store> Engine<S> {
                     account,
                     code,
                     now,
-                    Operation::RemoveAuthenticator,
-                    Needs::ActiveExcept(id),
-                    |record, v| {
-                        let mut next = record
-                            .used(v.authenticator(), v.step(), now, self.policy.drift_limit)
-                            .ok_or(EngineError::NotActive)?;
-                        next.remove_authenticator(id)?;
-                        Ok(next)
+                    &CodeCheck {
+                        operation: Operation::RemoveAuthenticator,
+                        needs: Needs::ActiveExcept(id),
+                        on_accept: &|record, v| {
+                            let mut next = record
+                                .used(v.authenticator(), v.step(), now, self.policy.drift_limit)
+                                .ok_or(EngineError::NotActive)?;
+                            next.remove_authenticator(id)?;
+                            Ok(next)
+                        },
+                        accepted: &|_, _| {
+                            vec![AuditKind::AuthenticatorRemoved { id, operator: None }]
+                        },
                     },
-                    |_, _| (AuditKind::AuthenticatorRemoved { id, operator: None }, None),
                 )
                 .await?;
             match checked {
@@ -221,7 +230,7 @@ impl<S: Store> Engine<S> {
         traced(&self.trace, "desk_remove_authenticator", account, async {
             crate::account::check_reason(reason)?;
             let now = self.clock.now()?;
-            for _ in 0..MAX_RETRIES {
+            retry!({
                 let Some(Versioned { version, record }) = self.load(account).await? else {
                     return Err(EngineError::NotActive);
                 };
@@ -234,16 +243,12 @@ impl<S: Store> Engine<S> {
                     id,
                     operator: Some(operator.clone()),
                 };
-                match self.write(account, version, next, [removed], now).await {
-                    Ok(()) => {
-                        self.key_cache.evict(account);
-                        return Ok(());
-                    }
-                    Err(EngineError::Store(StoreError::Conflict)) => continue,
-                    Err(error) => return Err(error),
+                let written = self.write(account, version, next, [removed], now).await?;
+                if written.is_some() {
+                    self.key_cache.evict(account);
                 }
-            }
-            Err(EngineError::Contention)
+                Ok(written)
+            })
         })
         .await
     }

@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 
 use crate::account::AccountId;
-use crate::engine::{Engine, MAX_RETRIES};
+use crate::engine::Engine;
+use crate::engine::check::retry;
 use crate::error::{EngineError, StoreError};
 use crate::keys::KeyRing;
 use crate::lifecycle::enrollment::Enrollment;
@@ -239,52 +240,57 @@ impl<S: Store> Engine<S> {
         report: &mut ResealReport,
     ) -> Result<(), EngineError> {
         let account = row.account;
-        let mut loaded = match row.record {
-            Ok(record) => Versioned {
+        let mut listed = match row.record {
+            Ok(record) => Some(Versioned {
                 version: row.version,
                 record,
-            },
+            }),
             Err(error) => {
                 report.failed.push((account, error.to_string()));
                 return Ok(());
             }
         };
-        for _ in 0..MAX_RETRIES {
+        retry!({
+            // The listed row first; after a conflict, the row as it is now.
+            let loaded = match listed.take() {
+                Some(loaded) => loaded,
+                None => match self.store.load(&account).await? {
+                    Some(reloaded) => reloaded,
+                    None => return Ok(Some(())),
+                },
+            };
             let Some(old_key) = outdated_key(&loaded.record, current) else {
                 report.current = report.current.saturating_add(1);
-                return Ok(());
+                return Ok(Some(()));
             };
+            let version = loaded.version;
             let written = self
-                .authenticate(&account, loaded.clone())
-                .and_then(|checked| self.for_write(checked.record, &account, Some(loaded.version)));
+                .authenticate(&account, loaded)
+                .and_then(|checked| self.for_write(checked.record, &account, Some(version)));
             let next = match written {
                 Ok(next) => next,
                 Err(error) => {
-                    report.failed.push((account, error.to_string()));
-                    return Ok(());
+                    report.failed.push((account.clone(), error.to_string()));
+                    return Ok(Some(()));
                 }
             };
             match self
                 .store
-                .replace_if(&account, Some(loaded.version), &next, &[])
+                .replace_if(&account, Some(version), &next, &[])
                 .await
             {
                 Ok(_) => {
                     self.key_cache.evict(&account);
                     bump(&mut report.resealed, old_key);
-                    return Ok(());
+                    Ok(Some(()))
                 }
                 Err(StoreError::Conflict) => {
                     report.retried = report.retried.saturating_add(1);
-                    match self.store.load(&account).await? {
-                        Some(reloaded) => loaded = reloaded,
-                        None => return Ok(()),
-                    }
+                    Ok(None)
                 }
-                Err(error) => return Err(error.into()),
+                Err(error) => Err(error.into()),
             }
-        }
-        Err(EngineError::Contention)
+        })
     }
 }
 

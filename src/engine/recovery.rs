@@ -17,9 +17,10 @@ use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 use crate::account::{AccountId, StepUp};
 use crate::audit::{AuditKind, Operation};
+use crate::engine::check::{Checked, CodeCheck, Needs, Refused, retry};
 use crate::engine::trace::traced;
-use crate::engine::{Checked, Engine, Login, MAX_RETRIES, Needs};
-use crate::error::{EngineError, RecoveryCodeError, Refusal, SecretError, StoreError};
+use crate::engine::{Engine, Login};
+use crate::error::{EngineError, RecoveryCodeError, Refusal, SecretError};
 use crate::lifecycle::enrollment::{Enrollment, RecordStatus, RecoveryHashes};
 use crate::lifecycle::recovery_code::{RecoveryCode, RecoveryCodes};
 use crate::store::{Store, Versioned};
@@ -44,17 +45,19 @@ impl<S: Store> Engine<S> {
                     account,
                     code,
                     now,
-                    Operation::Confirm,
-                    Needs::Pending,
-                    |record, v| {
-                        record
-                            .confirmed(v.step(), now, self.policy.drift_limit)
-                            .map(|next| next.with_recovery(hashes.clone()))
-                            .ok_or(EngineError::NoPendingEnrollment)
-                    },
-                    |_, v| {
-                        let confirmed = AuditKind::EnrollmentConfirmed { step: v.step() };
-                        (confirmed, Some(issued.clone()))
+                    &CodeCheck {
+                        operation: Operation::Confirm,
+                        needs: Needs::Pending,
+                        on_accept: &|record, v| {
+                            record
+                                .confirmed(v.step(), now, self.policy.drift_limit)
+                                .map(|next| next.with_recovery(hashes.clone()))
+                                .ok_or(EngineError::NoPendingEnrollment)
+                        },
+                        accepted: &|_, v| {
+                            let confirmed = AuditKind::EnrollmentConfirmed { step: v.step() };
+                            vec![confirmed, issued.clone()]
+                        },
                     },
                 )
                 .await?;
@@ -91,17 +94,19 @@ impl<S: Store> Engine<S> {
                     account,
                     code,
                     now,
-                    Operation::IssueRecoveryCodes,
-                    Needs::Active,
-                    |record, v| {
-                        record
-                            .used(v.authenticator(), v.step(), now, self.policy.drift_limit)
-                            .map(|r| r.with_recovery(hashes.clone()))
-                            .ok_or(EngineError::NotActive)
-                    },
-                    |before, _| {
-                        let discarded = count_u8(before.recovery_codes_remaining());
-                        (AuditKind::RecoveryCodesIssued { count, discarded }, None)
+                    &CodeCheck {
+                        operation: Operation::IssueRecoveryCodes,
+                        needs: Needs::Active,
+                        on_accept: &|record, v| {
+                            record
+                                .used(v.authenticator(), v.step(), now, self.policy.drift_limit)
+                                .map(|r| r.with_recovery(hashes.clone()))
+                                .ok_or(EngineError::NotActive)
+                        },
+                        accepted: &|before, _| {
+                            let discarded = count_u8(before.recovery_codes_remaining());
+                            vec![AuditKind::RecoveryCodesIssued { count, discarded }]
+                        },
                     },
                 )
                 .await?;
@@ -182,39 +187,35 @@ impl<S: Store> Engine<S> {
     ) -> Result<Option<u8>, EngineError> {
         {
             let parsed = RecoveryCode::parse(input);
-            for _ in 0..MAX_RETRIES {
+            retry!({
                 let Some(Versioned { version, record }) = self.load(account).await? else {
-                    return Ok(None);
+                    return Ok(Some(None));
                 };
                 if !matches!(record.status(), RecordStatus::Active { .. }) {
                     if record.is_expired_pending(now) {
                         self.erase_expired(account, Versioned { version, record }, now)
                             .await?;
                     }
-                    return Ok(None);
+                    return Ok(Some(None));
                 }
                 if let Err(refusal) = record.throttle.gate(now) {
-                    return Err(self
-                        .refused(account, now, operation, refusal, record, version)
-                        .await);
+                    let gated = Refused::alone(operation, refusal, &record);
+                    return Err(self.refused(account, now, version, gated).await);
                 }
                 let code = match &parsed {
                     Ok(code) => code,
                     Err(error) => {
                         let refusal = Refusal::MalformedRecoveryCode(*error);
-                        return Err(self
-                            .refused(account, now, operation, refusal, record, version)
-                            .await);
+                        let malformed = Refused::alone(operation, refusal, &record);
+                        return Err(self.refused(account, now, version, malformed).await);
                     }
                 };
                 let Some(index) = self.matching_recovery_code(account, &record, code)? else {
-                    match self
-                        .refuse_wrong(account, now, operation, record, version)
-                        .await
-                    {
-                        Some(error) => return Err(error),
-                        None => continue,
-                    }
+                    let wrong = Refused::wrong(operation, &record, now, &self.policy.throttle);
+                    return match self.refuse(account, now, version, wrong).await {
+                        Some(error) => Err(error),
+                        None => Ok(None),
+                    };
                 };
                 let mut next = record;
                 if index < next.recovery.hashes.len() {
@@ -233,27 +234,16 @@ impl<S: Store> Engine<S> {
                         .then_some(AuditKind::RecoveryCodesLow { remaining });
                     (next, low)
                 };
-                let next = self.for_write(next, account, Some(version))?;
-                let outgoing = self.outgoing(account, now, [used].into_iter().chain(then));
                 // The held record (if any) is now stale either way.
-                self.key_cache.release(account);
-                match self
-                    .store
-                    .replace_if(account, Some(version), &next, &outgoing.encoded)
-                    .await
-                {
-                    Ok(_) => {
-                        if stop {
-                            self.key_cache.evict(account);
-                        }
-                        self.observe(outgoing);
-                        return Ok(Some(remaining));
-                    }
-                    Err(StoreError::Conflict) => continue,
-                    Err(error) => return Err(error.into()),
+                let events = [used].into_iter().chain(then);
+                let Some(()) = self.write(account, version, next, events, now).await? else {
+                    return Ok(None);
+                };
+                if stop {
+                    self.key_cache.evict(account);
                 }
-            }
-            Err(EngineError::Contention)
+                Ok(Some(Some(remaining)))
+            })
         }
     }
 

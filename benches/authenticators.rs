@@ -56,7 +56,7 @@
 //!
 //! `TOTP_ENROLL_BENCH_QUICK=1`: shorter measurements (the whole bench in about 30 s on 2
 //! cores; a minute without). The run's facts go to `<criterion dir>/summary/authenticators.json` (not
-//! without `--bench`, e.g. under `cargo test --benches`); `examples/bench_report.rs` prints
+//! without `--bench`, e.g. under `cargo test --benches`); `tools/src/bin/bench_report` prints
 //! the medians, the ratios and the goals, using only results this run wrote.
 #![allow(
     missing_docs,

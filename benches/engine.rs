@@ -35,7 +35,7 @@
 //!   allocator, switched on only around the measured setup) in the store, then in a warm
 //!   key cache: the bytes requested, and the bytes of glibc `malloc` chunks they occupy
 //!   (each block rounded up with its 8-byte header to 16 bytes, at least 32). Those figures
-//!   go to `<criterion dir>/summary/engine.json` for `examples/bench_report.rs`.
+//!   go to `<criterion dir>/summary/engine.json` for `tools/src/bin/bench_report`.
 //!
 //! `TOTP_ENROLL_BENCH_QUICK=1`: populations 1 k and 100 k only, shorter measurements (the
 //! whole bench in a few minutes on 2 cores). Without `--bench` (e.g. `cargo test

@@ -47,7 +47,7 @@
 //! drift favours no kind), after an unrecorded warm-up round. The ratios are the medians of the per-round
 //! ratios (each from slices seconds apart); the rates are the medians of the slices.
 //!
-//! The results go to `<criterion dir>/summary/stores.json` for `examples/bench_report.rs`.
+//! The results go to `<criterion dir>/summary/stores.json` for `tools/src/bin/bench_report`.
 //! The rows and outbox events the bench created in PostgreSQL are deleted at the end (the
 //! SQLite file is deleted with its directory).
 //!

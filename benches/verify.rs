@@ -28,7 +28,7 @@
 //! Every peer is checked at setup (outside the timed loops) to compute the same codes as ours:
 //! it must accept the correct code and reject the wrong one.
 //!
-//! `examples/bench_report.rs` reads the results back and prints the ratios.
+//! `tools/src/bin/bench_report` reads the results back and prints the ratios.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,10 +1,10 @@
 //! Runs `Totp::verify` N times with a correct or a wrong code, for instruction counting:
 //!
 //! ```sh
-//! cargo build --release --example verify_loop
+//! cargo build -p totp-enroll-tools --release --bin verify_loop
 //! for mode in accept reject; do
 //!   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-//!     target/release/examples/verify_loop $mode 10000 2>&1 | grep refs
+//!     target/release/verify_loop $mode 10000 2>&1 | grep refs
 //! done
 //! ```
 //!

@@ -83,9 +83,9 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, measurement::WallTime};
 use hmac::{Hmac, KeyInit, Mac};
 use totp_enroll::{
-    AccountId, Engine, EngineError, EnginePolicy, KeyRing, KeyUri, Login, ManualClock, MemoryStore,
-    OtpPolicy, Provisioning, RecoveryCode, Refusal, SecondDevice, StepUp, Store as _,
-    ThrottlePolicy, Totp,
+    AccountId, Engine, EnginePolicy, KeyRing, Login, ManualClock, MemoryStore, OtpPolicy,
+    Provisioning, SecondDevice, StepUp, Store as _, error::EngineError, error::Refusal,
+    lifecycle::RecoveryCode, lifecycle::ThrottlePolicy, otp::Totp, provision::KeyUri,
 };
 
 const START: u64 = 1_700_000_000;

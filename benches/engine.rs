@@ -75,8 +75,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group};
 use totp_enroll::{
-    AccountId, Engine, EngineError, EnginePolicy, KeyRing, KeyUri, Login, ManualClock, MemoryStore,
-    OtpPolicy, Refusal, StepUp, Store as _, Totp,
+    AccountId, Engine, EnginePolicy, KeyRing, Login, ManualClock, MemoryStore, OtpPolicy, StepUp,
+    Store as _, error::EngineError, error::Refusal, otp::Totp, provision::KeyUri,
 };
 
 const START: u64 = 1_111_111_109;

@@ -47,8 +47,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group};
 use totp_enroll::{
-    AccountId, Engine, EnginePolicy, KeyRing, KeyUri, ManualClock, MemoryStore, OtpPolicy,
-    Provisioning, StepUp, Totp,
+    AccountId, Engine, EnginePolicy, KeyRing, ManualClock, MemoryStore, OtpPolicy, Provisioning,
+    StepUp, otp::Totp, provision::KeyUri,
 };
 
 const START: u64 = 1_700_000_000;

@@ -67,7 +67,8 @@ use std::time::{Duration, Instant};
 use totp_enroll::store::{PostgresStore, SqliteStore};
 use totp_enroll::testing::conformance::{self, START};
 use totp_enroll::{
-    AccountId, Clock, ClockError, Engine, EnginePolicy, KeyRing, Login, OtpPolicy, Store, Totp,
+    AccountId, Clock, Engine, EnginePolicy, KeyRing, Login, OtpPolicy, Store, error::ClockError,
+    otp::Totp,
 };
 
 /// Concurrent tasks in the concurrent measurement.

@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group};
 use hmac::{Hmac, KeyInit, Mac};
-use totp_enroll::{Algorithm, Code, Digits, OtpPolicy, Secret, Totp};
+use totp_enroll::{OtpPolicy, otp::Algorithm, otp::Code, otp::Digits, otp::Secret, otp::Totp};
 
 /// RFC 6238 Appendix B seeds.
 const SEED_SHA1: &[u8] = b"12345678901234567890";

@@ -13,9 +13,9 @@ use std::error::Error;
 use std::sync::Arc;
 
 use totp_enroll::{
-    AccountId, AuditEvent, AuditKind, AuditSink, Engine, EngineError, EnginePolicy, KeyRing,
-    KeyUri, Login, ManualClock, MemoryStore, Operator, OtpPolicy, Provisioning, SecondDevice,
-    StepUp, Totp,
+    AccountId, AuditEvent, AuditKind, AuditSink, Engine, EnginePolicy, KeyRing, Login, ManualClock,
+    MemoryStore, Operator, OtpPolicy, Provisioning, SecondDevice, StepUp, error::EngineError,
+    otp::Totp, provision::KeyUri,
 };
 
 /// The portal's audit sink: logs every event and e-mails the customer when an
@@ -104,7 +104,7 @@ impl Portal {
 
     fn show_registration_screen(&self, screen: &Provisioning) -> Result<(), Box<dyn Error>> {
         println!("{}", screen.qr()?.to_terminal().as_str());
-        println!("  Account name : {}", screen.account_name());
+        println!("  Account name : {}", screen.issuer());
         println!("  Key type     : {}", screen.key_type());
         println!("  Setup key    : ●●●● ●●●● (hidden — press \"show code\")");
         println!("  [show code]  : {}", screen.reveal_setup_key().as_str());
@@ -229,7 +229,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let fast = |at: u64| new_phone.totp.code_at(at.saturating_add(240)).to_string();
     let diagnosis = portal
         .engine
-        .diagnose(&portal.customer, &fast(now()?), &operator)
+        .desk_diagnose(&portal.customer, &fast(now()?), &operator)
         .await?;
     println!("  Desk › diagnose the code read out: {diagnosis:?}");
     portal.wait_for_next_code();
@@ -273,7 +273,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("\n  Then the phone is lost: the customer calls support.");
     portal
         .engine
-        .admin_reset(
+        .desk_reset(
             &portal.customer,
             &operator,
             "lost device, identity checked by phone",

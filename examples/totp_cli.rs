@@ -54,8 +54,8 @@ use std::process::ExitCode;
 use rand::TryRngCore as _;
 use rand::rngs::OsRng;
 use totp_enroll::{
-    Algorithm, Clock as _, KeyRing, KeyUri, OtpPolicy, OtpPolicyBuilder, Provisioning, QrCode,
-    Secret, SystemClock, Totp,
+    Clock as _, KeyRing, OtpPolicy, Provisioning, SystemClock, otp::Algorithm,
+    otp::OtpPolicyBuilder, otp::Secret, otp::Totp, provision::KeyUri, provision::QrCode,
 };
 use zeroize::Zeroizing;
 

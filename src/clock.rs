@@ -7,7 +7,7 @@ use crate::error::ClockError;
 
 /// A source of the current time in whole seconds since the Unix epoch.
 ///
-/// The pure core ([`Totp`](crate::Totp), the verifier, enrollment transitions) takes the time
+/// The pure core ([`Totp`](crate::otp::Totp), the verifier, enrollment transitions) takes the time
 /// as an argument; only the engine asks a `Clock`, so tests can inject one.
 pub trait Clock: Send + Sync {
     /// Seconds since 1970-01-01T00:00:00Z, or an error if the clock reads before it.

@@ -83,7 +83,7 @@ pub enum PolicyError {
         /// Largest accepted period.
         max: u32,
     },
-    /// A window wider than [`Window::MAX_STEPS`](crate::Window::MAX_STEPS) in one direction.
+    /// A window wider than [`Window::MAX_STEPS`](crate::otp::Window::MAX_STEPS) in one direction.
     #[error("the verification window may reach at most {max} steps each way, not {steps}")]
     Window {
         /// The requested number of steps.
@@ -133,7 +133,7 @@ pub enum CodeError {
     /// Nothing but whitespace was entered.
     #[error("no code was entered")]
     Empty,
-    /// The input exceeds [`Code::MAX_INPUT_BYTES`](crate::Code::MAX_INPUT_BYTES); it was not examined.
+    /// The input exceeds [`Code::MAX_INPUT_BYTES`](crate::otp::Code::MAX_INPUT_BYTES); it was not examined.
     #[error("the input is too long to be a code")]
     InputTooLong,
     /// A character that is neither a digit (ASCII or full-width) nor a separator.
@@ -171,7 +171,7 @@ pub enum ClockError {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum UriError {
-    /// The URI is longer than [`KeyUri::MAX_URI_BYTES`](crate::KeyUri::MAX_URI_BYTES); it was not examined.
+    /// The URI is longer than [`KeyUri::MAX_URI_BYTES`](crate::provision::KeyUri::MAX_URI_BYTES); it was not examined.
     #[error("the URI is longer than {max} bytes")]
     TooLong {
         /// The limit in bytes.
@@ -318,7 +318,7 @@ pub enum StoreError {
     Corrupt(#[from] RecordError),
     /// The row is at the largest version the store can hold, so no write can advance it
     /// (only a corrupted or tampered row gets there): the support desk's
-    /// [`Engine::admin_reset`](crate::Engine::admin_reset) repairs it.
+    /// [`Engine::desk_reset`](crate::Engine::desk_reset) repairs it.
     #[error("the record is at the store's largest version and cannot be written")]
     VersionExhausted,
     /// The backend failed (connection lost, disk full, database locked, …).
@@ -414,7 +414,7 @@ pub enum IdentifierError {
 
 /// A recovery code could not be parsed, or a set could not be generated.
 ///
-/// [`RecoveryCode::parse`](crate::RecoveryCode::parse) returns only [`Empty`](Self::Empty),
+/// [`RecoveryCode::parse`](crate::lifecycle::RecoveryCode::parse) returns only [`Empty`](Self::Empty),
 /// [`InputTooLong`](Self::InputTooLong), [`InvalidCharacter`](Self::InvalidCharacter),
 /// [`MisplacedSeparator`](Self::MisplacedSeparator) and [`WrongLength`](Self::WrongLength);
 /// [`RecoveryCodes::generate`](crate::RecoveryCodes::generate) only [`InvalidCount`](Self::InvalidCount) and
@@ -430,7 +430,7 @@ pub enum RecoveryCodeError {
     /// Nothing but whitespace was entered.
     #[error("no recovery code was entered")]
     Empty,
-    /// The input exceeds [`RecoveryCode::MAX_INPUT_BYTES`](crate::RecoveryCode::MAX_INPUT_BYTES); it was not examined.
+    /// The input exceeds [`RecoveryCode::MAX_INPUT_BYTES`](crate::lifecycle::RecoveryCode::MAX_INPUT_BYTES); it was not examined.
     #[error("the input is too long to be a recovery code")]
     InputTooLong,
     /// A character that is neither a symbol of the code's alphabet nor a separator.
@@ -450,7 +450,7 @@ pub enum RecoveryCodeError {
     /// The wrong number of symbols.
     #[error("a recovery code has {expected} symbols, {found} were entered")]
     WrongLength {
-        /// [`RecoveryCode::SYMBOLS`](crate::RecoveryCode::SYMBOLS).
+        /// [`RecoveryCode::SYMBOLS`](crate::lifecycle::RecoveryCode::SYMBOLS).
         expected: usize,
         /// The number of symbols in the input.
         found: usize,
@@ -495,7 +495,7 @@ pub enum Refusal {
     #[error("locked after too many failed attempts; contact support")]
     Locked,
     /// The input is not a recovery code of the grammar of
-    /// [`RecoveryCode::parse`](crate::RecoveryCode::parse) (not counted as a failed
+    /// [`RecoveryCode::parse`](crate::lifecycle::RecoveryCode::parse) (not counted as a failed
     /// attempt: it cannot be a guess).
     #[error("malformed recovery code: {0}")]
     MalformedRecoveryCode(RecoveryCodeError),
@@ -528,7 +528,7 @@ pub enum EngineError {
     #[error("adding an authenticator with its own secret is disabled by policy")]
     OwnSecretDisabled,
     /// The account already has the most authenticators
-    /// ([`Authenticator::MAX_PER_ACCOUNT`](crate::Authenticator::MAX_PER_ACCOUNT)).
+    /// ([`Authenticator::MAX_PER_ACCOUNT`](crate::lifecycle::Authenticator::MAX_PER_ACCOUNT)).
     #[error("the account already has the most authenticators allowed")]
     TooManyAuthenticators,
     /// The account has no authenticator with this id (or no pending one to confirm).
@@ -582,4 +582,177 @@ pub enum EngineError {
     /// The engine's policy is inconsistent.
     #[error("invalid policy: {0}")]
     Policy(#[from] PolicyError),
+}
+
+/// A key ring text was refused. Names the faulty entry, never its content.
+///
+/// `entry` is the 1-based position of the entry among the entries of the text (the version
+/// header is entry 1; comments and empty entries are not counted), `line` the 1-based line
+/// it is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum KeyRingTextError {
+    /// The text holds no entry (only whitespace, separators or comments).
+    #[error("the key ring text is empty")]
+    Empty,
+    /// The text is longer than [`KeyRing::MAX_TEXT_BYTES`](crate::KeyRing::MAX_TEXT_BYTES); it was not examined.
+    #[error("the key ring text is longer than {max} bytes; it was not examined")]
+    TooLong {
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// The first entry is not a version header.
+    #[error(
+        "entry {entry} (line {line}) of the key ring text is not the version header \
+         `totp-enroll-keys/v1` (entries are separated by `;` or line breaks)"
+    )]
+    MissingVersion {
+        /// 1-based entry position (always 1).
+        entry: usize,
+        /// 1-based line.
+        line: usize,
+    },
+    /// The header names a version this build does not read.
+    #[error(
+        "entry {entry} (line {line}) of the key ring text is version {version}; \
+         this build reads version 1"
+    )]
+    UnsupportedVersion {
+        /// 1-based entry position (always 1).
+        entry: usize,
+        /// 1-based line.
+        line: usize,
+        /// The version the header names.
+        version: u32,
+    },
+    /// An entry without `=`: neither `current=ID` nor `ID=KEY`.
+    #[error(
+        "entry {entry} (line {line}) of the key ring text is neither `current=ID` nor `ID=KEY`"
+    )]
+    MalformedEntry {
+        /// 1-based entry position.
+        entry: usize,
+        /// 1-based line.
+        line: usize,
+    },
+    /// A key id (before `=`, or after `current=`) that is not a decimal `u32` without sign or
+    /// leading zero; also any entry name other than `current` or a key id.
+    #[error(
+        "entry {entry} (line {line}) of the key ring text: the key id is not a decimal number \
+         from 0 to 4294967295 (or the entry name is not `current`)"
+    )]
+    InvalidKeyId {
+        /// 1-based entry position.
+        entry: usize,
+        /// 1-based line.
+        line: usize,
+    },
+    /// A second `current=` entry.
+    #[error(
+        "entry {entry} (line {line}) of the key ring text repeats `current` \
+         (first given in entry {first})"
+    )]
+    DuplicateCurrent {
+        /// 1-based entry position of the repetition.
+        entry: usize,
+        /// 1-based line of the repetition.
+        line: usize,
+        /// 1-based entry position of the first `current=`.
+        first: usize,
+    },
+    /// No `current=ID` entry.
+    #[error("the key ring text has no `current=ID` entry naming the key that seals")]
+    MissingCurrent,
+    /// `current=ID` names a key id with no `ID=KEY` entry.
+    #[error(
+        "entry {entry} (line {line}) of the key ring text names key id {key_id} as current, \
+         but the text holds no key with that id"
+    )]
+    UnknownCurrent {
+        /// 1-based entry position of the `current=` entry.
+        entry: usize,
+        /// 1-based line of the `current=` entry.
+        line: usize,
+        /// The key id it names.
+        key_id: u32,
+    },
+    /// A key id given twice.
+    #[error(
+        "entry {entry} (line {line}) of the key ring text repeats key id {key_id} \
+         (first given in entry {first})"
+    )]
+    DuplicateKeyId {
+        /// 1-based entry position of the repetition.
+        entry: usize,
+        /// 1-based line of the repetition.
+        line: usize,
+        /// The repeated key id.
+        key_id: u32,
+        /// 1-based entry position of the first key with this id.
+        first: usize,
+    },
+    /// The key is not canonical standard base64 with padding.
+    #[error(
+        "entry {entry} (line {line}) of the key ring text: the key is not standard base64 \
+         with `=` padding (alphabet A-Z a-z 0-9 + /)"
+    )]
+    InvalidBase64 {
+        /// 1-based entry position.
+        entry: usize,
+        /// 1-based line.
+        line: usize,
+    },
+    /// The key decodes to a length other than 32 bytes.
+    #[error(
+        "entry {entry} (line {line}) of the key ring text: the key has {bytes} bytes; \
+         keys have 32 bytes (44 base64 characters)"
+    )]
+    KeyLength {
+        /// 1-based entry position.
+        entry: usize,
+        /// 1-based line.
+        line: usize,
+        /// The decoded length in bytes.
+        bytes: usize,
+    },
+}
+
+/// An outbox row's bytes are not an audit event of this crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum AuditDecodeError {
+    /// The bytes do not start with the event header (or have another format version).
+    #[error("not an audit event (bad header or unknown format version)")]
+    BadHeader,
+    /// The bytes end before the event does.
+    #[error("the audit event is truncated")]
+    Truncated,
+    /// Bytes follow the end of the event.
+    #[error("the audit event has trailing bytes")]
+    TrailingBytes,
+    /// A field holds a value outside its domain (an unknown tag, a refused name, …).
+    #[error("the audit event's {0} field is invalid")]
+    InvalidField(&'static str),
+}
+
+/// Why a delivery pass stopped. Nothing undelivered was removed; the next pass resumes at
+/// the oldest undelivered event.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum OutboxError {
+    /// Reading or acknowledging the outbox failed.
+    #[error("audit outbox: {0}")]
+    Store(#[from] StoreError),
+    /// The sink refused a batch.
+    #[error("audit delivery failed: {0}")]
+    Delivery(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// An outbox row does not decode (edited or from an unknown format). Delivery stops
+    /// before it, so the trail is never delivered with a gap; an operator inspects the row.
+    #[error("audit outbox event {id} does not decode: {error}")]
+    Undecodable {
+        /// The row's id.
+        id: u64,
+        /// Why.
+        error: AuditDecodeError,
+    },
 }

@@ -2,39 +2,51 @@
 //!
 //! ## Where to start
 //!
-//! * [`Engine`]: one async method per screen ([`Engine::begin`], [`Engine::confirm`],
-//!   [`Engine::verify_login`], [`Engine::redisplay`], [`Engine::stop`],
-//!   [`Engine::admin_reset`], [`Engine::forget`], [`Engine::status`]), configured by
-//!   [`EnginePolicy`] and [`OtpPolicy`], sealing secrets with a [`KeyRing`] that
-//!   [`Engine::set_keys`] replaces while serving ([`Engine::reseal_all`] and
-//!   [`Engine::retire_key`] retire old keys).
-//! * Authenticators as a set ([`Authenticator`], [`SecondDevice`]): a second device with
-//!   its own secret ([`Engine::add_authenticator`], [`Engine::confirm_authenticator`]),
-//!   removing one ([`Engine::remove_authenticator`]); clock drift and
-//!   [`Engine::resync`]; the support desk's [`Engine::overview`], [`Engine::diagnose`],
-//!   [`Engine::admin_unlock`] and [`Engine::desk_remove_authenticator`].
-//! * Recovery codes for a customer without the phone: [`Engine::confirm_with_recovery_codes`],
-//!   [`Engine::issue_recovery_codes`], [`Engine::verify_recovery_code`] ([`RecoveryCodes`],
-//!   stored only as keyed hashes).
-//! * The audit trail: each call's [`AuditEvent`]s are written into the store's outbox in
-//!   the same atomic step as its record, with the [`RequestContext`] the portal set around
-//!   the request; an [`Outbox`] delivers them to your async [`AuditDelivery`] at least once,
-//!   in order. An [`AuditSink`] observes them in process.
-//! * Stores: [`MemoryStore`] (embedded), `store::SqliteStore` (feature `sqlite`),
-//!   `store::PostgresStore` (feature `postgres`), or your own [`Store`], checked with
-//!   `testing::conformance` (feature `testing`).
-//! * Texts for customers and HTTP classes for handlers: [`messages`].
+//! The crate root holds what a portal needs; everything else is reached through the module
+//! it belongs to, and every public item has exactly one path (`api/totp-enroll.txt` in the
+//! repository lists the whole public API; CI checks it).
+//!
+//! * [`Engine`]: one async method per screen, configured by [`EnginePolicy`] (with
+//!   [`SecondDevice`]) and [`OtpPolicy`], sealing secrets with a [`KeyRing`]. Customer calls
+//!   are plain verbs: [`Engine::status`], [`Engine::begin`], [`Engine::confirm`],
+//!   [`Engine::verify_login`] ([`Login`], [`Verified`]), [`Engine::redisplay`],
+//!   [`Engine::stop`], [`Engine::resync`], second devices ([`Engine::add_authenticator`],
+//!   [`Engine::confirm_authenticator`], [`Engine::remove_authenticator`]) and recovery codes
+//!   ([`Engine::confirm_with_recovery_codes`], [`Engine::issue_recovery_codes`],
+//!   [`Engine::verify_recovery_code`], [`RecoveryCodes`]). The support desk's calls start
+//!   with `desk_`: [`Engine::desk_diagnose`], [`Engine::desk_unlock`],
+//!   [`Engine::desk_resync`], [`Engine::desk_remove_authenticator`], [`Engine::desk_reset`],
+//!   [`Engine::desk_forget`] (and the read-only [`Engine::overview`]); maintenance:
+//!   [`Engine::set_keys`], [`Engine::reseal_all`], [`Engine::retire_key`],
+//!   [`Engine::sweep_expired`].
+//! * Who: [`AccountId`], [`AccountLabel`], [`Operator`], and the [`StepUp`] proof; what the
+//!   screen shows: [`Status`], [`Access`], [`Provisioning`].
+//! * The audit trail: each call's [`AuditEvent`]s ([`AuditKind`]) are written into the
+//!   store's outbox in the same atomic step as its record, with the [`RequestContext`] the
+//!   portal set around the request; an [`Outbox`] delivers them to your async
+//!   [`AuditDelivery`] at least once, in order. An [`AuditSink`] observes them in process.
+//! * Stores: [`MemoryStore`] (embedded), [`store::SqliteStore`] (feature `sqlite`),
+//!   [`store::PostgresStore`] (feature `postgres`), or your own [`Store`], checked with
+//!   `testing::conformance` (feature `testing`). Time: [`Clock`], [`SystemClock`],
+//!   [`ManualClock`].
+//! * Texts for customers and HTTP classes for handlers: [`Locale`], [`ErrorClass`] and
+//!   [`messages`]; errors, one enum per concern: [`error`] ([`error::EngineError`] is what
+//!   engine calls return).
+//! * The modules: [`otp`] (secrets, code policy, input grammar, HOTP/TOTP, the verifier),
+//!   [`provision`] (key URI, QR code), [`keys`] (sealed secrets), [`lifecycle`] (the pure
+//!   enrollment record and its rules), [`audit`], [`engine`] (the answers of the desk's and
+//!   maintenance calls), [`store`], [`error`], [`messages`].
 //! * Examples: `examples/quickstart.rs` (the whole lifecycle in one process) and
 //!   `examples/portal` (the web portal).
 //!
 //! ## Serialization (feature `serde`)
 //!
 //! The non-secret public types implement `Serialize` and `Deserialize`: [`Status`],
-//! [`Access`], [`AuditEvent`], [`AuditKind`], [`RequestContext`], [`Operation`],
-//! [`Refusal`], [`CodeError`], [`RecoveryCodeError`], [`Verified`], [`OtpPolicy`],
-//! [`Algorithm`], [`Digits`], [`Window`], [`ThrottlePolicy`], [`AccountId`], [`Operator`],
-//! [`Lang`] and [`ErrorClass`]. Field and variant names are
-//! snake_case (an [`Algorithm`] is its key URI name, `"SHA1"`) and part of the stable
+//! [`Access`], [`AuditEvent`], [`AuditKind`], [`RequestContext`], [`Operation`](crate::audit::Operation),
+//! [`Refusal`](crate::error::Refusal), [`CodeError`](crate::error::CodeError), [`RecoveryCodeError`](crate::error::RecoveryCodeError), [`Verified`], [`OtpPolicy`],
+//! [`Algorithm`](crate::otp::Algorithm), [`Digits`](crate::otp::Digits), [`Window`](crate::otp::Window), [`ThrottlePolicy`](crate::lifecycle::ThrottlePolicy), [`AccountId`], [`Operator`],
+//! [`Lang`](crate::messages::Lang) and [`ErrorClass`]. Field and variant names are
+//! snake_case (an [`Algorithm`](crate::otp::Algorithm) is its key URI name, `"SHA1"`) and part of the stable
 //! interface: `tests/serde_types.rs` pins them. Enums are externally tagged (`"wrong_code"`,
 //! `{"throttled": {"until": 1764000090}}`), except [`AuditKind`], which is tagged by `kind`
 //! and flattened into its [`AuditEvent`], so an event is one flat object for a structured log:
@@ -43,11 +55,11 @@
 //! {"account":"0123-456789","at":1764000030,"kind":"refused","operation":"login","refusal":"wrong_code","failures":1}
 //! ```
 //!
-//! Deserializing validates: a policy goes through [`OtpPolicyBuilder::build`] (unknown or
+//! Deserializing validates: a policy goes through [`OtpPolicyBuilder::build`](crate::otp::OtpPolicyBuilder::build) (unknown or
 //! missing fields are errors), an account id through [`AccountId::new`], an operator through
-//! [`Operator::new`], a throttle policy through [`ThrottlePolicy::new`]. [`Secret`],
-//! [`KeyRing`], [`PreparedKey`], [`SealedSecret`], [`KeyUri`], [`Provisioning`], [`QrCode`],
-//! [`Code`] and [`Enrollment`] implement neither trait, whatever the features.
+//! [`Operator::new`], a throttle policy through [`ThrottlePolicy::new`](crate::lifecycle::ThrottlePolicy::new). [`Secret`](crate::otp::Secret),
+//! [`KeyRing`], [`PreparedKey`](crate::otp::PreparedKey), [`SealedSecret`](crate::keys::SealedSecret), [`KeyUri`](crate::provision::KeyUri), [`Provisioning`], [`QrCode`](crate::provision::QrCode),
+//! [`Code`](crate::otp::Code) and [`Enrollment`](crate::lifecycle::Enrollment) implement neither trait, whatever the features.
 //!
 //! ## Tracing (feature `tracing`)
 //!
@@ -68,47 +80,41 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod account;
-mod audit;
+pub mod audit;
 mod clock;
-mod engine;
-mod error;
-mod keys;
-mod lifecycle;
+pub mod engine;
+pub mod error;
+pub mod keys;
+pub mod lifecycle;
 pub mod messages;
-mod otp;
-mod provision;
+pub mod otp;
+pub mod provision;
 pub mod store;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
+// The crate root: what a portal needs. Everything else is reached through its module, and
+// every public item has exactly one path (`api/totp-enroll.txt` lists them all).
 pub use account::{AccountId, AccountLabel, Operator, StepUp};
-pub use audit::{
-    AuditDecodeError, AuditEvent, AuditKind, AuditSink, MemoryAudit, NoAudit, Operation,
-    RequestContext,
-};
+pub use audit::context::RequestContext;
+pub use audit::event::{AuditEvent, AuditKind};
+pub use audit::sink::AuditSink;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{
-    AccountOverview, AuditDelivery, AuthenticatorOverview, DeliveredEvent, Diagnosis, Engine,
-    EnginePolicy, KeyUsage, Login, NewAuthenticator, Outbox, OutboxError, ResealReport, Resynced,
-    SecondDevice, SweepReport,
-};
-pub use error::{
-    ClockError, CodeError, EngineError, IdentifierError, PolicyError, QrError, RecordError,
-    RecoveryCodeError, Refusal, SealError, SecretError, StepUpError, StoreError, UriError,
-};
-pub use keys::{KeyRing, KeyRingTextError, SealedSecret};
-pub use lifecycle::{
-    Access, Authenticator, Enrollment, RecordStatus, RecoveryCode, RecoveryCodes, Status,
-    ThrottlePolicy, ThrottleState,
-};
-pub use messages::{ErrorClass, Lang, Locale, Notification, UtcOffset};
-pub use otp::{
-    Algorithm, Code, CompatibilityWarning, Digits, OtpParams, OtpPolicy, OtpPolicyBuilder,
-    PreparedKey, Rejection, Secret, Totp, Verified, Window,
-};
-pub use provision::{KeyType, KeyUri, Provisioning, QrCode};
-pub use store::{Listed, MemoryStore, OutboxEntry, Store, Versioned};
+pub use engine::base::Engine;
+pub use engine::outbox::{AuditDelivery, Outbox};
+pub use engine::policy::{EnginePolicy, SecondDevice};
+pub use engine::screens::Login;
+pub use keys::ring::KeyRing;
+pub use lifecycle::recovery_code::RecoveryCodes;
+pub use lifecycle::status::{Access, Status};
+pub use messages::class::ErrorClass;
+pub use messages::locale::Locale;
+pub use otp::policy::OtpPolicy;
+pub use otp::verify::Verified;
+pub use provision::provisioning::Provisioning;
+pub use store::contract::Store;
+pub use store::memory::MemoryStore;
 /// The wrapper every secret-bearing rendering is returned in (key URI, setup key, QR code
 /// renderings): it wipes its contents when dropped. Re-exported so callers name it without
 /// a dependency of their own.

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use common::{App, Harness, lenient_throttle, policy, wrong_codes};
 use totp_enroll::testing::conformance::{self, Outcome};
 use totp_enroll::{
-    AuditKind, Authenticator, EngineError, Login, Operator, Refusal, SecondDevice, StepUp,
-    StepUpError,
+    AuditKind, Login, Operator, SecondDevice, StepUp, error::EngineError, error::Refusal,
+    error::StepUpError, lifecycle::Authenticator,
 };
 
 /// Each device its own secret, without the step-up that mode asks for by default (the
@@ -556,8 +556,8 @@ async fn parallel_submissions_of_one_devices_code_are_accepted_exactly_once() {
         )
         .await
         .unwrap();
-    let uri = totp_enroll::KeyUri::parse(&added.provisioning.uri()).unwrap();
-    let tablet = totp_enroll::Totp::new(uri.secret(), uri.policy());
+    let uri = totp_enroll::provision::KeyUri::parse(&added.provisioning.uri()).unwrap();
+    let tablet = totp_enroll::otp::Totp::new(uri.secret(), uri.policy());
     engines[2]
         .confirm_authenticator(&account, 2, &tablet.code_at(start + 30).to_string())
         .await
@@ -607,12 +607,12 @@ async fn the_desk_diagnosis_and_a_resync_name_the_authenticator_whose_code_it_is
     let desk = Operator::new("desk-02").unwrap();
     let diagnosis = h
         .engine
-        .diagnose(&h.account, &tablet.code_at(h.now() + 300), &desk)
+        .desk_diagnose(&h.account, &tablet.code_at(h.now() + 300), &desk)
         .await
         .unwrap();
     assert!(matches!(
         diagnosis,
-        totp_enroll::Diagnosis::Matches {
+        totp_enroll::engine::Diagnosis::Matches {
             authenticator: 2,
             offset: 10,
             ..

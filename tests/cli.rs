@@ -16,7 +16,7 @@ use cli_support::{
     assert_refused_with_one_error_line, cli, cli_with_stdin, stderr, stdout, temp_path,
 };
 
-use totp_enroll::{KeyUri, OtpPolicy, Secret};
+use totp_enroll::{OtpPolicy, otp::Secret, provision::KeyUri};
 
 /// RFC 6238 Appendix B seeds, in base32.
 const SHA1_SEED: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";

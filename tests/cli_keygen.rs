@@ -15,7 +15,7 @@ use cli_support::{
     assert_refused_with_one_error_line, cli, cli_with_stdin, stderr, stdout, temp_path,
 };
 
-use totp_enroll::{AccountId, KeyRing, Secret};
+use totp_enroll::{AccountId, KeyRing, otp::Secret};
 
 /// Bytes 0..32 in standard padded base64.
 const K1: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";

@@ -13,7 +13,7 @@
 )]
 
 use proptest::prelude::*;
-use totp_enroll::{Code, CodeError, Digits};
+use totp_enroll::{error::CodeError, otp::Code, otp::Digits};
 
 fn six(input: &str) -> Result<String, CodeError> {
     Code::parse(input, Digits::SIX).map(|c| c.to_string())

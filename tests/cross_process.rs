@@ -48,7 +48,9 @@ mod harness {
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     use totp_enroll::testing::conformance::{self, Outcome, START};
-    use totp_enroll::{AccountId, ManualClock, Refusal, StepUp, Store, ThrottlePolicy, Totp};
+    use totp_enroll::{
+        AccountId, ManualClock, StepUp, Store, error::Refusal, lifecycle::ThrottlePolicy, otp::Totp,
+    };
 
     pub(crate) const ROLE: &str = "TOTP_ENROLL_CHILD_ROLE";
     const RESULT: &str = "TOTP_ENROLL_CHILD_RESULT";

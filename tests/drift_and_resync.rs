@@ -15,7 +15,9 @@
 mod common;
 
 use common::{App, Harness, lenient_throttle, policy};
-use totp_enroll::{AuditKind, EngineError, Login, Operator, Refusal, StepUp, StepUpError};
+use totp_enroll::{
+    AuditKind, Login, Operator, StepUp, error::EngineError, error::Refusal, error::StepUpError,
+};
 
 async fn login(h: &Harness, code: &str) -> Result<Login, EngineError> {
     h.engine.verify_login(&h.account, code).await
@@ -175,12 +177,12 @@ async fn an_app_whose_clock_went_back_behind_the_last_used_step_cannot_be_resync
     let desk = Operator::new("desk-07").unwrap();
     let diagnosis = h
         .engine
-        .diagnose(&h.account, &code_off(&h, &app, -120), &desk)
+        .desk_diagnose(&h.account, &code_off(&h, &app, -120), &desk)
         .await
         .unwrap();
     assert!(matches!(
         diagnosis,
-        totp_enroll::Diagnosis::Matches {
+        totp_enroll::engine::Diagnosis::Matches {
             authenticator: 1,
             offset: -120,
             seconds: -3600,

@@ -25,8 +25,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use common::{Harness, policy, wrong_codes};
 use totp_enroll::testing::Fault;
 use totp_enroll::{
-    AccountId, AuditDelivery, AuditEvent, AuditKind, DeliveredEvent, EngineError, Login,
-    MemoryAudit, Operation, Outbox, OutboxError, Refusal, RequestContext, StepUp, Store,
+    AccountId, AuditDelivery, AuditEvent, AuditKind, Login, Outbox, RequestContext, StepUp, Store,
+    audit::MemoryAudit, audit::Operation, engine::DeliveredEvent, error::EngineError,
+    error::OutboxError, error::Refusal,
 };
 
 fn kinds(events: &[AuditEvent]) -> Vec<AuditKind> {

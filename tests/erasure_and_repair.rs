@@ -8,7 +8,7 @@
     clippy::cast_sign_loss,
     clippy::cast_possible_wrap
 )]
-//! Erasure and repair: `forget` erases a row for a data-protection request and leaves a
+//! Erasure and repair: `desk_forget` erases a row for a data-protection request and leaves a
 //! tombstone that keeps stale writers out; the support desk's reset repairs any row (one
 //! that does not decode, one at the version limit); a lapsed application's secret is erased
 //! on any access, and a sweep erases the ones nobody touches.
@@ -17,8 +17,8 @@ mod common;
 
 use common::{App, Harness};
 use totp_enroll::{
-    AccountId, AuditKind, EngineError, Enrollment, Login, Operator, RecordStatus, Status, StepUp,
-    Store, StoreError,
+    AccountId, AuditKind, Login, Operator, Status, StepUp, Store, error::EngineError,
+    error::StoreError, lifecycle::Enrollment, lifecycle::RecordStatus,
 };
 
 /// The default pending lifetime, for the manual clock.
@@ -35,7 +35,7 @@ async fn forget_erases_the_row_and_keeps_only_a_tombstone() {
     let version = h.store.inner().version(&h.account).await.unwrap().unwrap();
 
     h.engine
-        .forget(&h.account, &operator(), "APPI deletion request #81")
+        .desk_forget(&h.account, &operator(), "APPI deletion request #81")
         .await
         .unwrap();
 
@@ -78,7 +78,7 @@ async fn a_stale_writer_never_succeeds_after_erasure_and_re_enrollment() {
     h.enrolled().await;
     let stale = h.store.inner().load(&h.account).await.unwrap().unwrap();
     h.engine
-        .forget(&h.account, &operator(), "request")
+        .desk_forget(&h.account, &operator(), "request")
         .await
         .unwrap();
 
@@ -110,7 +110,7 @@ async fn forgetting_an_account_without_a_row_is_audited_and_changes_nothing() {
     let h = Harness::new();
     let stranger = AccountId::new("never-enrolled").unwrap();
     h.engine
-        .forget(&stranger, &operator(), "request")
+        .desk_forget(&stranger, &operator(), "request")
         .await
         .unwrap();
     assert_eq!(h.store.inner().version(&stranger).await.unwrap(), None);
@@ -128,7 +128,7 @@ async fn the_support_desk_repairs_a_row_that_does_not_decode() {
     ));
 
     h.engine
-        .admin_reset(&h.account, &operator(), "row repair after incident #12")
+        .desk_reset(&h.account, &operator(), "row repair after incident #12")
         .await
         .unwrap();
     assert_eq!(
@@ -155,7 +155,7 @@ async fn the_support_desk_repairs_a_row_at_the_version_limit() {
     h.store.inner().put_raw(&h.account, u64::MAX, &bytes);
 
     h.engine
-        .admin_reset(&h.account, &operator(), "version overflow")
+        .desk_reset(&h.account, &operator(), "version overflow")
         .await
         .unwrap();
     assert_eq!(h.store.inner().version(&h.account).await.unwrap(), Some(1));
@@ -169,7 +169,7 @@ async fn the_support_desk_repairs_a_row_at_the_version_limit() {
     let bytes = h.store.inner().raw_record(&h.account).unwrap();
     h.store.inner().put_raw(&h.account, u64::MAX, &bytes);
     h.engine
-        .forget(&h.account, &operator(), "request")
+        .desk_forget(&h.account, &operator(), "request")
         .await
         .unwrap();
     assert_eq!(h.store.inner().load(&h.account).await.unwrap(), None);

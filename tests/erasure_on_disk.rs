@@ -1,4 +1,4 @@
-//! Erasure that erases: after `Engine::forget` on a SQLite store, no file of the database
+//! Erasure that erases: after `Engine::desk_forget` on a SQLite store, no file of the database
 //! (`*.db`, `*-wal`, `*-shm`) holds the erased record's sealed secret, record MAC,
 //! recovery-code hashes or label, in any of the versions the record had (every login
 //! rewrote its page, and the write-ahead log kept each image).
@@ -22,8 +22,8 @@ use std::sync::Arc;
 
 use totp_enroll::store::SqliteStore;
 use totp_enroll::{
-    AccountId, Engine, EnginePolicy, KeyRing, KeyUri, ManualClock, Operator, OtpPolicy, StepUp,
-    Store, Totp,
+    AccountId, Engine, EnginePolicy, KeyRing, ManualClock, Operator, OtpPolicy, StepUp, Store,
+    otp::Totp, provision::KeyUri,
 };
 
 const T0: u64 = 1_764_000_000;
@@ -166,7 +166,7 @@ async fn forget_leaves_no_secret_hash_or_label_in_any_file_of_the_database() {
 
     let desk = Operator::new("desk-01").unwrap();
     engine
-        .forget(&account, &desk, "APPI deletion request #81")
+        .desk_forget(&account, &desk, "APPI deletion request #81")
         .await
         .unwrap();
     let after = found_in(&dir.0, &needles);

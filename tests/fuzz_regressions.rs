@@ -9,7 +9,7 @@
     clippy::indexing_slicing
 )]
 
-use totp_enroll::{Enrollment, KeyUri, OtpPolicy, Secret};
+use totp_enroll::{OtpPolicy, lifecycle::Enrollment, otp::Secret, provision::KeyUri};
 
 /// Asserts the `uri_parse` target's rule on `input`: if it parses, its `to_uri()` parses to an
 /// equal `KeyUri`, and serialising that again gives the same text.

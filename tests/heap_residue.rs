@@ -30,8 +30,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use totp_enroll::{
-    AccountId, Engine, EnginePolicy, KeyRing, KeyUri, ManualClock, MemoryStore, OtpPolicy,
-    Provisioning, Secret, StepUp, Totp,
+    AccountId, Engine, EnginePolicy, KeyRing, ManualClock, MemoryStore, OtpPolicy, Provisioning,
+    StepUp, otp::Secret, otp::Totp, provision::KeyUri,
 };
 
 /// Bytes of each marker (a 128-bit pattern: no accidental match).

@@ -16,7 +16,9 @@
 mod common;
 
 use common::Harness;
-use totp_enroll::{AccountId, EngineError, IdentifierError, Lang, PolicyError};
+use totp_enroll::{
+    AccountId, error::EngineError, error::IdentifierError, error::PolicyError, messages::Lang,
+};
 
 #[test]
 fn an_account_id_is_refused_where_it_is_built_with_the_reason() {
@@ -66,7 +68,7 @@ fn an_account_label_follows_the_key_uri_rules_where_it_is_built() {
     );
     // Whatever AccountLabel accepts, a key URI accepts too, and vice versa for refusals.
     let policy = totp_enroll::OtpPolicy::new("北洋証券オンラインサービス").unwrap();
-    let secret = totp_enroll::Secret::from_base32("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP").unwrap();
+    let secret = totp_enroll::otp::Secret::from_base32("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP").unwrap();
     for label in [
         "taro@example.jp",
         "北洋 太郎",
@@ -77,7 +79,7 @@ fn an_account_label_follows_the_key_uri_rules_where_it_is_built() {
         "",
     ] {
         let as_label = AccountLabel::new(label).is_ok();
-        let as_uri = totp_enroll::KeyUri::new(secret.clone(), label, &policy).is_ok();
+        let as_uri = totp_enroll::provision::KeyUri::new(secret.clone(), label, &policy).is_ok();
         assert_eq!(as_label, as_uri, "{label:?}");
     }
 }
@@ -146,7 +148,7 @@ async fn a_reset_reason_is_bounded_and_single_line_and_a_refused_one_changes_not
     ] {
         let err = h
             .engine
-            .admin_reset(&h.account, &operator, &reason)
+            .desk_reset(&h.account, &operator, &reason)
             .await
             .unwrap_err();
         assert!(
@@ -164,7 +166,7 @@ async fn a_reset_reason_is_bounded_and_single_line_and_a_refused_one_changes_not
         "利用中"
     );
     h.engine
-        .admin_reset(&h.account, &operator, &"紛失".repeat(170))
+        .desk_reset(&h.account, &operator, &"紛失".repeat(170))
         .await
         .unwrap();
     assert_eq!(

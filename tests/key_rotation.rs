@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use common::{App, Harness, T0, policy};
 use totp_enroll::{
-    AccountId, Engine, EngineError, KeyRing, Login, ManualClock, MemoryStore, SealError, StepUp,
-    Store,
+    AccountId, Engine, KeyRing, Login, ManualClock, MemoryStore, StepUp, Store, error::EngineError,
+    error::SealError,
 };
 
 const OLD: [u8; 32] = [0x11; 32];

@@ -10,7 +10,7 @@
 )]
 
 use proptest::prelude::*;
-use totp_enroll::{AccountId, KeyRing, KeyRingTextError, SealError, Secret};
+use totp_enroll::{AccountId, KeyRing, error::KeyRingTextError, error::SealError, otp::Secret};
 
 /// Bytes 0..32 and 32..64, in standard padded base64.
 const K1: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";

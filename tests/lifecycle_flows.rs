@@ -14,8 +14,9 @@ mod common;
 
 use common::{App, Harness, T0};
 use totp_enroll::{
-    Access, AuditKind, EngineError, IdentifierError, KeyType, Login, Operation, Operator,
-    RecordStatus, Refusal, Status, StepUp, StepUpError,
+    Access, AuditKind, Login, Operator, Status, StepUp, audit::Operation, error::EngineError,
+    error::IdentifierError, error::Refusal, error::StepUpError, lifecycle::RecordStatus,
+    provision::KeyType,
 };
 
 // ---- Chapter 1: new enrollment -------------------------------------------------------
@@ -30,7 +31,7 @@ async fn chapter1_new_enrollment_from_not_registered_to_in_use() {
 
     // 申込 after the transaction password: QR, account name, key type, hidden setup key.
     let screen = h.begin().await;
-    assert_eq!(screen.account_name(), common::ISSUER);
+    assert_eq!(screen.issuer(), common::ISSUER);
     assert_eq!(screen.key_type(), KeyType::TimeBased);
     assert!(screen.qr().unwrap().width() > 0);
     assert!(matches!(
@@ -183,7 +184,8 @@ async fn a_pending_enrollment_expires_after_ten_minutes_and_its_secret_is_erased
 #[tokio::test]
 async fn an_application_locked_while_pending_cannot_be_restarted_until_the_desk_resets_it() {
     let h = Harness::with_policy(
-        common::policy().with_throttle(totp_enroll::ThrottlePolicy::new(3, 1, 1, 3).unwrap()),
+        common::policy()
+            .with_throttle(totp_enroll::lifecycle::ThrottlePolicy::new(3, 1, 1, 3).unwrap()),
     );
     let app = App::scan(&h.begin().await);
     for wrong in common::wrong_codes(&app, h.now(), 3) {
@@ -221,7 +223,7 @@ async fn an_application_locked_while_pending_cannot_be_restarted_until_the_desk_
         .unwrap_err();
     assert!(matches!(err, EngineError::Refused(Refusal::Locked)));
     h.engine
-        .admin_reset(
+        .desk_reset(
             &h.account,
             &Operator::new("desk-01").unwrap(),
             "本人確認済み",
@@ -442,7 +444,7 @@ async fn lost_phone_support_desk_reset_then_enrollment_is_possible_again() {
     let _lost = h.enrolled().await;
     let operator = Operator::new("support-desk-07").unwrap();
     h.engine
-        .admin_reset(
+        .desk_reset(
             &h.account,
             &operator,
             "customer lost the phone (call #4711)",
@@ -481,7 +483,7 @@ async fn an_administrative_reset_needs_an_operator_and_a_reason() {
     let operator = Operator::new("support-desk-07").unwrap();
     let err = h
         .engine
-        .admin_reset(&h.account, &operator, " ")
+        .desk_reset(&h.account, &operator, " ")
         .await
         .unwrap_err();
     assert!(matches!(
@@ -526,5 +528,5 @@ fn every_engine_call_is_a_send_future_usable_from_axum_and_tokio() {
     send(&h.engine.verify_login(&h.account, "123456"));
     send(&h.engine.redisplay(&h.account, "123456"));
     send(&h.engine.stop(&h.account, "123456"));
-    send(&h.engine.admin_reset(&h.account, &operator, "reason"));
+    send(&h.engine.desk_reset(&h.account, &operator, "reason"));
 }

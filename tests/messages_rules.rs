@@ -15,9 +15,10 @@ mod common;
 
 use common::{App, Harness, wrong_codes};
 use totp_enroll::{
-    ClockError, Code, CodeError, EngineError, ErrorClass, IdentifierError, KeyType, Lang, Locale,
-    PolicyError, QrError, RecordError, Refusal, SealError, SecretError, Status, StepUpError,
-    StoreError, UriError, UtcOffset,
+    ErrorClass, Locale, Status, error::ClockError, error::CodeError, error::EngineError,
+    error::IdentifierError, error::PolicyError, error::QrError, error::RecordError, error::Refusal,
+    error::SealError, error::SecretError, error::StepUpError, error::StoreError, error::UriError,
+    messages::Lang, messages::UtcOffset, otp::Code, provision::KeyType,
 };
 
 /// 2025-12-01 16:30:00 JST.
@@ -346,13 +347,13 @@ fn the_key_type_is_time_based_in_both_languages() {
     assert_eq!(KeyType::TimeBased.label_in(Lang::En), "Time based");
 }
 
-fn six() -> totp_enroll::Digits {
-    totp_enroll::Digits::new(6).unwrap()
+fn six() -> totp_enroll::otp::Digits {
+    totp_enroll::otp::Digits::new(6).unwrap()
 }
 
 /// One value of every `AuditKind` variant.
 fn every_audit_kind() -> Vec<totp_enroll::AuditKind> {
-    use totp_enroll::{AuditKind, Operation, Operator};
+    use totp_enroll::{AuditKind, Operator, audit::Operation};
     vec![
         AuditKind::EnrollmentStarted {
             expires_at: NOW + 600,

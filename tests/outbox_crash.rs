@@ -54,8 +54,8 @@ mod harness {
 
     use totp_enroll::testing::conformance::{self, START};
     use totp_enroll::{
-        AccountId, AuditDelivery, AuditKind, DeliveredEvent, Login, ManualClock, Outbox,
-        OutboxError, RequestContext, Store, ThrottlePolicy,
+        AccountId, AuditDelivery, AuditKind, Login, ManualClock, Outbox, RequestContext, Store,
+        engine::DeliveredEvent, error::OutboxError, lifecycle::ThrottlePolicy,
     };
 
     pub(crate) const ROLE: &str = "TOTP_ENROLL_CRASH_CHILD";

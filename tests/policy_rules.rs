@@ -13,7 +13,10 @@
 
 use core::str::FromStr;
 
-use totp_enroll::{Algorithm, CompatibilityWarning, Digits, OtpPolicy, PolicyError, Window};
+use totp_enroll::{
+    OtpPolicy, error::PolicyError, otp::Algorithm, otp::CompatibilityWarning, otp::Digits,
+    otp::Window,
+};
 
 const ISSUER: &str = "北洋証券オンラインサービス";
 
@@ -315,7 +318,7 @@ fn issuer_is_validated_when_set_through_the_builder() {
 // Compatibility warnings
 // ---------------------------------------------------------------------------------------------
 
-fn warnings(builder: totp_enroll::OtpPolicyBuilder) -> Vec<CompatibilityWarning> {
+fn warnings(builder: totp_enroll::otp::OtpPolicyBuilder) -> Vec<CompatibilityWarning> {
     builder.build().unwrap().compatibility_warnings()
 }
 

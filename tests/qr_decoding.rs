@@ -11,7 +11,10 @@
     clippy::panic
 )]
 
-use totp_enroll::{KeyType, KeyUri, OtpPolicy, Provisioning, QrCode, QrError, Secret};
+use totp_enroll::{
+    OtpPolicy, Provisioning, error::QrError, otp::Secret, provision::KeyType, provision::KeyUri,
+    provision::QrCode,
+};
 
 const JAPANESE_ISSUER: &str = "北洋証券オンラインサービス";
 const KEY: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -471,7 +474,7 @@ fn the_longest_key_uri_fits_in_a_qr_code_and_decodes() {
     let account = "%".repeat(KeyUri::MAX_ACCOUNT_BYTES);
     let secret = Secret::from_bytes(&[0xa5; Secret::MAX_BYTES]).unwrap();
     let policy = OtpPolicy::builder(issuer)
-        .algorithm(totp_enroll::Algorithm::Sha512)
+        .algorithm(totp_enroll::otp::Algorithm::Sha512)
         .digits(8)
         .period(u64::from(OtpPolicy::MAX_PERIOD))
         .build()
@@ -596,7 +599,7 @@ fn copy_key_is_plain_unspaced_uppercase_base32_of_the_secret() {
 #[test]
 fn provisioning_account_name_is_the_issuer_and_the_key_is_time_based() {
     let provisioning = Provisioning::new(japanese_key_uri());
-    assert_eq!(provisioning.account_name(), JAPANESE_ISSUER);
+    assert_eq!(provisioning.issuer(), JAPANESE_ISSUER);
     assert_eq!(provisioning.issuer(), JAPANESE_ISSUER);
     assert_eq!(provisioning.account(), "taro yamada");
     assert_eq!(provisioning.key_type(), KeyType::TimeBased);

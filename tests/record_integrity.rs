@@ -27,8 +27,9 @@ use std::sync::Arc;
 
 use common::{App, T0, policy, wrong_codes};
 use totp_enroll::{
-    AccountId, Engine, EngineError, EnginePolicy, Enrollment, KeyRing, Login, ManualClock,
-    MemoryStore, Operator, Refusal, SealError, StepUp, StoreError, ThrottlePolicy,
+    AccountId, Engine, EnginePolicy, KeyRing, Login, ManualClock, MemoryStore, Operator, StepUp,
+    error::EngineError, error::Refusal, error::SealError, error::StoreError, lifecycle::Enrollment,
+    lifecycle::ThrottlePolicy,
 };
 
 /// A table `(account, version, record)` whose rows a test rewrites behind the engine's
@@ -278,7 +279,7 @@ async fn an_edit_behind_an_engine_holding_its_last_write_is_never_trusted() {
     assert_eq!(after, version + 1);
     assert!(matches!(
         bank.record().status(),
-        totp_enroll::RecordStatus::Active { .. }
+        totp_enroll::lifecycle::RecordStatus::Active { .. }
     ));
     let fresh = Engine::new(
         bank.table.clone(),
@@ -388,7 +389,7 @@ async fn changing_the_status_from_active_to_not_registered_is_detected() {
     });
     assert_eq!(
         bank.record().status(),
-        &totp_enroll::RecordStatus::NotRegistered
+        &totp_enroll::lifecycle::RecordStatus::NotRegistered
     );
     // Without the MAC this would be `Login::NotRequired`: a login without the code.
     let result = bank.login(&app.code_at(bank.now())).await;
@@ -423,7 +424,7 @@ async fn changing_the_status_from_pending_to_active_is_detected() {
     });
     assert!(matches!(
         bank.record().status(),
-        totp_enroll::RecordStatus::Active { .. }
+        totp_enroll::lifecycle::RecordStatus::Active { .. }
     ));
     let result = bank.login(&app.code_at(bank.now())).await;
     assert!(integrity_error(&result), "{result:?}");
@@ -440,7 +441,7 @@ async fn an_old_row_written_back_after_an_admin_reset_is_detected() {
     let (old_version, old_bytes) = bank.table.row(&bank.account);
     let operator = Operator::new("support-desk-7").unwrap();
     bank.engine
-        .admin_reset(&bank.account, &operator, "lost phone")
+        .desk_reset(&bank.account, &operator, "lost phone")
         .await
         .unwrap();
     let (reset_version, _) = bank.table.row(&bank.account);
@@ -466,7 +467,7 @@ async fn a_whole_old_row_restored_with_its_version_is_not_detectable_from_the_ro
     let (old_version, old_bytes) = bank.table.row(&bank.account);
     let operator = Operator::new("support-desk-7").unwrap();
     bank.engine
-        .admin_reset(&bank.account, &operator, "lost phone")
+        .desk_reset(&bank.account, &operator, "lost phone")
         .await
         .unwrap();
     bank.table.set_row(&bank.account, old_version, old_bytes);
@@ -539,7 +540,7 @@ async fn a_row_copied_onto_another_account_is_refused() {
     let stopped = AccountId::new("customer-0002").unwrap();
     let operator = Operator::new("support-desk-7").unwrap();
     bank.engine
-        .admin_reset(&stopped, &operator, "never used")
+        .desk_reset(&stopped, &operator, "never used")
         .await
         .unwrap();
     // Under the version it was authenticated for, so that only the account differs.

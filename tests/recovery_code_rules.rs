@@ -18,7 +18,7 @@
 use std::collections::HashSet;
 
 use proptest::prelude::*;
-use totp_enroll::{RecoveryCode, RecoveryCodeError, RecoveryCodes};
+use totp_enroll::{RecoveryCodes, error::RecoveryCodeError, lifecycle::RecoveryCode};
 
 const ALPHABET: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const SAMPLE: &str = "7K3M-9QXR-2HV8-T4NP";

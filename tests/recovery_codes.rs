@@ -15,8 +15,9 @@ use std::sync::Arc;
 use common::{App, Harness, lenient_throttle, policy};
 use totp_enroll::testing::conformance::{self, Outcome};
 use totp_enroll::{
-    AccountId, AuditKind, Engine, EngineError, KeyRing, Login, MemoryStore, Operation, Operator,
-    RecoveryCodeError, RecoveryCodes, Refusal, StepUp, StepUpError, Store,
+    AccountId, AuditKind, Engine, KeyRing, Login, MemoryStore, Operator, RecoveryCodes, StepUp,
+    Store, audit::Operation, error::EngineError, error::RecoveryCodeError, error::Refusal,
+    error::StepUpError,
 };
 
 /// Begins, confirms with recovery codes, and moves to the next step.
@@ -368,7 +369,7 @@ async fn stopping_the_service_or_a_desk_reset_removes_the_codes() {
     let (_, codes) = enrolled_with_codes(&h).await;
     let desk = Operator::new("desk-01").unwrap();
     h.engine
-        .admin_reset(&h.account, &desk, "lost phone, identity re-proofed")
+        .desk_reset(&h.account, &desk, "lost phone, identity re-proofed")
         .await
         .unwrap();
     assert_eq!(

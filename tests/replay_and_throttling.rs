@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use common::{Harness, wrong_codes};
 use totp_enroll::{
-    Access, AuditKind, EngineError, Login, Operation, Operator, Refusal, Status, ThrottlePolicy,
+    Access, AuditKind, Login, Operator, Status, audit::Operation, error::EngineError,
+    error::Refusal, lifecycle::ThrottlePolicy,
 };
 
 fn outcome_counts(results: &[Result<Login, EngineError>]) -> (usize, usize, usize, usize) {
@@ -349,7 +350,7 @@ async fn a_lock_is_cleared_only_by_an_administrative_reset() {
     assert!(matches!(err, EngineError::Refused(Refusal::Locked)));
     // The support desk does.
     h.engine
-        .admin_reset(&h.account, &Operator::new("desk").unwrap(), "locked out")
+        .desk_reset(&h.account, &Operator::new("desk").unwrap(), "locked out")
         .await
         .unwrap();
     assert_eq!(h.record().await.throttle().failures(), 0);

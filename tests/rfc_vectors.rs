@@ -18,7 +18,10 @@
 mod oracle;
 
 use oracle::{oracle_hmac, oracle_truncate};
-use totp_enroll::{Algorithm, Code, Digits, OtpPolicy, PreparedKey, Rejection, Secret, Totp};
+use totp_enroll::{
+    OtpPolicy, otp::Algorithm, otp::Code, otp::Digits, otp::PreparedKey, otp::Rejection,
+    otp::Secret, otp::Totp,
+};
 
 const HOTP_TABLE: &str = include_str!("vectors/rfc4226_hotp.txt");
 const TOTP_TABLE: &str = include_str!("vectors/rfc6238_totp.txt");

@@ -12,7 +12,7 @@
 )]
 
 use proptest::prelude::*;
-use totp_enroll::{Secret, SecretError};
+use totp_enroll::{error::SecretError, otp::Secret};
 
 /// 20 bytes: `"Hello!\xDE\xAD\xBE\xEF"` twice.
 const KEY_B32: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";

@@ -15,7 +15,8 @@ mod common;
 use common::{App, Harness};
 use proptest::prelude::*;
 use totp_enroll::{
-    AccountId, EngineError, Enrollment, KeyRing, KeyUri, Login, RecordError, SealError, Store,
+    AccountId, KeyRing, Login, Store, error::EngineError, error::RecordError, error::SealError,
+    lifecycle::Enrollment, provision::KeyUri,
 };
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -102,7 +103,7 @@ async fn after_key_rotation_old_records_open_and_are_resealed_on_the_next_write(
 
 async fn key_id_of(h: &Harness) -> u32 {
     match h.record().await.status() {
-        totp_enroll::RecordStatus::Active { authenticators, .. } => {
+        totp_enroll::lifecycle::RecordStatus::Active { authenticators, .. } => {
             authenticators[0].sealed_secret().key_id()
         }
         other => panic!("not active: {other:?}"),

@@ -11,9 +11,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use static_assertions::{assert_impl_all, assert_not_impl_any};
 use totp_enroll::{
-    Access, AccountId, Algorithm, AuditEvent, AuditKind, CodeError, Digits, ErrorClass, Lang,
-    Operation, Operator, OtpPolicy, RecoveryCodeError, Refusal, RequestContext, Secret, Status,
-    ThrottlePolicy, Totp, Verified, Window,
+    Access, AccountId, AuditEvent, AuditKind, ErrorClass, Operator, OtpPolicy, RequestContext,
+    Status, Verified, audit::Operation, error::CodeError, error::RecoveryCodeError, error::Refusal,
+    lifecycle::ThrottlePolicy, messages::Lang, otp::Algorithm, otp::Digits, otp::Secret, otp::Totp,
+    otp::Window,
 };
 
 /// Serializes `value`, checks that it deserializes back to an equal value, and returns the
@@ -42,12 +43,7 @@ fn account() -> AccountId {
 }
 
 fn event(at: u64, kind: AuditKind) -> AuditEvent {
-    AuditEvent {
-        account: account(),
-        at,
-        kind,
-        context: None,
-    }
+    AuditEvent::new(account(), at, kind)
 }
 
 // ---- the JSON shape of audit events, pinned -------------------------------------------
@@ -539,17 +535,17 @@ fn languages_and_error_classes_round_trip() {
 #[test]
 fn secrets_keys_and_provisioning_screens_implement_neither_serialize_nor_deserialize() {
     // Compile-time: each line fails to compile if the type gains either impl.
-    assert_not_impl_any!(totp_enroll::Secret: Serialize, serde::Deserialize<'static>);
+    assert_not_impl_any!(totp_enroll::otp::Secret: Serialize, serde::Deserialize<'static>);
     assert_not_impl_any!(totp_enroll::KeyRing: Serialize, serde::Deserialize<'static>);
-    assert_not_impl_any!(totp_enroll::PreparedKey: Serialize, serde::Deserialize<'static>);
+    assert_not_impl_any!(totp_enroll::otp::PreparedKey: Serialize, serde::Deserialize<'static>);
     assert_not_impl_any!(totp_enroll::Provisioning: Serialize, serde::Deserialize<'static>);
-    assert_not_impl_any!(totp_enroll::SealedSecret: Serialize, serde::Deserialize<'static>);
-    assert_not_impl_any!(totp_enroll::KeyUri: Serialize, serde::Deserialize<'static>);
-    assert_not_impl_any!(totp_enroll::QrCode: Serialize, serde::Deserialize<'static>);
+    assert_not_impl_any!(totp_enroll::keys::SealedSecret: Serialize, serde::Deserialize<'static>);
+    assert_not_impl_any!(totp_enroll::provision::KeyUri: Serialize, serde::Deserialize<'static>);
+    assert_not_impl_any!(totp_enroll::provision::QrCode: Serialize, serde::Deserialize<'static>);
     // Nor what holds or computes them, nor what a customer typed.
-    assert_not_impl_any!(totp_enroll::Totp: Serialize, serde::Deserialize<'static>);
-    assert_not_impl_any!(totp_enroll::Enrollment: Serialize, serde::Deserialize<'static>);
-    assert_not_impl_any!(totp_enroll::Code: Serialize, serde::Deserialize<'static>);
+    assert_not_impl_any!(totp_enroll::otp::Totp: Serialize, serde::Deserialize<'static>);
+    assert_not_impl_any!(totp_enroll::lifecycle::Enrollment: Serialize, serde::Deserialize<'static>);
+    assert_not_impl_any!(totp_enroll::otp::Code: Serialize, serde::Deserialize<'static>);
     assert_not_impl_any!(
         totp_enroll::Engine<totp_enroll::MemoryStore>: Serialize,
         serde::Deserialize<'static>

@@ -15,7 +15,9 @@ mod common;
 
 use common::Harness;
 use totp_enroll::testing::Fault;
-use totp_enroll::{EngineError, Enrollment, Login, Refusal, StoreError};
+use totp_enroll::{
+    Login, error::EngineError, error::Refusal, error::StoreError, lifecycle::Enrollment,
+};
 
 fn is_storage_error(result: &Result<Login, EngineError>) -> bool {
     matches!(result, Err(EngineError::Store(StoreError::Backend(_))))

@@ -255,7 +255,9 @@ mod rig {
     use std::sync::Arc;
 
     use totp_enroll::testing::conformance::{self, START};
-    use totp_enroll::{AccountId, Engine, ManualClock, Store, ThrottlePolicy, Totp};
+    use totp_enroll::{
+        AccountId, Engine, ManualClock, Store, lifecycle::ThrottlePolicy, otp::Totp,
+    };
 
     pub(crate) struct Rig<S: Store> {
         pub(crate) engine: Engine<S>,
@@ -332,7 +334,7 @@ mod sqlite_faults {
     use sqlx::sqlite::SqliteConnection;
     use totp_enroll::store::SqliteStore;
     use totp_enroll::testing::conformance::START;
-    use totp_enroll::{EngineError, Login, Status, StepUp, StoreError};
+    use totp_enroll::{Login, Status, StepUp, error::EngineError, error::StoreError};
 
     use super::rig::{Rig, chain, last_used_step};
     use super::{LATEST_SQLITE_SCHEMA as LATEST_SCHEMA, TempDir};
@@ -565,7 +567,7 @@ mod sqlite_faults {
             .begin(&account, "sealed", &step_up)
             .await
             .unwrap();
-        let uri = totp_enroll::KeyUri::parse(&screen.uri()).unwrap();
+        let uri = totp_enroll::provision::KeyUri::parse(&screen.uri()).unwrap();
         let secret = uri.secret().expose_secret_bytes().to_vec();
         let bytes: Vec<u8> =
             sqlx::query_scalar("SELECT record FROM totp_enroll_enrollments WHERE account = ?1")
@@ -598,7 +600,8 @@ mod postgres_faults {
     use totp_enroll::store::{Listed, OutboxEntry, PostgresStore};
     use totp_enroll::testing::conformance::fresh_account;
     use totp_enroll::{
-        AccountId, EngineError, Enrollment, Login, Refusal, Store, StoreError, Versioned,
+        AccountId, Login, Store, error::EngineError, error::Refusal, error::StoreError,
+        lifecycle::Enrollment, store::Versioned,
     };
 
     use super::rig::{Rig, chain, last_used_step};
@@ -886,7 +889,9 @@ mod suite_catches_a_racy_store {
 
     use totp_enroll::store::{Listed, OutboxEntry};
     use totp_enroll::testing::conformance::{Check, Config};
-    use totp_enroll::{AccountId, Enrollment, MemoryStore, Store, StoreError, Versioned};
+    use totp_enroll::{
+        AccountId, MemoryStore, Store, error::StoreError, lifecycle::Enrollment, store::Versioned,
+    };
 
     struct RacyStore(MemoryStore);
 
@@ -1006,7 +1011,9 @@ mod suite_catches_broken_stores {
 
     use totp_enroll::store::{Listed, OutboxEntry};
     use totp_enroll::testing::conformance::{Check, Config};
-    use totp_enroll::{AccountId, Enrollment, MemoryStore, Store, StoreError, Versioned};
+    use totp_enroll::{
+        AccountId, MemoryStore, Store, error::StoreError, lifecycle::Enrollment, store::Versioned,
+    };
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     enum Flaw {
@@ -1257,7 +1264,7 @@ mod faulty_store {
 
     use totp_enroll::testing::conformance::{Check, Config, fresh_account};
     use totp_enroll::testing::{Fault, FaultyStore};
-    use totp_enroll::{Enrollment, MemoryStore, Store, StoreError};
+    use totp_enroll::{MemoryStore, Store, error::StoreError, lifecycle::Enrollment};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn passes_every_check_without_a_fault() {

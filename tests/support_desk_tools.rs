@@ -18,7 +18,8 @@ use std::collections::HashSet;
 
 use common::{App, Harness, T0, lenient_throttle, policy, wrong_codes};
 use totp_enroll::{
-    Access, AuditKind, Diagnosis, EngineError, IdentifierError, Login, Operator, Refusal, Status,
+    Access, AuditKind, Login, Operator, Status, engine::Diagnosis, error::EngineError,
+    error::IdentifierError, error::Refusal,
 };
 
 fn desk() -> Operator {
@@ -91,7 +92,7 @@ async fn a_diagnosis_tells_how_far_off_the_phone_is_without_accepting_or_consumi
     let ahead = app.code_at(h.now() + 10 * 30);
     assert_eq!(
         h.engine
-            .diagnose(&h.account, &ahead, &desk())
+            .desk_diagnose(&h.account, &ahead, &desk())
             .await
             .unwrap(),
         Diagnosis::Matches {
@@ -105,7 +106,7 @@ async fn a_diagnosis_tells_how_far_off_the_phone_is_without_accepting_or_consumi
     let current = app.code_at(h.now());
     assert_eq!(
         h.engine
-            .diagnose(&h.account, &current, &desk())
+            .desk_diagnose(&h.account, &current, &desk())
             .await
             .unwrap(),
         Diagnosis::Matches {
@@ -129,7 +130,7 @@ async fn every_diagnosis_counts_as_a_failure_so_the_desk_is_no_oracle() {
     let current = app.code_at(h.now());
     for expected in 1..=3 {
         h.engine
-            .diagnose(&h.account, &current, &desk())
+            .desk_diagnose(&h.account, &current, &desk())
             .await
             .unwrap();
         assert_eq!(h.record().await.throttle().failures(), expected);
@@ -142,7 +143,7 @@ async fn every_diagnosis_counts_as_a_failure_so_the_desk_is_no_oracle() {
     // A backoff does not stop the desk; the lock does.
     for _ in 3..10 {
         h.engine
-            .diagnose(&h.account, &current, &desk())
+            .desk_diagnose(&h.account, &current, &desk())
             .await
             .unwrap();
     }
@@ -152,7 +153,7 @@ async fn every_diagnosis_counts_as_a_failure_so_the_desk_is_no_oracle() {
             .contains(&AuditKind::Locked { failures: 10 })
     );
     assert!(matches!(
-        h.engine.diagnose(&h.account, &current, &desk()).await,
+        h.engine.desk_diagnose(&h.account, &current, &desk()).await,
         Err(EngineError::Refused(Refusal::Locked))
     ));
 }
@@ -163,7 +164,10 @@ async fn a_code_of_no_step_within_a_day_is_no_match() {
     let app = h.enrolled().await;
     let code = code_of_no_step(&h, &app);
     assert_eq!(
-        h.engine.diagnose(&h.account, &code, &desk()).await.unwrap(),
+        h.engine
+            .desk_diagnose(&h.account, &code, &desk())
+            .await
+            .unwrap(),
         Diagnosis::NoMatch { searched: 2880 }
     );
     assert!(h.audit_kinds().contains(&AuditKind::Diagnosed {
@@ -196,7 +200,11 @@ async fn a_pending_device_is_not_diagnosed() {
     let pending = App::scan(&added.provisioning);
     let code = pending.code_at(h.now());
     assert_ne!(code, phone.code_at(h.now()));
-    let diagnosis = h.engine.diagnose(&h.account, &code, &desk()).await.unwrap();
+    let diagnosis = h
+        .engine
+        .desk_diagnose(&h.account, &code, &desk())
+        .await
+        .unwrap();
     assert!(
         matches!(diagnosis, Diagnosis::NoMatch { .. })
             || matches!(
@@ -213,7 +221,11 @@ async fn a_pending_device_is_not_diagnosed() {
         .confirm_authenticator(&h.account, added.id, &code)
         .await
         .unwrap();
-    let diagnosis = h.engine.diagnose(&h.account, &code, &desk()).await.unwrap();
+    let diagnosis = h
+        .engine
+        .desk_diagnose(&h.account, &code, &desk())
+        .await
+        .unwrap();
     assert!(
         matches!(
             diagnosis,
@@ -235,7 +247,7 @@ async fn the_last_used_code_is_diagnosed_as_already_used() {
     let used = h.record().await.last_used_step().unwrap();
     let diagnosis = h
         .engine
-        .diagnose(&h.account, &app.code_at_step(used), &desk())
+        .desk_diagnose(&h.account, &app.code_at_step(used), &desk())
         .await
         .unwrap();
     assert_eq!(
@@ -254,7 +266,7 @@ async fn a_malformed_code_is_not_diagnosed_nor_counted() {
     let h = Harness::new();
     let _ = h.enrolled().await;
     assert!(matches!(
-        h.engine.diagnose(&h.account, "12 34", &desk()).await,
+        h.engine.desk_diagnose(&h.account, "12 34", &desk()).await,
         Err(EngineError::Refused(Refusal::Malformed(_)))
     ));
     assert_eq!(h.record().await.throttle().failures(), 0);
@@ -264,7 +276,7 @@ async fn a_malformed_code_is_not_diagnosed_nor_counted() {
 async fn an_account_without_the_service_cannot_be_diagnosed() {
     let h = Harness::new();
     assert!(matches!(
-        h.engine.diagnose(&h.account, "123456", &desk()).await,
+        h.engine.desk_diagnose(&h.account, "123456", &desk()).await,
         Err(EngineError::NotActive)
     ));
 }
@@ -293,7 +305,7 @@ async fn unlocking_keeps_the_authenticator_and_the_recovery_codes() {
     }
     assert!(locked);
     h.engine
-        .admin_unlock(&h.account, &desk(), "本人確認済み（運転免許証）")
+        .desk_unlock(&h.account, &desk(), "本人確認済み（運転免許証）")
         .await
         .unwrap();
     assert!(matches!(
@@ -324,7 +336,7 @@ async fn an_unlock_needs_a_clean_reason() {
     let _ = h.enrolled().await;
     assert!(matches!(
         h.engine
-            .admin_unlock(&h.account, &desk(), "ok\nforged line")
+            .desk_unlock(&h.account, &desk(), "ok\nforged line")
             .await,
         Err(EngineError::InvalidIdentifier(
             IdentifierError::ControlCharacter { .. }

@@ -18,8 +18,9 @@ use std::sync::{Arc, Mutex};
 
 use totp_enroll::testing::{Fault, FaultyStore};
 use totp_enroll::{
-    AccountId, Engine, EngineError, EnginePolicy, KeyRing, KeyUri, Login, ManualClock, MemoryStore,
-    Operator, OtpPolicy, Refusal, StepUp, ThrottlePolicy, Totp,
+    AccountId, Engine, EnginePolicy, KeyRing, Login, ManualClock, MemoryStore, Operator, OtpPolicy,
+    StepUp, error::EngineError, error::Refusal, lifecycle::ThrottlePolicy, otp::Totp,
+    provision::KeyUri,
 };
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
@@ -157,7 +158,7 @@ async fn lifecycle(engine: &Engine<MemoryStore>, clock: &ManualClock) -> Typed {
 
     let operator = Operator::new("support-desk-07").expect("valid operator");
     engine
-        .admin_reset(&account, &operator, "lost phone, identity checked")
+        .desk_reset(&account, &operator, "lost phone, identity checked")
         .await
         .expect("admin reset");
 
@@ -200,7 +201,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("redisplay", "redisplayed"),
     ("stop", "stopped"),
     ("verify_login", "not_required"),
-    ("admin_reset", "reset"),
+    ("desk_reset", "reset"),
 ];
 
 /// The value of `name=` in a fmt line: a quoted string or a bare token.

@@ -14,7 +14,8 @@
 
 use proptest::prelude::*;
 use totp_enroll::{
-    Algorithm, KeyUri, OtpPolicy, PolicyError, Secret, SecretError, UriError, Window,
+    OtpPolicy, error::PolicyError, error::SecretError, error::UriError, otp::Algorithm,
+    otp::Secret, otp::Window, provision::KeyUri,
 };
 
 const KEY_B32: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";

@@ -25,8 +25,9 @@ mod oracle;
 use oracle::oracle_truncated;
 use proptest::prelude::*;
 use totp_enroll::{
-    Algorithm, Clock, ClockError, Code, CodeError, Digits, ManualClock, OtpPolicy, PreparedKey,
-    Rejection, Secret, SystemClock, Totp,
+    Clock, ManualClock, OtpPolicy, SystemClock, error::ClockError, error::CodeError,
+    otp::Algorithm, otp::Code, otp::Digits, otp::PreparedKey, otp::Rejection, otp::Secret,
+    otp::Totp,
 };
 
 /// RFC 4226 / RFC 6238 SHA-1 seed.

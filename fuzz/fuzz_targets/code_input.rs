@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use totp_enroll::{Code, Digits};
+use totp_enroll::{otp::Code, otp::Digits};
 
 /// The ASCII digit of an ASCII or full-width digit.
 fn ascii_digit(c: char) -> Option<char> {

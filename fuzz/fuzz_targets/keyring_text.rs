@@ -12,7 +12,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use totp_enroll::{AccountId, KeyRing, Secret};
+use totp_enroll::{AccountId, KeyRing, otp::Secret};
 
 /// The values of the `ID=VALUE` entries of `text` (the key material a refusal must not echo).
 fn entry_values(text: &str) -> impl Iterator<Item = &str> {

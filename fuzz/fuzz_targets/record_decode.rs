@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Waker};
 
 use libfuzzer_sys::fuzz_target;
 use totp_enroll::{
-    AccountId, Engine, EnginePolicy, Enrollment, KeyRing, Login, ManualClock, MemoryStore,
+    AccountId, Engine, EnginePolicy, lifecycle::Enrollment, KeyRing, Login, ManualClock, MemoryStore,
     OtpPolicy, Store,
 };
 

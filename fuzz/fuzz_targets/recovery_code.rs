@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use totp_enroll::{RecoveryCode, RecoveryCodeError};
+use totp_enroll::{lifecycle::RecoveryCode, error::RecoveryCodeError};
 
 const ALPHABET: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 

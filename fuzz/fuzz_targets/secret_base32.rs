@@ -11,7 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use totp_enroll::{Secret, SecretError};
+use totp_enroll::{otp::Secret, error::SecretError};
 
 fn is_separator(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n' | '-' | '\u{3000}')

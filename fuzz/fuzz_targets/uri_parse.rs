@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use totp_enroll::{KeyUri, Window};
+use totp_enroll::{provision::KeyUri, otp::Window};
 
 fuzz_target!(|data: &[u8]| {
     // Lossy, so that the fuzzer's byte mutations are never wasted on a skipped input.

@@ -11,7 +11,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use totp_enroll::{Algorithm, Code, CodeError, Digits, OtpPolicy, Rejection, Secret, Totp};
+use totp_enroll::{otp::Algorithm, otp::Code, error::CodeError, otp::Digits, OtpPolicy, otp::Rejection, otp::Secret, otp::Totp};
 
 #[derive(Debug, Arbitrary)]
 enum LastUsed {

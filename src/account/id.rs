@@ -14,7 +14,7 @@ use crate::error::IdentifierError;
 /// record copied to another account does not open. Cloning it is cheap (a shared string).
 ///
 /// ```
-/// use totp_enroll::{AccountId, IdentifierError};
+/// use totp_enroll::{AccountId, error::IdentifierError};
 /// assert!(AccountId::new("0123-456789").is_ok());
 /// assert_eq!(
 ///     AccountId::new("victim\u{202E}gnp.exe"),

@@ -7,13 +7,13 @@ use crate::error::IdentifierError;
 /// account part), e.g. the customer's login ID or e-mail address.
 ///
 /// Built with the same rules [`Engine::begin`](crate::Engine::begin) and
-/// [`KeyUri::new`](crate::KeyUri::new) apply, so a portal can refuse a label where it is
+/// [`KeyUri::new`](crate::provision::KeyUri::new) apply, so a portal can refuse a label where it is
 /// entered instead of at enrollment: 1 to [`AccountLabel::MAX_BYTES`]
 /// bytes, no `:`, no leading space, no control, invisible or bidirectional-control
 /// characters.
 ///
 /// ```
-/// use totp_enroll::{AccountLabel, IdentifierError};
+/// use totp_enroll::{AccountLabel, error::IdentifierError};
 /// assert_eq!(AccountLabel::new("taro@example.jp")?.as_str(), "taro@example.jp");
 /// assert_eq!(
 ///     AccountLabel::new("bank:taro"),
@@ -45,7 +45,7 @@ impl AsRef<str> for AccountLabel {
 }
 
 impl AccountLabel {
-    /// Longest label in UTF-8 bytes (also [`KeyUri::MAX_ACCOUNT_BYTES`](crate::KeyUri::MAX_ACCOUNT_BYTES)).
+    /// Longest label in UTF-8 bytes (also [`KeyUri::MAX_ACCOUNT_BYTES`](crate::provision::KeyUri::MAX_ACCOUNT_BYTES)).
     pub const MAX_BYTES: usize = 256;
 }
 

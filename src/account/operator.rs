@@ -24,7 +24,7 @@ impl Operator {
     /// An operator identity.
     ///
     /// ```
-    /// use totp_enroll::{IdentifierError, Operator};
+    /// use totp_enroll::{error::IdentifierError, Operator};
     /// assert!(Operator::new("desk-01").is_ok());
     /// assert_eq!(
     ///     Operator::new("op\n2025-01-01 LoginAccepted account=victim"),

@@ -1,10 +1,10 @@
 //! The support desk's tools (お客さまサポート窓口) and the clock resync.
 //!
 //! * [`Engine::overview`]: what the desk sees of an account (never a secret).
-//! * [`Engine::diagnose`]: by how many steps a code read out over the phone is off, or
+//! * [`Engine::desk_diagnose`]: by how many steps a code read out over the phone is off, or
 //!   that it matches nothing in a wide window; never an acceptance, never a consumed step,
 //!   and counted as a failure so the desk cannot be used as an oracle.
-//! * [`Engine::admin_unlock`]: clears the failure counter, lock and backoff after the
+//! * [`Engine::desk_unlock`]: clears the failure counter, lock and backoff after the
 //!   customer's identity was re-proofed, keeping the secret and the recovery codes.
 //! * [`Engine::resync`] (the customer, after a step-up) and [`Engine::desk_resync`]: two
 //!   consecutive codes, searched in a wide window, set the authenticator's drift; both
@@ -68,7 +68,7 @@ pub struct AuthenticatorOverview {
     pub drift_seconds: i64,
 }
 
-/// What [`Engine::diagnose`] found.
+/// What [`Engine::desk_diagnose`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Diagnosis {
@@ -177,13 +177,13 @@ impl<S: Store> Engine<S> {
     /// attempt (so the desk cannot be used as an oracle for codes) and may cause the lock;
     /// a locked account is refused ([`Refusal::Locked`]: unlock it first), a backoff is not
     /// waited for. Audited as [`AuditKind::Diagnosed`] with the operator.
-    pub async fn diagnose(
+    pub async fn desk_diagnose(
         &self,
         account: &AccountId,
         code: &str,
         operator: &Operator,
     ) -> Result<Diagnosis, EngineError> {
-        traced(&self.trace, "diagnose", account, async {
+        traced(&self.trace, "desk_diagnose", account, async {
             let now = self.clock.now()?;
             let operation = Operation::Diagnose;
             retry!({
@@ -259,15 +259,15 @@ impl<S: Store> Engine<S> {
 
     /// Support desk, after re-proofing the customer's identity: clears the failure
     /// counter, the lock and any backoff, keeping the secret and the recovery codes
-    /// (unlike [`Engine::admin_reset`]). Needs the operator and a reason as `admin_reset`
+    /// (unlike [`Engine::desk_reset`]). Needs the operator and a reason as `desk_reset`
     /// does; audited as [`AuditKind::Unlocked`] (and notified to the customer).
-    pub async fn admin_unlock(
+    pub async fn desk_unlock(
         &self,
         account: &AccountId,
         operator: &Operator,
         reason: &str,
     ) -> Result<(), EngineError> {
-        traced(&self.trace, "admin_unlock", account, async {
+        traced(&self.trace, "desk_unlock", account, async {
             crate::account::check_reason(reason)?;
             let now = self.clock.now()?;
             retry!({

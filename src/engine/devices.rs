@@ -217,7 +217,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// The support desk removes authenticator `id` (a lost device), with the operator and
-    /// a reason as [`Engine::admin_reset`] needs them; the others keep working. The only
+    /// a reason as [`Engine::desk_reset`] needs them; the others keep working. The only
     /// confirmed authenticator cannot be removed this way ([`EngineError::LastAuthenticator`]:
     /// reset the account instead).
     pub async fn desk_remove_authenticator(

@@ -22,6 +22,7 @@ const PAGE: usize = 500;
 /// Which key ids the stored records need, from one pass over the store
 /// ([`Engine::key_usage`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KeyUsage {
     /// Live records whose secret is sealed under each key id.
     pub sealed_under: BTreeMap<u32, u64>,
@@ -52,6 +53,7 @@ impl KeyUsage {
 
 /// What [`Engine::reseal_all`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ResealReport {
     /// Records re-written under the current key, by the key id their secret (or, for a
     /// record without a secret, their MAC) was under before; legacy records under
@@ -68,6 +70,7 @@ pub struct ResealReport {
 
 /// What [`Engine::sweep_expired`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SweepReport {
     /// Lapsed applications whose secret this sweep erased (a row that changed between the
     /// listing and the erasure is left to whoever changed it, and not counted).
@@ -107,7 +110,7 @@ impl<S: Store> Engine<S> {
     /// process the ring with the new current key first, then re-seal, then retire (on
     /// every process, or by deploying the ring without the old key). A process that still
     /// seals under the old key after the retirement writes records the others cannot open
-    /// ([`SealError::UnknownKeyId`](crate::SealError::UnknownKeyId): they fail closed,
+    /// ([`SealError::UnknownKeyId`](crate::error::SealError::UnknownKeyId): they fail closed,
     /// never accept) until it gets the new ring and they are re-sealed.
     pub async fn retire_key(&self, key_id: u32) -> Result<(), EngineError> {
         let keys = self.keys();

@@ -7,7 +7,7 @@
 //! order; each event's id makes duplicates harmless for a sink that de-duplicates):
 //!
 //! ```no_run
-//! # async fn portal(store: totp_enroll::MemoryStore, sink: totp_enroll::MemoryAudit) {
+//! # async fn portal(store: totp_enroll::MemoryStore, sink: totp_enroll::audit::MemoryAudit) {
 //! use std::time::Duration;
 //! use totp_enroll::Outbox;
 //!
@@ -21,21 +21,28 @@
 //! # }
 //! ```
 
+use crate::error::OutboxError;
 use core::future::Future;
 
-use crate::audit::AuditDecodeError;
 use crate::audit::{AuditEvent, MemoryAudit};
-use crate::error::StoreError;
 use crate::store::Store;
 
 /// An event handed to an [`AuditDelivery`], with the id the store gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DeliveredEvent {
     /// Stable across redeliveries: the same event always comes with the same id, so a sink
     /// can drop a duplicate (at-least-once delivery).
     pub id: u64,
     /// The event.
     pub event: AuditEvent,
+}
+
+impl DeliveredEvent {
+    /// `event` with the store's `id` for it (for a sink's own tests).
+    pub fn new(id: u64, event: AuditEvent) -> Self {
+        Self { id, event }
+    }
 }
 
 /// Where the durable audit trail goes: a log service, a SIEM, an e-mail queue.
@@ -76,28 +83,6 @@ impl<D: AuditDelivery + ?Sized> AuditDelivery for std::sync::Arc<D> {
     ) -> impl Future<Output = Result<(), Self::Error>> + Send {
         (**self).deliver(events)
     }
-}
-
-/// Why a delivery pass stopped. Nothing undelivered was removed; the next pass resumes at
-/// the oldest undelivered event.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum OutboxError {
-    /// Reading or acknowledging the outbox failed.
-    #[error("audit outbox: {0}")]
-    Store(#[from] StoreError),
-    /// The sink refused a batch.
-    #[error("audit delivery failed: {0}")]
-    Delivery(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// An outbox row does not decode (edited or from an unknown format). Delivery stops
-    /// before it, so the trail is never delivered with a gap; an operator inspects the row.
-    #[error("audit outbox event {id} does not decode: {error}")]
-    Undecodable {
-        /// The row's id.
-        id: u64,
-        /// Why.
-        error: AuditDecodeError,
-    },
 }
 
 /// Delivers a store's outbox.

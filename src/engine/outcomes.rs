@@ -9,9 +9,9 @@ impl Outcome for () {
         match operation {
             "confirm" => "confirmed",
             "stop" => "stopped",
-            "admin_reset" => "reset",
-            "forget" => "forgotten",
-            "admin_unlock" => "unlocked",
+            "desk_reset" => "reset",
+            "desk_forget" => "forgotten",
+            "desk_unlock" => "unlocked",
             "confirm_authenticator" => "authenticator_confirmed",
             "remove_authenticator" | "desk_remove_authenticator" => "authenticator_removed",
             _ => "ok",

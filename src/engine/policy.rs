@@ -182,7 +182,7 @@ impl EnginePolicy {
     /// app whose clock is ahead) it searches the whole resync window; backward, two old
     /// codes that were phished or overheard and never used would otherwise move the window
     /// back to where other stale codes of the same haul become valid. An app further
-    /// behind needs its clock corrected (the desk's [`Engine::diagnose`](crate::Engine::diagnose)
+    /// behind needs its clock corrected (the desk's [`Engine::desk_diagnose`](crate::Engine::desk_diagnose)
     /// tells by how much).
     #[must_use]
     pub fn with_resync_backward_limit(mut self, seconds: u64) -> Self {
@@ -259,9 +259,9 @@ impl EnginePolicy {
     /// Accepts (the default) or refuses stored records of the legacy format 1, which have
     /// no MAC over their fields. Accepted legacy records are re-written in format 2 (with a
     /// MAC) on the engine's next write of each; refused ones fail with
-    /// [`SealError::LegacyRecordRefused`](crate::SealError::LegacyRecordRefused). Refuse
+    /// [`SealError::LegacyRecordRefused`](crate::error::SealError::LegacyRecordRefused). Refuse
     /// them once every row has been re-written
-    /// ([`Enrollment::format_version`](crate::Enrollment::format_version)
+    /// ([`Enrollment::format_version`](crate::lifecycle::Enrollment::format_version)
     /// tells, and [`Engine::reseal_all`](crate::Engine::reseal_all) re-writes them all):
     /// until then a database writer can put an unauthenticated legacy row in place of any
     /// record.

@@ -19,13 +19,13 @@ impl<S: Store> Engine<S> {
     /// It repairs any row: the stored record is not decoded (a corrupt or undecodable row
     /// is reset like any other), and a row at the store's largest version, which no write
     /// can advance, is re-instated at version 1 ([`Store::reinstate`]).
-    pub async fn admin_reset(
+    pub async fn desk_reset(
         &self,
         account: &AccountId,
         operator: &Operator,
         reason: &str,
     ) -> Result<(), EngineError> {
-        traced(&self.trace, "admin_reset", account, async {
+        traced(&self.trace, "desk_reset", account, async {
             crate::account::check_reason(reason)?;
             let now = self.clock.now()?;
             let reset = AuditKind::AdministrativelyReset {
@@ -39,20 +39,20 @@ impl<S: Store> Engine<S> {
 
     /// Erases the account's row for a data-protection request (APPI, GDPR): its record,
     /// label, counters and timestamps. Needs the operator and a reason as
-    /// [`Engine::admin_reset`] does; audited as [`AuditKind::Forgotten`] (the event itself
+    /// [`Engine::desk_reset`] does; audited as [`AuditKind::Forgotten`] (the event itself
     /// names the account, as the audit trail must).
     ///
     /// The store keeps a tombstone with the account id and its version and nothing else,
     /// so a writer holding a version from before the erasure can never succeed, also
-    /// after the account enrolls again. Works on any row, like `admin_reset`; an account
+    /// after the account enrolls again. Works on any row, like `desk_reset`; an account
     /// with no row is audited and left alone.
-    pub async fn forget(
+    pub async fn desk_forget(
         &self,
         account: &AccountId,
         operator: &Operator,
         reason: &str,
     ) -> Result<(), EngineError> {
-        traced(&self.trace, "forget", account, async {
+        traced(&self.trace, "desk_forget", account, async {
             crate::account::check_reason(reason)?;
             let now = self.clock.now()?;
             let forgotten = AuditKind::Forgotten {

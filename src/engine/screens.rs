@@ -5,16 +5,36 @@ use crate::account::{AccountId, StepUp};
 use crate::audit::{AuditKind, Operation};
 use crate::engine::check::{Checked, CodeCheck, Needs, retry};
 use crate::engine::trace::traced;
-use crate::engine::{Engine, Login, SecondDevice};
+use crate::engine::{Engine, SecondDevice};
 use crate::error::{EngineError, Refusal, StoreError};
 use crate::lifecycle::enrollment::{Enrollment, RecordStatus};
 use crate::lifecycle::status::Status;
 use crate::otp::PreparedKey;
 use crate::otp::policy::OtpParams;
 use crate::otp::secret::Secret;
+use crate::otp::verify::Verified;
 use crate::provision::provisioning::Provisioning;
 use crate::provision::uri::KeyUri;
 use crate::store::Store;
+
+/// The answer to a login's code check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a login is allowed only on Verified or NotRequired"]
+#[non_exhaustive]
+pub enum Login {
+    /// The code was accepted and its step is recorded as used.
+    Verified(Verified),
+    /// The account does not use the one-time password service (未登録, or an unconfirmed
+    /// enrollment): log in with ID and password alone, as the manual describes.
+    NotRequired,
+    /// A recovery code was accepted ([`Engine::verify_recovery_code`]) and can never be
+    /// used again. The customer has lost (or is without) the app: ask them to enrol a new
+    /// device, and to issue new recovery codes when `remaining` is low.
+    RecoveryCode {
+        /// Unused recovery codes left.
+        remaining: u8,
+    },
+}
 
 impl<S: Store> Engine<S> {
     /// For the registration-info screen: not registered, pending (until when) or active
@@ -153,7 +173,7 @@ impl<S: Store> Engine<S> {
     /// [`Login::NotRequired`]; the code is then not examined.
     ///
     /// A record sealed under a key the engine's ring no longer holds (retired too early)
-    /// fails with [`SealError::UnknownKeyId`](crate::SealError::UnknownKeyId) naming the key, for login and status alike;
+    /// fails with [`SealError::UnknownKeyId`](crate::error::SealError::UnknownKeyId) naming the key, for login and status alike;
     /// [`Engine::retire_key`] refuses to drop a key that records still need.
     pub async fn verify_login(
         &self,

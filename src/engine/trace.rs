@@ -5,9 +5,9 @@
 //!
 //! * `operation`: `status`, `begin`, `confirm`, `confirm_with_recovery_codes`,
 //!   `verify_login`, `verify_recovery_code`, `issue_recovery_codes`, `redisplay`, `stop`,
-//!   `resync`, `desk_resync`, `overview`, `diagnose`, `admin_unlock`, `add_authenticator`,
+//!   `resync`, `desk_resync`, `overview`, `desk_diagnose`, `desk_unlock`, `add_authenticator`,
 //!   `confirm_authenticator`, `remove_authenticator`, `desk_remove_authenticator`,
-//!   `admin_reset` or `forget`;
+//!   `desk_reset` or `desk_forget`;
 //! * `account`: the [`AccountId`] as given, or what the portal's pseudonym function
 //!   ([`Engine::with_account_pseudonym`](crate::Engine::with_account_pseudonym)) makes of it.
 //!

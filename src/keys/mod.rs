@@ -4,14 +4,13 @@
 //!
 //! * `ring.rs`: [`KeyRing`], its keys by id and every operation under them.
 //! * `sealed.rs`: [`SealedSecret`], a secret as a record stores it.
-//! * `text.rs`: the text form ([`KeyRing::from_text`], [`KeyRingTextError`]).
+//! * `text.rs`: the text form ([`KeyRing::from_text`](crate::KeyRing::from_text), [`KeyRingTextError`](crate::error::KeyRingTextError)).
 
 pub(crate) mod ring;
 pub(crate) mod sealed;
 pub(crate) mod text;
 
-pub use ring::KeyRing;
+pub(crate) use ring::KeyRing;
 pub(crate) use ring::RECORD_TAG_BYTES;
 pub(crate) use sealed::SealFormat;
 pub use sealed::SealedSecret;
-pub use text::KeyRingTextError;

@@ -50,10 +50,10 @@
 //! Keys are decoded with `base64ct` (constant-time in the key bytes) into buffers that are
 //! zeroized on drop and sized before decoding, so they never reallocate.
 
+use crate::error::KeyRingTextError;
 use core::fmt::Write as _;
 
 use base64ct::{Base64, Encoding as _};
-use thiserror::Error;
 use zeroize::Zeroizing;
 
 use crate::error::SealError;
@@ -71,139 +71,6 @@ const KEY_BYTES: usize = 32;
 const KEY_BASE64_CHARS: usize = 44;
 /// The longest entry [`KeyRing::export_text`] writes: `; ` + 10 digits + `=` + the key.
 const MAX_EXPORTED_ENTRY: usize = 2 + 10 + 1 + KEY_BASE64_CHARS;
-
-/// A key ring text was refused. Names the faulty entry, never its content.
-///
-/// `entry` is the 1-based position of the entry among the entries of the text (the version
-/// header is entry 1; comments and empty entries are not counted), `line` the 1-based line
-/// it is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum KeyRingTextError {
-    /// The text holds no entry (only whitespace, separators or comments).
-    #[error("the key ring text is empty")]
-    Empty,
-    /// The text is longer than [`KeyRing::MAX_TEXT_BYTES`]; it was not examined.
-    #[error("the key ring text is longer than {max} bytes; it was not examined")]
-    TooLong {
-        /// The limit in bytes.
-        max: usize,
-    },
-    /// The first entry is not a version header.
-    #[error(
-        "entry {entry} (line {line}) of the key ring text is not the version header \
-         `totp-enroll-keys/v1` (entries are separated by `;` or line breaks)"
-    )]
-    MissingVersion {
-        /// 1-based entry position (always 1).
-        entry: usize,
-        /// 1-based line.
-        line: usize,
-    },
-    /// The header names a version this build does not read.
-    #[error(
-        "entry {entry} (line {line}) of the key ring text is version {version}; \
-         this build reads version 1"
-    )]
-    UnsupportedVersion {
-        /// 1-based entry position (always 1).
-        entry: usize,
-        /// 1-based line.
-        line: usize,
-        /// The version the header names.
-        version: u32,
-    },
-    /// An entry without `=`: neither `current=ID` nor `ID=KEY`.
-    #[error(
-        "entry {entry} (line {line}) of the key ring text is neither `current=ID` nor `ID=KEY`"
-    )]
-    MalformedEntry {
-        /// 1-based entry position.
-        entry: usize,
-        /// 1-based line.
-        line: usize,
-    },
-    /// A key id (before `=`, or after `current=`) that is not a decimal `u32` without sign or
-    /// leading zero; also any entry name other than `current` or a key id.
-    #[error(
-        "entry {entry} (line {line}) of the key ring text: the key id is not a decimal number \
-         from 0 to 4294967295 (or the entry name is not `current`)"
-    )]
-    InvalidKeyId {
-        /// 1-based entry position.
-        entry: usize,
-        /// 1-based line.
-        line: usize,
-    },
-    /// A second `current=` entry.
-    #[error(
-        "entry {entry} (line {line}) of the key ring text repeats `current` \
-         (first given in entry {first})"
-    )]
-    DuplicateCurrent {
-        /// 1-based entry position of the repetition.
-        entry: usize,
-        /// 1-based line of the repetition.
-        line: usize,
-        /// 1-based entry position of the first `current=`.
-        first: usize,
-    },
-    /// No `current=ID` entry.
-    #[error("the key ring text has no `current=ID` entry naming the key that seals")]
-    MissingCurrent,
-    /// `current=ID` names a key id with no `ID=KEY` entry.
-    #[error(
-        "entry {entry} (line {line}) of the key ring text names key id {key_id} as current, \
-         but the text holds no key with that id"
-    )]
-    UnknownCurrent {
-        /// 1-based entry position of the `current=` entry.
-        entry: usize,
-        /// 1-based line of the `current=` entry.
-        line: usize,
-        /// The key id it names.
-        key_id: u32,
-    },
-    /// A key id given twice.
-    #[error(
-        "entry {entry} (line {line}) of the key ring text repeats key id {key_id} \
-         (first given in entry {first})"
-    )]
-    DuplicateKeyId {
-        /// 1-based entry position of the repetition.
-        entry: usize,
-        /// 1-based line of the repetition.
-        line: usize,
-        /// The repeated key id.
-        key_id: u32,
-        /// 1-based entry position of the first key with this id.
-        first: usize,
-    },
-    /// The key is not canonical standard base64 with padding.
-    #[error(
-        "entry {entry} (line {line}) of the key ring text: the key is not standard base64 \
-         with `=` padding (alphabet A-Z a-z 0-9 + /)"
-    )]
-    InvalidBase64 {
-        /// 1-based entry position.
-        entry: usize,
-        /// 1-based line.
-        line: usize,
-    },
-    /// The key decodes to a length other than 32 bytes.
-    #[error(
-        "entry {entry} (line {line}) of the key ring text: the key has {bytes} bytes; \
-         keys have 32 bytes (44 base64 characters)"
-    )]
-    KeyLength {
-        /// 1-based entry position.
-        entry: usize,
-        /// 1-based line.
-        line: usize,
-        /// The decoded length in bytes.
-        bytes: usize,
-    },
-}
 
 impl KeyRingTextError {
     /// The 1-based position of the faulty entry, when one entry is at fault.
@@ -254,7 +121,7 @@ impl KeyRing {
     /// the current one are retired: they open old records and never seal.
     ///
     /// ```
-    /// use totp_enroll::{AccountId, KeyRing, KeyRingTextError, Secret};
+    /// use totp_enroll::{AccountId, KeyRing, error::KeyRingTextError, otp::Secret};
     ///
     /// // What `totp_cli keygen` prints, e.g. TOTP_ENROLL_KEYS in the portal's environment.
     /// let text = "totp-enroll-keys/v1; current=2; \

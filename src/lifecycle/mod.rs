@@ -4,11 +4,11 @@
 //! or reads a clock; the [`Engine`](crate::Engine) loads, decides with these, and writes.
 //!
 //! * `enrollment.rs`: [`Enrollment`] and [`RecordStatus`], the value and its accessors.
-//! * `status.rs`: [`Status`] and [`Access`], what the registration-info screen shows.
+//! * `status.rs`: [`Status`](crate::Status) and [`Access`](crate::Access), what the registration-info screen shows.
 //! * `transitions.rs`: begin, a code attempt, confirm, use, resync, recovery codes.
 //! * `authenticator.rs`, `authenticator_set.rs`: one [`Authenticator`], and the set of an
 //!   active enrollment (add, remove, ids).
-//! * `recovery_code.rs`: [`RecoveryCode`] and [`RecoveryCodes`], their grammar and generation.
+//! * `recovery_code.rs`: [`RecoveryCode`] and [`RecoveryCodes`](crate::RecoveryCodes), their grammar and generation.
 //! * `throttle.rs`: [`ThrottlePolicy`] and [`ThrottleState`], backoff and lock.
 //! * `codec.rs`: the versioned byte form and the record MAC.
 
@@ -23,6 +23,5 @@ pub(crate) mod transitions;
 
 pub use authenticator::Authenticator;
 pub use enrollment::{Enrollment, RecordStatus};
-pub use recovery_code::{RecoveryCode, RecoveryCodes};
-pub use status::{Access, Status};
+pub use recovery_code::RecoveryCode;
 pub use throttle::{ThrottlePolicy, ThrottleState};

@@ -46,7 +46,7 @@ const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// length is checked.
 ///
 /// ```
-/// use totp_enroll::{RecoveryCode, RecoveryCodeError};
+/// use totp_enroll::{lifecycle::RecoveryCode, error::RecoveryCodeError};
 /// let code = RecoveryCode::parse(" 7k3m 9qxr-2hv8 t4np ")?;
 /// assert_eq!(code.grouped().as_str(), "7K3M-9QXR-2HV8-T4NP");
 /// assert_eq!(RecoveryCode::parse("７Ｋ３Ｍー９ＱＸＲー２ＨＶ８ーＴ４ＮＰ")?, code);
@@ -225,7 +225,7 @@ impl Eq for RecoveryCode {}
 ///     assert_eq!(code.grouped().len(), 19);
 /// }
 /// assert_eq!(format!("{codes:?}"), "RecoveryCodes { count: 10, .. }");
-/// # Ok::<(), totp_enroll::RecoveryCodeError>(())
+/// # Ok::<(), totp_enroll::error::RecoveryCodeError>(())
 /// ```
 pub struct RecoveryCodes {
     codes: Vec<RecoveryCode>,

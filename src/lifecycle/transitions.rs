@@ -63,23 +63,12 @@ impl Enrollment {
                 failure_record: None,
             };
         }
-        match verify() {
-            Ok(verified) => Attempt {
-                verdict: Ok(verified),
-                failure_record: None,
-            },
-            Err(Rejection::WrongCode) => Attempt {
-                verdict: Err(Refusal::WrongCode),
-                failure_record: Some(self.failed(now, policy)),
-            },
-            Err(Rejection::Replayed) => Attempt {
-                verdict: Err(Refusal::Replayed),
-                failure_record: None,
-            },
-            Err(Rejection::Malformed(error)) => Attempt {
-                verdict: Err(Refusal::Malformed(error)),
-                failure_record: None,
-            },
+        let verdict = verify();
+        // Only a wrong code counts: a replay or a malformed input is no guess.
+        let counted = matches!(verdict, Err(Rejection::WrongCode));
+        Attempt {
+            verdict: verdict.map_err(Refusal::from),
+            failure_record: counted.then(|| self.failed(now, policy)),
         }
     }
 

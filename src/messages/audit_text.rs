@@ -5,13 +5,15 @@
 //! operator and reason of a reset (both validated where they were built), the customer's
 //! notification does not.
 
-use super::{Lang, Locale};
 use crate::audit::{AuditKind, Operation};
 use crate::error::Refusal;
+use crate::messages::Lang;
+use crate::messages::locale::Locale;
 
 /// The message a customer is sent when an authentication factor changed
 /// ([`AuditKind::is_factor_change`]), e.g. by e-mail (OWASP ASVS 2.5.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Notification {
     /// The subject line.
     pub subject: &'static str,

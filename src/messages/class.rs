@@ -10,7 +10,7 @@ use crate::error::{EngineError, Refusal, StoreError};
 /// [`Refusal`] variant has exactly one class; the crate's own exhaustive match assigns it.
 ///
 /// ```
-/// use totp_enroll::{EngineError, ErrorClass, Refusal};
+/// use totp_enroll::{error::EngineError, ErrorClass, error::Refusal};
 /// fn status(error: &EngineError, now: u64) -> (u16, Option<u64>) {
 ///     match error.class(now) {
 ///         ErrorClass::InvalidInput => (400, None),

@@ -3,12 +3,12 @@
 //! The crate's `Display` texts are for developers and logs. What a customer reads is here:
 //! every refusal and engine error has a message in Japanese and English, in the register
 //! of the seed manual (丁寧語), that shows no internals and never echoes what was typed;
-//! times are shown in the portal's time zone. Every error also has an [`ErrorClass`] a web
+//! times are shown in the portal's time zone. Every error also has an [`ErrorClass`](crate::ErrorClass) a web
 //! handler maps to an HTTP status with an exhaustive `match` (no catch-all arm, so a class
 //! added in a later major version is a compile error, not a silent 500).
 //!
 //! ```
-//! use totp_enroll::{EngineError, ErrorClass, Locale, Refusal};
+//! use totp_enroll::{error::EngineError, ErrorClass, Locale, error::Refusal};
 //!
 //! let now = 1_764_574_200; // 2025-12-01 16:30:00 JST
 //! let error = EngineError::Refused(Refusal::Throttled { until: now + 30 });
@@ -27,13 +27,13 @@
 //! ```
 
 mod audit_text;
-mod class;
+pub(crate) mod class;
 mod labels;
 mod local_time;
+pub(crate) mod locale;
 mod wording;
 
 pub use audit_text::Notification;
-pub use class::ErrorClass;
 pub use local_time::UtcOffset;
 
 /// The language of customer-facing texts. The portal chooses it per request.
@@ -46,39 +46,4 @@ pub enum Lang {
     Ja,
     /// English.
     En,
-}
-
-/// A language and the time zone in which times are shown to the customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Locale {
-    lang: Lang,
-    offset: UtcOffset,
-}
-
-impl Locale {
-    /// Japanese, times in Japan Standard Time (the seed portal).
-    pub const JA_JST: Self = Self::new(Lang::Ja, UtcOffset::JST);
-    /// English, times in Japan Standard Time.
-    pub const EN_JST: Self = Self::new(Lang::En, UtcOffset::JST);
-
-    /// A language and a time zone.
-    pub const fn new(lang: Lang, offset: UtcOffset) -> Self {
-        Self { lang, offset }
-    }
-
-    /// The language.
-    pub const fn lang(&self) -> Lang {
-        self.lang
-    }
-
-    /// The time zone of shown times.
-    pub const fn offset(&self) -> UtcOffset {
-        self.offset
-    }
-
-    /// `unix` (seconds) as a local date and time with its zone, e.g.
-    /// `2025年12月1日 16:30:30（日本時間）` or `1 December 2025, 16:30:30 JST`.
-    pub fn time(&self, unix: u64) -> String {
-        local_time::format(unix, self.offset, self.lang)
-    }
 }

@@ -3,8 +3,9 @@
 //! A text never shows internals (which store, which key, what failed inside) and never
 //! echoes what was typed; a throttle's end is shown in the locale's time zone.
 
-use super::{Lang, Locale};
 use crate::error::{CodeError, EngineError, Refusal, StoreError};
+use crate::messages::Lang;
+use crate::messages::locale::Locale;
 
 /// The support desk, as the manual names it.
 const DESK_JA: &str = "お客さまサポート窓口";

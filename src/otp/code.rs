@@ -9,7 +9,7 @@ use crate::otp::policy::Digits;
 
 /// A one-time code: a number with a fixed count of digits (leading zeros are significant).
 ///
-/// Parsed from customer input by [`Code::parse`], produced by [`Totp`](crate::Totp).
+/// Parsed from customer input by [`Code::parse`], produced by [`Totp`](crate::otp::Totp).
 /// `Debug` does not show the digits (a code in a request struct must not reach a log);
 /// `Display` shows them zero-padded, for the code an authenticator would display.
 /// Equality is constant time.
@@ -24,7 +24,7 @@ use crate::otp::policy::Digits;
 /// refused before it is examined.
 ///
 /// ```
-/// use totp_enroll::{Code, CodeError, Digits};
+/// use totp_enroll::{otp::Code, error::CodeError, otp::Digits};
 /// assert_eq!(Code::parse(" 028 708 ", Digits::SIX)?.to_string(), "028708");
 /// assert_eq!(Code::parse("０２８７０８", Digits::SIX)?.to_string(), "028708");
 /// assert!(matches!(Code::parse("+81804", Digits::SIX), Err(CodeError::InvalidCharacter { position: 1 })));

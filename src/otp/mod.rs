@@ -3,7 +3,7 @@
 //! search a resync and the desk use.
 //!
 //! * `secret.rs`: [`Secret`], generated or parsed from base32, zeroized, redacted.
-//! * `policy.rs`: [`OtpPolicy`] and the parameters an enrollment keeps ([`OtpParams`]).
+//! * `policy.rs`: [`OtpPolicy`](crate::OtpPolicy) and the parameters an enrollment keeps ([`OtpParams`]).
 //! * `code.rs`: [`Code`], what a customer types.
 //! * `hmac.rs`: [`PreparedKey`], HOTP (RFC 4226) from precomputed HMAC states.
 //! * `totp.rs`: [`Totp`] (RFC 6238) and time-step arithmetic.
@@ -20,10 +20,8 @@ pub(crate) mod wide_search;
 
 pub use code::Code;
 pub use hmac::PreparedKey;
-pub use policy::{
-    Algorithm, CompatibilityWarning, Digits, OtpParams, OtpPolicy, OtpPolicyBuilder, Window,
-};
+pub use policy::{Algorithm, CompatibilityWarning, Digits, OtpParams, OtpPolicyBuilder, Window};
 pub use secret::Secret;
 pub use totp::Totp;
 pub(crate) use totp::{step_at, step_offset, steps_in};
-pub use verify::{Rejection, Verified};
+pub use verify::Rejection;

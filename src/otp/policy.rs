@@ -219,7 +219,7 @@ impl fmt::Display for CompatibilityWarning {
 /// SHA-1, 6 digits, 30-second period, window ±1 step.
 ///
 /// ```
-/// use totp_enroll::{Algorithm, OtpPolicy, PolicyError};
+/// use totp_enroll::{otp::Algorithm, OtpPolicy, error::PolicyError};
 /// let policy = OtpPolicy::new("北洋証券オンラインサービス")?;
 /// assert_eq!((policy.algorithm(), policy.digits().get(), policy.period()), (Algorithm::Sha1, 6, 30));
 /// assert!(policy.compatibility_warnings().is_empty());

@@ -20,11 +20,11 @@ use crate::error::SecretError;
 /// * Equality is constant time.
 ///
 /// ```
-/// use totp_enroll::Secret;
+/// use totp_enroll::otp::Secret;
 /// let secret = Secret::generate()?;
 /// assert_eq!(secret.len(), 20);
 /// assert_eq!(format!("{secret:?}"), "Secret([REDACTED 160 bits])");
-/// # Ok::<(), totp_enroll::SecretError>(())
+/// # Ok::<(), totp_enroll::error::SecretError>(())
 /// ```
 #[derive(Clone)]
 pub struct Secret {
@@ -99,7 +99,7 @@ impl Secret {
     /// the input.
     ///
     /// ```
-    /// use totp_enroll::{Secret, SecretError};
+    /// use totp_enroll::{otp::Secret, error::SecretError};
     /// let key = Secret::from_base32("jbsw y3dp ehpk 3pxp jbsw y3dp ehpk 3pxp")?;
     /// assert_eq!(key.to_base32().as_str(), "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
     /// // The sample key printed in the seed manual contains an `8`:

@@ -15,7 +15,7 @@ use crate::otp::secret::Secret;
 /// to `u64::MAX` work.
 ///
 /// ```
-/// use totp_enroll::{OtpPolicy, Secret, Totp};
+/// use totp_enroll::{OtpPolicy, otp::Secret, otp::Totp};
 /// // RFC 6238 Appendix B, SHA-1, T = 59 s, truncated to 6 digits.
 /// let secret = Secret::from_bytes(b"12345678901234567890")?;
 /// let totp = Totp::new(&secret, &OtpPolicy::new("Example")?);

@@ -32,7 +32,7 @@ pub struct Verified {
 
 impl Verified {
     /// The id of the account's authenticator whose code it was (the engine's
-    /// [`Authenticator::id`](crate::Authenticator::id)); 0 from a bare [`Totp::verify`].
+    /// [`Authenticator::id`](crate::lifecycle::Authenticator::id)); 0 from a bare [`Totp::verify`].
     pub fn authenticator(&self) -> u8 {
         self.authenticator
     }
@@ -48,7 +48,11 @@ impl Verified {
     }
 }
 
-/// Why a code was not accepted.
+/// Why the verifier did not accept a code: the pure verdict of [`Totp::verify`] over one
+/// window, before any account state. The engine reports its refusals as
+/// [`Refusal`](crate::error::Refusal), which adds what only an account has (a backoff, a
+/// lock, a malformed recovery code); every `Rejection` becomes the `Refusal` of the same
+/// name (`From`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Rejection {
@@ -76,7 +80,7 @@ impl Totp {
     /// the same for every input.
     ///
     /// ```
-    /// use totp_enroll::{OtpPolicy, Rejection, Secret, Totp};
+    /// use totp_enroll::{OtpPolicy, otp::Rejection, otp::Secret, otp::Totp};
     /// let totp = Totp::new(&Secret::generate()?, &OtpPolicy::new("Example")?);
     /// let now = 1_700_000_000;
     /// let code = totp.code_at(now);
@@ -246,5 +250,15 @@ pub(crate) fn verify_any(input: &str, candidates: &[Candidate<'_>]) -> Result<Ve
         Err(Rejection::Malformed(error))
     } else {
         Err(Rejection::WrongCode)
+    }
+}
+
+impl From<Rejection> for crate::error::Refusal {
+    fn from(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::WrongCode => Self::WrongCode,
+            Rejection::Replayed => Self::Replayed,
+            Rejection::Malformed(error) => Self::Malformed(error),
+        }
     }
 }

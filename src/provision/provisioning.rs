@@ -40,12 +40,13 @@ impl KeyType {
 /// the key nor the URI.
 ///
 /// ```
-/// use totp_enroll::{KeyType, KeyUri, OtpPolicy, Provisioning, Secret};
+/// use totp_enroll::{provision::KeyType, provision::KeyUri, OtpPolicy, Provisioning, otp::Secret};
 /// let secret = Secret::from_base32("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")?;
 /// let policy = OtpPolicy::new("北洋証券オンラインサービス")?;
 /// let screen = Provisioning::new(KeyUri::new(secret, "taro yamada", &policy)?);
 /// assert!(screen.qr()?.width() > 0);
-/// assert_eq!(screen.account_name(), "北洋証券オンラインサービス");
+/// assert_eq!(screen.issuer(), "北洋証券オンラインサービス");
+/// assert_eq!(screen.account(), "taro yamada");
 /// assert_eq!(screen.key_type(), KeyType::TimeBased);
 /// assert_eq!(screen.reveal_setup_key().as_str(), "JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP");
 /// assert_eq!(screen.reveal_setup_key_for_copy().as_str(), "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
@@ -83,15 +84,9 @@ impl Provisioning {
         QrCode::new(&self.key_uri.to_uri())
     }
 
-    /// The account name as the seed manual uses the term ("アカウント名"): the name the
-    /// customer sees (or types, when adding the key by hand) in the authenticator app, which
-    /// is the service's name, i.e. the **issuer** (e.g. `北洋証券オンラインサービス`), not
-    /// the customer's login. For the label's account part, see [`Provisioning::account`].
-    pub fn account_name(&self) -> &str {
-        self.key_uri.issuer()
-    }
-
-    /// The issuer (service name), as carried by the URI's label prefix and `issuer` parameter.
+    /// The issuer (service name), as carried by the URI's label prefix and `issuer`
+    /// parameter: what the authenticator app shows as the entry's name (the seed manual's
+    /// 「アカウント名」 is this, e.g. `北洋証券オンラインサービス`, not the customer's login).
     pub fn issuer(&self) -> &str {
         self.key_uri.issuer()
     }

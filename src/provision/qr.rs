@@ -39,12 +39,12 @@ const SVG_PIXELS_PER_MODULE: usize = 4;
 /// intermediate buffers are not zeroized.
 ///
 /// ```
-/// use totp_enroll::QrCode;
+/// use totp_enroll::provision::QrCode;
 /// let qr = QrCode::new("otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Example")?;
 /// assert!(qr.to_svg().starts_with("<?xml"));
 /// assert!(qr.to_data_url().starts_with("data:image/svg+xml;base64,"));
 /// assert_eq!(format!("{qr:?}"), format!("QrCode {{ width: {}, data: [REDACTED] }}", qr.width()));
-/// # Ok::<(), totp_enroll::QrError>(())
+/// # Ok::<(), totp_enroll::error::QrError>(())
 /// ```
 #[derive(Clone)]
 pub struct QrCode {
@@ -72,7 +72,7 @@ impl QrCode {
 
     /// Encodes `data` at error-correction level M in the smallest QR version that holds it.
     ///
-    /// ASCII text (every URI [`KeyUri::to_uri`](crate::KeyUri::to_uri) builds) is encoded in
+    /// ASCII text (every URI [`KeyUri::to_uri`](crate::provision::KeyUri::to_uri) builds) is encoded in
     /// the optimal mix of numeric, alphanumeric and byte segments. Other text is encoded as
     /// UTF-8 bytes after a UTF-8 ECI designator, never in Kanji mode (which would turn UTF-8
     /// bytes into different characters).
@@ -165,13 +165,13 @@ impl QrCode {
     /// [`Zeroizing`], built at its exact size.
     ///
     /// ```
-    /// use totp_enroll::QrCode;
+    /// use totp_enroll::provision::QrCode;
     /// let qr = QrCode::new("otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Example")?;
     /// let svg = qr.to_svg_inline("登録用二次元バーコード <QR>");
     /// assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\""));
     /// assert!(svg.contains("aria-label=\"登録用二次元バーコード &lt;QR&gt;\""));
     /// assert!(svg.ends_with("</svg>"));
-    /// # Ok::<(), totp_enroll::QrError>(())
+    /// # Ok::<(), totp_enroll::error::QrError>(())
     /// ```
     pub fn to_svg_inline(&self, accessible_name: &str) -> Zeroizing<String> {
         let size = self.padded_width();

@@ -30,7 +30,7 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 /// in a zeroizing string.
 ///
 /// ```
-/// use totp_enroll::{KeyUri, OtpPolicy, Secret};
+/// use totp_enroll::{provision::KeyUri, OtpPolicy, otp::Secret};
 /// let secret = Secret::from_base32("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")?;
 /// let policy = OtpPolicy::new("北洋証券オンラインサービス")?;
 /// let uri = KeyUri::new(secret, "taro yamada", &policy)?;

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use totp_enroll::testing::FaultyStore;
 use totp_enroll::{
-    AccountId, AuditEvent, AuditKind, Engine, EnginePolicy, KeyRing, KeyUri, ManualClock,
-    MemoryAudit, MemoryStore, OtpPolicy, Outbox, Provisioning, StepUp, Store, ThrottlePolicy, Totp,
+    AccountId, AuditEvent, AuditKind, Engine, EnginePolicy, KeyRing, ManualClock, MemoryStore,
+    OtpPolicy, Outbox, Provisioning, StepUp, Store, audit::MemoryAudit, lifecycle::ThrottlePolicy,
+    otp::Totp, provision::KeyUri,
 };
 
 /// 2023-11-14T22:13:20Z, in the middle of a 30-second step.
@@ -41,7 +42,8 @@ impl App {
 
     /// Typed in from the setup key instead of scanning.
     pub fn type_in(setup_key: &str, policy: &OtpPolicy) -> Self {
-        let secret = totp_enroll::Secret::from_base32(setup_key).expect("the setup key parses");
+        let secret =
+            totp_enroll::otp::Secret::from_base32(setup_key).expect("the setup key parses");
         Self {
             totp: Totp::new(&secret, policy),
         }
@@ -128,7 +130,7 @@ impl Harness {
         self.clock.advance(30);
     }
 
-    pub async fn record(&self) -> totp_enroll::Enrollment {
+    pub async fn record(&self) -> totp_enroll::lifecycle::Enrollment {
         self.store
             .inner()
             .load(&self.account)

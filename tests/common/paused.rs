@@ -9,7 +9,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Notify;
-use totp_enroll::{AccountId, Enrollment, Listed, OutboxEntry, Store, StoreError, Versioned};
+use totp_enroll::{
+    AccountId, Store, error::StoreError, lifecycle::Enrollment, store::Listed, store::OutboxEntry,
+    store::Versioned,
+};
 
 pub struct PausedListing<S> {
     pub inner: S,

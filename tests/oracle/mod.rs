@@ -3,7 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use hmac::{Hmac, KeyInit, Mac};
-use totp_enroll::Algorithm;
+use totp_enroll::otp::Algorithm;
 
 /// `HMAC(key, counter as 8 big-endian bytes)` under `algorithm`.
 pub fn oracle_hmac(algorithm: Algorithm, key: &[u8], counter: u64) -> Vec<u8> {

@@ -167,7 +167,7 @@ pub fn desk_policy() -> Result<EnginePolicy, AppError> {
 pub enum StartError {
     /// The enrollment store could not be opened.
     #[error("opening the enrollment store: {0}")]
-    Store(#[from] totp_enroll::StoreError),
+    Store(#[from] totp_enroll::error::StoreError),
     /// The portal's migrations failed.
     #[error("migrating the portal tables: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

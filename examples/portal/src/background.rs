@@ -180,7 +180,7 @@ pub enum ReloadError {
     Read(#[from] ConfigError),
     /// Which keys the stored records need could not be read.
     #[error("checking which keys the records need: {0}")]
-    Usage(#[from] totp_enroll::EngineError),
+    Usage(#[from] totp_enroll::error::EngineError),
     /// The new ring lacks keys in use: records sealed or signed under them, or the
     /// current key, under which requests may be sealing right now.
     #[error("the new key ring lacks key ids {missing:?}, still in use (keep them as retired keys)")]

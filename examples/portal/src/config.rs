@@ -40,10 +40,10 @@ pub enum ConfigError {
     Io(String, std::io::Error),
     /// The key ring text is malformed (the message never contains key material).
     #[error("the sealing key ring is malformed: {0}")]
-    KeyRing(#[from] totp_enroll::KeyRingTextError),
+    KeyRing(#[from] totp_enroll::error::KeyRingTextError),
     /// No key ring could be generated (the OS random generator failed).
     #[error("generating a sealing key ring: {0}")]
-    Generate(#[from] totp_enroll::SealError),
+    Generate(#[from] totp_enroll::error::SealError),
 }
 
 /// Which database the portal runs on.

@@ -15,7 +15,7 @@ pub enum AppError {
     Db(#[from] sqlx::Error),
     /// The engine failed for a reason that is not the customer's (store, sealing, clock).
     #[error("engine: {0}")]
-    Engine(#[from] totp_enroll::EngineError),
+    Engine(#[from] totp_enroll::error::EngineError),
     /// A template could not be rendered.
     #[error("template: {0}")]
     Template(#[from] askama::Error),
@@ -59,7 +59,7 @@ impl IntoResponse for AppError {
             return views::message_page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ただいま混み合っております",
-                &crate::LOCALE.engine_error(&totp_enroll::EngineError::Contention),
+                &crate::LOCALE.engine_error(&totp_enroll::error::EngineError::Contention),
             );
         }
         tracing::error!(error = %self, "request failed");

@@ -30,7 +30,8 @@
 
 use tokio::sync::{Mutex, Notify};
 use totp_enroll::{
-    AuditDelivery, AuditEvent, AuditKind, DeliveredEvent, Outbox, OutboxError, RequestContext,
+    AuditDelivery, AuditEvent, AuditKind, Outbox, RequestContext, engine::DeliveredEvent,
+    error::OutboxError,
 };
 
 use crate::db::{Db, NewAudit, NewMail};
@@ -225,7 +226,7 @@ pub fn stops_with_recovery_code(event: &DeliveredEvent) -> bool {
     matches!(
         event.event.kind,
         AuditKind::RecoveryCodeUsed {
-            operation: totp_enroll::Operation::Stop,
+            operation: totp_enroll::audit::Operation::Stop,
             ..
         }
     )
@@ -264,7 +265,9 @@ pub fn describe(kind: &AuditKind) -> (&'static str, String) {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
-    use totp_enroll::{AccountId, AuditEvent, AuditKind, DeliveredEvent, Operation, Operator};
+    use totp_enroll::{
+        AccountId, AuditEvent, AuditKind, Operator, audit::Operation, engine::DeliveredEvent,
+    };
 
     use super::{describe, stops_with_recovery_code};
 
@@ -303,15 +306,10 @@ mod tests {
     }
 
     fn delivered(id: u64, at: u64, kind: AuditKind) -> DeliveredEvent {
-        DeliveredEvent {
+        DeliveredEvent::new(
             id,
-            event: AuditEvent {
-                account: AccountId::new("0123-456789").unwrap(),
-                at,
-                kind,
-                context: None,
-            },
-        }
+            AuditEvent::new(AccountId::new("0123-456789").unwrap(), at, kind),
+        )
     }
 
     #[test]

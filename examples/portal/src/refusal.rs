@@ -4,7 +4,7 @@
 //! [`LOCALE`] gives the Japanese text shown on the same page.
 
 use axum::http::StatusCode;
-use totp_enroll::{EngineError, ErrorClass};
+use totp_enroll::{ErrorClass, error::EngineError};
 
 use crate::LOCALE;
 
@@ -50,7 +50,7 @@ pub fn recovery_code_error(error: &EngineError, now: u64) -> Refused {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use totp_enroll::{CodeError, Refusal, StepUpError};
+    use totp_enroll::{error::CodeError, error::Refusal, error::StepUpError};
 
     #[test]
     fn customer_mistakes_are_never_500() {
@@ -110,7 +110,7 @@ mod tests {
         );
         let malformed = recovery_code_error(
             &EngineError::Refused(Refusal::MalformedRecoveryCode(
-                totp_enroll::RecoveryCodeError::Empty,
+                totp_enroll::error::RecoveryCodeError::Empty,
             )),
             0,
         );

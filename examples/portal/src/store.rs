@@ -1,7 +1,10 @@
 //! [`PortalStore`]: the library's SQLite or PostgreSQL store, chosen at run time.
 
 use totp_enroll::store::{PostgresStore, SqliteStore};
-use totp_enroll::{AccountId, Enrollment, Listed, OutboxEntry, Store, StoreError, Versioned};
+use totp_enroll::{
+    AccountId, Store, error::StoreError, lifecycle::Enrollment, store::Listed, store::OutboxEntry,
+    store::Versioned,
+};
 
 /// The enrollment store the portal runs on: one enum so that the router and its state have
 /// one concrete type whatever the database. Every method delegates to the chosen store.

@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use totp_enroll::{Lang, Provisioning, RecoveryCodes};
+use totp_enroll::{Provisioning, RecoveryCodes, messages::Lang};
 use zeroize::Zeroizing;
 
 /// What every page's frame shows: the CSRF token for its forms, and who is logged in.
@@ -41,12 +41,12 @@ pub const QR_LABEL: &str = "登録用二次元バーコード（ワンタイム�
 
 impl KeyView {
     /// The view of `screen` (its QR code rendered now).
-    pub fn new(screen: &Provisioning) -> Result<Self, totp_enroll::EngineError> {
+    pub fn new(screen: &Provisioning) -> Result<Self, totp_enroll::error::EngineError> {
         Ok(Self {
             qr_svg: screen.qr()?.to_svg_inline(QR_LABEL),
             setup_key: screen.reveal_setup_key(),
             copy_key: screen.reveal_setup_key_for_copy(),
-            account_name: screen.account_name().to_owned(),
+            account_name: screen.issuer().to_owned(),
             key_type: screen.key_type().label_in(Lang::Ja),
         })
     }

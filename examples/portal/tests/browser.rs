@@ -33,7 +33,8 @@ use harness::Browser;
 use portal::{Phone, Portal};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use totp_enroll::{
-    Algorithm, KeyUri, Locale, OtpPolicy, QrCode, Refusal, Secret, ThrottlePolicy, Totp,
+    Locale, OtpPolicy, error::Refusal, lifecycle::ThrottlePolicy, otp::Algorithm, otp::Secret,
+    otp::Totp, provision::KeyUri, provision::QrCode,
 };
 
 /// Serves `pages` (`path`, optional Content-Security-Policy, HTML) on a fresh 127.0.0.1

@@ -14,8 +14,8 @@ use support::{
     portal_with, wrong,
 };
 use totp_enroll::{
-    AccountId, AuditDelivery as _, AuditEvent, AuditKind, Clock as _, DeliveredEvent, EngineError,
-    KeyRing, Refusal, Store as _,
+    AccountId, AuditDelivery as _, AuditEvent, AuditKind, Clock as _, KeyRing, Store as _,
+    engine::DeliveredEvent, error::EngineError, error::Refusal,
 };
 use totp_enroll_portal::background::{Background, ReloadError, ReloadedRing, reload_keys};
 use totp_enroll_portal::config::SecondDeviceConfig;
@@ -1483,7 +1483,8 @@ async fn the_desk_unlocks_after_a_lock_and_keeps_the_recovery_codes() {
     assert_eq!(locked.status, StatusCode::FORBIDDEN);
     let error = locked.error().unwrap();
     assert!(
-        error.starts_with(&totp_enroll_portal::LOCALE.refusal(&totp_enroll::Refusal::Locked)),
+        error
+            .starts_with(&totp_enroll_portal::LOCALE.refusal(&totp_enroll::error::Refusal::Locked)),
         "{error}"
     );
     assert!(error.contains("「ロック解除」を行ってください"), "{error}");
@@ -1909,7 +1910,7 @@ async fn a_recovery_code_logs_in_once_and_a_second_use_is_refused() {
         again.error().as_deref(),
         Some(
             totp_enroll::Locale::JA_JST
-                .recovery_code_refusal(&totp_enroll::Refusal::WrongCode)
+                .recovery_code_refusal(&totp_enroll::error::Refusal::WrongCode)
                 .as_str()
         )
     );
@@ -3201,10 +3202,7 @@ async fn a_redelivered_factor_change_queues_its_mail_once() {
         .await
         .unwrap()
         .into_iter()
-        .map(|entry| DeliveredEvent {
-            id: entry.id,
-            event: AuditEvent::decode(&entry.bytes).unwrap(),
-        })
+        .map(|entry| DeliveredEvent::new(entry.id, AuditEvent::decode(&entry.bytes).unwrap()))
         .collect();
     assert!(
         batch

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use support::{Browser, T0, TARO};
 use totp_enroll::{
-    AccountId, AuditDelivery as _, AuditEvent, DeliveredEvent, ManualClock, Operator, Store as _,
+    AccountId, AuditDelivery as _, AuditEvent, ManualClock, Operator, Store as _,
+    engine::DeliveredEvent,
 };
 use totp_enroll_portal::app::{self, Portal, PortalOptions};
 use totp_enroll_portal::config::{Database, generate_key_ring_text, key_ring_from_text};
@@ -51,7 +52,7 @@ async fn a_code_logs_in_once_across_both(database: Database) {
     let account = AccountId::new(TARO.0).unwrap();
     one.state
         .engine
-        .admin_reset(
+        .desk_reset(
             &account,
             &Operator::new("two-portals-test").unwrap(),
             "test setup",
@@ -108,10 +109,7 @@ async fn a_code_logs_in_once_across_both(database: Database) {
         .await
         .unwrap()
         .into_iter()
-        .map(|entry| DeliveredEvent {
-            id: entry.id,
-            event: AuditEvent::decode(&entry.bytes).unwrap(),
-        })
+        .map(|entry| DeliveredEvent::new(entry.id, AuditEvent::decode(&entry.bytes).unwrap()))
         .collect();
     one.state.audit.deliver_pending().await.unwrap();
     let mails = two.state.db.mails(1000).await.unwrap();

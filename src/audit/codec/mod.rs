@@ -16,27 +16,10 @@
 
 use crate::account::{AccountId, Operator, check_reason};
 use crate::audit::{AuditEvent, AuditKind, Operation, RequestContext};
+use crate::error::AuditDecodeError;
 use crate::error::{CodeError, RecoveryCodeError, Refusal};
 
 const MAGIC: &[u8; 4] = b"TAE\x01";
-
-/// An outbox row's bytes are not an audit event of this crate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum AuditDecodeError {
-    /// The bytes do not start with the event header (or have another format version).
-    #[error("not an audit event (bad header or unknown format version)")]
-    BadHeader,
-    /// The bytes end before the event does.
-    #[error("the audit event is truncated")]
-    Truncated,
-    /// Bytes follow the end of the event.
-    #[error("the audit event has trailing bytes")]
-    TrailingBytes,
-    /// A field holds a value outside its domain (an unknown tag, a refused name, …).
-    #[error("the audit event's {0} field is invalid")]
-    InvalidField(&'static str),
-}
 
 /// The kind tags (stable).
 mod tag {

@@ -190,7 +190,7 @@ const ACKNOWLEDGE: &str = "DELETE FROM totp_enroll_outbox WHERE id = ANY($1::big
 /// [`Store::list`]: crate::store::Store::list
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), totp_enroll::StoreError> {
+/// # async fn demo() -> Result<(), totp_enroll::error::StoreError> {
 /// use totp_enroll::store::PostgresStore;
 /// let store = PostgresStore::connect("postgres://portal@127.0.0.1:5432/portal").await?;
 /// # Ok(()) }

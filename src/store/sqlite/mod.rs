@@ -110,7 +110,7 @@ use statements::*;
 /// [`Store::list`]: crate::store::Store::list
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), totp_enroll::StoreError> {
+/// # async fn demo() -> Result<(), totp_enroll::error::StoreError> {
 /// use totp_enroll::store::SqliteStore;
 /// let store = SqliteStore::connect("sqlite:///var/lib/portal/totp.db").await?;
 /// # Ok(()) }

@@ -13,7 +13,8 @@ use tokio::task::JoinSet;
 
 use crate::account::{AccountId, StepUp};
 use crate::clock::ManualClock;
-use crate::engine::{Engine, EnginePolicy, Login};
+use crate::engine::policy::EnginePolicy;
+use crate::engine::{Engine, Login};
 use crate::error::{EngineError, Refusal};
 use crate::keys::KeyRing;
 use crate::lifecycle::throttle::ThrottlePolicy;
@@ -93,7 +94,7 @@ pub async fn enroll<S: Store>(
     Ok(app)
 }
 
-/// A code of `totp`'s length that no step within [`Window::MAX_STEPS`](crate::Window::MAX_STEPS)
+/// A code of `totp`'s length that no step within [`Window::MAX_STEPS`](crate::otp::Window::MAX_STEPS)
 /// of `now` produces: certainly wrong, and never a replay.
 pub fn wrong_code(totp: &Totp, now: u64) -> String {
     let width = usize::from(totp.digits().get());

@@ -47,7 +47,7 @@
 //!   one, round after round), [`Check::ExactFailureCount`] (N parallel wrong codes under a
 //!   throttle that never backs off add exactly N failures), and
 //!   [`Check::ThrottleBoundsGuesses`] (with a lock after 5 failures, N parallel guesses get
-//!   at most 5 [`Refusal::WrongCode`](crate::Refusal::WrongCode); all others are throttled or locked).
+//!   at most 5 [`Refusal::WrongCode`](crate::error::Refusal::WrongCode); all others are throttled or locked).
 //!
 //! The concurrent checks spawn tokio tasks: run them inside a tokio runtime, preferably the
 //! multi-thread flavor so the tasks really run in parallel. Every check uses fresh account

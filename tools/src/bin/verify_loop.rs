@@ -15,7 +15,7 @@
 use std::error::Error;
 use std::hint::black_box;
 
-use totp_enroll::{Code, Digits, OtpPolicy, Secret, Totp};
+use totp_enroll::{OtpPolicy, otp::Code, otp::Digits, otp::Secret, otp::Totp};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);

@@ -6,7 +6,7 @@
 
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use totp_enroll::{Access, AuthenticatorOverview, EnginePolicy, Lang, Status};
+use totp_enroll::{Access, EnginePolicy, Status, engine::AuthenticatorOverview, messages::Lang};
 
 use super::{Page, devices, logged_in};
 use crate::app::SharedState;

@@ -13,7 +13,7 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
-use totp_enroll::{Lang, Status};
+use totp_enroll::{Status, messages::Lang};
 
 use super::{
     CodeForm, Page, Reject, WRONG_TRADE_PASSWORD, logged_in, refused_page, require_active,

@@ -17,7 +17,7 @@ use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
-use totp_enroll::{AuthenticatorOverview, EngineError};
+use totp_enroll::{engine::AuthenticatorOverview, error::EngineError};
 
 use super::{
     LoggedIn, Page, Reject, WRONG_TRADE_PASSWORD, logged_in, refused_page, require_active,

@@ -12,7 +12,7 @@ pub mod stop;
 
 use askama::Template;
 use axum::response::{IntoResponse, Redirect, Response};
-use totp_enroll::{AccountId, EngineError, Status, StepUp};
+use totp_enroll::{AccountId, Status, StepUp, error::EngineError};
 
 use crate::app::AppState;
 use crate::db::Customer;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use totp_enroll::{Clock as _, KeyUri, ManualClock, Totp};
+use totp_enroll::{Clock as _, ManualClock, otp::Totp, provision::KeyUri};
 use totp_enroll_portal::app::{self, PortalOptions};
 use totp_enroll_portal::config::{self, Database};
 
@@ -184,7 +184,7 @@ impl Phone {
     /// The app set up by typing the unspaced setup key `key` (the desk's enrollment: the
     /// key of `#copy-key`), under the portal's OTP settings.
     pub fn from_setup_key(key: &str) -> Self {
-        let secret = totp_enroll::Secret::from_base32(key).expect("a base32 setup key");
+        let secret = totp_enroll::otp::Secret::from_base32(key).expect("a base32 setup key");
         let policy =
             totp_enroll::OtpPolicy::new(totp_enroll_portal::DESK_ISSUER).expect("a policy");
         let totp = Totp::new(&secret, &policy);

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
-use totp_enroll::{Clock, ManualClock, OtpPolicy, Secret, Totp};
+use totp_enroll::{Clock, ManualClock, OtpPolicy, otp::Secret, otp::Totp};
 use totp_enroll_portal::app::{self, AppState, Portal, PortalOptions};
 use totp_enroll_portal::config::{
     Database, SecondDeviceConfig, generate_key_ring_text, key_ring_from_text,

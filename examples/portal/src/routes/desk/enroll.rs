@@ -60,7 +60,7 @@ pub async fn submit(
     match app.desk_engine.confirm(&account, &form.code).await {
         Ok(()) => login::complete(&app, &session, pending.operator).await,
         Err(error) => {
-            if matches!(error, totp_enroll::EngineError::Refused(_))
+            if matches!(error, totp_enroll::error::EngineError::Refused(_))
                 && lock::failed(&app, &pending.operator).await?
             {
                 return lock::locked_page(&session);

@@ -12,7 +12,7 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
-use totp_enroll::{EngineError, Login, Refusal, Status, StepUp};
+use totp_enroll::{Login, Status, StepUp, error::EngineError, error::Refusal};
 
 use super::super::{CodeForm, Page, Reject, refused_page};
 use super::guard::{anonymous_chrome, login_page};

@@ -3,20 +3,20 @@
 //! names, ids and clock offsets, unused recovery codes, failures and lock; recent audit
 //! events: never a secret or a code), and
 //!
-//! * check a code the customer reads out over the phone (コード確認: `Engine::diagnose`,
+//! * check a code the customer reads out over the phone (コード確認: `Engine::desk_diagnose`,
 //!   which never accepts or consumes it and counts each check as a failed attempt);
 //!
 //! and, each with a mandatory reason that is audited with the operator:
 //!
 //! * unlock after the customer's identity was re-proofed (ロック解除:
-//!   `Engine::admin_unlock`, keeping the registration and the recovery codes);
+//!   `Engine::desk_unlock`, keeping the registration and the recovery codes);
 //! * correct the app's clock offset from two consecutive codes the customer reads out
 //!   (時刻ずれの補正: `Engine::desk_resync`);
 //! * remove one app of several (このアプリを削除, a lost tablet:
 //!   `Engine::desk_remove_authenticator`; never the only one);
-//! * reset the service (リセット, the manual's lost-phone path: `Engine::admin_reset`);
+//! * reset the service (リセット, the manual's lost-phone path: `Engine::desk_reset`);
 //! * erase the registration on the customer's data-protection request (個人情報削除:
-//!   `Engine::forget`, which leaves only a tombstone of the row; the audit trail stays).
+//!   `Engine::desk_forget`, which leaves only a tombstone of the row; the audit trail stays).
 //!
 //! No code typed here is logged, echoed into the page or put in a URL: the result of a
 //! check or a resync goes to the next page through the operator's session.
@@ -45,7 +45,7 @@ use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use totp_enroll::{AccountId, EngineError, Lang, Operator, Status};
+use totp_enroll::{AccountId, Operator, Status, error::EngineError, messages::Lang};
 
 use super::{Page, Reject, account_id, devices, refused_page};
 use crate::app::SharedState;
@@ -60,7 +60,7 @@ use wording::{
 /// How many audit events the desk shows.
 const RECENT_EVENTS: i64 = 20;
 
-/// `?login_id=…&done=reset` (or `forget`, `unlock`, `diagnose`, `resync`).
+/// `?login_id=…&done=reset` (or `desk_forget`, `unlock`, `desk_diagnose`, `resync`).
 #[derive(Debug, Deserialize)]
 pub struct Lookup {
     /// The login ID to look up.
@@ -256,7 +256,7 @@ pub async fn diagnose(
     let target = checked(&app, &session, &form.login_id, None).await?;
     let result = app
         .engine
-        .diagnose(&target.account, &form.code, &target.operator)
+        .desk_diagnose(&target.account, &form.code, &target.operator)
         .await;
     match result {
         Ok(diagnosis) => {
@@ -283,7 +283,7 @@ pub async fn unlock(
     let action = DeskAction::Unlock;
     let target = checked(&app, &session, &form.login_id, Some((&form.reason, action))).await?;
     let result = (app.engine)
-        .admin_unlock(&target.account, &target.operator, &target.reason)
+        .desk_unlock(&target.account, &target.operator, &target.reason)
         .await;
     finish(&app, &session, target, action, result).await
 }
@@ -338,7 +338,7 @@ pub async fn reset(
     let action = DeskAction::Reset;
     let target = checked(&app, &session, &form.login_id, Some((&form.reason, action))).await?;
     let result = (app.engine)
-        .admin_reset(&target.account, &target.operator, &target.reason)
+        .desk_reset(&target.account, &target.operator, &target.reason)
         .await;
     finish(&app, &session, target, action, result).await
 }
@@ -353,7 +353,7 @@ pub async fn forget(
     let action = DeskAction::Forget;
     let target = checked(&app, &session, &form.login_id, Some((&form.reason, action))).await?;
     let result = (app.engine)
-        .forget(&target.account, &target.operator, &target.reason)
+        .desk_forget(&target.account, &target.operator, &target.reason)
         .await;
     finish(&app, &session, target, action, result).await
 }

@@ -10,7 +10,7 @@ use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
-use totp_enroll::{EngineError, Operator, Status};
+use totp_enroll::{Operator, Status, error::EngineError};
 
 use super::super::{Page, Reject};
 use super::guard::{self, DeskOperator};
@@ -187,7 +187,7 @@ pub async fn unlock(
     let by =
         Operator::new(me.id.clone()).map_err(|e| AppError::internal(format!("operator: {e}")))?;
     // The engine checks the reason's characters first: nothing changes on a refusal.
-    match app.desk_engine.admin_unlock(&account, &by, &reason).await {
+    match app.desk_engine.desk_unlock(&account, &by, &reason).await {
         // No one-time password (never enrolled, or reset): only the portal's lock.
         Ok(()) | Err(EngineError::NotActive) => {}
         Err(error) => return refused(&app, me, &id, error).await,
@@ -220,7 +220,7 @@ async fn refused(app: &SharedState, me: DeskOperator, id: &str, error: EngineErr
 }
 
 /// POST /desk/operators/reset: another operator's one-time password is erased
-/// (`Engine::admin_reset` of the desk's engine, audited with the operator and the reason)
+/// (`Engine::desk_reset` of the desk's engine, audited with the operator and the reason)
 /// and its sessions end; it enrolls again at the next login.
 pub async fn reset(
     State(app): State<SharedState>,
@@ -232,7 +232,7 @@ pub async fn reset(
     let account = operator_account(&id)?;
     let by =
         Operator::new(me.id.clone()).map_err(|e| AppError::internal(format!("operator: {e}")))?;
-    if let Err(error) = app.desk_engine.admin_reset(&account, &by, &reason).await {
+    if let Err(error) = app.desk_engine.desk_reset(&account, &by, &reason).await {
         return refused(&app, me, &id, error).await;
     }
     app.desk_sessions.end_sessions_of(&id, None);

@@ -3,7 +3,9 @@
 //! texts, a reason as one line, the 時刻のずれ cell, durations as an operator says them,
 //! and what コード確認 tells the operator. No I/O here: each is unit-tested below.
 
-use totp_enroll::{AccountOverview, Diagnosis, EngineError, Refusal, Window};
+use totp_enroll::{
+    engine::AccountOverview, engine::Diagnosis, error::EngineError, error::Refusal, otp::Window,
+};
 
 use crate::views::DeskAuthenticator;
 

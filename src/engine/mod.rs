@@ -16,7 +16,7 @@
 //! * `maintenance.rs`: key rotation while serving, key usage, re-seal, retirement, sweep.
 //! * `outbox.rs`: delivery of the durable audit trail.
 //! * `key_cache.rs`, `trace.rs`, `outcomes.rs`: prepared keys and held records; tracing.
-//! * `policy.rs`: [`EnginePolicy`], the lifecycle rules.
+//! * `policy.rs`: [`EnginePolicy`](crate::EnginePolicy), the lifecycle rules.
 
 pub(crate) mod base;
 mod check;

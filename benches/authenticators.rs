@@ -252,7 +252,12 @@ impl Population {
             let now = population.now;
             let engine = &population.engine;
             let step_up = StepUp::transaction_password_verified(&account, now);
-            let screen = ready(engine.begin(&account, account.as_str(), &step_up)).unwrap();
+            let screen = ready(engine.begin(
+                &account,
+                &totp_enroll::AccountLabel::new(account.as_str()).unwrap(),
+                &step_up,
+            ))
+            .unwrap();
             let first = app(&screen);
             let code = first.code_at(now).to_string();
             let codes = if recovery {

@@ -250,7 +250,14 @@ fn enroll(runtime: &tokio::runtime::Runtime, store: Arc<MemoryStore>, name: &str
     let account = AccountId::new(name).unwrap();
     let app = runtime.block_on(async {
         let step_up = StepUp::transaction_password_verified(&account, START);
-        let screen = engine.begin(&account, name, &step_up).await.unwrap();
+        let screen = engine
+            .begin(
+                &account,
+                &totp_enroll::AccountLabel::new(name).unwrap(),
+                &step_up,
+            )
+            .await
+            .unwrap();
         let key = KeyUri::parse(&screen.uri()).unwrap();
         let app = Totp::new(key.secret(), key.policy());
         engine
@@ -410,7 +417,12 @@ fn build_population(label: &'static str, n: usize) -> (Population, SetupFigures)
             let account = &id;
             let step_up = StepUp::transaction_password_verified(account, START);
             let t0 = Instant::now();
-            let screen = ready(enroller.begin(account, account.as_str(), &step_up)).unwrap();
+            let screen = ready(enroller.begin(
+                account,
+                &totp_enroll::AccountLabel::new(account.as_str()).unwrap(),
+                &step_up,
+            ))
+            .unwrap();
             in_engine += t0.elapsed();
             // The customer's app reads the key from the URI (not timed as engine work).
             let key = KeyUri::parse(&screen.uri()).unwrap();

@@ -125,7 +125,14 @@ fn enrollment(c: &mut Criterion) {
                 let mut screens = Vec::with_capacity(accounts.len());
                 let start = Instant::now();
                 for (account, step_up) in &accounts {
-                    screens.push(ready(engine.begin(account, account.as_str(), step_up)).unwrap());
+                    screens.push(
+                        ready(engine.begin(
+                            account,
+                            &totp_enroll::AccountLabel::new(account.as_str()).unwrap(),
+                            step_up,
+                        ))
+                        .unwrap(),
+                    );
                 }
                 let elapsed = start.elapsed();
                 black_box(screens);
@@ -139,8 +146,12 @@ fn enrollment(c: &mut Criterion) {
                 let begun: Vec<(AccountId, String)> = fresh_accounts(&mut next, iters)
                     .into_iter()
                     .map(|(account, step_up)| {
-                        let screen =
-                            ready(engine.begin(&account, account.as_str(), &step_up)).unwrap();
+                        let screen = ready(engine.begin(
+                            &account,
+                            &totp_enroll::AccountLabel::new(account.as_str()).unwrap(),
+                            &step_up,
+                        ))
+                        .unwrap();
                         (account, app_code(&screen))
                     })
                     .collect();
@@ -159,7 +170,12 @@ fn enrollment(c: &mut Criterion) {
                 let mut timed = Duration::ZERO;
                 for (account, step_up) in &accounts {
                     let t0 = Instant::now();
-                    let screen = ready(engine.begin(account, account.as_str(), step_up)).unwrap();
+                    let screen = ready(engine.begin(
+                        account,
+                        &totp_enroll::AccountLabel::new(account.as_str()).unwrap(),
+                        step_up,
+                    ))
+                    .unwrap();
                     timed += t0.elapsed();
                     let code = app_code(&screen);
                     let t1 = Instant::now();
@@ -180,7 +196,12 @@ fn qr(c: &mut Criterion) {
         let engine = engine(issuer, false);
         let account = AccountId::new("customer-0000042").unwrap();
         let step_up = StepUp::transaction_password_verified(&account, START);
-        let screen = ready(engine.begin(&account, account.as_str(), &step_up)).unwrap();
+        let screen = ready(engine.begin(
+            &account,
+            &totp_enroll::AccountLabel::new(account.as_str()).unwrap(),
+            &step_up,
+        ))
+        .unwrap();
         println!(
             "qr/{name}: issuer {issuer:?}, key URI of {} bytes, QR code {} modules wide",
             screen.uri().len(),

@@ -132,7 +132,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         StepUp::transaction_password_verified(&portal.customer, now()?.saturating_sub(3600));
     match portal
         .engine
-        .begin(&portal.customer, "0123-456789", &no_step_up)
+        .begin(
+            &portal.customer,
+            &totp_enroll::AccountLabel::new("0123-456789")?,
+            &no_step_up,
+        )
         .await
     {
         Err(refused) => println!("  Apply without a fresh transaction password: {refused}"),
@@ -142,7 +146,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let step_up = StepUp::transaction_password_verified(&portal.customer, now()?);
     let screen = portal
         .engine
-        .begin(&portal.customer, "0123-456789", &step_up)
+        .begin(
+            &portal.customer,
+            &totp_enroll::AccountLabel::new("0123-456789")?,
+            &step_up,
+        )
         .await?;
     portal.show_registration_screen(&screen)?;
     let phone = AuthenticatorApp::scan("iPhone", &screen)?;
@@ -187,7 +195,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let step_up = StepUp::transaction_password_verified(&portal.customer, now()?);
     let screen = portal
         .engine
-        .begin(&portal.customer, "0123-456789", &step_up)
+        .begin(
+            &portal.customer,
+            &totp_enroll::AccountLabel::new("0123-456789")?,
+            &step_up,
+        )
         .await?;
     let new_phone = AuthenticatorApp::scan("Android", &screen)?;
     // Confirmation with recovery codes: shown once, stored only as keyed hashes.
@@ -297,7 +309,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let step_up = StepUp::transaction_password_verified(&own.customer, now()?);
     let screen = own
         .engine
-        .begin(&own.customer, "0123-456790", &step_up)
+        .begin(
+            &own.customer,
+            &totp_enroll::AccountLabel::new("0123-456790")?,
+            &step_up,
+        )
         .await?;
     let phone = AuthenticatorApp::scan("iPhone", &screen)?;
     own.engine

@@ -96,7 +96,7 @@ pub mod testing;
 
 // The crate root: what a portal needs. Everything else is reached through its module, and
 // every public item has exactly one path (`api/totp-enroll.txt` lists them all).
-pub use account::{AccountId, AccountLabel, Operator, StepUp};
+pub use account::{AccountId, AccountLabel, Operator, StepUp, StepUpFactor};
 pub use audit::context::RequestContext;
 pub use audit::event::{AuditEvent, AuditKind};
 pub use audit::sink::AuditSink;

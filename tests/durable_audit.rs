@@ -118,7 +118,7 @@ async fn refusals_that_change_no_record_are_durable_too() {
     h.engine
         .begin(
             &h.account,
-            "taro",
+            &totp_enroll::AccountLabel::new("taro").unwrap(),
             &StepUp::transaction_password_verified(&h.account, 1),
         )
         .await
@@ -312,7 +312,14 @@ async fn concurrent_requests_each_carry_their_own_context() {
                     tokio::task::yield_now().await;
                     h.engine.verify_login(&account, "bad").await.ok();
                     let step_up = StepUp::transaction_password_verified(&account, 1);
-                    h.engine.begin(&account, "x", &step_up).await.ok();
+                    h.engine
+                        .begin(
+                            &account,
+                            &totp_enroll::AccountLabel::new("x").unwrap(),
+                            &step_up,
+                        )
+                        .await
+                        .ok();
                 }),
         ));
     }

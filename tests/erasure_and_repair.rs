@@ -277,14 +277,28 @@ async fn the_sweep_erases_the_lapsed_applications_nobody_touches() {
     for n in 0..5 {
         let account = AccountId::new(format!("lapsing-{n}")).unwrap();
         let step_up = StepUp::transaction_password_verified(&account, now);
-        h.engine.begin(&account, "x", &step_up).await.unwrap();
+        h.engine
+            .begin(
+                &account,
+                &totp_enroll::AccountLabel::new("x").unwrap(),
+                &step_up,
+            )
+            .await
+            .unwrap();
         lapsing.push(account);
     }
     h.enrolled().await; // an active customer
     h.clock.advance(TTL + 1);
     let fresh = AccountId::new("fresh").unwrap();
     let step_up = StepUp::transaction_password_verified(&fresh, u64::try_from(h.now()).unwrap());
-    h.engine.begin(&fresh, "x", &step_up).await.unwrap();
+    h.engine
+        .begin(
+            &fresh,
+            &totp_enroll::AccountLabel::new("x").unwrap(),
+            &step_up,
+        )
+        .await
+        .unwrap();
 
     let report = h.engine.sweep_expired().await.unwrap();
     assert_eq!((report.erased, report.rows), (5, 7));
@@ -324,7 +338,14 @@ async fn the_sweep_counts_only_the_rows_it_erased() {
     let now = u64::try_from(common::T0).unwrap();
     let account = AccountId::new("restarted").unwrap();
     let step_up = StepUp::transaction_password_verified(&account, now);
-    engine.begin(&account, "x", &step_up).await.unwrap();
+    engine
+        .begin(
+            &account,
+            &totp_enroll::AccountLabel::new("x").unwrap(),
+            &step_up,
+        )
+        .await
+        .unwrap();
     clock.advance(TTL + 1);
 
     store.arm();
@@ -335,7 +356,14 @@ async fn the_sweep_counts_only_the_rows_it_erased() {
     store.paused().await;
     let later = u64::try_from(common::T0 + TTL + 1).unwrap();
     let step_up = StepUp::transaction_password_verified(&account, later);
-    let restarted = engine.begin(&account, "x", &step_up).await.unwrap();
+    let restarted = engine
+        .begin(
+            &account,
+            &totp_enroll::AccountLabel::new("x").unwrap(),
+            &step_up,
+        )
+        .await
+        .unwrap();
     store.resume();
     let report = sweeping.await.unwrap().unwrap();
     assert_eq!((report.erased, report.rows), (0, 1), "{report:?}");

@@ -105,7 +105,11 @@ async fn forget_leaves_no_secret_hash_or_label_in_any_file_of_the_database() {
         let account = AccountId::new(format!("0123-{n:06}")).unwrap();
         let step_up = StepUp::transaction_password_verified(&account, T0);
         let screen = engine
-            .begin(&account, "taro@example.jp", &step_up)
+            .begin(
+                &account,
+                &totp_enroll::AccountLabel::new("taro@example.jp").unwrap(),
+                &step_up,
+            )
             .await
             .unwrap();
         let app = Totp::new(
@@ -123,7 +127,14 @@ async fn forget_leaves_no_secret_hash_or_label_in_any_file_of_the_database() {
     // times (each a new version of the row, and a new image of its page in the log).
     let account = AccountId::new("0123-999999").unwrap();
     let step_up = StepUp::transaction_password_verified(&account, T0);
-    let screen = engine.begin(&account, LABEL, &step_up).await.unwrap();
+    let screen = engine
+        .begin(
+            &account,
+            &totp_enroll::AccountLabel::new(LABEL).unwrap(),
+            &step_up,
+        )
+        .await
+        .unwrap();
     let app = Totp::new(
         KeyUri::parse(&screen.uri()).unwrap().secret(),
         engine.policy().otp(),

@@ -353,7 +353,11 @@ fn engine_key_cache_growth() -> Vec<String> {
     for account in &accounts {
         let step_up = StepUp::transaction_password_verified(account, T);
         let screen = runtime
-            .block_on(engine.begin(account, account.as_str(), &step_up))
+            .block_on(engine.begin(
+                account,
+                &totp_enroll::AccountLabel::new(account.as_str()).unwrap(),
+                &step_up,
+            ))
             .unwrap();
         let key_uri = KeyUri::parse(&screen.uri()).unwrap();
         if planted.is_none() {

@@ -52,7 +52,16 @@ async fn population(
         let account = AccountId::new(format!("customer-{n:04}")).unwrap();
         let now = u64::try_from(T0).unwrap();
         let step_up = StepUp::transaction_password_verified(&account, now);
-        let app = App::scan(&engine.begin(&account, "taro", &step_up).await.unwrap());
+        let app = App::scan(
+            &engine
+                .begin(
+                    &account,
+                    &totp_enroll::AccountLabel::new("taro").unwrap(),
+                    &step_up,
+                )
+                .await
+                .unwrap(),
+        );
         engine.confirm(&account, &app.code_at(T0)).await.unwrap();
         customers.push((account, app));
     }
@@ -280,7 +289,16 @@ async fn a_rotation_made_while_a_key_is_being_retired_is_never_undone() {
     let early = AccountId::new("enrolled-under-2").unwrap();
     let now = u64::try_from(T0).unwrap();
     let step_up = StepUp::transaction_password_verified(&early, now);
-    let early_app = App::scan(&engine.begin(&early, "taro", &step_up).await.unwrap());
+    let early_app = App::scan(
+        &engine
+            .begin(
+                &early,
+                &totp_enroll::AccountLabel::new("taro").unwrap(),
+                &step_up,
+            )
+            .await
+            .unwrap(),
+    );
     engine
         .confirm(&early, &early_app.code_at(T0))
         .await
@@ -314,7 +332,16 @@ async fn a_rotation_made_while_a_key_is_being_retired_is_never_undone() {
     let late = AccountId::new("enrolled-under-3").unwrap();
     let now = u64::try_from(now_of(&clock)).unwrap();
     let step_up = StepUp::transaction_password_verified(&late, now);
-    let late_app = App::scan(&engine.begin(&late, "hanako", &step_up).await.unwrap());
+    let late_app = App::scan(
+        &engine
+            .begin(
+                &late,
+                &totp_enroll::AccountLabel::new("hanako").unwrap(),
+                &step_up,
+            )
+            .await
+            .unwrap(),
+    );
     engine
         .confirm(&late, &late_app.code_at(now_of(&clock)))
         .await
@@ -371,7 +398,16 @@ async fn a_process_left_on_a_retired_key_fails_closed_until_it_gets_the_ring_and
     let account = AccountId::new("enrolled-by-the-old-process").unwrap();
     let now = u64::try_from(T0).unwrap();
     let step_up = StepUp::transaction_password_verified(&account, now);
-    let app = App::scan(&left_behind.begin(&account, "taro", &step_up).await.unwrap());
+    let app = App::scan(
+        &left_behind
+            .begin(
+                &account,
+                &totp_enroll::AccountLabel::new("taro").unwrap(),
+                &step_up,
+            )
+            .await
+            .unwrap(),
+    );
     left_behind
         .confirm(&account, &app.code_at(T0))
         .await

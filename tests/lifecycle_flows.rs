@@ -78,7 +78,11 @@ async fn enrollment_cannot_begin_without_a_fresh_transaction_password_step_up() 
     let stale = StepUp::transaction_password_verified(&h.account, now - 301);
     let err = h
         .engine
-        .begin(&h.account, "taro", &stale)
+        .begin(
+            &h.account,
+            &totp_enroll::AccountLabel::new("taro").unwrap(),
+            &stale,
+        )
         .await
         .unwrap_err();
     assert!(matches!(
@@ -93,7 +97,11 @@ async fn enrollment_cannot_begin_without_a_fresh_transaction_password_step_up() 
     let foreign = StepUp::transaction_password_verified(&other, now);
     let err = h
         .engine
-        .begin(&h.account, "taro", &foreign)
+        .begin(
+            &h.account,
+            &totp_enroll::AccountLabel::new("taro").unwrap(),
+            &foreign,
+        )
         .await
         .unwrap_err();
     assert!(matches!(
@@ -104,7 +112,11 @@ async fn enrollment_cannot_begin_without_a_fresh_transaction_password_step_up() 
     let future = StepUp::transaction_password_verified(&h.account, now + 3600);
     let err = h
         .engine
-        .begin(&h.account, "taro", &future)
+        .begin(
+            &h.account,
+            &totp_enroll::AccountLabel::new("taro").unwrap(),
+            &future,
+        )
         .await
         .unwrap_err();
     assert!(matches!(
@@ -126,7 +138,14 @@ async fn enrollment_cannot_begin_without_a_fresh_transaction_password_step_up() 
 
     // A step-up exactly at the limit still works.
     let at_limit = StepUp::transaction_password_verified(&h.account, now - 300);
-    h.engine.begin(&h.account, "taro", &at_limit).await.unwrap();
+    h.engine
+        .begin(
+            &h.account,
+            &totp_enroll::AccountLabel::new("taro").unwrap(),
+            &at_limit,
+        )
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -195,7 +214,11 @@ async fn an_application_locked_while_pending_cannot_be_restarted_until_the_desk_
     let events_before = h.audit_kinds().len();
     let err = h
         .engine
-        .begin(&h.account, "taro@example.jp", &h.step_up())
+        .begin(
+            &h.account,
+            &totp_enroll::AccountLabel::new("taro@example.jp").unwrap(),
+            &h.step_up(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -218,7 +241,11 @@ async fn an_application_locked_while_pending_cannot_be_restarted_until_the_desk_
     );
     let err = h
         .engine
-        .begin(&h.account, "taro@example.jp", &h.step_up())
+        .begin(
+            &h.account,
+            &totp_enroll::AccountLabel::new("taro@example.jp").unwrap(),
+            &h.step_up(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, EngineError::Refused(Refusal::Locked)));
@@ -269,7 +296,11 @@ async fn starting_while_in_use_is_refused() {
     h.enrolled().await;
     let err = h
         .engine
-        .begin(&h.account, "taro", &h.step_up())
+        .begin(
+            &h.account,
+            &totp_enroll::AccountLabel::new("taro").unwrap(),
+            &h.step_up(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, EngineError::AlreadyActive));
@@ -300,7 +331,11 @@ async fn chapter2_second_device_gets_the_same_secret_after_a_code_check() {
     let phone = h.enrolled().await;
     let before = h
         .engine
-        .begin(&h.account, "x", &h.step_up())
+        .begin(
+            &h.account,
+            &totp_enroll::AccountLabel::new("x").unwrap(),
+            &h.step_up(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(before, EngineError::AlreadyActive));
@@ -523,10 +558,60 @@ fn every_engine_call_is_a_send_future_usable_from_axum_and_tokio() {
     let operator = Operator::new("desk").unwrap();
     let step_up = h.step_up();
     send(&h.engine.status(&h.account));
-    send(&h.engine.begin(&h.account, "taro", &step_up));
+    send(&h.engine.begin(
+        &h.account,
+        &totp_enroll::AccountLabel::new("taro").unwrap(),
+        &step_up,
+    ));
     send(&h.engine.confirm(&h.account, "123456"));
     send(&h.engine.verify_login(&h.account, "123456"));
     send(&h.engine.redisplay(&h.account, "123456"));
     send(&h.engine.stop(&h.account, "123456"));
     send(&h.engine.desk_reset(&h.account, &operator, "reason"));
+}
+
+/// A step-up says what the portal re-verified, and every kind starts an enrollment: the
+/// engine's rule is freshness and account, the kind is the portal's statement.
+#[tokio::test]
+async fn a_step_up_says_what_was_re_verified_and_any_fresh_one_starts_an_enrollment() {
+    use totp_enroll::StepUpFactor;
+    let h = Harness::new();
+    let now = h.engine.now().unwrap();
+    assert_eq!(now, h.now() as u64, "the engine's time is its clock's");
+    let proofs = [
+        (
+            StepUp::password_verified(&h.account, now),
+            StepUpFactor::Password,
+        ),
+        (
+            StepUp::transaction_password_verified(&h.account, now),
+            StepUpFactor::TransactionPassword,
+        ),
+        (
+            StepUp::other_factor_verified(&h.account, now),
+            StepUpFactor::OtherFactor,
+        ),
+    ];
+    for (proof, factor) in &proofs {
+        assert_eq!(proof.factor(), *factor);
+        h.engine
+            .begin(
+                &h.account,
+                &totp_enroll::AccountLabel::new("taro").unwrap(),
+                proof,
+            )
+            .await
+            .unwrap();
+    }
+    let stale = StepUp::password_verified(&h.account, now - 301);
+    assert!(matches!(
+        h.engine
+            .begin(
+                &h.account,
+                &totp_enroll::AccountLabel::new("taro").unwrap(),
+                &stale
+            )
+            .await,
+        Err(EngineError::StepUp(StepUpError::Expired { .. }))
+    ));
 }

@@ -451,3 +451,61 @@ fn exactly_the_factor_changes_notify_the_customer_without_naming_the_operator() 
         "ワンタイムパスワード認証ロックのお知らせ"
     );
 }
+
+#[test]
+fn every_error_class_has_a_stable_snake_case_name() {
+    let named = [
+        (ErrorClass::InvalidInput, "invalid_input"),
+        (ErrorClass::WrongCredential, "wrong_credential"),
+        (ErrorClass::Throttled { retry_after: 30 }, "throttled"),
+        (ErrorClass::Locked, "locked"),
+        (ErrorClass::Conflict, "conflict"),
+        (ErrorClass::RetryLater, "retry_later"),
+        (ErrorClass::ServerFault, "server_fault"),
+    ];
+    for (class, name) in named {
+        assert_eq!(class.as_str(), name);
+        assert_eq!(class.to_string(), name);
+    }
+    for (error, class) in every_error() {
+        assert!(
+            named.iter().any(|(c, n)| {
+                std::mem::discriminant(c) == std::mem::discriminant(&class)
+                    && *n == error.class(NOW).as_str()
+            }),
+            "{error:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_engine_classifies_an_error_at_its_own_time() {
+    let h = Harness::new();
+    let now = h.engine.now().unwrap();
+    let throttled = EngineError::Refused(Refusal::Throttled { until: now + 90 });
+    assert_eq!(
+        h.engine.class_of(&throttled),
+        ErrorClass::Throttled { retry_after: 90 }
+    );
+    h.clock.advance(60);
+    assert_eq!(
+        h.engine.class_of(&throttled),
+        ErrorClass::Throttled { retry_after: 30 }
+    );
+}
+
+#[test]
+fn times_can_be_shown_in_utc_as_well_as_jst() {
+    // 2025-12-01 16:30:00 JST is 07:30:00 UTC.
+    assert!(
+        Locale::EN_UTC.time(NOW).contains("07:30:00"),
+        "{}",
+        Locale::EN_UTC.time(NOW)
+    );
+    assert!(
+        Locale::JA_UTC.time(NOW).contains("7:30:00"),
+        "{}",
+        Locale::JA_UTC.time(NOW)
+    );
+    assert!(Locale::JA_JST.time(NOW).contains("16:30:00"));
+}

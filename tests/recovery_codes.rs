@@ -402,7 +402,16 @@ async fn a_code_of_one_account_does_not_work_on_another() {
     let other = AccountId::new("customer-0002").unwrap();
     let step_up =
         totp_enroll::StepUp::transaction_password_verified(&other, u64::try_from(h.now()).unwrap());
-    let app = App::scan(&h.engine.begin(&other, "other", &step_up).await.unwrap());
+    let app = App::scan(
+        &h.engine
+            .begin(
+                &other,
+                &totp_enroll::AccountLabel::new("other").unwrap(),
+                &step_up,
+            )
+            .await
+            .unwrap(),
+    );
     h.engine
         .confirm_with_recovery_codes(&other, &app.code_at(h.now()))
         .await

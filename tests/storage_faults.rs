@@ -121,7 +121,14 @@ async fn every_operation_fails_closed_under_every_fault() {
 async fn a_failing_write_during_begin_issues_nothing() {
     let h = Harness::new();
     h.store.set_fault(Fault::Write);
-    let result = h.engine.begin(&h.account, "taro", &h.step_up()).await;
+    let result = h
+        .engine
+        .begin(
+            &h.account,
+            &totp_enroll::AccountLabel::new("taro").unwrap(),
+            &h.step_up(),
+        )
+        .await;
     assert!(matches!(result, Err(EngineError::Store(_))));
     assert!(h.store.inner().raw_record(&h.account).is_none());
     assert!(

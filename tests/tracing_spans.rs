@@ -95,7 +95,11 @@ async fn lifecycle(engine: &Engine<MemoryStore>, clock: &ManualClock) -> Typed {
     );
     let step_up = StepUp::transaction_password_verified(&account, now());
     let screen = engine
-        .begin(&account, ACCOUNT, &step_up)
+        .begin(
+            &account,
+            &totp_enroll::AccountLabel::new(ACCOUNT).expect("valid label"),
+            &step_up,
+        )
         .await
         .expect("begin");
     let key = KeyUri::parse(&screen.uri()).expect("the screen's key URI parses");
@@ -464,7 +468,11 @@ async fn throttled_and_locked_calls_are_warnings_and_store_failures_errors() {
     let (capture, _default) = capture();
     let step_up = StepUp::transaction_password_verified(&account, now());
     let screen = engine
-        .begin(&account, ACCOUNT, &step_up)
+        .begin(
+            &account,
+            &totp_enroll::AccountLabel::new(ACCOUNT).expect("valid label"),
+            &step_up,
+        )
         .await
         .expect("begin");
     let key = KeyUri::parse(&screen.uri()).expect("key URI");

@@ -18,7 +18,7 @@ pub use label::AccountLabel;
 pub(crate) use names::check_authenticator_name;
 pub use operator::Operator;
 pub(crate) use operator::check_reason;
-pub use step_up::StepUp;
+pub use step_up::{StepUp, StepUpFactor};
 
 /// The unvalidated text account ids and operators are (de)serialized as; deserializing goes
 /// through their constructors.

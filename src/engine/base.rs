@@ -25,19 +25,21 @@ use crate::store::{Store, Versioned};
 /// ```
 /// # tokio_test_block_on(async {
 /// use std::sync::Arc;
-/// use totp_enroll::{AccountId, Engine, EnginePolicy, KeyRing, ManualClock, MemoryStore, OtpPolicy, StepUp, otp::Totp};
+/// use totp_enroll::{AccountId, AccountLabel, Engine, EnginePolicy, KeyRing, ManualClock};
+/// use totp_enroll::{MemoryStore, OtpPolicy, Status, StepUp, otp::Totp};
 ///
 /// let clock = Arc::new(ManualClock::new(1_700_000_000));
 /// let policy = EnginePolicy::new(OtpPolicy::new("Example Securities")?);
 /// let engine = Engine::new(MemoryStore::new(), KeyRing::generate(1)?, policy)?.with_clock(clock.clone());
 /// let account = AccountId::new("customer-42")?;
 ///
-/// let step_up = StepUp::transaction_password_verified(&account, 1_700_000_000);
-/// let screen = engine.begin(&account, "customer-42", &step_up).await?;
+/// let step_up = StepUp::password_verified(&account, engine.now()?);
+/// let label = AccountLabel::new("jane@example.com")?;
+/// let screen = engine.begin(&account, &label, &step_up).await?;
 /// // The customer's app computes the code from the provisioned key:
 /// let app = Totp::new(&totp_enroll::provision::KeyUri::parse(&screen.uri())?.secret().clone(), engine.policy().otp());
 /// engine.confirm(&account, &app.code_at(1_700_000_000).to_string()).await?;
-/// assert_eq!(engine.status(&account).await?.portal_label(), "利用中");
+/// assert!(matches!(engine.status(&account).await?, Status::Active { .. }));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -122,6 +124,12 @@ impl<S: Store> Engine<S> {
     /// The policy.
     pub fn policy(&self) -> &EnginePolicy {
         &self.policy
+    }
+
+    /// The engine's time (Unix seconds), from its clock ([`Engine::with_clock`]): the time
+    /// to put in a [`StepUp`](crate::StepUp) and to classify an error at.
+    pub fn now(&self) -> Result<u64, EngineError> {
+        Ok(self.clock.now()?)
     }
 
     /// The account's record and version; for no record, a fresh one, with the version of

@@ -1,4 +1,4 @@
-//! [`Engine`]: the async façade the portal calls, one method per screen of the seed manual.
+//! [`Engine`]: the async façade a portal calls, one method per screen.
 //!
 //! Each call reads the record, decides with the pure rules of [`Enrollment`](crate::lifecycle::Enrollment) over plain
 //! data, writes the result together with its audit events (the store's outbox) with one

@@ -32,7 +32,7 @@ pub struct EnginePolicy {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SecondDevice {
-    /// コード再表示 (the seed portal, the default): after a current code, the same secret is
+    /// コード再表示 (the Japanese securities portal (examples/portal), the default): after a current code, the same secret is
     /// shown again ([`Engine::redisplay`](crate::Engine::redisplay)); both devices are one
     /// authenticator.
     #[default]
@@ -85,7 +85,7 @@ impl EnginePolicy {
 
     /// The defaults around `otp`: throttling per [`ThrottlePolicy::default`], pending
     /// lifetime 10 min, step-up valid 5 min, re-display for another device allowed (as the
-    /// seed portal does).
+    /// Japanese portal does).
     pub fn new(otp: OtpPolicy) -> Self {
         Self {
             otp,
@@ -249,7 +249,7 @@ impl EnginePolicy {
     }
 
     /// Allows or forbids re-displaying the secret for another device. NIST SP 800-63B
-    /// discourages cloning one secret to several devices; the seed portal allows it.
+    /// discourages cloning one secret to several devices; the Japanese securities portal (examples/portal) allows it.
     #[must_use]
     pub fn with_redisplay(mut self, allowed: bool) -> Self {
         self.allow_redisplay = allowed;

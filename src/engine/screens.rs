@@ -1,7 +1,7 @@
-//! The seed manual's screens: registration info (`status`), 申込 (`begin`), 確認
+//! The Japanese portal manual's screens: registration info (`status`), 申込 (`begin`), 確認
 //! (`confirm`), login (`verify_login`), コード再表示 (`redisplay`) and 利用停止 (`stop`).
 
-use crate::account::{AccountId, StepUp};
+use crate::account::{AccountId, AccountLabel, StepUp};
 use crate::audit::{AuditKind, Operation};
 use crate::engine::check::{Checked, CodeCheck, Needs, retry};
 use crate::engine::trace::traced;
@@ -68,15 +68,18 @@ impl<S: Store> Engine<S> {
     pub async fn begin(
         &self,
         account: &AccountId,
-        label: &str,
+        label: &AccountLabel,
         step_up: &StepUp,
     ) -> Result<Provisioning, EngineError> {
         traced(&self.trace, "begin", account, async {
             let now = self.clock.now()?;
             self.check_step_up(account, Some(step_up), now).await?;
             let secret = Secret::generate()?;
-            let provisioning =
-                Provisioning::new(KeyUri::new(secret.clone(), label, &self.policy.otp)?);
+            let provisioning = Provisioning::new(KeyUri::new(
+                secret.clone(),
+                label.as_str(),
+                &self.policy.otp,
+            )?);
             // The generation before the ring that seals: see `KeyCache::insert`.
             let generation = self.key_cache.generation(account);
             let sealed = self.keys.load().seal(&secret, account)?;
@@ -101,7 +104,7 @@ impl<S: Store> Engine<S> {
                 let next = record.begin(
                     sealed.clone(),
                     params,
-                    label.to_owned(),
+                    label.as_str().to_owned(),
                     now,
                     self.policy.pending_ttl,
                 )?;

@@ -1,6 +1,8 @@
 //! [`ErrorClass`]: what a web handler does with an error, without a catch-all arm.
 
+use crate::engine::base::Engine;
 use crate::error::{EngineError, Refusal, StoreError};
+use crate::store::contract::Store;
 
 /// What kind of failure an error is, for the handler that answers the request.
 ///
@@ -56,6 +58,27 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
+    /// The class's stable name, for a JSON API or a metric label: `invalid_input`,
+    /// `wrong_credential`, `throttled`, `locked`, `conflict`, `retry_later`,
+    /// `server_fault` (the same names as with the `serde` feature; part of the stable
+    /// interface).
+    ///
+    /// ```
+    /// use totp_enroll::ErrorClass;
+    /// assert_eq!(ErrorClass::Throttled { retry_after: 30 }.as_str(), "throttled");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "invalid_input",
+            Self::WrongCredential => "wrong_credential",
+            Self::Throttled { .. } => "throttled",
+            Self::Locked => "locked",
+            Self::Conflict => "conflict",
+            Self::RetryLater => "retry_later",
+            Self::ServerFault => "server_fault",
+        }
+    }
+
     /// The HTTP status code for this class: 400, 401, 429, 403, 409, 503 or 500.
     pub const fn http_status(self) -> u16 {
         match self {
@@ -81,6 +104,22 @@ impl ErrorClass {
     /// class but [`ErrorClass::RetryLater`] and [`ErrorClass::ServerFault`].
     pub const fn is_customer_side(self) -> bool {
         !matches!(self, Self::RetryLater | Self::ServerFault)
+    }
+}
+
+impl core::fmt::Display for ErrorClass {
+    /// [`ErrorClass::as_str`].
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<S: Store> Engine<S> {
+    /// The class of `error` at the engine's time ([`Engine::now`]), so a handler needs no
+    /// clock of its own; a throttle's `retry_after` counts from the engine's clock. (If the
+    /// clock itself fails, a throttle reads as 1 second away.)
+    pub fn class_of(&self, error: &EngineError) -> ErrorClass {
+        error.class(self.now().unwrap_or(u64::MAX))
     }
 }
 

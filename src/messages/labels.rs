@@ -26,7 +26,7 @@ impl Status {
 }
 
 impl Status {
-    /// The label the seed portal shows for this status: `未登録` or `利用中`. A pending
+    /// The label the Japanese securities portal (examples/portal) shows for this status: `未登録` or `利用中`. A pending
     /// enrollment is still `未登録` (the manual has no third state).
     pub fn portal_label(&self) -> &'static str {
         self.label(Lang::Ja)

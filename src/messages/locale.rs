@@ -11,10 +11,14 @@ pub struct Locale {
 }
 
 impl Locale {
-    /// Japanese, times in Japan Standard Time (the seed portal).
+    /// Japanese, times in Japan Standard Time (the Japanese securities portal (examples/portal)).
     pub const JA_JST: Self = Self::new(Lang::Ja, UtcOffset::JST);
     /// English, times in Japan Standard Time.
     pub const EN_JST: Self = Self::new(Lang::En, UtcOffset::JST);
+    /// English, times in UTC.
+    pub const EN_UTC: Self = Self::new(Lang::En, UtcOffset::UTC);
+    /// Japanese, times in UTC.
+    pub const JA_UTC: Self = Self::new(Lang::Ja, UtcOffset::UTC);
 
     /// A language and a time zone.
     pub const fn new(lang: Lang, offset: UtcOffset) -> Self {

@@ -2,7 +2,7 @@
 //!
 //! The crate's `Display` texts are for developers and logs. What a customer reads is here:
 //! every refusal and engine error has a message in Japanese and English, in the register
-//! of the seed manual (丁寧語), that shows no internals and never echoes what was typed;
+//! of the Japanese portal's manual (丁寧語), that shows no internals and never echoes what was typed;
 //! times are shown in the portal's time zone. Every error also has an [`ErrorClass`](crate::ErrorClass) a web
 //! handler maps to an HTTP status with an exhaustive `match` (no catch-all arm, so a class
 //! added in a later major version is a compile error, not a silent 500).
@@ -42,7 +42,7 @@ pub use local_time::UtcOffset;
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Lang {
-    /// 日本語, the seed manual's language and wording.
+    /// 日本語, the Japanese portal manual's language and wording.
     Ja,
     /// English.
     En,

@@ -1,4 +1,4 @@
-//! The customer-facing texts, in the seed manual's register (丁寧語).
+//! The customer-facing texts, in the Japanese portal manual's register (丁寧語).
 //!
 //! A text never shows internals (which store, which key, what failed inside) and never
 //! echoes what was typed; a throttle's end is shown in the locale's time zone.

@@ -61,7 +61,7 @@ impl fmt::Display for Algorithm {
 pub struct Digits(u8);
 
 impl Digits {
-    /// Six digits: the seed portal's and Google Authenticator's.
+    /// Six digits: the Japanese portal's and Google Authenticator's.
     pub const SIX: Self = Self(6);
     /// Eight digits.
     pub const EIGHT: Self = Self(8);
@@ -215,7 +215,7 @@ impl fmt::Display for CompatibilityWarning {
 
 /// Everything that determines which codes are valid for a secret, validated once.
 ///
-/// The default built by [`OtpPolicy::new`] is the seed portal's and Google Authenticator's:
+/// The default built by [`OtpPolicy::new`] is the Japanese portal's and Google Authenticator's:
 /// SHA-1, 6 digits, 30-second period, window ±1 step.
 ///
 /// ```

@@ -102,7 +102,7 @@ impl Secret {
     /// use totp_enroll::{otp::Secret, error::SecretError};
     /// let key = Secret::from_base32("jbsw y3dp ehpk 3pxp jbsw y3dp ehpk 3pxp")?;
     /// assert_eq!(key.to_base32().as_str(), "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
-    /// // The sample key printed in the seed manual contains an `8`:
+    /// // The sample key printed in the Japanese portal's manual contains an `8`:
     /// assert_eq!(
     ///     Secret::from_base32("ILEHO2TX7RXH3TQUXSJ58GCJCDOXO").unwrap_err(),
     ///     SecretError::InvalidCharacter { position: 21 },

@@ -29,7 +29,7 @@ impl KeyType {
     }
 }
 
-/// Everything the portal's registration screen shows for one key (seed manual, new
+/// Everything the portal's registration screen shows for one key (Japanese portal manual, new
 /// enrollment step 3 and "re-display code" step 3): the QR code of the key URI, the account
 /// name, the key type, and the setup key for customers who type or paste it.
 ///
@@ -85,7 +85,7 @@ impl Provisioning {
     }
 
     /// The issuer (service name), as carried by the URI's label prefix and `issuer`
-    /// parameter: what the authenticator app shows as the entry's name (the seed manual's
+    /// parameter: what the authenticator app shows as the entry's name (the Japanese portal manual's
     /// 「アカウント名」 is this, e.g. `北洋証券オンラインサービス`, not the customer's login).
     pub fn issuer(&self) -> &str {
         self.key_uri.issuer()
@@ -102,7 +102,7 @@ impl Provisioning {
         KeyType::TimeBased
     }
 
-    /// Algorithm, digits and period the app must use (the defaults for the seed portal).
+    /// Algorithm, digits and period the app must use (the defaults for the Japanese securities portal (examples/portal)).
     pub fn policy(&self) -> &OtpPolicy {
         self.key_uri.policy()
     }

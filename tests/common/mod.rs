@@ -109,7 +109,11 @@ impl Harness {
 
     pub async fn begin(&self) -> Provisioning {
         self.engine
-            .begin(&self.account, "taro@example.jp", &self.step_up())
+            .begin(
+                &self.account,
+                &totp_enroll::AccountLabel::new("taro@example.jp").unwrap(),
+                &self.step_up(),
+            )
             .await
             .unwrap()
     }

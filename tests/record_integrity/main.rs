@@ -100,7 +100,11 @@ impl Bank {
         App::scan(
             &self
                 .engine
-                .begin(&self.account, "taro@example.jp", &step_up)
+                .begin(
+                    &self.account,
+                    &totp_enroll::AccountLabel::new("taro@example.jp").unwrap(),
+                    &step_up,
+                )
                 .await
                 .unwrap(),
         )

@@ -158,7 +158,14 @@ async fn full_database_fails_closed() {
     for i in 0..2_000 {
         let other = totp_enroll::AccountId::new(format!("full-{i}")).unwrap();
         let step_up = StepUp::transaction_password_verified(&other, START);
-        match engine.begin(&other, "full", &step_up).await {
+        match engine
+            .begin(
+                &other,
+                &totp_enroll::AccountLabel::new("full").unwrap(),
+                &step_up,
+            )
+            .await
+        {
             Ok(_) => {}
             Err(EngineError::Store(StoreError::Backend(error))) => {
                 let text = chain(&*error);
@@ -235,7 +242,11 @@ async fn stores_only_the_sealed_record() {
     let step_up = StepUp::transaction_password_verified(&account, START);
     let screen = rig
         .engine
-        .begin(&account, "sealed", &step_up)
+        .begin(
+            &account,
+            &totp_enroll::AccountLabel::new("sealed").unwrap(),
+            &step_up,
+        )
         .await
         .unwrap();
     let uri = totp_enroll::provision::KeyUri::parse(&screen.uri()).unwrap();

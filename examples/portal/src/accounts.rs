@@ -4,7 +4,7 @@
 //! refuses one, and [`customer_account`] refuses to name one), so no customer can ever
 //! act on an operator's second factor, nor an operator's on a customer's.
 
-use totp_enroll::AccountId;
+use totp_enroll::{AccountId, AccountLabel};
 
 use crate::error::AppError;
 
@@ -26,6 +26,12 @@ pub fn customer_account(login_id: &str) -> Result<AccountId, AppError> {
         ));
     }
     AccountId::new(login_id).map_err(|e| AppError::internal(format!("account id: {e}")))
+}
+
+/// The account name an authenticator app shows under the issuer: the login ID (customers)
+/// or the operator ID (the desk), validated as the engine's `begin` takes it.
+pub fn app_label(name: &str) -> Result<AccountLabel, AppError> {
+    AccountLabel::new(name).map_err(|e| AppError::internal(format!("account label: {e}")))
 }
 
 /// The desk engine's account of an operator.

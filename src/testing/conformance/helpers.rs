@@ -82,7 +82,12 @@ pub async fn enroll<S: Store>(
 ) -> Result<Totp, String> {
     let step_up = StepUp::transaction_password_verified(account, now);
     let provisioning = engine
-        .begin(account, account.as_str(), &step_up)
+        .begin(
+            account,
+            &crate::account::AccountLabel::new(account.as_str())
+                .map_err(|e| format!("account label: {e}"))?,
+            &step_up,
+        )
         .await
         .map_err(|e| format!("begin enrollment: {e}"))?;
     let uri = KeyUri::parse(&provisioning.uri()).map_err(|e| format!("provisioning URI: {e}"))?;

@@ -19,6 +19,7 @@ use super::{
     CodeForm, Page, Reject, WRONG_TRADE_PASSWORD, logged_in, refused_page, require_active,
     trade_password_step_up,
 };
+use crate::accounts::app_label;
 use crate::app::SharedState;
 use crate::session::{Issued, Session, Shown};
 use crate::views::{
@@ -71,7 +72,7 @@ pub async fn submit(
     };
     let begun = app
         .engine
-        .begin(&me.account, &me.customer.login_id, &step_up)
+        .begin(&me.account, &app_label(&me.customer.login_id)?, &step_up)
         .await;
     match begun {
         Ok(screen) => {

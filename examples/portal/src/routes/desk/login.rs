@@ -18,7 +18,7 @@ use super::super::{CodeForm, Page, Reject, refused_page};
 use super::guard::{anonymous_chrome, login_page};
 use super::lock;
 use super::wording::{OPERATOR_ENROLLMENT_LOCKED, WRONG_OPERATOR_LOGIN};
-use crate::accounts::operator_account;
+use crate::accounts::{app_label, operator_account};
 use crate::app::{AppState, SharedState};
 use crate::error::AppError;
 use crate::session::{OperatorStep, PendingOperator, Session, Shown};
@@ -96,7 +96,11 @@ pub async fn login(
     // No one-time password yet (the first login, or reset by another operator): its
     // enrollment now, the password just verified being the step-up.
     let step_up = StepUp::transaction_password_verified(&account, now);
-    match app.desk_engine.begin(&account, &operator, &step_up).await {
+    match app
+        .desk_engine
+        .begin(&account, &app_label(&operator)?, &step_up)
+        .await
+    {
         Ok(screen) => {
             session
                 .start(&operator, |d| {

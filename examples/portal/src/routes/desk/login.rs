@@ -95,7 +95,7 @@ pub async fn login(
     }
     // No one-time password yet (the first login, or reset by another operator): its
     // enrollment now, the password just verified being the step-up.
-    let step_up = StepUp::transaction_password_verified(&account, now);
+    let step_up = StepUp::password_verified(&account, now);
     match app
         .desk_engine
         .begin(&account, &app_label(&operator)?, &step_up)

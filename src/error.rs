@@ -482,6 +482,17 @@ pub enum Refusal {
     /// The code is wrong (counted as a failed attempt).
     #[error("wrong code")]
     WrongCode,
+    /// The code is wrong, and this failure started a backoff: no code is checked until
+    /// `until` (Unix seconds). The customer learns it on this screen, not at the next try.
+    #[error("wrong code; too many failed attempts, try again after {until}")]
+    WrongCodeThrottled {
+        /// When attempts are allowed again, in Unix seconds.
+        until: u64,
+    },
+    /// The code is wrong, and this failure locked the enrollment; only the support desk
+    /// unlocks it.
+    #[error("wrong code; locked after too many failed attempts, contact support")]
+    WrongCodeLocked,
     /// The code was already used, or is older than one already used (RFC 6238 §5.2).
     #[error("code already used")]
     Replayed,
@@ -499,6 +510,17 @@ pub enum Refusal {
     /// attempt: it cannot be a guess).
     #[error("malformed recovery code: {0}")]
     MalformedRecoveryCode(RecoveryCodeError),
+}
+
+impl Refusal {
+    /// Whether the code was wrong (and counted as a failed attempt): [`Refusal::WrongCode`],
+    /// or a wrong code that started a backoff or the lock.
+    pub fn is_wrong_code(&self) -> bool {
+        matches!(
+            self,
+            Self::WrongCode | Self::WrongCodeThrottled { .. } | Self::WrongCodeLocked
+        )
+    }
 }
 
 /// Why an engine call did not succeed.

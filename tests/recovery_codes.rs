@@ -150,10 +150,13 @@ async fn wrong_recovery_codes_count_in_the_same_counter_and_lock() {
     for _ in 0..20 {
         match recover(&h, "0000-0000-0000-0000").await {
             Err(EngineError::Refused(Refusal::WrongCode)) => {}
-            Err(EngineError::Refused(Refusal::Throttled { until })) => {
+            Err(EngineError::Refused(
+                Refusal::Throttled { until } | Refusal::WrongCodeThrottled { until },
+            )) => {
                 h.clock.set(i64::try_from(until).unwrap());
             }
-            Err(EngineError::Refused(Refusal::Locked)) => {
+            // The wrong code that locks says so itself.
+            Err(EngineError::Refused(Refusal::WrongCodeLocked)) => {
                 locked = true;
                 break;
             }

@@ -31,7 +31,7 @@ fn outcome_counts(results: &[Result<Login, EngineError>]) -> (usize, usize, usiz
         .count();
     let wrong = results
         .iter()
-        .filter(|r| matches!(r, Err(EngineError::Refused(Refusal::WrongCode))))
+        .filter(|r| matches!(r, Err(EngineError::Refused(refusal)) if refusal.is_wrong_code()))
         .count();
     let throttled_or_locked = results
         .iter()
@@ -325,7 +325,7 @@ async fn a_lock_is_cleared_only_by_an_administrative_reset() {
             tail.as_slice(),
             [
                 AuditKind::Refused {
-                    refusal: Refusal::WrongCode,
+                    refusal: Refusal::WrongCodeLocked,
                     failures: 3,
                     ..
                 },
@@ -377,4 +377,60 @@ fn throttle_policy_bounds_follow_nist_at_most_100_attempts() {
     assert!(ThrottlePolicy::new(3, 0, 900, 10).is_err());
     assert!(ThrottlePolicy::new(3, 30, 900, 100).is_ok());
     assert!(ThrottlePolicy::default().lock_after() <= ThrottlePolicy::MAX_LOCK_AFTER);
+}
+
+/// The wrong code that starts a backoff says when to try again, and the one that locks says
+/// so: on its own screen, not at the customer's next try. Every one of them counted once.
+#[tokio::test]
+async fn the_wrong_code_that_starts_a_backoff_or_the_lock_says_so() {
+    let h = Harness::new(); // the defaults: backoff from the 3rd failure, lock at the 10th
+    let app = h.enrolled().await;
+    let wrong = wrong_codes(&app, h.now(), 1).remove(0);
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        let now = u64::try_from(h.now()).unwrap();
+        let refusal = match h.engine.verify_login(&h.account, &wrong).await {
+            Err(EngineError::Refused(refusal)) => refusal,
+            other => panic!("{other:?}"),
+        };
+        if let Refusal::WrongCodeThrottled { until } = refusal {
+            answers.push(format!("throttled +{}", until - now));
+            h.clock.set(i64::try_from(until).unwrap()); // the customer waits
+        } else {
+            answers.push(format!("{refusal:?}"));
+        }
+    }
+    assert_eq!(
+        answers,
+        [
+            "WrongCode",
+            "WrongCode",
+            "throttled +30",
+            "throttled +60",
+            "throttled +120",
+            "throttled +240",
+            "throttled +480",
+            "throttled +900",
+            "throttled +900",
+            "WrongCodeLocked",
+        ]
+    );
+    assert_eq!(h.record().await.throttle().failures(), 10);
+    assert!(matches!(
+        h.engine
+            .verify_login(&h.account, &app.code_at(h.now()))
+            .await,
+        Err(EngineError::Refused(Refusal::Locked))
+    ));
+    // The audit trail names each refusal as it was answered.
+    let refusals: Vec<Refusal> = h
+        .audit_kinds()
+        .into_iter()
+        .filter_map(|kind| match kind {
+            AuditKind::Refused { refusal, .. } => Some(refusal),
+            _ => None,
+        })
+        .collect();
+    assert!(matches!(refusals[2], Refusal::WrongCodeThrottled { .. }));
+    assert_eq!(refusals[9], Refusal::WrongCodeLocked);
 }

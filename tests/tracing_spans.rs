@@ -503,9 +503,9 @@ async fn throttled_and_locked_calls_are_warnings_and_store_failures_errors() {
         [
             ("INFO", "begin", "started"),
             ("INFO", "confirm", "refused.wrong_code"),
-            ("INFO", "confirm", "refused.wrong_code"),
+            ("WARN", "confirm", "refused.wrong_code.throttled"),
             ("WARN", "confirm", "throttled"),
-            ("INFO", "confirm", "refused.wrong_code"),
+            ("WARN", "confirm", "refused.wrong_code.locked"),
             ("WARN", "confirm", "locked"),
             ("ERROR", "status", "error.store"),
         ],

@@ -167,14 +167,14 @@ pub(super) struct Refused {
 
 impl Refused {
     /// `refusal` of `operation`, decided from `before`; `failed` is `before` with the
-    /// failure counted, when the refusal counts.
+    /// failure counted at `now`, when the refusal counts.
     pub(super) fn new(
         operation: Operation,
         refusal: Refusal,
         before: &Enrollment,
-        failed: Option<Enrollment>,
+        failed: Option<(Enrollment, u64)>,
     ) -> Self {
-        let Some(failed) = failed else {
+        let Some((failed, now)) = failed else {
             let failures = before.throttle().failures();
             return Self {
                 refusal,
@@ -188,6 +188,13 @@ impl Refused {
         };
         let failures = failed.throttle().failures();
         let locked_now = failed.throttle().is_locked() && !before.throttle().is_locked();
+        // The wrong code that starts a backoff or the lock says so on its own screen.
+        let backoff = failed.throttle().backoff_until();
+        let refusal = match refusal {
+            Refusal::WrongCode if locked_now => Refusal::WrongCodeLocked,
+            Refusal::WrongCode if backoff > now => Refusal::WrongCodeThrottled { until: backoff },
+            other => other,
+        };
         // The refusal first, then the lock it caused: the trail reads in the order things
         // happened.
         let mut events = vec![AuditKind::Refused {
@@ -220,7 +227,7 @@ impl Refused {
             operation,
             Refusal::WrongCode,
             before,
-            Some(before.failed(now, throttle)),
+            Some((before.failed(now, throttle), now)),
         )
     }
 }
@@ -241,7 +248,7 @@ fn decide(
             check.operation,
             refusal,
             &record,
-            attempt.failure_record,
+            attempt.failure_record.map(|failed| (failed, now)),
         ))),
         Ok(verified) => {
             let events = (check.accepted)(&record, &verified);

@@ -164,6 +164,12 @@ fn error_outcome(error: &EngineError) -> (&'static str, Level) {
     use crate::error::Refusal;
     match error {
         EngineError::Refused(Refusal::WrongCode) => ("refused.wrong_code", Level::Info),
+        EngineError::Refused(Refusal::WrongCodeThrottled { .. }) => {
+            ("refused.wrong_code.throttled", Level::Warn)
+        }
+        EngineError::Refused(Refusal::WrongCodeLocked) => {
+            ("refused.wrong_code.locked", Level::Warn)
+        }
         EngineError::Refused(Refusal::Malformed(_) | Refusal::MalformedRecoveryCode(_)) => {
             ("refused.malformed", Level::Info)
         }

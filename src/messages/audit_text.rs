@@ -65,6 +65,12 @@ impl Refusal {
             (Self::Malformed(_), Lang::En) => "Malformed code",
             (Self::WrongCode, Lang::Ja) => "ワンタイムパスワード不一致",
             (Self::WrongCode, Lang::En) => "Wrong code",
+            (Self::WrongCodeThrottled { .. }, Lang::Ja) => {
+                "ワンタイムパスワード不一致（一時停止開始）"
+            }
+            (Self::WrongCodeThrottled { .. }, Lang::En) => "Wrong code (backoff started)",
+            (Self::WrongCodeLocked, Lang::Ja) => "ワンタイムパスワード不一致（ロック）",
+            (Self::WrongCodeLocked, Lang::En) => "Wrong code (locked)",
             (Self::Replayed, Lang::Ja) => "使用済みのワンタイムパスワード",
             (Self::Replayed, Lang::En) => "Code already used",
             (Self::Throttled { .. }, Lang::Ja) => "一時停止中",

@@ -130,10 +130,12 @@ impl Refusal {
         match self {
             Self::Malformed(_) | Self::MalformedRecoveryCode(_) => ErrorClass::InvalidInput,
             Self::WrongCode | Self::Replayed => ErrorClass::WrongCredential,
-            Self::Throttled { until } => ErrorClass::Throttled {
-                retry_after: until.saturating_sub(now).max(1),
-            },
-            Self::Locked => ErrorClass::Locked,
+            Self::Throttled { until } | Self::WrongCodeThrottled { until } => {
+                ErrorClass::Throttled {
+                    retry_after: until.saturating_sub(now).max(1),
+                }
+            }
+            Self::Locked | Self::WrongCodeLocked => ErrorClass::Locked,
         }
     }
 }

@@ -47,6 +47,26 @@ impl Locale {
                  Please try again after {}.",
                 self.time(*until)
             ),
+            (Lang::Ja, Refusal::WrongCodeThrottled { until }) => format!(
+                "ワンタイムパスワードが正しくありません。誤入力が続いたため、\
+                 {}以降に、もう一度お試しください。",
+                self.time(*until)
+            ),
+            (Lang::En, Refusal::WrongCodeThrottled { until }) => format!(
+                "The one-time password is incorrect. Because of repeated incorrect entries, \
+                 please try again after {}.",
+                self.time(*until)
+            ),
+            (Lang::Ja, Refusal::WrongCodeLocked) => format!(
+                "ワンタイムパスワードが正しくありません。誤入力が規定の回数を超えたため、\
+                 ご利用を停止しました。お手数ですが、{DESK_JA}までお問い合わせください。"
+            ),
+            (Lang::En, Refusal::WrongCodeLocked) => {
+                "The one-time password is incorrect. Too many incorrect one-time passwords \
+                 were entered, so the service is now locked. Please contact the customer \
+                 support desk."
+                    .to_owned()
+            }
             (Lang::Ja, Refusal::Locked) => format!(
                 "ワンタイムパスワードの誤入力が規定の回数を超えたため、ご利用を停止しています。\
                  お手数ですが、{DESK_JA}までお問い合わせください。"
@@ -72,6 +92,26 @@ impl Locale {
             (Lang::En, Refusal::WrongCode | Refusal::Replayed) => {
                 "The recovery code is incorrect or was already used. \
                  Please check your list of recovery codes."
+                    .to_owned()
+            }
+            (Lang::Ja, Refusal::WrongCodeThrottled { until }) => format!(
+                "リカバリーコードが正しくないか、既に使用されています。誤入力が続いたため、\
+                 {}以降に、もう一度お試しください。",
+                self.time(*until)
+            ),
+            (Lang::En, Refusal::WrongCodeThrottled { until }) => format!(
+                "The recovery code is incorrect or was already used. Because of repeated \
+                 incorrect entries, please try again after {}.",
+                self.time(*until)
+            ),
+            (Lang::Ja, Refusal::WrongCodeLocked) => format!(
+                "リカバリーコードが正しくないか、既に使用されています。誤入力が規定の回数を\
+                 超えたため、ご利用を停止しました。お手数ですが、{DESK_JA}までお問い合わせください。"
+            ),
+            (Lang::En, Refusal::WrongCodeLocked) => {
+                "The recovery code is incorrect or was already used. Too many incorrect codes \
+                 were entered, so the service is now locked. Please contact the customer \
+                 support desk."
                     .to_owned()
             }
             _ => self.refusal(refusal),

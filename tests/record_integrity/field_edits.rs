@@ -178,7 +178,7 @@ async fn clearing_a_backoff_is_detected() {
     let wrong = &wrong_codes(&app, bank.now(), 1)[0];
     assert!(matches!(
         bank.login(wrong).await,
-        Err(EngineError::Refused(Refusal::WrongCode))
+        Err(EngineError::Refused(Refusal::WrongCodeThrottled { .. }))
     ));
     let code = app.code_at(bank.now());
     assert!(matches!(

@@ -377,6 +377,11 @@ fn encode_refusal(out: &mut Vec<u8>, refusal: &Refusal) {
             out.extend_from_slice(&until.to_be_bytes());
         }
         Refusal::Locked => out.push(5),
+        Refusal::WrongCodeThrottled { until } => {
+            out.push(7);
+            out.extend_from_slice(&until.to_be_bytes());
+        }
+        Refusal::WrongCodeLocked => out.push(8),
         Refusal::MalformedRecoveryCode(error) => {
             out.push(6);
             let (tag, first, second) = match *error {
@@ -447,6 +452,10 @@ fn decode_refusal(reader: &mut Reader<'_>) -> Result<Refusal, AuditDecodeError> 
             .ok_or(AuditDecodeError::InvalidField("refusal"))?;
             Refusal::MalformedRecoveryCode(malformed)
         }
+        7 => Refusal::WrongCodeThrottled {
+            until: reader.u64()?,
+        },
+        8 => Refusal::WrongCodeLocked,
         _ => return Err(AuditDecodeError::InvalidField("refusal")),
     })
 }

@@ -100,6 +100,10 @@ fn every_kind() -> Vec<AuditKind> {
             until: 1_764_000_060,
         },
         Refusal::Locked,
+        Refusal::WrongCodeThrottled {
+            until: 1_764_000_090,
+        },
+        Refusal::WrongCodeLocked,
         Refusal::MalformedRecoveryCode(RecoveryCodeError::Empty),
         Refusal::MalformedRecoveryCode(RecoveryCodeError::InputTooLong),
         Refusal::MalformedRecoveryCode(RecoveryCodeError::InvalidCharacter { position: 9 }),
@@ -281,7 +285,7 @@ fn an_unknown_operation_or_refusal_tag_is_refused() {
         Err(AuditDecodeError::InvalidField("operation"))
     );
     assert_eq!(
-        AuditEvent::decode(&with_byte(refused, KIND + 2, 7)),
+        AuditEvent::decode(&with_byte(refused, KIND + 2, 9)),
         Err(AuditDecodeError::InvalidField("refusal"))
     );
 }

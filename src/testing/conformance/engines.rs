@@ -141,12 +141,9 @@ pub(super) async fn exact_failure_count<S: Store + 'static>(
     let now = START.saturating_add(u64::from(totp.period()));
     rig.set_time(now)?;
     let outcomes = rig.verify_all(n, &account, &wrong_code(&totp, now)).await?;
-    let wrong = count(&outcomes, |o| *o == Outcome::Refused(Refusal::WrongCode));
+    let wrong = count(&outcomes, is_wrong);
     if wrong != n {
-        let others: Vec<_> = outcomes
-            .iter()
-            .filter(|o| **o != Outcome::Refused(Refusal::WrongCode))
-            .collect();
+        let others: Vec<_> = outcomes.iter().filter(|o| !is_wrong(o)).collect();
         let hint = if others
             .iter()
             .any(|o| matches!(o, Outcome::Error(e) if e.contains("integrity check")))
@@ -191,7 +188,7 @@ pub(super) async fn throttle_bounds_guesses<S: Store + 'static>(
     let now = START.saturating_add(u64::from(totp.period()));
     rig.set_time(now)?;
     let outcomes = rig.verify_all(n, &account, &wrong_code(&totp, now)).await?;
-    let wrong = count(&outcomes, |o| *o == Outcome::Refused(Refusal::WrongCode));
+    let wrong = count(&outcomes, is_wrong);
     let blocked = count(&outcomes, |o| {
         matches!(
             o,
@@ -203,12 +200,11 @@ pub(super) async fn throttle_bounds_guesses<S: Store + 'static>(
         let others: Vec<_> = outcomes
             .iter()
             .filter(|o| {
-                !matches!(
-                    o,
-                    Outcome::Refused(
-                        Refusal::WrongCode | Refusal::Locked | Refusal::Throttled { .. }
+                !is_wrong(o)
+                    && !matches!(
+                        o,
+                        Outcome::Refused(Refusal::Locked | Refusal::Throttled { .. })
                     )
-                )
             })
             .collect();
         return Err(format!(
@@ -240,4 +236,9 @@ pub(super) async fn throttle_bounds_guesses<S: Store + 'static>(
         }
     }
     Ok(())
+}
+
+/// A wrong code, counted: plain, or the one that started a backoff or the lock.
+fn is_wrong(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Refused(refusal) if refusal.is_wrong_code())
 }

@@ -243,12 +243,12 @@ async fn the_manuals_walk_through_the_portal() {
     w.screen("17-account-after-recovery").await;
     w.logout().await;
 
-    // ...loses the phone, and locks the service with wrong codes. From the third failure on
-    // the engine imposes a backoff: the attempt right after the third shows it once, then
-    // the portal's clock is moved past the longest backoff (15 minutes) after each failure;
-    // the pending login (5 minutes) expires with it, so the password step is repeated.
-    let mut failures = 0;
-    let mut throttled_until = None;
+    // ...loses the phone, and locks the service with wrong codes. The third failure starts a
+    // backoff and its page says until when (JST); an attempt during the backoff is refused
+    // unchecked with the same time; the portal's clock is then moved past the longest
+    // backoff (15 minutes) after each failure, and the pending login (5 minutes) expires
+    // with it, so the password step is repeated. The tenth failure locks and says so.
+    let mut failures = 0u32;
     let mut throttle_seen = false;
     loop {
         assert!(
@@ -266,38 +266,49 @@ async fn the_manuals_walk_through_the_portal() {
             .expect_page("/login/otp", "ワンタイムパスワード認証")
             .await;
         let error = w.error().await;
-        if error == JA.refusal(&Refusal::Locked) {
-            break;
-        }
-        if let Some(until) = throttled_until.take() {
-            assert_eq!(
-                error,
-                JA.refusal(&Refusal::Throttled { until }),
-                "right after the third failure no code is checked, until (JST) is shown"
-            );
-            throttle_seen = true;
-            w.screen("18-login-throttled").await;
-            w.portal.advance(ThrottlePolicy::DEFAULT_MAX_BACKOFF + 1);
-            continue;
-        }
-        assert_eq!(
-            error,
-            JA.refusal(&Refusal::WrongCode),
-            "a wrong code is refused"
-        );
         w.browser.assert_no_console_errors("a refused login code");
         failures += 1;
-        if failures == ThrottlePolicy::DEFAULT_BACKOFF_AFTER {
-            throttled_until = Some(now + ThrottlePolicy::DEFAULT_BASE_BACKOFF);
-        } else if failures > ThrottlePolicy::DEFAULT_BACKOFF_AFTER {
-            w.portal.advance(ThrottlePolicy::DEFAULT_MAX_BACKOFF + 1);
+        if failures < ThrottlePolicy::DEFAULT_BACKOFF_AFTER {
+            assert_eq!(
+                error,
+                JA.refusal(&Refusal::WrongCode),
+                "a wrong code is refused"
+            );
+            continue;
         }
+        if failures == ThrottlePolicy::DEFAULT_LOCK_AFTER {
+            assert_eq!(
+                error,
+                JA.refusal(&Refusal::WrongCodeLocked),
+                "the tenth wrong code locks, and its page says so"
+            );
+            break;
+        }
+        let backoff = (ThrottlePolicy::DEFAULT_BASE_BACKOFF
+            << (failures - ThrottlePolicy::DEFAULT_BACKOFF_AFTER))
+            .min(ThrottlePolicy::DEFAULT_MAX_BACKOFF);
+        let until = now + backoff;
+        assert_eq!(
+            error,
+            JA.refusal(&Refusal::WrongCodeThrottled { until }),
+            "from the third failure, the wrong code's page says until when (JST)"
+        );
+        if failures == ThrottlePolicy::DEFAULT_BACKOFF_AFTER {
+            // During the backoff no code is checked: the same time again.
+            w.password_login(HANAKO).await;
+            let wrong = hanako_phone.wrong_code(&w.portal);
+            w.submit_code(&wrong, "#otp-button").await;
+            assert_eq!(w.error().await, JA.refusal(&Refusal::Throttled { until }));
+            throttle_seen = true;
+            w.screen("18-login-throttled").await;
+        }
+        w.portal.advance(ThrottlePolicy::DEFAULT_MAX_BACKOFF + 1);
     }
     assert!(throttle_seen, "the third failure imposed a backoff");
     assert_eq!(
         failures,
         ThrottlePolicy::DEFAULT_LOCK_AFTER,
-        "ten consecutive wrong codes lock; the next attempt is refused as locked"
+        "ten consecutive wrong codes lock"
     );
     assert!(
         JA.refusal(&Refusal::Locked)

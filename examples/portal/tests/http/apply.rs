@@ -202,9 +202,19 @@ async fn repeated_wrong_codes_are_throttled_then_locked_with_the_support_desk_hi
         let page = b.post("/redisplay", &[("code", &bad)]).await;
         assert_eq!(page.status, StatusCode::UNAUTHORIZED);
     }
-    // The 3rd failure imposes 30 s of backoff; during it even the right code is refused.
+    // The 3rd failure imposes 30 s of backoff and says so on its own page (429, the time to
+    // come back); during it even the right code is refused.
     let third = b.post("/redisplay", &[("code", &bad)]).await;
-    assert_eq!(third.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(third.headers["retry-after"], "30");
+    assert!(
+        third
+            .error()
+            .unwrap()
+            .starts_with("ワンタイムパスワードが正しくありません。誤入力が続いたため、2025年11月25日 01:01:00（日本時間）以降"),
+        "{:?}",
+        third.error()
+    );
     let throttled = b.post("/redisplay", &[("code", &app.code(&clock))]).await;
     assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(throttled.headers["retry-after"], "30");

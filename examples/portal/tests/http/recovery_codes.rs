@@ -291,12 +291,22 @@ async fn wrong_recovery_codes_count_with_wrong_codes_and_lock_the_service() {
         .await;
     assert_eq!(first.status, StatusCode::UNAUTHORIZED);
     b.get("/login/recovery").await;
-    for _ in 0..2 {
-        let page = b
-            .post("/login/recovery", &[("recovery_code", not_issued)])
-            .await;
-        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
-    }
+    let second = b
+        .post("/login/recovery", &[("recovery_code", not_issued)])
+        .await;
+    assert_eq!(second.status, StatusCode::UNAUTHORIZED);
+    // The third starts the backoff and says so on its own page.
+    let third = b
+        .post("/login/recovery", &[("recovery_code", not_issued)])
+        .await;
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        third.error().unwrap().starts_with(
+            "リカバリーコードが正しくないか、既に使用されています。誤入力が続いたため、"
+        ),
+        "{:?}",
+        third.error()
+    );
     // The 3rd failure imposed 30 s of backoff: even a right recovery code is refused.
     let throttled = b
         .post("/login/recovery", &[("recovery_code", &codes[0])])

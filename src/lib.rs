@@ -67,7 +67,7 @@
 //! `totp_enroll::engine`, level `INFO`), with the fields `operation` (the method's name)
 //! and `account` (as given, or as `Engine::with_account_pseudonym` makes it). When the
 //! call completes, one event in the span carries `outcome` (`verified`, `not_required`,
-//! `confirmed`, `started`, `redisplayed`, `stopped`, `reset`, `forgotten`, a status such as `active`;
+//! `confirmed`, `started`, `shown_again`, `redisplayed`, `stopped`, `reset`, `forgotten`, a status such as `active`;
 //! `refused.wrong_code`, `refused.replayed`, `refused.malformed`, `refused.step_up`,
 //! `refused.not_active`, …, `throttled`, `locked`, `refused.wrong_code.throttled` and
 //! `refused.wrong_code.locked` (the wrong code that started a backoff or the lock);

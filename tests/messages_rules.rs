@@ -389,6 +389,9 @@ fn every_audit_kind() -> Vec<totp_enroll::AuditKind> {
             failures: 10,
         },
         AuditKind::Locked { failures: 10 },
+        AuditKind::EnrollmentShownAgain {
+            expires_at: NOW + 300,
+        },
         AuditKind::Redisplayed,
         AuditKind::RedisplayDisabled,
         AuditKind::Stopped,

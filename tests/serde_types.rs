@@ -169,6 +169,12 @@ fn every_audit_kind_has_a_pinned_shape() {
             AuditKind::Locked { failures: 10 },
             json!({"kind": "locked", "failures": 10}),
         ),
+        (
+            AuditKind::EnrollmentShownAgain {
+                expires_at: 1_764_000_600,
+            },
+            json!({"kind": "enrollment_shown_again", "expires_at": 1_764_000_600u64}),
+        ),
         (AuditKind::Redisplayed, json!({"kind": "redisplayed"})),
         (
             AuditKind::RedisplayDisabled,
@@ -192,6 +198,11 @@ fn every_audit_kind_has_a_pinned_shape() {
     ];
     for (kind, expected) in cases {
         assert_eq!(round_trip(&kind), expected, "{kind:?}");
+        assert_eq!(
+            Some(&json!(kind.name())),
+            expected.get("kind"),
+            "AuditKind::name is the serde kind"
+        );
         // In an event, the same fields sit beside `account` and `at`.
         let mut flat = expected.clone();
         let map = flat.as_object_mut().expect("an object");

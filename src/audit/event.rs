@@ -60,6 +60,12 @@ pub enum AuditKind {
     },
     /// A begin was refused because the step-up proof was missing, stale or for another account.
     StepUpRefused,
+    /// The registration screen of a pending enrollment was shown again (a reload, another
+    /// instance of the portal: [`Engine::pending_provisioning`](crate::Engine::pending_provisioning)).
+    EnrollmentShownAgain {
+        /// When the pending enrollment lapses.
+        expires_at: u64,
+    },
     /// Enrollment confirmed (受付); the service is in use.
     EnrollmentConfirmed {
         /// The consumed step of the confirmation code.
@@ -188,6 +194,42 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
+    /// The event's stable name, snake_case: the `kind` of its serde form, for a log field,
+    /// a database column or a filter (`"enrollment_started"`, `"login_accepted"`,
+    /// `"refused"`, …). A name never changes once released; new kinds get new names.
+    ///
+    /// ```
+    /// use totp_enroll::AuditKind;
+    /// assert_eq!(AuditKind::Stopped.name(), "stopped");
+    /// assert_eq!(AuditKind::Locked { failures: 10 }.name(), "locked");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::EnrollmentStarted { .. } => "enrollment_started",
+            Self::StepUpRefused => "step_up_refused",
+            Self::EnrollmentShownAgain { .. } => "enrollment_shown_again",
+            Self::EnrollmentConfirmed { .. } => "enrollment_confirmed",
+            Self::EnrollmentExpired => "enrollment_expired",
+            Self::LoginAccepted { .. } => "login_accepted",
+            Self::Refused { .. } => "refused",
+            Self::Locked { .. } => "locked",
+            Self::Redisplayed => "redisplayed",
+            Self::RedisplayDisabled => "redisplay_disabled",
+            Self::Stopped => "stopped",
+            Self::RecoveryCodesIssued { .. } => "recovery_codes_issued",
+            Self::RecoveryCodeUsed { .. } => "recovery_code_used",
+            Self::RecoveryCodesLow { .. } => "recovery_codes_low",
+            Self::AuthenticatorAdded { .. } => "authenticator_added",
+            Self::AuthenticatorConfirmed { .. } => "authenticator_confirmed",
+            Self::AuthenticatorRemoved { .. } => "authenticator_removed",
+            Self::Resynced { .. } => "resynced",
+            Self::Diagnosed { .. } => "diagnosed",
+            Self::Unlocked { .. } => "unlocked",
+            Self::AdministrativelyReset { .. } => "administratively_reset",
+            Self::Forgotten { .. } => "forgotten",
+        }
+    }
+
     /// Whether the customer should be notified (e.g. by e-mail) that an authentication
     /// factor changed or was used in its place (OWASP ASVS 2.5.5): confirmed,
     /// re-displayed, stopped, reset, locked or unlocked; an authenticator added, confirmed

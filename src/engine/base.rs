@@ -18,6 +18,9 @@ use crate::keys::{KeyRing, SealedSecret};
 use crate::lifecycle::enrollment::Enrollment;
 use crate::otp::PreparedKey;
 use crate::otp::policy::OtpParams;
+use crate::otp::secret::Secret;
+use crate::provision::provisioning::Provisioning;
+use crate::provision::uri::KeyUri;
 use crate::store::{Store, Versioned};
 
 /// The engine behind every screen of the one-time password service.
@@ -124,6 +127,25 @@ impl<S: Store> Engine<S> {
     /// The policy.
     pub fn policy(&self) -> &EnginePolicy {
         &self.policy
+    }
+
+    /// The registration screen of `secret` with the code parameters it was enrolled with
+    /// (a later policy change does not alter them) and the app's account name `label`.
+    pub(super) fn provisioning(
+        &self,
+        secret: Secret,
+        params: &OtpParams,
+        label: &str,
+    ) -> Result<Provisioning, EngineError> {
+        let policy = self
+            .policy
+            .otp
+            .to_builder()
+            .algorithm(params.algorithm())
+            .digits(u32::from(params.digits().get()))
+            .period(u64::from(params.period()))
+            .build()?;
+        Ok(Provisioning::new(KeyUri::new(secret, label, &policy)?))
     }
 
     /// The engine's time (Unix seconds), from its clock ([`Engine::with_clock`]): the time

@@ -21,7 +21,6 @@ use crate::lifecycle::enrollment::{Enrollment, Integrity};
 use crate::otp::policy::OtpParams;
 use crate::otp::secret::Secret;
 use crate::provision::provisioning::Provisioning;
-use crate::provision::uri::KeyUri;
 use crate::store::{Store, Versioned};
 
 /// A new authenticator, pending until its first code is confirmed
@@ -112,17 +111,9 @@ impl<S: Store> Engine<S> {
                 .iter()
                 .find(|a| a.is_pending())
                 .ok_or(EngineError::NotActive)?;
-            let policy = self
-                .policy
-                .otp
-                .to_builder()
-                .algorithm(params.algorithm())
-                .digits(u32::from(params.digits().get()))
-                .period(u64::from(params.period()))
-                .build()?;
             Ok(NewAuthenticator {
                 id: added.id,
-                provisioning: Provisioning::new(KeyUri::new(secret, &added.label, &policy)?),
+                provisioning: self.provisioning(secret, &params, &added.label)?,
             })
         })
         .await

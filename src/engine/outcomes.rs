@@ -24,6 +24,7 @@ impl Outcome for crate::provision::provisioning::Provisioning {
         match operation {
             "begin" => "started",
             "redisplay" => "redisplayed",
+            "pending_provisioning" => "shown_again",
             _ => "ok",
         }
     }

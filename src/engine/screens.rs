@@ -140,6 +140,65 @@ impl<S: Store> Engine<S> {
         .await
     }
 
+    /// The registration screen of the pending enrollment again, on any instance: a reload,
+    /// the back button, or another process behind a load balancer renders the same QR code
+    /// and setup key that [`Engine::begin`] returned, from the sealed secret in the store,
+    /// so the caller never keeps the secret in its session.
+    ///
+    /// The same rules as `begin`: a fresh `step_up` for this account (the portal keeps the
+    /// time of its re-verification, not the secret), a pending enrollment that has not
+    /// lapsed ([`EngineError::NoPendingEnrollment`] otherwise; a lapsed one is erased on the
+    /// way, audited as [`AuditKind::EnrollmentExpired`]), and no lock ([`Refusal::Locked`],
+    /// audited). Each showing is audited as [`AuditKind::EnrollmentShownAgain`]. The secret
+    /// and its code parameters are the ones `begin` issued; a policy change since does not
+    /// alter them.
+    pub async fn pending_provisioning(
+        &self,
+        account: &AccountId,
+        step_up: &StepUp,
+    ) -> Result<Provisioning, EngineError> {
+        traced(&self.trace, "pending_provisioning", account, async {
+            let now = self.clock.now()?;
+            self.check_step_up(account, Some(step_up), now).await?;
+            let Some(loaded) = self.load(account).await? else {
+                return Err(EngineError::NoPendingEnrollment);
+            };
+            if loaded.record.is_expired_pending(now) {
+                self.erase_expired(account, loaded, now).await?;
+                return Err(EngineError::NoPendingEnrollment);
+            }
+            let record = &loaded.record;
+            let (expires_at, (sealed, params, label)) = match record.status() {
+                RecordStatus::Pending { expires_at, .. } => (
+                    *expires_at,
+                    record
+                        .pending_material()
+                        .ok_or(EngineError::NoPendingEnrollment)?,
+                ),
+                _ => return Err(EngineError::NoPendingEnrollment),
+            };
+            if record.throttle().is_locked() {
+                let refused = AuditKind::Refused {
+                    operation: Operation::Begin,
+                    refusal: Refusal::Locked,
+                    failures: record.throttle().failures(),
+                };
+                self.append(account, now, [refused]).await?;
+                return Err(Refusal::Locked.into());
+            }
+            let secret = self.keys.load().open(sealed, account)?;
+            let provisioning = self.provisioning(secret, params, label)?;
+            self.append(
+                account,
+                now,
+                [AuditKind::EnrollmentShownAgain { expires_at }],
+            )
+            .await?;
+            Ok(provisioning)
+        })
+        .await
+    }
+
     /// 確認: confirms a pending enrollment with the first code from the app. On success the
     /// service is in use (利用中) and the code's step is consumed, so the confirmation code
     /// can never be used to log in. Wrong codes count toward throttling.
@@ -285,15 +344,7 @@ impl<S: Store> Engine<S> {
                 .ok_or(EngineError::NotActive)?;
             let (sealed, params, label) = (&shown.secret, &shown.params, shown.label.as_str());
             let secret = self.keys.load().open(sealed, account)?;
-            let policy = self
-                .policy
-                .otp
-                .to_builder()
-                .algorithm(params.algorithm())
-                .digits(u32::from(params.digits().get()))
-                .period(u64::from(params.period()))
-                .build()?;
-            Ok(Provisioning::new(KeyUri::new(secret, label, &policy)?))
+            self.provisioning(secret, params, label)
         }
     }
 

@@ -135,6 +135,14 @@ impl Locale {
             AuditKind::Locked { failures } => {
                 format!("Locked ({failures} consecutive failures)")
             }
+            AuditKind::EnrollmentShownAgain { expires_at } if ja => format!(
+                "申込中の登録コードを再表示（有効期限 {}）",
+                self.time(*expires_at)
+            ),
+            AuditKind::EnrollmentShownAgain { expires_at } => format!(
+                "Pending registration shown again (valid until {})",
+                self.time(*expires_at)
+            ),
             AuditKind::Redisplayed if ja => "登録コード再表示".to_owned(),
             AuditKind::Redisplayed => "Registration code shown again".to_owned(),
             AuditKind::RedisplayDisabled if ja => "コード再表示（無効のため拒否）".to_owned(),
@@ -370,6 +378,7 @@ impl Locale {
                 "The one-time password was entered incorrectly too many times, so it has been locked.",
             ),
             AuditKind::EnrollmentStarted { .. }
+            | AuditKind::EnrollmentShownAgain { .. }
             | AuditKind::StepUpRefused
             | AuditKind::EnrollmentExpired
             | AuditKind::LoginAccepted { .. }

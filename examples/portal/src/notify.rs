@@ -232,34 +232,10 @@ pub fn stops_with_recovery_code(event: &DeliveredEvent) -> bool {
     )
 }
 
-/// A short code for the event's row (for filtering) and its line for the desk, in the
-/// library's wording (no secret, no code: events carry none).
+/// The event's name for its row (for filtering: [`AuditKind::name`]) and its line for the
+/// desk, in the library's wording (no secret, no code: events carry none).
 pub fn describe(kind: &AuditKind) -> (&'static str, String) {
-    let code = match kind {
-        AuditKind::EnrollmentStarted { .. } => "started",
-        AuditKind::StepUpRefused => "step_up_refused",
-        AuditKind::EnrollmentConfirmed { .. } => "confirmed",
-        AuditKind::EnrollmentExpired => "expired",
-        AuditKind::LoginAccepted { .. } => "login",
-        AuditKind::Refused { .. } => "refused",
-        AuditKind::Locked { .. } => "locked",
-        AuditKind::Redisplayed => "redisplayed",
-        AuditKind::RedisplayDisabled => "redisplay_disabled",
-        AuditKind::Stopped => "stopped",
-        AuditKind::AdministrativelyReset { .. } => "reset",
-        AuditKind::Forgotten { .. } => "forgotten",
-        AuditKind::RecoveryCodesIssued { .. } => "recovery_codes_issued",
-        AuditKind::RecoveryCodeUsed { .. } => "recovery_code_used",
-        AuditKind::RecoveryCodesLow { .. } => "recovery_codes_low",
-        AuditKind::Diagnosed { .. } => "diagnosed",
-        AuditKind::Unlocked { .. } => "unlocked",
-        AuditKind::Resynced { .. } => "resynced",
-        AuditKind::AuthenticatorAdded { .. } => "authenticator_added",
-        AuditKind::AuthenticatorConfirmed { .. } => "authenticator_confirmed",
-        AuditKind::AuthenticatorRemoved { .. } => "authenticator_removed",
-        _ => "other",
-    };
-    (code, crate::LOCALE.audit_event(kind))
+    (kind.name(), crate::LOCALE.audit_event(kind))
 }
 
 #[cfg(test)]

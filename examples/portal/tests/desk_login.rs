@@ -591,7 +591,11 @@ async fn the_operators_second_factor_is_in_the_trail_and_mails_nobody() {
         .await
         .unwrap();
     let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
-    for kind in ["started", "confirmed", "login"] {
+    for kind in [
+        "enrollment_started",
+        "enrollment_confirmed",
+        "login_accepted",
+    ] {
         assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
     }
     let mails = portal.state.db.mails(100).await.unwrap();

@@ -246,7 +246,9 @@ async fn no_password_key_or_code_reaches_the_log() {
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let audit_line = log
         .lines()
-        .find(|line| line.contains("totp_enroll_portal::audit") && line.contains("\"confirmed\""))
+        .find(|line| {
+            line.contains("totp_enroll_portal::audit") && line.contains("\"enrollment_confirmed\"")
+        })
         .unwrap_or_else(|| panic!("an audit line for the confirmation: {log}"));
     assert!(
         audit_line.contains(&confirmed.request_id()),

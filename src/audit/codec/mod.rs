@@ -44,6 +44,7 @@ mod tag {
     pub(super) const AUTHENTICATOR_ADDED: u8 = 19;
     pub(super) const AUTHENTICATOR_CONFIRMED: u8 = 20;
     pub(super) const AUTHENTICATOR_REMOVED: u8 = 21;
+    pub(super) const ENROLLMENT_SHOWN_AGAIN: u8 = 22;
 }
 
 impl AuditEvent {
@@ -185,6 +186,10 @@ fn encode_kind(out: &mut Vec<u8>, kind: &AuditKind) {
             out.extend_from_slice(&failures.to_be_bytes());
         }
         AuditKind::Redisplayed => out.push(tag::REDISPLAYED),
+        AuditKind::EnrollmentShownAgain { expires_at } => {
+            out.push(tag::ENROLLMENT_SHOWN_AGAIN);
+            out.extend_from_slice(&expires_at.to_be_bytes());
+        }
         AuditKind::RedisplayDisabled => out.push(tag::REDISPLAY_DISABLED),
         AuditKind::Stopped => out.push(tag::STOPPED),
         AuditKind::RecoveryCodesIssued { count, discarded } => {
@@ -276,6 +281,9 @@ fn decode_kind(reader: &mut Reader<'_>) -> Result<AuditKind, AuditDecodeError> {
             failures: reader.u32()?,
         },
         tag::REDISPLAYED => AuditKind::Redisplayed,
+        tag::ENROLLMENT_SHOWN_AGAIN => AuditKind::EnrollmentShownAgain {
+            expires_at: reader.u64()?,
+        },
         tag::REDISPLAY_DISABLED => AuditKind::RedisplayDisabled,
         tag::STOPPED => AuditKind::Stopped,
         tag::RECOVERY_CODES_ISSUED => AuditKind::RecoveryCodesIssued {

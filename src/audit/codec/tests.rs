@@ -39,6 +39,9 @@ fn every_kind() -> Vec<AuditKind> {
         },
         AuditKind::Locked { failures: 10 },
         AuditKind::Redisplayed,
+        AuditKind::EnrollmentShownAgain {
+            expires_at: 1_764_000_600,
+        },
         AuditKind::RedisplayDisabled,
         AuditKind::Stopped,
         AuditKind::RecoveryCodesIssued {
@@ -353,5 +356,20 @@ fn a_reset_reason_with_a_control_character_or_invalid_utf8_is_refused() {
     assert_eq!(
         AuditEvent::decode(&with_byte(reset, last, 0xFF)),
         Err(AuditDecodeError::InvalidField("text"))
+    );
+}
+
+#[test]
+fn every_kind_has_its_own_snake_case_name() {
+    let kinds = every_kind();
+    let variants: std::collections::HashSet<_> =
+        kinds.iter().map(core::mem::discriminant).collect();
+    let names: std::collections::HashSet<&str> = kinds.iter().map(AuditKind::name).collect();
+    assert_eq!(names.len(), variants.len(), "one name per kind: {names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')),
+        "{names:?}"
     );
 }

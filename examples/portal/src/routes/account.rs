@@ -131,14 +131,14 @@ fn unfinished(data: &SessionData) -> Option<Unfinished> {
                 href: "/recovery-codes/show",
             },
         });
+    let application = data.applied_at.map(|_| Unfinished {
+        message: "サービス申込の登録用二次元バーコードを表示できます。",
+        href: "/apply/register",
+    });
     let key = data
         .provisioning
         .as_ref()
         .and_then(|(shown, _)| match shown {
-            Shown::Enrollment => Some(Unfinished {
-                message: "サービス申込の登録用二次元バーコードを表示できます。",
-                href: "/apply/register",
-            }),
             Shown::Redisplay => Some(Unfinished {
                 message: "登録コード再表示が完了していません。",
                 href: "/redisplay/show",
@@ -150,7 +150,7 @@ fn unfinished(data: &SessionData) -> Option<Unfinished> {
             // An operator's (never in a customer's session).
             Shown::Operator => None,
         });
-    codes.or(key)
+    codes.or(key).or(application)
 }
 
 /// The apps as 登録情報照会 lists them.

@@ -1,10 +1,12 @@
 //! 申込: 取引パスワード認証 → サービス申込 -登録- (QR code and key) → -確認- → -受付-
 //! (with the first recovery codes, shown once).
 //!
-//! One-time material is consumed only by the POST that completes its step, never by a
-//! GET (nor HEAD, nor a browser's prefetch): the key leaves the session with the
-//! confirmation (`POST /apply/confirm`), the recovery codes with 「登録情報照会へ」
-//! (`POST /apply/done`); logout and the session's end drop both.
+//! The session never holds the pending secret: it keeps the time the transaction password
+//! was re-verified, and the 登録 page asks the engine for the pending screen with it
+//! (`Engine::pending_provisioning`), so a reload, the back button or another instance of
+//! the portal renders the same QR code until the confirmation or the application's lapse.
+//! The recovery codes are consumed only by 「登録情報照会へ」 (`POST /apply/done`), never
+//! by a GET (nor HEAD, nor a browser's prefetch); logout and the session's end drop them.
 
 use std::sync::Arc;
 
@@ -13,7 +15,8 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
-use totp_enroll::{Status, messages::Lang};
+use totp_enroll::error::EngineError;
+use totp_enroll::{Status, StepUp, messages::Lang};
 
 use super::{
     CodeForm, Page, Reject, WRONG_TRADE_PASSWORD, logged_in, refused_page, require_active,
@@ -21,7 +24,7 @@ use super::{
 };
 use crate::accounts::app_label;
 use crate::app::SharedState;
-use crate::session::{Issued, Session, Shown};
+use crate::session::{Issued, Session};
 use crate::views::{
     self, ApplyAuthPage, ApplyDonePage, ConfirmPage, KeyView, RecoveryCodesView, RegisterPage,
 };
@@ -51,7 +54,10 @@ pub async fn form(State(app): State<SharedState>, Extension(session): Extension<
 }
 
 /// POST /apply: checks the transaction password, then begins enrollment with the step-up
-/// proof and keeps the screen's key material in the session for the 登録 page.
+/// proof and keeps the step-up's time (not the secret) in the session for the 登録 page.
+/// While an application is pending, its secret is kept: the customer may have scanned it
+/// already, and re-entering the transaction password (a 登録 page left open past the
+/// step-up's age) shows the same QR code again.
 pub async fn submit(
     State(app): State<SharedState>,
     Extension(session): Extension<Session>,
@@ -70,13 +76,16 @@ pub async fn submit(
             },
         ));
     };
-    let begun = app
-        .engine
-        .begin(&me.account, &app_label(&me.customer.login_id)?, &step_up)
-        .await;
+    let begun = if matches!(status, Status::Pending { .. }) {
+        app.engine.pending_provisioning(&me.account, &step_up).await
+    } else {
+        let label = app_label(&me.customer.login_id)?;
+        app.engine.begin(&me.account, &label, &step_up).await
+    };
     match begun {
-        Ok(screen) => {
-            session.update(|d| d.provisioning = Some((Shown::Enrollment, screen)));
+        Ok(_screen) => {
+            // The screen is rendered from the store by the 登録 page.
+            session.update(|d| d.applied_at = Some(step_up.verified_at()));
             Ok(Redirect::to("/apply/register").into_response())
         }
         Err(error) => refused_page(&app, error, |message| ApplyAuthPage {
@@ -87,19 +96,31 @@ pub async fn submit(
     }
 }
 
-/// GET /apply/register: サービス申込 -登録- with the QR code and the hidden key.
+/// GET /apply/register: サービス申込 -登録- with the QR code and the hidden key, from the
+/// pending application in the store (audited at each showing).
 pub async fn register(
     State(app): State<SharedState>,
     Extension(session): Extension<Session>,
 ) -> Page {
     let me = logged_in(&app, &session).await?;
-    let Some((Shown::Enrollment, screen)) = session.data().provisioning else {
+    let Some(applied_at) = session.data().applied_at else {
         return Err(Reject::Redirect("/account"));
     };
-    // Only while the application it belongs to is pending (confirmed or lapsed: back to
-    // 登録情報照会; the key stays in the session until the session ends).
+    // Only while the application is pending (confirmed, lapsed or locked: back to
+    // 登録情報照会).
     let Status::Pending { expires_at, .. } = app.engine.status(&me.account).await? else {
         return Err(Reject::Redirect("/account"));
+    };
+    let step_up = StepUp::transaction_password_verified(&me.account, applied_at);
+    let screen = match app.engine.pending_provisioning(&me.account, &step_up).await {
+        Ok(screen) => screen,
+        // The step-up is too old to show the secret again: the transaction password once
+        // more, and the same QR code.
+        Err(EngineError::StepUp(_)) => return Err(Reject::Redirect("/apply")),
+        Err(EngineError::NoPendingEnrollment | EngineError::Refused(_)) => {
+            return Err(Reject::Redirect("/account"));
+        }
+        Err(error) => return Err(error.into()),
     };
     let expires = Some(crate::LOCALE.time(expires_at));
     Ok(views::page(
@@ -143,7 +164,7 @@ pub async fn confirm_submit(
     match confirmed {
         Ok(codes) => {
             session.update(|d| {
-                d.provisioning = None;
+                d.applied_at = None;
                 d.recovery_codes = Some((Issued::Enrollment, Arc::new(codes)));
             });
             Ok(Redirect::to("/apply/done").into_response())

@@ -55,7 +55,10 @@ pub async fn submit(
         Ok(()) => {
             // A factor removed: the customer's other sessions end; this one continues.
             session.end_other_sessions();
-            session.update(|d| d.provisioning = None);
+            session.update(|d| {
+                d.provisioning = None;
+                d.applied_at = None;
+            });
             Ok(Redirect::to("/stop/done").into_response())
         }
         Err(error) => refused_page(&app, error, |message| StopConfirmPage {
@@ -133,6 +136,7 @@ pub async fn lost_submit(
             session.end_other_sessions();
             session.update(|d| {
                 d.provisioning = None;
+                d.applied_at = None;
                 d.recovered = false;
             });
             Ok(Redirect::to("/stop/done").into_response())

@@ -55,8 +55,6 @@ pub fn is_desk_path(path: &str) -> bool {
 /// Which screen a stored provisioning belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shown {
-    /// サービス申込 -登録-.
-    Enrollment,
     /// 登録コード再表示.
     Redisplay,
     /// 別の端末を追加: the registration screen of the new (pending) authenticator `id`.
@@ -113,8 +111,12 @@ pub struct SessionData {
     pub customer: Option<String>,
     /// Password step passed, one-time password awaited.
     pub pending_login: Option<PendingLogin>,
-    /// The QR code and key to show (after 申込, コード再表示, 別の端末を追加, or an
-    /// operator's enrollment), with its screen, until the POST that completes it.
+    /// After 申込: when the transaction password was re-verified (the step-up's time,
+    /// never the pending secret), for the 登録 page to ask the engine for the pending
+    /// screen; until the confirmation.
+    pub applied_at: Option<u64>,
+    /// The QR code and key to show (after コード再表示, 別の端末を追加, or an operator's
+    /// enrollment), with its screen, until the POST that completes it.
     pub provisioning: Option<(Shown, Provisioning)>,
     /// Recovery codes just issued, with their screen, until the POST that completes that
     /// screen (「登録情報照会へ」) takes them out: a GET only shows them (the engine keeps

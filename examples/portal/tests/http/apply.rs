@@ -287,3 +287,83 @@ async fn repeated_wrong_codes_are_throttled_then_locked_with_the_support_desk_hi
         Some("未登録")
     );
 }
+
+/// The registration page is rendered from the application in the store, not from the
+/// session: a second tab that applies again shows the same QR code (the secret the first
+/// tab may already have given the app), and a code of that app confirms from either tab.
+#[tokio::test]
+async fn two_tabs_that_apply_show_the_same_qr_code_and_either_confirms() {
+    let (portal, clock) = portal().await;
+    let mut first = Browser::new(&portal);
+    first.login(TARO).await;
+    let mut second = Browser::new(&portal);
+    second.login(TARO).await;
+    let scanned = first.apply(TARO).await;
+    let key = scanned.copy_key();
+    clock.advance(20);
+    let again = second.apply(TARO).await;
+    assert_eq!(
+        again.copy_key(),
+        key,
+        "applying while pending keeps the secret"
+    );
+    assert_eq!(first.get("/apply/register").await.copy_key(), key);
+    let app = App::scan(&scanned);
+    second.get("/apply/confirm").await;
+    let done = second
+        .post("/apply/confirm", &[("code", &app.code(&clock))])
+        .await;
+    assert_eq!(done.location(), "/apply/done", "{}", done.body);
+    // Confirmed: the first tab's registration page has nothing left to show.
+    assert_eq!(first.get("/apply/register").await.location(), "/account");
+}
+
+/// The page shows the secret again only under a fresh transaction password, like 申込:
+/// left open past the step-up's age (5 minutes), a reload asks for the transaction password
+/// once more and then shows the same QR code, which still confirms.
+#[tokio::test]
+async fn a_registration_page_reloaded_after_the_step_up_aged_asks_the_transaction_password_again() {
+    let (portal, clock) = portal().await;
+    let mut b = Browser::new(&portal);
+    b.login(TARO).await;
+    let page = b.apply(TARO).await;
+    let key = page.copy_key();
+    clock.advance(4 * 60);
+    assert_eq!(
+        b.get("/apply/register").await.copy_key(),
+        key,
+        "4 minutes on"
+    );
+    clock.advance(61);
+    assert_eq!(b.get("/apply/register").await.location(), "/apply");
+    let again = b.apply(TARO).await;
+    assert_eq!(again.copy_key(), key, "the same secret, not a new one");
+    let app = App::scan(&page);
+    b.get("/apply/confirm").await;
+    let done = b
+        .post("/apply/confirm", &[("code", &app.code(&clock))])
+        .await;
+    assert_eq!(done.location(), "/apply/done", "{}", done.body);
+    let account = AccountId::new(TARO.0).unwrap();
+    let shown: Vec<AuditKind> = portal
+        .state
+        .engine
+        .store()
+        .pending_events(1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| AuditEvent::decode(&entry.bytes).unwrap())
+        .filter(|event| event.account == account)
+        .map(|event| event.kind)
+        .collect();
+    assert_eq!(
+        shown
+            .iter()
+            .filter(|k| matches!(k, AuditKind::EnrollmentShownAgain { .. }))
+            .count(),
+        4,
+        "each showing of the secret is audited (the refused one as a step-up refusal)"
+    );
+    assert!(shown.contains(&AuditKind::StepUpRefused));
+}

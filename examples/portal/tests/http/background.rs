@@ -14,7 +14,7 @@ async fn stopping_the_background_work_delivers_what_is_pending() {
     assert!(store.pending_events(100).await.unwrap().is_empty());
     let rows = portal.state.db.recent_audit(TARO.0, 10).await.unwrap();
     let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
-    assert!(kinds.contains(&"confirmed"), "{kinds:?}");
+    assert!(kinds.contains(&"enrollment_confirmed"), "{kinds:?}");
     assert!(kinds.contains(&"recovery_codes_issued"), "{kinds:?}");
 }
 

@@ -64,7 +64,7 @@ async fn a_logins_audit_row_carries_its_request_id_and_the_peer_address() {
 
     assert!(deliver(&portal).await >= 3, "started, confirmed, login");
     let rows = portal.state.db.recent_audit(TARO.0, 10).await.unwrap();
-    let row = rows.iter().find(|r| r.kind == "login").unwrap();
+    let row = rows.iter().find(|r| r.kind == "login_accepted").unwrap();
     assert_eq!(row.request_id.as_deref(), Some(login.request_id().as_str()));
     assert_eq!(row.client.as_deref(), Some("203.0.113.7"));
     assert_eq!(row.user_agent.as_deref(), Some("PortalTest/1.0 (iPhone)"));

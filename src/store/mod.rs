@@ -14,7 +14,10 @@
 //!   neither, a committed one both. Refusals that change no record are appended with
 //!   [`Store::append_events`]. Events get increasing ids; [`Store::pending_events`] lists
 //!   the oldest undelivered ones and [`Store::acknowledge`] removes delivered ones (see
-//!   [`Outbox`](crate::Outbox)).
+//!   [`Outbox`](crate::Outbox)). Nothing else removes them: with the engine's default
+//!   policy the outbox grows until the application runs
+//!   [`Outbox::run`](crate::Outbox::run) (or turns it off,
+//!   [`EnginePolicy::with_outbox`](crate::EnginePolicy::with_outbox)).
 //! * **Versions only grow.** Stopping or resetting writes a `NotRegistered` record that
 //!   holds no secret. Erasing an account ([`Store::forget`]) leaves a *tombstone*: the row
 //!   keeps the account id and its version, nothing else (no record, no label, no

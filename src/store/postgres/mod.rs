@@ -228,6 +228,15 @@ const ACKNOWLEDGE: &str = "DELETE FROM totp_enroll_outbox WHERE id = ANY($1::big
 /// waits on the primary key and does nothing. Zero rows changed is
 /// [`StoreError::Conflict`]. This holds across every pool and process.
 ///
+/// ## The audit outbox grows until delivered
+///
+/// Unless the engine's policy turns it off
+/// ([`EnginePolicy::with_outbox(false)`](crate::EnginePolicy::with_outbox)), every engine
+/// call adds rows to `totp_enroll_outbox`, and only an [`Outbox`](crate::Outbox) removes
+/// them, once its [`AuditDelivery`](crate::AuditDelivery) took them: run
+/// [`Outbox::run`](crate::Outbox::run) beside the application (one loop per database is
+/// enough), or the table grows forever.
+///
 /// ## Failures
 ///
 /// A lost connection, a server restart, a pool that cannot connect within its acquire

@@ -98,6 +98,14 @@ use statements::*;
 /// [`Store::list`] pages with `account > ?1 ORDER BY account` (byte order: TEXT's
 /// default `BINARY` collation).
 ///
+/// ## The audit outbox grows until delivered
+///
+/// Unless the engine's policy turns it off
+/// ([`EnginePolicy::with_outbox(false)`](crate::EnginePolicy::with_outbox)), every engine
+/// call adds rows to `totp_enroll_outbox`, and only an [`Outbox`](crate::Outbox) removes
+/// them, once its [`AuditDelivery`](crate::AuditDelivery) took them: run
+/// [`Outbox::run`](crate::Outbox::run) beside the application, or the table grows forever.
+///
 /// ## Erasure
 ///
 /// Every connection runs with `secure_delete = ON` ([`SqliteStore::options`]): SQLite

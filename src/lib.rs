@@ -71,7 +71,7 @@
 //! call completes, one event in the span carries `outcome` (`verified`, `not_required`,
 //! `confirmed`, `started`, `redisplayed`, `stopped`, `reset`, `forgotten`, a status such as `active`;
 //! `refused.wrong_code`, `refused.replayed`, `refused.malformed`, `refused.step_up`,
-//! `refused.not_active`, …, `throttled`, `locked`; `error.store`, `error.seal`, …) and
+//! `refused.not_active`, …, `throttled`, `locked`; `error.store`, `error.store_schema`, `error.seal`, …) and
 //! `duration_us`, at `INFO`, `WARN` for `throttled` and `locked`, `ERROR` for `error.*`.
 //! No field ever holds a typed code, a secret, a setup key or key-ring bytes.
 #![cfg_attr(feature = "document-features", doc = "## Feature flags")]

@@ -233,8 +233,9 @@ impl<S: Store> Outbox<S> {
     ///
     /// The library has no async runtime of its own: `sleep` is the runtime's timer, e.g.
     /// `|pause| tokio::time::sleep(pause.duration())`. It may end an
-    /// [`Idle`](DeliveryPause::Idle) pause early (a wake-up after a request); it should not end a
-    /// [`Backoff`](DeliveryPause::Backoff). Run one loop per store (see the module docs).
+    /// [`Idle`](DeliveryPause::Idle) pause early (a wake-up after a request); it should
+    /// not end a [`Backoff`](DeliveryPause::Backoff). Run one loop per store (see the
+    /// module docs).
     pub async fn run<D, Sleep, Slept, Shutdown, OnError>(
         &self,
         delivery: &D,

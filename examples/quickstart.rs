@@ -1,4 +1,4 @@
-//! The seed manual's whole story in one process: a securities portal's one-time password
+//! The whole story of a securities portal's one-time password
 //! service, from 未登録 to 利用中 and back, with a simulated Google Authenticator: the
 //! manual's four chapters, then recovery codes, the support desk's tools, and a second
 //! device with its own secret.
@@ -7,15 +7,17 @@
 //!
 //! Everything is embedded (MemoryStore, a generated sealing key, a manual clock so that
 //! 30-second steps pass instantly); a real portal swaps in its database store, its key
-//! ring from a secret manager and `SystemClock`.
+//! ring from a secret manager and `SystemClock`. The durable audit trail is delivered as
+//! in production: the engine writes every call's events into the store's outbox, and one
+//! `Outbox::run` loop beside it delivers them (its last pass at shutdown).
 
 use std::error::Error;
 use std::sync::Arc;
 
 use totp_enroll::{
-    AccountId, AuditEvent, AuditKind, AuditSink, Engine, EnginePolicy, KeyRing, Login, ManualClock,
-    MemoryStore, Operator, OtpPolicy, Provisioning, SecondDevice, StepUp, error::EngineError,
-    otp::Totp, provision::KeyUri,
+    AccountId, AuditDelivery, AuditEvent, AuditKind, AuditSink, Engine, EnginePolicy, KeyRing,
+    Login, ManualClock, MemoryStore, Operator, OtpPolicy, Outbox, Provisioning, SecondDevice,
+    StepUp, engine::DeliveredEvent, error::EngineError, otp::Totp, provision::KeyUri,
 };
 
 /// The portal's audit sink: logs every event and e-mails the customer when an
@@ -36,6 +38,26 @@ impl AuditSink for PortalAudit {
                 factor_change(&event.kind)
             );
         }
+    }
+}
+
+/// Where the durable trail goes (a log service, a SIEM): the events the engine wrote into
+/// the store's outbox, in order, at least once, each with its stable id.
+struct Siem;
+
+impl AuditDelivery for Siem {
+    type Error = core::convert::Infallible;
+
+    async fn deliver(&self, events: &[DeliveredEvent]) -> Result<(), Self::Error> {
+        if let (Some(first), Some(last)) = (events.first(), events.last()) {
+            println!(
+                "    [siem ] {} events taken from the outbox (ids {}–{})",
+                events.len(),
+                first.id,
+                last.id
+            );
+        }
+        Ok(())
     }
 }
 
@@ -82,7 +104,7 @@ impl AuthenticatorApp {
 }
 
 struct Portal {
-    engine: Engine<MemoryStore>,
+    engine: Engine<Arc<MemoryStore>>,
     clock: Arc<ManualClock>,
     customer: AccountId,
 }
@@ -115,8 +137,27 @@ impl Portal {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn Error>> {
     let clock = Arc::new(ManualClock::new(1_764_000_000));
+    let store = Arc::new(MemoryStore::new());
+
+    // The audit delivery, beside the engine for as long as the portal runs: every 500 ms,
+    // a back-off after failures, one last pass after the shutdown signal.
+    let (stop_delivery, shutdown) = tokio::sync::oneshot::channel::<()>();
+    let outbox = Outbox::new(Arc::clone(&store));
+    let delivery = tokio::spawn(async move {
+        outbox
+            .run(
+                &Siem,
+                |pause| tokio::time::sleep(pause.duration()),
+                async {
+                    let _ = shutdown.await;
+                },
+                |error| eprintln!("audit delivery failed, retrying: {error}"),
+            )
+            .await
+    });
+
     let policy = EnginePolicy::new(OtpPolicy::new("北洋証券オンラインサービス")?);
-    let engine = Engine::new(MemoryStore::new(), KeyRing::generate(1)?, policy)?
+    let engine = Engine::new(Arc::clone(&store), KeyRing::generate(1)?, policy)?
         .with_clock(clock.clone())
         .with_audit(Arc::new(PortalAudit));
     let portal = Portal {
@@ -298,7 +339,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     );
     let policy = EnginePolicy::new(OtpPolicy::new("北洋証券オンラインサービス")?)
         .with_second_device(SecondDevice::OwnSecret);
-    let engine = Engine::new(MemoryStore::new(), KeyRing::generate(1)?, policy)?
+    // Another engine on the same store, as the portal's desk engine: one outbox, one loop.
+    let engine = Engine::new(Arc::clone(&store), KeyRing::generate(1)?, policy)?
         .with_clock(clock.clone())
         .with_audit(Arc::new(PortalAudit));
     let own = Portal {
@@ -370,5 +412,17 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .collect();
     println!("  Desk › overview: authenticators {names:?}");
     own.registration_info().await?;
+
+    println!("\n== Shutdown: the audit delivery's last pass ==");
+    let _ = stop_delivery.send(());
+    let summary = delivery.await?;
+    println!(
+        "  {} audit events delivered in {} passes; {} left in the outbox",
+        summary.delivered,
+        summary.passes,
+        totp_enroll::Store::pending_events(store.as_ref(), 1_000)
+            .await?
+            .len()
+    );
     Ok(())
 }

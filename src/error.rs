@@ -324,6 +324,26 @@ pub enum StoreError {
     /// The backend failed (connection lost, disk full, database locked, …).
     #[error("storage backend failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database's schema is not the one this build of the crate works with: older
+    /// (`found < expected`: apply the store's migrations first; 0 is a database without
+    /// any) or newer (`found > expected`: written by a later build; upgrade the crate).
+    /// A SQL store opened on an existing pool checks it and runs no DDL; nothing was
+    /// created or changed.
+    #[error(
+        "the database has totp-enroll schema version {found}, this build needs {expected}: {}",
+        if .found < .expected {
+            "apply the store's migrations first"
+        } else {
+            "it was written by a newer build of totp-enroll"
+        }
+    )]
+    Schema {
+        /// The version recorded in the database (`totp_enroll_schema_version`; 0 if there
+        /// is none).
+        found: i64,
+        /// The version this build's migrations lead to.
+        expected: i64,
+    },
 }
 
 impl StoreError {

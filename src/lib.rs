@@ -23,8 +23,10 @@
 //!   screen shows: [`Status`], [`Access`], [`Provisioning`].
 //! * The audit trail: each call's [`AuditEvent`]s ([`AuditKind`]) are written into the
 //!   store's outbox in the same atomic step as its record, with the [`RequestContext`] the
-//!   portal set around the request; an [`Outbox`] delivers them to your async
-//!   [`AuditDelivery`] at least once, in order. An [`AuditSink`] observes them in process.
+//!   portal set around the request, and stay there until an [`Outbox`] delivers them to
+//!   your async [`AuditDelivery`], at least once, in order: run [`Outbox::run`] beside the
+//!   engine (or turn the outbox off, [`EnginePolicy::with_outbox`]). An [`AuditSink`]
+//!   observes them in process.
 //! * Stores: [`MemoryStore`] (embedded), [`store::SqliteStore`] (feature `sqlite`),
 //!   [`store::PostgresStore`] (feature `postgres`), or your own [`Store`], checked with
 //!   `testing::conformance` (feature `testing`). Time: [`Clock`], [`SystemClock`],
@@ -71,7 +73,7 @@
 //! `refused.wrong_code`, `refused.replayed`, `refused.malformed`, `refused.step_up`,
 //! `refused.not_active`, …, `throttled`, `locked`, `refused.wrong_code.throttled` and
 //! `refused.wrong_code.locked` (the wrong code that started a backoff or the lock);
-//! `error.store`, `error.seal`, …) and
+//! `error.store`, `error.store_schema`, `error.seal`, …) and
 //! `duration_us`, at `INFO`, `WARN` for `throttled` and `locked`, `ERROR` for `error.*`.
 //! No field ever holds a typed code, a secret, a setup key or key-ring bytes.
 #![cfg_attr(feature = "document-features", doc = "## Feature flags")]

@@ -88,6 +88,13 @@ fn every_error() -> Vec<(EngineError, ErrorClass)> {
             ServerFault,
         ),
         (
+            EngineError::Store(StoreError::Schema {
+                found: 0,
+                expected: 3,
+            }),
+            ServerFault,
+        ),
+        (
             EngineError::KeyStillNeeded {
                 key_id: 1,
                 records: 3,

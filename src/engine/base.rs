@@ -77,7 +77,15 @@ pub(super) struct Outgoing {
 
 impl<S: Store> Engine<S> {
     /// An engine over `store`, sealing secrets with `keys`, using the system clock and no
-    /// audit sink.
+    /// in-process audit sink ([`with_audit`](Self::with_audit)).
+    ///
+    /// **The audit trail accumulates in the store.** With the default policy every call
+    /// writes its audit events into the store's outbox (`totp_enroll_outbox` in the SQL
+    /// stores) in the same atomic step as its record, and nothing removes them but a
+    /// delivery: run [`Outbox::run`](crate::Outbox::run) over the same store beside the
+    /// engine (one line; it stops with the application), or the outbox grows for ever. An
+    /// application that wants no durable trail turns it off with
+    /// [`EnginePolicy::with_outbox(false)`](crate::EnginePolicy::with_outbox).
     pub fn new(store: S, keys: KeyRing, policy: EnginePolicy) -> Result<Self, EngineError> {
         policy.validate()?;
         Ok(Self {

@@ -36,7 +36,7 @@ mod trace;
 pub use desk::{AccountOverview, AuthenticatorOverview, Diagnosis, Resynced};
 pub use devices::NewAuthenticator;
 pub use maintenance::{KeyUsage, ResealReport, SweepReport};
-pub use outbox::DeliveredEvent;
+pub use outbox::{DeliveredEvent, DeliveryPause, DeliverySummary};
 
 use crate::store::Versioned;
 pub(crate) use base::Engine;

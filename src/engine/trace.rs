@@ -15,7 +15,7 @@
 //!
 //! * `outcome`: a stable, dotted label of the result (`verified`, `not_required`,
 //!   `confirmed`, `refused.wrong_code`, `refused.replayed`, `throttled`, `locked`,
-//!   `error.store`, …; see [`Outcome`]), and
+//!   `error.store`, `error.store_schema`, …; see [`Outcome`]), and
 //! * `duration_us`: the call's wall-clock duration in microseconds,
 //!
 //! at `INFO` for successes and refusals of what the customer typed, `WARN` for throttled and
@@ -161,7 +161,7 @@ pub(crate) trait Outcome {
 /// error gets its own label.
 #[cfg(feature = "tracing")]
 fn error_outcome(error: &EngineError) -> (&'static str, Level) {
-    use crate::error::Refusal;
+    use crate::error::{Refusal, StoreError};
     match error {
         EngineError::Refused(Refusal::WrongCode) => ("refused.wrong_code", Level::Info),
         EngineError::Refused(Refusal::WrongCodeThrottled { .. }) => {
@@ -189,12 +189,37 @@ fn error_outcome(error: &EngineError) -> (&'static str, Level) {
         EngineError::Contention => ("error.contention", Level::Error),
         EngineError::KeyStillNeeded { .. } => ("refused.key_still_needed", Level::Warn),
         EngineError::KeyRingChanged { .. } => ("refused.key_ring_changed", Level::Warn),
-        EngineError::Store(_) => ("error.store", Level::Error),
+        EngineError::Store(
+            StoreError::Conflict
+            | StoreError::Corrupt(_)
+            | StoreError::VersionExhausted
+            | StoreError::Backend(_),
+        ) => ("error.store", Level::Error),
+        EngineError::Store(StoreError::Schema { .. }) => ("error.store_schema", Level::Error),
         EngineError::Seal(_) => ("error.seal", Level::Error),
         EngineError::Clock(_) => ("error.clock", Level::Error),
         EngineError::Secret(_) => ("error.secret", Level::Error),
         EngineError::Qr(_) => ("error.qr", Level::Error),
         EngineError::Policy(_) => ("error.policy", Level::Error),
         EngineError::InvalidIdentifier(_) => ("refused.invalid_identifier", Level::Info),
+    }
+}
+
+#[cfg(all(test, feature = "tracing"))]
+mod tests {
+    use super::*;
+    use crate::error::StoreError;
+
+    /// A database whose schema the store refuses is told apart from a failing one in the
+    /// `outcome` label (a deployment that forgot its migrations, not an outage).
+    #[test]
+    fn a_refused_schema_has_its_own_outcome_label() {
+        let schema = EngineError::Store(StoreError::Schema {
+            found: 1,
+            expected: 3,
+        });
+        assert_eq!(error_outcome(&schema).0, "error.store_schema");
+        let backend = EngineError::Store(StoreError::backend(std::io::Error::other("down")));
+        assert_eq!(error_outcome(&backend).0, "error.store");
     }
 }

@@ -158,7 +158,9 @@ impl EngineError {
             Self::Contention | Self::KeyRingChanged { .. } => ErrorClass::RetryLater,
             Self::KeyStillNeeded { .. } => ErrorClass::ServerFault,
             Self::Store(StoreError::Conflict | StoreError::Backend(_)) => ErrorClass::RetryLater,
-            Self::Store(StoreError::Corrupt(_) | StoreError::VersionExhausted)
+            Self::Store(
+                StoreError::Corrupt(_) | StoreError::VersionExhausted | StoreError::Schema { .. },
+            )
             | Self::Seal(_)
             | Self::Clock(_)
             | Self::Secret(_)

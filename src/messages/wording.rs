@@ -177,7 +177,9 @@ impl Locale {
             EngineError::Contention | EngineError::Store(StoreError::Conflict) => BUSY_EN,
             EngineError::Store(StoreError::Backend(_)) if ja => BUSY_JA,
             EngineError::Store(StoreError::Backend(_)) => BUSY_EN,
-            EngineError::Store(StoreError::Corrupt(_) | StoreError::VersionExhausted)
+            EngineError::Store(
+                StoreError::Corrupt(_) | StoreError::VersionExhausted | StoreError::Schema { .. },
+            )
             | EngineError::KeyStillNeeded { .. }
             | EngineError::KeyRingChanged { .. }
             | EngineError::Seal(_)

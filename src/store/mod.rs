@@ -14,7 +14,10 @@
 //!   neither, a committed one both. Refusals that change no record are appended with
 //!   [`Store::append_events`]. Events get increasing ids; [`Store::pending_events`] lists
 //!   the oldest undelivered ones and [`Store::acknowledge`] removes delivered ones (see
-//!   [`Outbox`](crate::Outbox)).
+//!   [`Outbox`](crate::Outbox)). Nothing else removes them: with the engine's default
+//!   policy the outbox grows until the application runs
+//!   [`Outbox::run`](crate::Outbox::run) (or turns it off,
+//!   [`EnginePolicy::with_outbox`](crate::EnginePolicy::with_outbox)).
 //! * **Versions only grow.** Stopping or resetting writes a `NotRegistered` record that
 //!   holds no secret. Erasing an account ([`Store::forget`]) leaves a *tombstone*: the row
 //!   keeps the account id and its version, nothing else (no record, no label, no
@@ -25,6 +28,12 @@
 //! * A write whose acknowledgement is lost (the database committed, the connection died)
 //!   is reported as an error: the login fails closed, and the consumed code cannot be
 //!   accepted later; the customer uses the next code.
+//!
+//! The SQL stores ([`SqliteStore`], [`PostgresStore`], features `sqlite` and `postgres`)
+//! open a pool of their own and migrate at start (`connect`, the embedded default), or
+//! join the application's database on its pool (`from_pool`: no DDL, the schema version
+//! checked) after its migration runner applied their [`Migration`]s. Their API holds
+//! sqlx 0.8's pool types: see each store's Driver section for what that means.
 
 use crate::account::AccountId;
 use crate::error::RecordError;
@@ -32,6 +41,8 @@ use crate::lifecycle::enrollment::Enrollment;
 
 pub(crate) mod contract;
 pub(crate) mod memory;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod migration;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -40,6 +51,9 @@ mod sql;
 mod sqlite;
 
 pub(crate) use contract::Store;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub use migration::Migration;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]

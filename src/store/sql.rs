@@ -1,5 +1,6 @@
 //! What the SQL stores (`SqliteStore`, `PostgresStore`) share whatever the database: the
-//! migration loop (in the backend's transaction), the errors they report, the conversion
+//! migration loop (in the backend's transaction) and the schema check of a pool opened
+//! elsewhere, the errors they report, the conversion
 //! of versions, ids and limits between the trait's `u64`/`usize` and SQL's `BIGINT`, the
 //! reading of rows (records, list pages, outbox entries) and of a write's row count.
 //!
@@ -10,42 +11,74 @@ use sqlx::{Executor as _, Row as _};
 use crate::account::AccountId;
 use crate::error::{RecordError, StoreError};
 use crate::lifecycle::enrollment::Enrollment;
+use crate::store::migration::Migration;
 use crate::store::{Listed, OutboxEntry, Versioned};
-
-/// One embedded schema migration.
-pub(super) struct Migration {
-    /// Its number: the schema version once it is applied.
-    pub(super) version: i64,
-    /// What it does, recorded with it in `totp_enroll_schema_version`.
-    pub(super) description: &'static str,
-    /// The statements it runs.
-    pub(super) sql: &'static str,
-}
 
 /// A backend's migrations and its statements on the table `totp_enroll_schema_version`.
 pub(super) struct Schema {
-    /// The migrations, oldest first.
+    /// The migrations, oldest first; each records its own version.
     pub(super) migrations: &'static [Migration],
     /// Creates the version table if it does not exist.
     pub(super) create_table: &'static str,
+    /// Answers whether the version table exists, as one boolean (creates nothing).
+    pub(super) table_exists: &'static str,
     /// Reads the schema version as one `BIGINT` (0 before the first migration).
     pub(super) read_version: &'static str,
-    /// Records a migration: binds its version, then its description.
-    pub(super) record_migration: &'static str,
 }
 
 impl Schema {
     /// The schema version the migrations lead to (0 for none).
     pub(super) fn latest_version(&self) -> i64 {
-        self.migrations.last().map_or(0, |m| m.version)
+        self.migrations.last().map_or(0, Migration::version)
+    }
+
+    /// `Ok` if `found` is the version this build works with, else [`StoreError::Schema`].
+    pub(super) fn require(&self, found: i64) -> Result<(), StoreError> {
+        let expected = self.latest_version();
+        if found == expected {
+            Ok(())
+        } else {
+            Err(StoreError::Schema { found, expected })
+        }
+    }
+
+    /// The schema version recorded in the database behind `executor`, 0 if it has no
+    /// version table; reads only (nothing is created).
+    pub(super) async fn recorded_version<'e, DB, E>(
+        &self,
+        backend: &'static str,
+        executor: E,
+    ) -> Result<i64, StoreError>
+    where
+        DB: sqlx::Database,
+        E: sqlx::Executor<'e, Database = DB> + Copy,
+        for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+        for<'q> i64: sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+        for<'q> bool: sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+        usize: sqlx::ColumnIndex<DB::Row>,
+    {
+        let exists: bool = executor
+            .fetch_one(self.table_exists)
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(failure(backend, "looking for totp_enroll_schema_version"))?;
+        if !exists {
+            return Ok(0);
+        }
+        executor
+            .fetch_one(self.read_version)
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(failure(backend, "reading the schema version"))
     }
 
     /// Creates the version table if needed, reads the schema version, refuses a database
-    /// newer than this build knows, then applies and records each newer migration, oldest
-    /// first, on `conn`: a transaction the backend began (and locked) and commits.
+    /// newer than this build knows ([`StoreError::Schema`]), then applies each newer
+    /// migration, oldest first, on `conn`: a transaction the backend began (and locked)
+    /// and commits. Each migration's text records its version itself.
     ///
-    /// The bounds say that `DB` runs statements on a borrowed connection, binds `i64` and
-    /// `&str` and reads an `i64` from column 0; SQLite and PostgreSQL do.
+    /// The bounds say that `DB` runs statements on a borrowed connection and reads an
+    /// `i64` from column 0; SQLite and PostgreSQL do.
     pub(super) async fn apply<DB>(
         &self,
         backend: &'static str,
@@ -54,9 +87,7 @@ impl Schema {
     where
         DB: sqlx::Database,
         for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-        for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-        for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
-        for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        for<'q> i64: sqlx::Decode<'q, DB> + sqlx::Type<DB>,
         usize: sqlx::ColumnIndex<DB::Row>,
     {
         // Executor methods (boxed `Send` futures) rather than `query(..).execute(conn)`,
@@ -71,30 +102,21 @@ impl Schema {
             .await
             .and_then(|row| row.try_get(0))
             .map_err(failure(backend, "reading the schema version"))?;
-        let supported = self.latest_version();
-        if current > supported {
-            return Err(StoreError::backend(SchemaTooNew {
-                backend,
+        let expected = self.latest_version();
+        if current > expected {
+            return Err(StoreError::Schema {
                 found: current,
-                supported,
-            }));
+                expected,
+            });
         }
         for migration in self.migrations {
-            if migration.version <= current {
+            if migration.version() <= current {
                 continue;
             }
             (&mut *conn)
-                .execute(migration.sql)
+                .execute(migration.sql())
                 .await
                 .map_err(failure(backend, "applying a migration"))?;
-            (&mut *conn)
-                .execute(
-                    sqlx::query(self.record_migration)
-                        .bind(migration.version)
-                        .bind(migration.description),
-                )
-                .await
-                .map_err(failure(backend, "recording a migration"))?;
         }
         Ok(())
     }
@@ -109,17 +131,6 @@ struct Failure {
     operation: &'static str,
     #[source]
     source: sqlx::Error,
-}
-
-/// The database has a newer schema than this build knows.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "the {backend} database has schema version {found}; this build of totp-enroll knows up to {supported}"
-)]
-struct SchemaTooNew {
-    backend: &'static str,
-    found: i64,
-    supported: i64,
 }
 
 /// A statement changed a number of rows a primary key makes impossible.

@@ -9,7 +9,8 @@
     clippy::cast_possible_wrap
 )]
 //! The store conformance suite (`totp_enroll::testing::conformance`) against every store of
-//! this crate, one test per (store, check) so a failure names both; then each SQL store's
+//! this crate, one test per (store, check) so a failure names both (the SQL stores also
+//! as opened on an application's own pool, `from_pool`: `app_pool.rs`); then each SQL store's
 //! failure modes (locked, read-only and full SQLite files; a PostgreSQL connection killed
 //! between load and write; an unreachable server): always a typed `StoreError::Backend`,
 //! never an acceptance without the step written.
@@ -203,6 +204,13 @@ conformance!(
     Config::default().with_rounds(5)
 );
 
+#[cfg(feature = "sqlite")]
+conformance!(
+    sqlite_from_pool,
+    app_pool::sqlite::from_pool_fixture,
+    Config::default().with_rounds(20)
+);
+
 #[cfg(feature = "postgres")]
 mod postgres_fixtures {
     use super::*;
@@ -231,6 +239,12 @@ conformance!(
     postgres_fixtures::server,
     Config::default().with_rounds(20)
 );
+#[cfg(feature = "postgres")]
+conformance!(
+    postgres_from_pool,
+    app_pool::postgres::from_pool_fixture,
+    Config::default().with_rounds(20)
+);
 
 /// Says plainly which SQL suites this build skips, and fails under CI without PostgreSQL.
 #[test]
@@ -252,6 +266,9 @@ fn sql_store_suites_status() {
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod rig;
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod app_pool;
 
 #[cfg(feature = "sqlite")]
 mod sqlite_faults;

@@ -224,8 +224,8 @@ async fn migrations_are_recorded_and_idempotent() {
     .await
     .unwrap();
     match SqliteStore::connect(&url).await {
-        Err(StoreError::Backend(error)) => {
-            assert!(error.to_string().contains("schema version 99"), "{error}");
+        Err(StoreError::Schema { found, expected }) => {
+            assert_eq!((found, expected), (99, LATEST_SCHEMA));
         }
         other => panic!("a newer schema must be refused, got {other:?}"),
     }

@@ -1,9 +1,10 @@
 //! The portal's work beside the requests, started by `main.rs` with [`Background::spawn`]
 //! and stopped after the server's graceful shutdown with [`Background::stop`]:
 //!
-//! * the audit delivery: [`AuditTrail::deliver_pending`] every 500 ms, and right after
-//!   each request (the middleware wakes it); after a failure it retries with a growing
-//!   pause (up to 30 s), the events staying in the outbox. Its last pass runs at stop.
+//! * the audit delivery: the library's loop, [`Outbox::run`](totp_enroll::Outbox::run),
+//!   every 500 ms and right after each request (the middleware wakes it); after a failure
+//!   it retries with a doubling pause (1 s up to 30 s), the events staying in the outbox,
+//!   and a request does not hurry it. Its last pass runs at stop.
 //! * the sweep of lapsed applications ([`Engine::sweep_expired`](totp_enroll::Engine)),
 //!   at start and then hourly.
 //! * the key ring reload on SIGHUP ([`reload_keys`]), when the ring comes from the key
@@ -19,6 +20,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
+use totp_enroll::engine::DeliveryPause;
 
 use crate::app::{PortalEngine, SharedState};
 use crate::config::{self, ConfigError};
@@ -26,6 +28,8 @@ use crate::notify::AuditTrail;
 
 /// The delivery's pause between passes when nothing wakes it.
 pub const DELIVERY_INTERVAL: Duration = Duration::from_millis(500);
+/// The pause after a first failed delivery (doubled after each further one).
+pub const FIRST_RETRY_PAUSE: Duration = Duration::from_secs(1);
 /// The longest pause between retries after failed deliveries.
 pub const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
 /// How often lapsed applications are swept.
@@ -79,34 +83,36 @@ async fn stopped(stopping: &mut watch::Receiver<bool>) {
 }
 
 async fn deliver_loop(audit: Arc<AuditTrail>, mut stopping: watch::Receiver<bool>) {
-    let mut pause = DELIVERY_INTERVAL;
-    loop {
-        let delivered = deliver(&audit).await;
-        pause = if delivered {
-            DELIVERY_INTERVAL
-        } else {
-            pause.saturating_mul(2).min(MAX_RETRY_PAUSE)
-        };
-        tokio::select! {
-            // After a failure only the pause ends the wait: requests do not hurry retries.
-            () = audit.woken(), if delivered => {}
-            () = tokio::time::sleep(pause) => {}
-            () = stopped(&mut stopping) => {
-                deliver(&audit).await;
-                return;
-            }
-        }
+    let outbox = audit
+        .outbox()
+        .clone()
+        .with_interval(DELIVERY_INTERVAL)
+        .with_backoff(FIRST_RETRY_PAUSE, MAX_RETRY_PAUSE);
+    let summary = outbox
+        .run(
+            audit.delivery(),
+            |pause| pause_or_wake(&audit, pause),
+            stopped(&mut stopping),
+            |error| {
+                tracing::error!(%error, "audit delivery failed; the events stay and are retried")
+            },
+        )
+        .await;
+    if summary.last_pass_failed {
+        tracing::warn!("audit events left in the outbox at stop: delivered after the next start");
     }
 }
 
-/// One delivery pass; whether it succeeded.
-async fn deliver(audit: &AuditTrail) -> bool {
-    match audit.deliver_pending().await {
-        Ok(_) => true,
-        Err(error) => {
-            tracing::error!(%error, "audit delivery failed; the events stay and are retried");
-            false
-        }
+/// The delivery's pause: an idle one ends early when a request wakes it; after a failure
+/// only the pause ends the wait (requests do not hurry retries).
+async fn pause_or_wake(audit: &AuditTrail, pause: DeliveryPause) {
+    if pause.is_backoff() {
+        tokio::time::sleep(pause.duration()).await;
+        return;
+    }
+    tokio::select! {
+        () = audit.woken() => {}
+        () = tokio::time::sleep(pause.duration()) => {}
     }
 }
 

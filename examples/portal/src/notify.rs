@@ -25,8 +25,9 @@
 //! Delivery is at least once: a batch that failed, or whose acknowledgement was lost,
 //! comes again with the same event ids. Both tables have a UNIQUE `event_id` and are
 //! written with `ON CONFLICT (event_id) DO NOTHING`, so a redelivery adds no second row,
-//! mail or log line. The background task (`background.rs`) runs the deliveries; pages that
-//! show the trail (the desk, `/desk/mail`) deliver first, so they show what just happened.
+//! mail or log line. The background task (`background.rs`) runs the library's delivery
+//! loop ([`Outbox::run`]); pages that show the trail (the desk, `/desk/mail`) deliver
+//! first, so they show what just happened.
 
 use tokio::sync::{Mutex, Notify};
 use totp_enroll::{
@@ -168,12 +169,15 @@ impl AuditDelivery for PortalDelivery {
     }
 }
 
-/// The store's outbox and the portal's delivery, one pass at a time.
+/// The store's outbox and the portal's delivery: the background loop
+/// ([`Outbox::run`], `background.rs`) and the passes of pages that show the trail.
 #[derive(Debug)]
 pub struct AuditTrail {
     outbox: Outbox<PortalStore>,
     delivery: PortalDelivery,
-    /// Two passes at once in this process would deliver the same events twice.
+    /// Pages' passes one at a time. A page's pass may overlap the background loop's: both
+    /// may hand the same events to the delivery, whose writes are idempotent by event id
+    /// (nothing is written, mailed or logged twice).
     pass: Mutex<()>,
     /// Wakes the background task early (after each request).
     wake: Notify,
@@ -205,9 +209,14 @@ impl AuditTrail {
         }
     }
 
-    /// The delivery itself (tests hand it batches directly).
+    /// The delivery itself (the background loop; tests hand it batches directly).
     pub fn delivery(&self) -> &PortalDelivery {
         &self.delivery
+    }
+
+    /// The engine store's outbox (the background loop runs it).
+    pub fn outbox(&self) -> &Outbox<PortalStore> {
+        &self.outbox
     }
 
     /// Asks the background task for a pass now (a wake while it is busy is kept).

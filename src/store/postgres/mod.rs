@@ -12,43 +12,75 @@ use sqlx::{Executor as _, Row};
 use crate::account::AccountId;
 use crate::error::StoreError;
 use crate::lifecycle::enrollment::Enrollment;
-use crate::store::sql::{self, Migration, Schema};
+use crate::store::migration::Migration;
+use crate::store::sql::{self, Schema};
 use crate::store::{Listed, OutboxEntry, Store, Versioned};
+
+/// The version table, created by the first migration (and before reading the version).
+macro_rules! create_schema_version {
+    () => {
+        "CREATE TABLE IF NOT EXISTS totp_enroll_schema_version (\
+         version BIGINT NOT NULL PRIMARY KEY, \
+         description TEXT NOT NULL, \
+         applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    };
+}
+
+/// Migration `$version` from `migrations/postgres/$file`, followed by the statements that
+/// record it in `totp_enroll_schema_version` (see [`Migration::sql`]).
+macro_rules! migration {
+    ($version:literal, $description:literal, $file:literal) => {
+        Migration::new(
+            $version,
+            $description,
+            concat!(
+                include_str!(concat!("../../../migrations/postgres/", $file)),
+                "\n-- totp-enroll: record schema version ",
+                $version,
+                " (PostgresStore::from_pool checks it).\n",
+                create_schema_version!(),
+                ";\nINSERT INTO totp_enroll_schema_version (version, description) VALUES (",
+                $version,
+                ", '",
+                $description,
+                "');\n"
+            ),
+        )
+    };
+}
 
 /// The schema, oldest first. Released entries are never edited: append a new one.
 const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "create totp_enroll_enrollments",
-        sql: include_str!("../../../migrations/postgres/0001_create_enrollments.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "create totp_enroll_outbox and the byte-order account index",
-        sql: include_str!("../../../migrations/postgres/0002_create_outbox.sql"),
-    },
+    migration!(
+        1,
+        "create totp_enroll_enrollments",
+        "0001_create_enrollments.sql"
+    ),
+    migration!(
+        2,
+        "create totp_enroll_outbox and the byte-order account index",
+        "0002_create_outbox.sql"
+    ),
 ];
 
 /// Key of the advisory lock that serialises migrations across processes ("totpenrl").
 const MIGRATION_LOCK: i64 = 0x746f_7470_656e_726c;
 
-const CREATE_SCHEMA_VERSION: &str = "CREATE TABLE IF NOT EXISTS totp_enroll_schema_version (\
-     version BIGINT NOT NULL PRIMARY KEY, \
-     description TEXT NOT NULL, \
-     applied_at TIMESTAMPTZ NOT NULL DEFAULT now())";
+const CREATE_SCHEMA_VERSION: &str = create_schema_version!();
 
 const SCHEMA_VERSION: &str =
     "SELECT COALESCE(MAX(version), 0)::BIGINT FROM totp_enroll_schema_version";
 
-const RECORD_MIGRATION: &str =
-    "INSERT INTO totp_enroll_schema_version (version, description) VALUES ($1, $2)";
+/// Whether the version table exists where the session's `search_path` finds it (the
+/// schema the other statements use); creates nothing.
+const SCHEMA_VERSION_EXISTS: &str = "SELECT to_regclass('totp_enroll_schema_version') IS NOT NULL";
 
 /// The migrations and the version table's statements.
 const SCHEMA: Schema = Schema {
     migrations: MIGRATIONS,
     create_table: CREATE_SCHEMA_VERSION,
+    table_exists: SCHEMA_VERSION_EXISTS,
     read_version: SCHEMA_VERSION,
-    record_migration: RECORD_MIGRATION,
 };
 
 /// A live row (a tombstone's record is empty).
@@ -145,12 +177,32 @@ const ACKNOWLEDGE: &str = "DELETE FROM totp_enroll_outbox WHERE id = ANY($1::big
 /// feature in the application if the database is remote), no `migrate` (the embedded
 /// migrations are applied by this module).
 ///
+/// sqlx **0.8** is the supported version (any 0.8.x: Cargo shares one copy with an
+/// application on 0.8). Its types are part of this store's API ([`PgPool`],
+/// [`PgConnectOptions`], [`PgPoolOptions`]), so an application sharing its pool
+/// ([`PostgresStore::from_pool`]) must use sqlx 0.8 too: a pool of another sqlx major
+/// version (0.9, …) is another type and does not compile here. Moving this crate to a new
+/// sqlx major version is therefore a breaking release of this crate (a new major version;
+/// before 1.0, a new minor), never a patch.
+///
 /// ## Schema and migrations
 ///
-/// [`PostgresStore::connect`] (or [`PostgresStore::migrate`]) applies the embedded,
-/// numbered migrations in `migrations/postgres/` in one transaction holding a
-/// transaction-scoped advisory lock, so processes starting together apply each migration
-/// once, and records each in `totp_enroll_schema_version`. The records live in
+/// Two ways to open a store, the difference being who runs the DDL:
+///
+/// * [`PostgresStore::connect`] (and [`connect_with`](PostgresStore::connect_with)), the
+///   embedded default: opens a pool of its own and applies the numbered migrations of
+///   `migrations/postgres/` not yet applied, in one transaction holding a
+///   transaction-scoped advisory lock (processes starting together apply each migration
+///   once), recording each in `totp_enroll_schema_version`. Its role needs the right to
+///   create tables.
+/// * [`PostgresStore::from_pool`]: on the application's own pool; runs no DDL, only
+///   checks the recorded schema version and refuses another one with
+///   [`StoreError::Schema`]. The migrations run on request: the application's migration
+///   runner applies [`PostgresStore::migrations`] (the same text `migrate` runs,
+///   recording each version; see [`Migration`](crate::store::Migration)), or the
+///   deployment calls [`PostgresStore::migrate_pool`].
+///
+/// The records live in
 /// `totp_enroll_enrollments(account TEXT PRIMARY KEY, version BIGINT, record BYTEA, updated_at TIMESTAMPTZ)`;
 /// `record` holds exactly [`Enrollment::encode`]'s bytes (the secret is sealed), or
 /// nothing for a tombstone (an erased account keeping its version). Migration 2 adds the
@@ -176,6 +228,15 @@ const ACKNOWLEDGE: &str = "DELETE FROM totp_enroll_outbox WHERE id = ANY($1::big
 /// waits on the primary key and does nothing. Zero rows changed is
 /// [`StoreError::Conflict`]. This holds across every pool and process.
 ///
+/// ## The audit outbox grows until delivered
+///
+/// Unless the engine's policy turns it off
+/// ([`EnginePolicy::with_outbox(false)`](crate::EnginePolicy::with_outbox)), every engine
+/// call adds rows to `totp_enroll_outbox`, and only an [`Outbox`](crate::Outbox) removes
+/// them, once its [`AuditDelivery`](crate::AuditDelivery) took them: run
+/// [`Outbox::run`](crate::Outbox::run) beside the application (one loop per database is
+/// enough), or the table grows forever.
+///
 /// ## Failures
 ///
 /// A lost connection, a server restart, a pool that cannot connect within its acquire
@@ -192,7 +253,15 @@ const ACKNOWLEDGE: &str = "DELETE FROM totp_enroll_outbox WHERE id = ANY($1::big
 /// ```no_run
 /// # async fn demo() -> Result<(), totp_enroll::error::StoreError> {
 /// use totp_enroll::store::PostgresStore;
+/// // Embedded: a pool of its own, the schema created or upgraded at start.
 /// let store = PostgresStore::connect("postgres://portal@127.0.0.1:5432/portal").await?;
+///
+/// // On the application's pool, migrated beforehand (its migration runner applied
+/// // `PostgresStore::migrations()`): no DDL here, no second pool.
+/// let pool = sqlx::PgPool::connect("postgres://app@127.0.0.1:5432/app")
+///     .await
+///     .map_err(totp_enroll::error::StoreError::backend)?;
+/// let store = PostgresStore::from_pool(pool.clone()).await?; // StoreError::Schema if not migrated
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -218,7 +287,11 @@ impl PostgresStore {
     pub const DEFAULT_APPLICATION_NAME: &'static str = "totp-enroll";
 
     /// Connects to `url` (`postgres://user[:password]@host[:port]/database`, or a unix
-    /// socket: `postgres:///database?host=/run/postgresql`) and applies the migrations.
+    /// socket: `postgres:///database?host=/run/postgresql`) with a pool of its own, and
+    /// applies the migrations: it creates or alters the store's tables when the database
+    /// is new or older than this build, so its role needs the right to do so at every
+    /// start. The embedded default (the portal, the README); to share the application's
+    /// pool and migrate on request only, see [`from_pool`](Self::from_pool).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         Self::connect_with(Self::options(url)?, Self::pool_options()).await
     }
@@ -242,7 +315,8 @@ impl PostgresStore {
             .acquire_timeout(Self::DEFAULT_ACQUIRE_TIMEOUT)
     }
 
-    /// Opens a pool with explicit options and applies the migrations.
+    /// Opens a pool with explicit options and applies the migrations (as
+    /// [`connect`](Self::connect) does).
     pub async fn connect_with(
         options: PgConnectOptions,
         pool: PgPoolOptions,
@@ -251,25 +325,51 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(failure("connecting"))?;
+        Self::migrate_pool(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The store on the application's own `pool`: the store shares the pool (one pool per
+    /// process for the application and the store), opens no connection of its own and
+    /// runs no DDL, so the pool's role needs no right to create tables. It only reads the
+    /// schema version recorded in `totp_enroll_schema_version` and refuses with
+    /// [`StoreError::Schema`] a database whose schema is older (0: never migrated) or
+    /// newer than this build's, having created and changed nothing.
+    ///
+    /// Migrate first, on request: with your migration runner applying
+    /// [`migrations`](Self::migrations) (see [`Migration`](crate::store::Migration)), or
+    /// with [`migrate_pool`](Self::migrate_pool) at deployment. The tables are found
+    /// through the pool's `search_path`, like the application's. The pool is sqlx 0.8's
+    /// `PgPool` (see the Driver section above).
+    pub async fn from_pool(pool: PgPool) -> Result<Self, StoreError> {
         let store = Self { pool };
-        store.migrate().await?;
+        SCHEMA.require(store.schema_version().await?)?;
         Ok(store)
     }
 
-    /// Applies the embedded migrations not yet recorded in `totp_enroll_schema_version`, in
-    /// one transaction under an advisory lock. Idempotent; [`connect`](Self::connect) calls
-    /// it. Refuses a database whose schema is newer than this build knows.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
+    /// The migrations this build's schema consists of, oldest first, for an application's
+    /// own migration runner (how to apply them: [`Migration`](crate::store::Migration)).
+    /// [`migrate`](Self::migrate) applies the same text.
+    pub fn migrations() -> &'static [crate::store::Migration] {
+        MIGRATIONS
+    }
+
+    /// Applies the migrations not yet recorded in `totp_enroll_schema_version` to the
+    /// database behind `pool`, in one transaction under an advisory lock (processes
+    /// starting together apply each once): what [`connect`](Self::connect) does, on
+    /// request, for a pool opened elsewhere (then [`from_pool`](Self::from_pool)).
+    /// Idempotent. Refuses with [`StoreError::Schema`] a database whose schema is newer
+    /// than this build knows.
+    pub async fn migrate_pool(pool: &PgPool) -> Result<(), StoreError> {
         let latest = SCHEMA.latest_version();
-        if self
-            .schema_version()
+        if SCHEMA
+            .recorded_version(BACKEND, pool)
             .await
             .is_ok_and(|current| current == latest)
         {
             return Ok(());
         }
-        let mut tx = self
-            .pool
+        let mut tx = pool
             .begin()
             .await
             .map_err(failure("beginning the migration"))?;
@@ -286,12 +386,17 @@ impl PostgresStore {
             .map_err(failure("committing the migration"))
     }
 
-    /// The schema version recorded in the database (0 before the first migration).
+    /// Applies the migrations not yet applied to this store's database
+    /// ([`migrate_pool`](Self::migrate_pool) on its pool). Idempotent;
+    /// [`connect`](Self::connect) calls it.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Self::migrate_pool(&self.pool).await
+    }
+
+    /// The schema version recorded in the database (0 before the first migration, or
+    /// without a `totp_enroll_schema_version` table). Reads only.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
-        sqlx::query_scalar(SCHEMA_VERSION)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(failure("reading the schema version"))
+        SCHEMA.recorded_version(BACKEND, &self.pool).await
     }
 
     /// The connection pool, e.g. for health checks.
@@ -515,12 +620,14 @@ impl Store for PostgresStore {
     }
 }
 
-/// `connect` and `migrate` can run in spawned tasks.
+/// `connect`, `migrate`, `migrate_pool` and `from_pool` can run in spawned tasks.
 #[allow(dead_code, clippy::let_underscore_future)]
-fn futures_are_send(store: &PostgresStore) {
+fn futures_are_send(store: &PostgresStore, pool: PgPool) {
     fn send<T: Send>(_: T) {}
     send(PostgresStore::connect(""));
     send(store.migrate());
+    send(PostgresStore::migrate_pool(&pool));
+    send(PostgresStore::from_pool(pool));
 }
 
 /// Against the server at `TOTP_ENROLL_PG_URL` (skipped when unset), each test in a database

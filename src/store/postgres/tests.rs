@@ -82,14 +82,7 @@ async fn version_1_database_migrates_to_2() {
         return;
     };
     let pool = PgPool::connect_with(options.clone()).await.unwrap();
-    pool.execute(CREATE_SCHEMA_VERSION).await.unwrap();
-    pool.execute(MIGRATIONS[0].sql).await.unwrap();
-    sqlx::query(RECORD_MIGRATION)
-        .bind(1_i64)
-        .bind("create totp_enroll_enrollments")
-        .execute(&pool)
-        .await
-        .unwrap();
+    pool.execute(MIGRATIONS[0].sql()).await.unwrap();
     let store = PostgresStore { pool };
     let a = account("alice");
     let record = Enrollment::not_registered();

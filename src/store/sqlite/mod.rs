@@ -35,12 +35,31 @@ use statements::*;
 /// needs no database), no TLS, no `migrate` (the few embedded migrations below are applied
 /// by this module). SQLite itself is compiled in (bundled), so no system library is needed.
 ///
+/// sqlx **0.8** is the supported version (any 0.8.x: Cargo shares one copy with an
+/// application on 0.8). Its types are part of this store's API ([`SqlitePool`],
+/// [`SqliteConnectOptions`], [`SqlitePoolOptions`]), so an application sharing its pool
+/// ([`SqliteStore::from_pool`]) must use sqlx 0.8 too: a pool of another sqlx major
+/// version (0.9, …) is another type and does not compile here. Moving this crate to a new
+/// sqlx major version is therefore a breaking release of this crate (a new major version;
+/// before 1.0, a new minor), never a patch.
+///
 /// ## Schema and migrations
 ///
-/// [`SqliteStore::connect`] (or [`SqliteStore::migrate`]) applies the embedded, numbered
-/// migrations in `migrations/sqlite/` inside one `BEGIN IMMEDIATE` transaction and records
-/// each in the table `totp_enroll_schema_version`; several processes starting at once
-/// serialise on SQLite's write lock. The records live in
+/// Two ways to open a store, the difference being who runs the DDL:
+///
+/// * [`SqliteStore::connect`] (and [`connect_with`](SqliteStore::connect_with)), the
+///   embedded default: opens a pool of its own and applies the numbered migrations of
+///   `migrations/sqlite/` not yet applied, inside one `BEGIN IMMEDIATE` transaction (so
+///   several processes starting at once serialise on SQLite's write lock), recording each
+///   in the table `totp_enroll_schema_version`.
+/// * [`SqliteStore::from_pool`]: on the application's own pool; runs no DDL, only checks
+///   the recorded schema version and refuses another one with [`StoreError::Schema`].
+///   The migrations run on request: the application's migration runner applies
+///   [`SqliteStore::migrations`] (the same text `migrate` runs, recording each version;
+///   see [`Migration`](crate::store::Migration)), or the deployment calls
+///   [`SqliteStore::migrate_pool`].
+///
+/// The records live in
 /// `totp_enroll_enrollments(account TEXT PRIMARY KEY, version BIGINT, record BLOB, updated_at BIGINT, events TEXT)`;
 /// `record` holds exactly [`Enrollment::encode`]'s bytes (the secret is sealed), or
 /// nothing for a tombstone (an erased account keeping its version). The audit outbox is
@@ -79,6 +98,14 @@ use statements::*;
 /// [`Store::list`] pages with `account > ?1 ORDER BY account` (byte order: TEXT's
 /// default `BINARY` collation).
 ///
+/// ## The audit outbox grows until delivered
+///
+/// Unless the engine's policy turns it off
+/// ([`EnginePolicy::with_outbox(false)`](crate::EnginePolicy::with_outbox)), every engine
+/// call adds rows to `totp_enroll_outbox`, and only an [`Outbox`](crate::Outbox) removes
+/// them, once its [`AuditDelivery`](crate::AuditDelivery) took them: run
+/// [`Outbox::run`](crate::Outbox::run) beside the application, or the table grows forever.
+///
 /// ## Erasure
 ///
 /// Every connection runs with `secure_delete = ON` ([`SqliteStore::options`]): SQLite
@@ -112,7 +139,16 @@ use statements::*;
 /// ```no_run
 /// # async fn demo() -> Result<(), totp_enroll::error::StoreError> {
 /// use totp_enroll::store::SqliteStore;
+/// // Embedded: a pool of its own, the schema created or upgraded at start.
 /// let store = SqliteStore::connect("sqlite:///var/lib/portal/totp.db").await?;
+///
+/// // In the application's database, on the application's pool, migrated beforehand
+/// // (its migration runner applied `SqliteStore::migrations()`): no DDL here.
+/// let pool = sqlx::sqlite::SqlitePoolOptions::new()
+///     .connect_with(SqliteStore::options("sqlite:///var/lib/portal/app.db")?)
+///     .await
+///     .map_err(totp_enroll::error::StoreError::backend)?;
+/// let store = SqliteStore::from_pool(pool.clone()).await?; // StoreError::Schema if not migrated
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -146,7 +182,11 @@ impl SqliteStore {
     /// How long a caller waits for a free connection from the pool.
     pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-    /// Opens (creating if missing) the database at `url` and applies the migrations.
+    /// Opens (creating if missing) the database at `url` with a pool of its own, and
+    /// applies the migrations: it creates or alters the store's tables when the database
+    /// is new or older than this build, so it needs the right to do so at every start.
+    /// The embedded default (the portal, the README); to share the application's pool
+    /// and migrate on request only, see [`from_pool`](Self::from_pool).
     ///
     /// `url` is a path or a `sqlite:` URL (`sqlite:///abs/path.db`, `sqlite://rel.db`,
     /// `sqlite:path.db?mode=rwc`). A file database is put in WAL mode with
@@ -198,9 +238,9 @@ impl SqliteStore {
             .acquire_timeout(Self::DEFAULT_ACQUIRE_TIMEOUT)
     }
 
-    /// Opens a pool with explicit options and applies the migrations. For an in-memory
-    /// database the pool must hold exactly one connection that is never closed (see
-    /// [`connect`](Self::connect)).
+    /// Opens a pool with explicit options and applies the migrations (as
+    /// [`connect`](Self::connect) does). For an in-memory database the pool must hold
+    /// exactly one connection that is never closed (see [`connect`](Self::connect)).
     pub async fn connect_with(
         options: SqliteConnectOptions,
         pool: SqlitePoolOptions,
@@ -209,26 +249,55 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(failure("connecting"))?;
+        Self::migrate_pool(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The store on the application's own `pool` (its database holds the application's
+    /// tables too): the store shares the pool, opens no connection of its own and runs no
+    /// DDL. It only reads the schema version recorded in `totp_enroll_schema_version` and
+    /// refuses with [`StoreError::Schema`] a database whose schema is older (0: never
+    /// migrated) or newer than this build's, having created and changed nothing.
+    ///
+    /// Migrate first, on request: with your migration runner applying
+    /// [`migrations`](Self::migrations) (see [`Migration`](crate::store::Migration)), or
+    /// with [`migrate_pool`](Self::migrate_pool) at deployment.
+    ///
+    /// Build the pool with [`options`](Self::options) (WAL, `synchronous = FULL`: an
+    /// accepted code is on disk before it is reported; the busy timeout;
+    /// `secure_delete`) and adjust what the application needs; the store's guarantees
+    /// assume those settings, which it cannot check on a pool it did not open. An
+    /// in-memory database needs a pool of exactly one connection that is never closed.
+    /// The pool is sqlx 0.8's `SqlitePool` (see the Driver section above).
+    pub async fn from_pool(pool: SqlitePool) -> Result<Self, StoreError> {
         let store = Self { pool };
-        store.migrate().await?;
+        SCHEMA.require(store.schema_version().await?)?;
         Ok(store)
     }
 
-    /// Applies the embedded migrations not yet recorded in `totp_enroll_schema_version`,
-    /// in one `BEGIN IMMEDIATE` transaction. Idempotent; [`connect`](Self::connect) calls
-    /// it. Refuses a database whose schema is newer than this build knows. An up-to-date
-    /// database is only read, so a read-only database can be opened.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
+    /// The migrations this build's schema consists of, oldest first, for an application's
+    /// own migration runner (how to apply them: [`Migration`](crate::store::Migration)).
+    /// [`migrate`](Self::migrate) applies the same text.
+    pub fn migrations() -> &'static [crate::store::Migration] {
+        MIGRATIONS
+    }
+
+    /// Applies the migrations not yet recorded in `totp_enroll_schema_version` to the
+    /// database behind `pool`, in one `BEGIN IMMEDIATE` transaction: what
+    /// [`connect`](Self::connect) does, on request, for a pool opened elsewhere (then
+    /// [`from_pool`](Self::from_pool)). Idempotent. Refuses with [`StoreError::Schema`]
+    /// a database whose schema is newer than this build knows. An up-to-date database is
+    /// only read, so a read-only database can be opened.
+    pub async fn migrate_pool(pool: &SqlitePool) -> Result<(), StoreError> {
         let latest = SCHEMA.latest_version();
-        if self
-            .schema_version()
+        if SCHEMA
+            .recorded_version(BACKEND, pool)
             .await
             .is_ok_and(|current| current == latest)
         {
             return Ok(());
         }
-        let mut tx = self
-            .pool
+        let mut tx = pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(failure("beginning the migration"))?;
@@ -238,12 +307,17 @@ impl SqliteStore {
             .map_err(failure("committing the migration"))
     }
 
-    /// The schema version recorded in the database (0 before the first migration).
+    /// Applies the migrations not yet applied to this store's database
+    /// ([`migrate_pool`](Self::migrate_pool) on its pool). Idempotent;
+    /// [`connect`](Self::connect) calls it.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Self::migrate_pool(&self.pool).await
+    }
+
+    /// The schema version recorded in the database (0 before the first migration, or
+    /// without a `totp_enroll_schema_version` table). Reads only.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
-        sqlx::query_scalar(SCHEMA_VERSION)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(failure("reading the schema version"))
+        SCHEMA.recorded_version(BACKEND, &self.pool).await
     }
 
     /// Copies every committed page of the write-ahead log into the database file and
@@ -529,12 +603,14 @@ impl Store for SqliteStore {
     }
 }
 
-/// `connect` and `migrate` can run in spawned tasks.
+/// `connect`, `migrate`, `migrate_pool` and `from_pool` can run in spawned tasks.
 #[allow(dead_code, clippy::let_underscore_future)]
-fn futures_are_send(store: &SqliteStore) {
+fn futures_are_send(store: &SqliteStore, pool: SqlitePool) {
     fn send<T: Send>(_: T) {}
     send(SqliteStore::connect(""));
     send(store.migrate());
+    send(SqliteStore::migrate_pool(&pool));
+    send(SqliteStore::from_pool(pool));
 }
 
 #[cfg(test)]

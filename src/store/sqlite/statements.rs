@@ -1,52 +1,83 @@
 //! The SQLite store's schema migrations and statements, each one statement with bound
 //! parameters.
 
-use crate::store::sql::{Migration, Schema};
+use crate::store::migration::Migration;
+use crate::store::sql::Schema;
 
-/// The schema, oldest first. Released entries are never edited: append a new one.
-pub(super) const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "create totp_enroll_enrollments",
-        sql: include_str!("../../../migrations/sqlite/0001_create_enrollments.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "create totp_enroll_outbox",
-        sql: include_str!("../../../migrations/sqlite/0002_create_outbox.sql"),
-    },
-    Migration {
-        version: 3,
-        description: "one-statement writes: events column and outbox triggers",
-        sql: include_str!("../../../migrations/sqlite/0003_one_statement_writes.sql"),
-    },
-];
-
-pub(super) const CREATE_SCHEMA_VERSION: &str = "CREATE TABLE IF NOT EXISTS totp_enroll_schema_version (\
-     version BIGINT NOT NULL PRIMARY KEY, \
-     description TEXT NOT NULL, \
-     applied_at BIGINT NOT NULL)";
-
-pub(super) const SCHEMA_VERSION: &str =
-    "SELECT COALESCE(MAX(version), 0) FROM totp_enroll_schema_version";
-
-pub(super) const RECORD_MIGRATION: &str = "INSERT INTO totp_enroll_schema_version (version, description, applied_at) \
-     VALUES (?1, ?2, CAST(strftime('%s', 'now') AS INTEGER))";
-
-/// The migrations and the version table's statements.
-pub(super) const SCHEMA: Schema = Schema {
-    migrations: MIGRATIONS,
-    create_table: CREATE_SCHEMA_VERSION,
-    read_version: SCHEMA_VERSION,
-    record_migration: RECORD_MIGRATION,
-};
-
-/// Unix seconds, for the `updated_at` and `created_at` columns.
+/// Unix seconds, for the `updated_at`, `created_at` and `applied_at` columns.
 macro_rules! now {
     () => {
         "CAST(strftime('%s', 'now') AS INTEGER)"
     };
 }
+
+/// The version table, created by the first migration (and before reading the version).
+macro_rules! create_schema_version {
+    () => {
+        "CREATE TABLE IF NOT EXISTS totp_enroll_schema_version (\
+         version BIGINT NOT NULL PRIMARY KEY, \
+         description TEXT NOT NULL, \
+         applied_at BIGINT NOT NULL)"
+    };
+}
+
+/// Migration `$version` from `migrations/sqlite/$file`, followed by the statements that
+/// record it in `totp_enroll_schema_version` (see [`Migration::sql`]).
+macro_rules! migration {
+    ($version:literal, $description:literal, $file:literal) => {
+        Migration::new(
+            $version,
+            $description,
+            concat!(
+                include_str!(concat!("../../../migrations/sqlite/", $file)),
+                "\n-- totp-enroll: record schema version ",
+                $version,
+                " (SqliteStore::from_pool checks it).\n",
+                create_schema_version!(),
+                ";\nINSERT INTO totp_enroll_schema_version (version, description, applied_at) \
+                 VALUES (",
+                $version,
+                ", '",
+                $description,
+                "', ",
+                now!(),
+                ");\n"
+            ),
+        )
+    };
+}
+
+/// The schema, oldest first. Released entries are never edited: append a new one.
+pub(super) const MIGRATIONS: &[Migration] = &[
+    migration!(
+        1,
+        "create totp_enroll_enrollments",
+        "0001_create_enrollments.sql"
+    ),
+    migration!(2, "create totp_enroll_outbox", "0002_create_outbox.sql"),
+    migration!(
+        3,
+        "one-statement writes: events column and outbox triggers",
+        "0003_one_statement_writes.sql"
+    ),
+];
+
+pub(super) const CREATE_SCHEMA_VERSION: &str = create_schema_version!();
+
+pub(super) const SCHEMA_VERSION: &str =
+    "SELECT COALESCE(MAX(version), 0) FROM totp_enroll_schema_version";
+
+/// Whether the version table exists (read without creating anything).
+pub(super) const SCHEMA_VERSION_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+     WHERE type = 'table' AND name = 'totp_enroll_schema_version')";
+
+/// The migrations and the version table's statements.
+pub(super) const SCHEMA: Schema = Schema {
+    migrations: MIGRATIONS,
+    create_table: CREATE_SCHEMA_VERSION,
+    table_exists: SCHEMA_VERSION_EXISTS,
+    read_version: SCHEMA_VERSION,
+};
 
 /// A live row (a tombstone's record is empty).
 pub(super) const LOAD: &str = "SELECT version, record FROM totp_enroll_enrollments \

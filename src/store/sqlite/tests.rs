@@ -56,18 +56,8 @@ async fn store_at_version(version: i64) -> SqliteStore {
         .connect("sqlite::memory:")
         .await
         .unwrap();
-    sqlx::query(CREATE_SCHEMA_VERSION)
-        .execute(&pool)
-        .await
-        .unwrap();
-    for migration in MIGRATIONS.iter().filter(|m| m.version <= version) {
-        sqlx::raw_sql(migration.sql).execute(&pool).await.unwrap();
-        sqlx::query(RECORD_MIGRATION)
-            .bind(migration.version)
-            .bind(migration.description)
-            .execute(&pool)
-            .await
-            .unwrap();
+    for migration in MIGRATIONS.iter().filter(|m| m.version() <= version) {
+        sqlx::raw_sql(migration.sql()).execute(&pool).await.unwrap();
     }
     let store = SqliteStore { pool };
     assert_eq!(store.schema_version().await.unwrap(), version);

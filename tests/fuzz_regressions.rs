@@ -61,13 +61,23 @@ fn uri_round_trip_keeps_built_account_with_leading_space() {
 
 /// Found by `record_decode` (seed `regression-unsigned-format-2.bin`): a format-2 row without
 /// a MAC (integrity byte 0, as only a hand-written row has) decoded as an in-memory record,
-/// which encodes as format 3: decoding and encoding must be a bijection, in the row's own
+/// which encoded as the current format: decoding and encoding must be a bijection, in the row's own
 /// format. (An engine refuses such a row either way.)
 #[test]
 fn record_decode_keeps_an_unsigned_format_2_row_in_format_2() {
     let row = *b"TOTPENR\x02\x00\xfa\x00\x00\x00\x00TOTPENR\x00\x00";
     let record = Enrollment::decode(&row).unwrap();
     assert_eq!(record.format_version(), 2);
+    assert_eq!(record.mac_key_id(), None);
+    assert_eq!(record.encode(), row);
+}
+
+/// The same for a format-3 row without a MAC, since format 4 is current: it stays format 3.
+#[test]
+fn record_decode_keeps_an_unsigned_format_3_row_in_format_3() {
+    let row = *b"TOTPENR\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+    let record = Enrollment::decode(&row).unwrap();
+    assert_eq!(record.format_version(), 3);
     assert_eq!(record.mac_key_id(), None);
     assert_eq!(record.encode(), row);
 }

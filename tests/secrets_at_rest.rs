@@ -151,10 +151,10 @@ fn corrupted_record_bytes_give_a_typed_error() {
         Err(RecordError::BadHeader)
     );
     let mut future = valid.clone();
-    future[7] = 4;
+    future[7] = 5;
     assert_eq!(
         Enrollment::decode(&future),
-        Err(RecordError::UnsupportedVersion(4))
+        Err(RecordError::UnsupportedVersion(5))
     );
     valid.push(0);
     assert_eq!(Enrollment::decode(&valid), Err(RecordError::TrailingBytes));

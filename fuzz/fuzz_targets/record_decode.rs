@@ -2,12 +2,13 @@
 //!
 //! Asserts: `Enrollment::decode` never panics; a record that decodes re-encodes to
 //! exactly the same bytes (one encoding per record, nothing silently dropped), in the
-//! format its header names (3 or 2, or 1 for legacy rows, which carry no MAC); and a decoded
+//! format its header names (4, 3 or 2, or 1 for legacy rows, which carry no MAC); and a decoded
 //! record placed in a store behind an engine whose key ring did not seal it never yields an
 //! acceptance from any code-checked call (login, confirm, re-display, stop) — only typed
 //! errors, refusals or "OTP not required". The seeds in `seeds/record_decode/` are real
-//! records sealed (and, `v2_*`, authenticated) under other keys, so mutations reach the
-//! record MAC, the AEAD and the engine.
+//! records sealed (and, from `v2_*` on, authenticated) under other keys, so mutations reach the
+//! record MAC, both seal constructions (`v4_*`: XChaCha20 + HMAC-SHA-256; the others:
+//! XChaCha20-Poly1305) and the engine.
 #![no_main]
 
 use std::future::Future;

@@ -3,11 +3,11 @@
 //! version), so that a login needs neither to unseal a secret nor, usually, to load the
 //! record first.
 //!
-//! * **Prepared keys.** Unsealing (XChaCha20-Poly1305) costs several times a whole window
-//!   verification; an entry's [`PreparedKey`] is used only when the record's sealed bytes
-//!   (key id, nonce, ciphertext and tag) are identical to the ones it was derived from, so a
+//! * **Prepared keys.** Unsealing costs about twice a whole window verification; an
+//!   entry's [`PreparedKey`] is used only when the record's sealed bytes (key id, nonce,
+//!   ciphertext and tag) are identical to the ones it was derived from, so a
 //!   re-enrollment, a rotation re-seal or a tampered record is always a miss that goes
-//!   through the AEAD.
+//!   through the tag check.
 //! * **Held records.** After a successful conditional write, the engine keeps the record it
 //!   wrote and the version the store gave it. The next login of that account decides from
 //!   it and sends its conditional write directly (one round trip); if another writer (a

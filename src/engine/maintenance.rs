@@ -172,8 +172,10 @@ impl<S: Store> Engine<S> {
         Ok(usage)
     }
 
-    /// Re-writes every live record that is not entirely under the current key (its secret
-    /// sealed, or its MAC computed, under an older key; or the legacy format), with the
+    /// Re-writes every live record that is not entirely under the current key and format
+    /// (its secret sealed, or its MAC computed, under an older key; its secrets sealed with
+    /// the construction of an earlier record format, 1 to 3: see
+    /// [`KeyRing`](crate::KeyRing)), with the
     /// same conditional write as a login, so it is safe while logins happen. Afterwards
     /// [`Engine::key_usage`] shows the old keys unused (except for rows in
     /// [`ResealReport::failed`], and for recovery codes hashed under them:
@@ -262,7 +264,7 @@ impl<S: Store> Engine<S> {
                     None => return Ok(Some(())),
                 },
             };
-            let Some(old_key) = outdated_key(&loaded.record, current) else {
+            let Some(old_key) = outdated_key(&loaded.record, &self.keys(), current) else {
                 report.current = report.current.saturating_add(1);
                 return Ok(Some(()));
             };
@@ -298,8 +300,9 @@ impl<S: Store> Engine<S> {
 }
 
 /// The key id that makes `record` need a re-write under `current`: its secret's sealing
-/// key, else its MAC key, if not `current`; `u32::MAX` for a legacy record.
-fn outdated_key(record: &Enrollment, current: u32) -> Option<u32> {
+/// key, else its MAC key, if not `current`; `u32::MAX` for a legacy record; `current` for
+/// a record of an earlier format whose secrets need the current construction.
+fn outdated_key(record: &Enrollment, keys: &KeyRing, current: u32) -> Option<u32> {
     let Some(mac_key) = record.mac_key_id() else {
         return Some(u32::MAX);
     };
@@ -310,6 +313,7 @@ fn outdated_key(record: &Enrollment, current: u32) -> Option<u32> {
     match sealed_key {
         Some(key_id) => Some(key_id),
         None if mac_key != current => Some(mac_key),
+        None if record.secrets().any(|sealed| keys.needs_reseal(sealed)) => Some(current),
         None => None,
     }
 }

@@ -1,5 +1,5 @@
-//! The key ring and what is made under its keys: sealed secrets (XChaCha20-Poly1305,
-//! bound to the account), the MAC over every stored record, the keyed hashes of recovery
+//! The key ring and what is made under its keys: sealed secrets (XChaCha20 with an
+//! HMAC-SHA-256 tag, bound to the account), the MAC over every stored record, the keyed hashes of recovery
 //! codes, and the ring's text form for an environment variable or a secret file.
 //!
 //! * `ring.rs`: [`KeyRing`], its keys by id and every operation under them.
@@ -11,6 +11,6 @@ pub(crate) mod sealed;
 pub(crate) mod text;
 
 pub(crate) use ring::KeyRing;
-pub(crate) use ring::RECORD_TAG_BYTES;
+pub(crate) use ring::{AEAD_TAG_BYTES, RECORD_TAG_BYTES, SEAL_TAG_BYTES};
 pub(crate) use sealed::SealFormat;
 pub use sealed::SealedSecret;

@@ -3,14 +3,17 @@
 
 use core::fmt;
 
-/// Which record format a secret was sealed for; part of its associated data, not of its
-/// bytes (the record's format byte says it).
+/// Which record format a secret was sealed for, and so with which construction (see
+/// [`KeyRing`](crate::KeyRing)); not part of its bytes: the record's format byte says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SealFormat {
-    /// Inside a format-1 record, which has no MAC: only ever decoded, never sealed.
+    /// XChaCha20-Poly1305 inside a format-1 record, which has no MAC: only ever decoded,
+    /// never sealed.
     V1,
-    /// Inside a format-2 record.
+    /// XChaCha20-Poly1305 inside a format-2 or -3 record: only ever decoded, never sealed.
     V2,
+    /// XChaCha20 and HMAC-SHA-256 inside a format-4 record: what the ring seals.
+    V3,
 }
 
 /// A secret as stored: key id, nonce and ciphertext with its tag. Holds no plaintext.

@@ -40,15 +40,18 @@ pub enum RecordStatus {
 /// How a record is authenticated (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Integrity {
-    /// Format 3 without a tag: built in memory and not (yet) written by an engine. An
+    /// Format 4 without a tag: built in memory and not (yet) written by an engine. An
     /// engine never accepts it from a store.
     Unsigned,
     /// Decoded from a format-2 row without a tag (written by hand): kept as format 2, so
     /// that it encodes to the same bytes; an engine never accepts it either.
     UnsignedV2,
+    /// Decoded from a format-3 row without a tag (written by hand): kept as format 3, as
+    /// format 2 is.
+    UnsignedV3,
     /// Decoded from a format-1 row, which has no tag.
     Legacy,
-    /// Format 2 or 3 (`format`) with its HMAC-SHA-256 tag under ring key `key_id`.
+    /// Format 2, 3 or 4 (`format`) with its HMAC-SHA-256 tag under ring key `key_id`.
     Mac {
         key_id: u32,
         tag: [u8; RECORD_TAG_BYTES],
@@ -151,7 +154,10 @@ impl Enrollment {
     pub fn mac_key_id(&self) -> Option<u32> {
         match self.integrity {
             Integrity::Mac { key_id, .. } => Some(key_id),
-            Integrity::Unsigned | Integrity::UnsignedV2 | Integrity::Legacy => None,
+            Integrity::Unsigned
+            | Integrity::UnsignedV2
+            | Integrity::UnsignedV3
+            | Integrity::Legacy => None,
         }
     }
 

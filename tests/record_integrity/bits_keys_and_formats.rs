@@ -115,7 +115,7 @@ fn legacy_app(secret: &str) -> App {
 }
 
 #[tokio::test]
-async fn legacy_format_1_rows_are_accepted_and_rewritten_as_format_3() {
+async fn legacy_format_1_rows_are_accepted_and_rewritten_as_format_4() {
     let bank = legacy_bank(policy());
     let active = AccountId::new("legacy-active").unwrap();
     let pending = AccountId::new("legacy-pending").unwrap();
@@ -133,7 +133,7 @@ async fn legacy_format_1_rows_are_accepted_and_rewritten_as_format_3() {
     let (version, row) = bank.table.row(&active);
     assert_eq!(version, 3);
     let record = Enrollment::decode(&row).unwrap();
-    assert_eq!(record.format_version(), 3);
+    assert_eq!(record.format_version(), 4);
     assert_eq!(record.mac_key_id(), Some(1));
 
     let pending_app = legacy_app(LEGACY_PENDING_SECRET);
@@ -142,7 +142,7 @@ async fn legacy_format_1_rows_are_accepted_and_rewritten_as_format_3() {
         .await
         .unwrap();
     let record = Enrollment::decode(&bank.table.row(&pending).1).unwrap();
-    assert_eq!(record.format_version(), 3);
+    assert_eq!(record.format_version(), 4);
 
     // From now on the rewritten row is protected like any other.
     bank.table.edit(&active, |bytes| {
@@ -266,7 +266,7 @@ async fn format_2_rows_decode_as_format_2_with_their_mac() {
 }
 
 #[tokio::test]
-async fn format_2_rows_keep_working_and_are_rewritten_as_format_3() {
+async fn format_2_rows_keep_working_and_are_rewritten_as_format_4() {
     let bank = v2_bank(policy());
     let active = AccountId::new("v2-active").unwrap();
     let pending = AccountId::new("v2-pending").unwrap();
@@ -296,17 +296,17 @@ async fn format_2_rows_keep_working_and_are_rewritten_as_format_3() {
     let (version, row) = bank.table.row(&active);
     assert_eq!(version, 3);
     let record = Enrollment::decode(&row).unwrap();
-    assert_eq!(record.format_version(), 3);
+    assert_eq!(record.format_version(), 4);
     assert_eq!(record.mac_key_id(), Some(1));
 
-    // The pending application confirms, with recovery codes, into format 3.
+    // The pending application confirms, with recovery codes, into format 4.
     let codes = bank
         .engine
         .confirm_with_recovery_codes(&pending, &pending_app.code_at(bank.now()))
         .await
         .unwrap();
     let record = Enrollment::decode(&bank.table.row(&pending).1).unwrap();
-    assert_eq!(record.format_version(), 3);
+    assert_eq!(record.format_version(), 4);
     assert_eq!(record.recovery_codes_remaining(), codes.len());
 
     // An edited format-2 row is caught like any other.

@@ -11,7 +11,7 @@ async fn a_row_rewritten_unchanged_is_accepted() {
     let login = bank.login(&app.code_at(bank.now())).await.unwrap();
     assert!(matches!(login, Login::Verified(_)));
     let record = bank.record();
-    assert_eq!(record.format_version(), 3);
+    assert_eq!(record.format_version(), 4);
     assert_eq!(record.mac_key_id(), Some(1));
 }
 

@@ -1,9 +1,10 @@
-//! Stored records are authenticated as a whole (record formats 2 and 3): a database writer who
-//! edits any field of a row, writes an older row's bytes back, or copies a row onto another
-//! account gets a typed error from the engine, never an acceptance and never a changed
-//! decision. Format-2 rows (committed fixtures) keep working and are re-written as format 3;
-//! legacy format-1 rows are accepted and re-written as format 3, unless the policy refuses
-//! them; a sealed secret of an authenticated row never opens inside a forged format-1 row.
+//! Stored records are authenticated as a whole (record formats 2, 3 and 4): a database
+//! writer who edits any field of a row, writes an older row's bytes back, or copies a row
+//! onto another account gets a typed error from the engine, never an acceptance and never a
+//! changed decision. Format-2 and format-3 rows (committed fixtures) keep working and are
+//! re-written as format 4 with every secret re-sealed; legacy format-1 rows are accepted and
+//! re-written as format 4, unless the policy refuses them; a sealed secret of an
+//! authenticated row never opens inside a forged format-1 row.
 //!
 //! The rows are edited the way a database writer would: in a test store that keeps, like
 //! a SQL table, a version column and the encoded record bytes, and lets the test rewrite
@@ -130,7 +131,7 @@ impl Bank {
     }
 }
 
-/// Byte ranges of a format-2 row, counted from its end (the fields after the label).
+/// Byte ranges of a row (format 2, 3 or 4), counted from its end (the fields after the label).
 mod layout {
     use std::ops::Range;
     /// integrity u8, mac_key_id u32, tag [32].
@@ -187,4 +188,5 @@ fn integrity_error(result: &Result<Login, EngineError>) -> bool {
 
 mod bits_keys_and_formats;
 mod field_edits;
+mod format_3_rows;
 mod whole_rows;

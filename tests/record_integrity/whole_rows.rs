@@ -130,7 +130,7 @@ async fn a_row_without_its_mac_is_refused() {
         bytes[last] = 0; // integrity: none
     });
     assert_eq!(bank.record().mac_key_id(), None);
-    assert_eq!(bank.record().format_version(), 3);
+    assert_eq!(bank.record().format_version(), 4);
     let result = bank.login(&app.code_at(bank.now())).await;
     assert!(integrity_error(&result), "{result:?}");
 }

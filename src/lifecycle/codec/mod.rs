@@ -4,10 +4,10 @@
 //! The encoding is explicit and self-checking, so a store only moves opaque bytes and a
 //! corrupted row decodes to a typed [`RecordError`], never to a wrong enrollment.
 //!
-//! # Format 3 (written by this version)
+//! # Format 4 (written by this version)
 //!
 //! ```text
-//! "TOTPENR" 0x03                      header and format version
+//! "TOTPENR" 0x04                      header and format version
 //! status u8                           0 not registered, 1 pending, 2 active
 //! recovery count u8                   unused recovery codes, 0..=16 (0 unless active)
 //!   count > 0: key_id u32, issued_at u64, count × hash [32]
@@ -20,21 +20,31 @@
 //!   1: mac_key_id u32, tag [32]
 //!
 //! secret = algorithm u8, digits u8, period u32,
-//!          key_id u32, nonce [24], ciphertext len u16, ciphertext   (sealed, never plaintext)
+//!          key_id u32, nonce [24], ciphertext len u16, ciphertext ‖ tag [32]
 //!          label len u16, label UTF-8
 //! ```
+//! A secret is sealed, never plaintext: XChaCha20 with an HMAC-SHA-256 tag (see
+//! [`KeyRing`] for the construction).
 //! All integers are big-endian; trailing bytes are an error. Authenticators are stored in
 //! increasing id order, at least one of them confirmed and at most one pending. A recovery
 //! code is stored only as its keyed hash under ring key `key_id` (see [`KeyRing`]), never
 //! in plain text.
 //!
-//! # Format 2 (read, re-written as format 3)
+//! # Format 3 (read, re-written as format 4)
+//!
+//! Format 3 is format 4 with the header byte `0x03` and its secrets sealed with
+//! XChaCha20-Poly1305 (`ciphertext ‖ tag [16]`, see [`KeyRing`]). A format-3 row keeps
+//! working unchanged (its MAC is checked over its own bytes); the engine's next write of it
+//! re-seals every secret and writes format 4.
+//!
+//! # Format 2 (read, re-written as format 4)
 //!
 //! Format 2 holds one authenticator and no recovery codes: after the status byte, a
 //! pending record is as in format 3, an active one is `secret, since u64, last_used_step
 //! u64` (its authenticator reads as id 1, unnamed, created at `since`, never used, no
-//! drift). A format-2 row keeps working unchanged: its MAC is checked over its own
-//! format-2 bytes, and the engine's next write of it is format 3.
+//! drift); its secrets are sealed as in format 3. A format-2 row keeps working unchanged:
+//! its MAC is checked over its own format-2 bytes, and the engine's next write of it is
+//! format 4.
 //!
 //! The tag is HMAC-SHA-256 under the record MAC key derived from ring key `mac_key_id`
 //! (see [`KeyRing`]) of
@@ -68,7 +78,9 @@
 
 use crate::account::AccountId;
 use crate::error::{RecordError, SealError};
-use crate::keys::{KeyRing, RECORD_TAG_BYTES, SealFormat, SealedSecret};
+use crate::keys::{
+    AEAD_TAG_BYTES, KeyRing, RECORD_TAG_BYTES, SEAL_TAG_BYTES, SealFormat, SealedSecret,
+};
 use crate::lifecycle::authenticator::Authenticator;
 use crate::lifecycle::enrollment::{Enrollment, Integrity, RecordStatus, RecoveryHashes};
 use crate::lifecycle::recovery_code::RecoveryCodes;
@@ -82,23 +94,24 @@ const MAGIC: &[u8; 7] = b"TOTPENR";
 const FORMAT_V1: u8 = 1;
 /// One authenticator, authenticated as a whole.
 const FORMAT_V2: u8 = 2;
-/// The current format: authenticators as a set, recovery codes.
+/// Authenticators as a set, recovery codes; secrets sealed with XChaCha20-Poly1305.
 const FORMAT_V3: u8 = 3;
+/// The current format: format 3 with secrets sealed with XChaCha20 and HMAC-SHA-256.
+const FORMAT_V4: u8 = 4;
 /// Integrity byte of a format-2 record: no tag.
 const INTEGRITY_NONE: u8 = 0;
 /// Integrity byte of a format-2 record: HMAC-SHA-256 tag.
 const INTEGRITY_HMAC_SHA256: u8 = 1;
-/// XChaCha20-Poly1305 tag length.
-const TAG_BYTES: usize = 16;
 
 impl Enrollment {
-    /// The encoding's format version: 3; or the version of a row the engine has not
-    /// re-written yet: 2, or 1 for a legacy row (no MAC).
+    /// The encoding's format version: 4; or the version of a row the engine has not
+    /// re-written yet: 3, 2, or 1 for a legacy row (no MAC).
     pub fn format_version(&self) -> u8 {
         match self.integrity {
             Integrity::Legacy => FORMAT_V1,
             Integrity::UnsignedV2 => FORMAT_V2,
-            Integrity::Unsigned => FORMAT_V3,
+            Integrity::UnsignedV3 => FORMAT_V3,
+            Integrity::Unsigned => FORMAT_V4,
             Integrity::Mac { format, .. } => format,
         }
     }
@@ -111,21 +124,22 @@ impl Enrollment {
         account: &AccountId,
         version: u64,
     ) -> Result<Self, SealError> {
-        // A legacy secret would never open inside a format-2 record: re-seal it first.
-        if self.secrets().any(|sealed| sealed.format != SealFormat::V2) {
+        // A secret of an earlier construction would never open inside a format-4 record:
+        // re-seal it first.
+        if self.secrets().any(|sealed| sealed.format != SealFormat::V3) {
             return Err(SealError::Seal);
         }
         let key_id = keys.current_key_id();
         self.integrity = Integrity::Mac {
             key_id,
             tag: [0; RECORD_TAG_BYTES],
-            format: FORMAT_V3,
+            format: FORMAT_V4,
         };
         let tag = keys.record_tag(key_id, account, version, &self.encode_body())?;
         self.integrity = Integrity::Mac {
             key_id,
             tag,
-            format: FORMAT_V3,
+            format: FORMAT_V4,
         };
         Ok(self)
     }
@@ -143,14 +157,15 @@ impl Enrollment {
             Integrity::Mac { key_id, tag, .. } => {
                 keys.verify_record_tag(*key_id, account, version, &self.encode_body(), tag)
             }
-            Integrity::Unsigned | Integrity::UnsignedV2 | Integrity::Legacy => {
-                Err(SealError::IntegrityMismatch)
-            }
+            Integrity::Unsigned
+            | Integrity::UnsignedV2
+            | Integrity::UnsignedV3
+            | Integrity::Legacy => Err(SealError::IntegrityMismatch),
         }
     }
 
-    /// Encodes the record (see the module documentation for the layout): format 3, or the
-    /// format (2 or 1) of a record as it was decoded.
+    /// Encodes the record (see the module documentation for the layout): format 4, or the
+    /// format (3, 2 or 1) of a record as it was decoded.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = self.encode_body();
         if let Integrity::Mac { tag, .. } = &self.integrity {
@@ -172,7 +187,7 @@ impl Enrollment {
             RecordStatus::Pending { .. } => 1,
             RecordStatus::Active { .. } => 2,
         });
-        if format == FORMAT_V3 {
+        if format >= FORMAT_V3 {
             let count = u8::try_from(self.recovery.hashes.len()).unwrap_or(u8::MAX);
             out.push(count);
             if count > 0 {
@@ -199,7 +214,7 @@ impl Enrollment {
             RecordStatus::Active {
                 since,
                 authenticators,
-            } if format == FORMAT_V3 => {
+            } if format >= FORMAT_V3 => {
                 out.extend_from_slice(&since.to_be_bytes());
                 let count = u8::try_from(authenticators.len()).unwrap_or(u8::MAX);
                 out.push(count);
@@ -224,7 +239,9 @@ impl Enrollment {
         out.extend_from_slice(&self.throttle.backoff_until.to_be_bytes());
         match &self.integrity {
             Integrity::Legacy => {}
-            Integrity::Unsigned | Integrity::UnsignedV2 => out.push(INTEGRITY_NONE),
+            Integrity::Unsigned | Integrity::UnsignedV2 | Integrity::UnsignedV3 => {
+                out.push(INTEGRITY_NONE);
+            }
             Integrity::Mac { key_id, .. } => {
                 out.push(INTEGRITY_HMAC_SHA256);
                 out.extend_from_slice(&key_id.to_be_bytes());
@@ -243,10 +260,11 @@ impl Enrollment {
         let format = match version {
             FORMAT_V1 => SealFormat::V1,
             FORMAT_V2 | FORMAT_V3 => SealFormat::V2,
+            FORMAT_V4 => SealFormat::V3,
             _ => return Err(RecordError::UnsupportedVersion(version)),
         };
         let status_byte = r.u8()?;
-        let recovery = if version == FORMAT_V3 {
+        let recovery = if version >= FORMAT_V3 {
             decode_recovery(&mut r, status_byte)?
         } else {
             RecoveryHashes::default()
@@ -268,7 +286,7 @@ impl Enrollment {
                     expires_at,
                 }
             }
-            2 if version == FORMAT_V3 => {
+            2 if version >= FORMAT_V3 => {
                 let since = r.u64()?;
                 let count = usize::from(r.u8()?);
                 if !(1..=Authenticator::MAX_PER_ACCOUNT).contains(&count) {
@@ -276,7 +294,7 @@ impl Enrollment {
                 }
                 let mut authenticators = Vec::with_capacity(count);
                 for _ in 0..count {
-                    authenticators.push(decode_authenticator(&mut r)?);
+                    authenticators.push(decode_authenticator(&mut r, format)?);
                 }
                 check_authenticators(&authenticators)?;
                 RecordStatus::Active {
@@ -315,8 +333,9 @@ impl Enrollment {
         let backoff_until = r.u64()?;
         let integrity = match format {
             SealFormat::V1 => Integrity::Legacy,
-            SealFormat::V2 => match r.u8()? {
+            SealFormat::V2 | SealFormat::V3 => match r.u8()? {
                 INTEGRITY_NONE if version == FORMAT_V2 => Integrity::UnsignedV2,
+                INTEGRITY_NONE if version == FORMAT_V3 => Integrity::UnsignedV3,
                 INTEGRITY_NONE => Integrity::Unsigned,
                 INTEGRITY_HMAC_SHA256 => Integrity::Mac {
                     key_id: r.u32()?,
@@ -342,7 +361,7 @@ impl Enrollment {
     }
 }
 
-/// Format 3's recovery codes after the status byte (only for an active record).
+/// The recovery codes of formats 3 and 4 after the status byte (only for an active record).
 fn decode_recovery(r: &mut Reader<'_>, status: u8) -> Result<RecoveryHashes, RecordError> {
     let count = usize::from(r.u8()?);
     if count > RecoveryCodes::MAX_COUNT || (count > 0 && status != 2) {
@@ -376,7 +395,10 @@ fn encode_authenticator(out: &mut Vec<u8>, a: &Authenticator) {
     out.extend_from_slice(&a.last_used_step.to_be_bytes());
 }
 
-fn decode_authenticator(r: &mut Reader<'_>) -> Result<Authenticator, RecordError> {
+fn decode_authenticator(
+    r: &mut Reader<'_>,
+    format: SealFormat,
+) -> Result<Authenticator, RecordError> {
     let id = r.u8()?;
     let name = r.len_prefixed()?;
     if name.len() > Authenticator::MAX_NAME_BYTES {
@@ -394,7 +416,7 @@ fn decode_authenticator(r: &mut Reader<'_>) -> Result<Authenticator, RecordError
         1 => Some(r.u64()?),
         _ => return Err(RecordError::InvalidField("authenticator pending")),
     };
-    let (secret, params, label) = decode_common(r, SealFormat::V2)?;
+    let (secret, params, label) = decode_common(r, format)?;
     let last_used_step = r.u64()?;
     if pending_until.is_some() && (last_used_step != 0 || last_used_at.is_some() || drift != 0) {
         return Err(RecordError::InvalidField("authenticator pending"));
@@ -441,7 +463,7 @@ fn encode_common(out: &mut Vec<u8>, secret: &SealedSecret, params: &OtpParams, l
     push_len_prefixed(out, label.as_bytes());
 }
 
-/// Lengths are bounded far below `u16::MAX` by construction (ciphertext ≤ 144, label ≤ 256).
+/// Lengths are bounded far below `u16::MAX` by construction (ciphertext ≤ 160, label ≤ 256).
 fn push_len_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
     let len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
     out.extend_from_slice(&len.to_be_bytes());
@@ -467,8 +489,12 @@ fn decode_common(
     let key_id = r.u32()?;
     let nonce = r.array::<24>()?;
     let ciphertext = r.len_prefixed()?.to_vec();
-    let min = Secret::LEGACY_MIN_BYTES.saturating_add(TAG_BYTES);
-    let max = Secret::MAX_BYTES.saturating_add(TAG_BYTES);
+    let tag = match format {
+        SealFormat::V1 | SealFormat::V2 => AEAD_TAG_BYTES,
+        SealFormat::V3 => SEAL_TAG_BYTES,
+    };
+    let min = Secret::LEGACY_MIN_BYTES.saturating_add(tag);
+    let max = Secret::MAX_BYTES.saturating_add(tag);
     if !(min..=max).contains(&ciphertext.len()) {
         return Err(RecordError::InvalidField("ciphertext"));
     }

@@ -7,8 +7,8 @@ fn sealed() -> SealedSecret {
     SealedSecret {
         key_id: 1,
         nonce: [7; 24],
-        ciphertext: vec![9; 36],
-        format: SealFormat::V2,
+        ciphertext: vec![9; 20 + SEAL_TAG_BYTES],
+        format: SealFormat::V3,
     }
 }
 

@@ -18,6 +18,8 @@
 //!   with 1, 2 and 5 authenticators, rejects, recovery codes, and the floors measured in the
 //!   same run) with `<criterion dir>/summary/authenticators.json`: only results that run
 //!   wrote are used (an estimate older than the run's start is shown as stale);
+//! * `seal/*` (the `seal` bench: opening and sealing a secret against the construction's
+//!   floor measured in the same run, and opening a format-3 row's secret);
 //! * the goals table.
 //!
 //! The criterion directory is, as criterion itself chooses it: `$CRITERION_HOME`, else
@@ -27,6 +29,7 @@
 //!
 //! ```text
 //! cargo bench -p totp-enroll --features png --bench verify --bench engine --bench enrollment
+//! cargo bench -p totp-enroll --bench seal                      # ~20 s
 //! cargo bench -p totp-enroll --bench authenticators            # TOTP_ENROLL_BENCH_QUICK=1: ~30 s
 //! cargo bench -p totp-enroll --all-features --bench stores      # TOTP_ENROLL_PG_URL=...
 //! cargo run -p totp-enroll-tools --release --bin bench_report

@@ -22,6 +22,10 @@ pub(crate) const BENCHES: &[&str] = &[
     "verify_sha256/reject",
     "verify_sha512/reject",
     "engine/verify",
+    "seal/floor",
+    "seal/open",
+    "seal/seal",
+    "seal/open_format_3",
 ];
 
 /// A ratio target: the value must be at most, or at least, the bound, or within the
@@ -121,6 +125,20 @@ pub(crate) const RATIOS: &[Ratio] = &[
         denominator: "verify/reject",
         gap: false,
         target: Target::AtMost(3.0),
+    },
+    Ratio {
+        label: "seal/open ÷ seal floor",
+        numerator: "seal/open",
+        denominator: "seal/floor",
+        gap: false,
+        target: Target::AtMost(1.6),
+    },
+    Ratio {
+        label: "format-3 open (this build) ÷ seal/open",
+        numerator: "seal/open_format_3",
+        denominator: "seal/open",
+        gap: false,
+        target: Target::Info,
     },
 ];
 

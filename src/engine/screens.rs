@@ -93,13 +93,7 @@ impl<S: Store> Engine<S> {
                 if record.throttle().is_locked() && !active {
                     // A lock survives a lapsed or replaced application: issuing a QR code
                     // that can never be confirmed would only hide it from the customer.
-                    let refused = AuditKind::Refused {
-                        operation: Operation::Begin,
-                        refusal: Refusal::Locked,
-                        failures: record.throttle().failures(),
-                    };
-                    self.append(account, now, [refused]).await?;
-                    return Err(Refusal::Locked.into());
+                    return self.refuse_locked_application(account, &record, now).await;
                 }
                 let next = record.begin(
                     sealed.clone(),
@@ -178,13 +172,7 @@ impl<S: Store> Engine<S> {
                 _ => return Err(EngineError::NoPendingEnrollment),
             };
             if record.throttle().is_locked() {
-                let refused = AuditKind::Refused {
-                    operation: Operation::Begin,
-                    refusal: Refusal::Locked,
-                    failures: record.throttle().failures(),
-                };
-                self.append(account, now, [refused]).await?;
-                return Err(Refusal::Locked.into());
+                return self.refuse_locked_application(account, record, now).await;
             }
             let secret = self.keys.load().open(sealed, account)?;
             let provisioning = self.provisioning(secret, params, label)?;
@@ -197,6 +185,23 @@ impl<S: Store> Engine<S> {
             Ok(provisioning)
         })
         .await
+    }
+
+    /// Refuses to show an application's QR code while its enrollment is locked (it could
+    /// never be confirmed), audited as a refused begin.
+    async fn refuse_locked_application<T>(
+        &self,
+        account: &AccountId,
+        record: &Enrollment,
+        now: u64,
+    ) -> Result<T, EngineError> {
+        let refused = AuditKind::Refused {
+            operation: Operation::Begin,
+            refusal: Refusal::Locked,
+            failures: record.throttle().failures(),
+        };
+        self.append(account, now, [refused]).await?;
+        Err(Refusal::Locked.into())
     }
 
     /// 確認: confirms a pending enrollment with the first code from the app. On success the

@@ -1,6 +1,6 @@
 //! The key ring and what is made under its keys: sealed secrets (XChaCha20-Poly1305,
 //! bound to the account), the MAC over every stored record, the keyed hashes of recovery
-//! codes, the ring's text form, and its loading from an environment variable or a key file.
+//! codes, and the ring's text form for an environment variable or a secret file.
 //!
 //! * `ring.rs`: [`KeyRing`], its keys by id and every operation under them.
 //! * `sealed.rs`: [`SealedSecret`], a secret as a record stores it.

@@ -759,6 +759,109 @@ pub enum KeyRingTextError {
     },
 }
 
+/// A key ring could not be loaded from an environment variable or a key file
+/// ([`KeyRing::from_env`](crate::KeyRing::from_env),
+/// [`KeyRing::from_file`](crate::KeyRing::from_file),
+/// [`KeyRing::from_env_or_file`](crate::KeyRing::from_env_or_file)).
+///
+/// Names the variable or the file, never any of its content: no key, no fragment of an
+/// entry (a malformed text is a [`KeyRingTextError`], which names the entry by position).
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum KeyRingLoadError {
+    /// The environment variable is not set.
+    #[error("the environment variable {var} is not set (it should hold the sealing key ring)")]
+    NotSet {
+        /// The variable's name.
+        var: String,
+    },
+    /// The environment variable's value is not valid Unicode.
+    #[error("the environment variable {var} is not valid Unicode")]
+    NotUnicode {
+        /// The variable's name.
+        var: String,
+    },
+    /// Both the variable with the ring and the variable naming a file are set: which one
+    /// holds the keys is not guessed.
+    #[error(
+        "both {var} (the key ring) and {file_var} (the path of a file holding it) are set; \
+         set only one"
+    )]
+    BothSet {
+        /// The variable that holds the ring.
+        var: String,
+        /// The variable that names a file holding the ring.
+        file_var: String,
+    },
+    /// Neither the variable with the ring nor the variable naming a file is set.
+    #[error("neither {var} (the key ring) nor {file_var} (the path of a file holding it) is set")]
+    NeitherSet {
+        /// The variable that holds the ring.
+        var: String,
+        /// The variable that names a file holding the ring.
+        file_var: String,
+    },
+    /// There is no file at the path (or a symbolic link there leads nowhere).
+    #[error("the key file {path} does not exist")]
+    NotFound {
+        /// The path as given.
+        path: std::path::PathBuf,
+    },
+    /// The file could not be opened, examined or read.
+    #[error("cannot read the key file {path}: {source}")]
+    Io {
+        /// The path as given.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The path (or the target of a symbolic link there) is not a regular file: a
+    /// directory, a device, a FIFO, a socket.
+    #[error("the key file {path} is not a regular file")]
+    NotAFile {
+        /// The path as given.
+        path: std::path::PathBuf,
+    },
+    /// The file is larger than the longest key ring text; it was not read.
+    #[error(
+        "the key file {path} is larger than {max} bytes, the longest key ring text; \
+         it was not read"
+    )]
+    TooLarge {
+        /// The path as given.
+        path: std::path::PathBuf,
+        /// The limit in bytes ([`KeyRing::MAX_TEXT_BYTES`](crate::KeyRing::MAX_TEXT_BYTES)).
+        max: usize,
+    },
+    /// Unix: the file's group or others may read, write or execute it (mode `& 0o077` is
+    /// not 0). It was not read. `chmod 600` (or `400`) makes it the owner's only.
+    #[error(
+        "the key file {path} has mode {mode:04o}: its group or others have access to it; \
+         refused (make it the owner's only: chmod 600 {path})"
+    )]
+    Permissions {
+        /// The path as given.
+        path: std::path::PathBuf,
+        /// The permission bits of the file read (`st_mode & 0o7777`).
+        mode: u32,
+    },
+    /// The file is not UTF-8 text.
+    #[error("the key file {path} is not UTF-8 text")]
+    NotUtf8 {
+        /// The path as given.
+        path: std::path::PathBuf,
+    },
+    /// The text (of the variable or the file) is not a key ring.
+    #[error("{origin}: {error}")]
+    Text {
+        /// Where the text came from: `the environment variable NAME` or `the key file PATH`.
+        origin: String,
+        /// What is wrong with it, by entry and line.
+        #[source]
+        error: KeyRingTextError,
+    },
+}
+
 /// An outbox row's bytes are not an audit event of this crate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[non_exhaustive]

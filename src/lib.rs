@@ -38,6 +38,10 @@
 //!   [`provision`] (key URI, QR code), [`keys`] (sealed secrets), [`lifecycle`] (the pure
 //!   enrollment record and its rules), [`audit`], [`engine`] (the answers of the desk's and
 //!   maintenance calls), [`store`], [`error`], [`messages`].
+//! * Keys: [`KeyRing::from_env`], [`KeyRing::from_file`] (mode checked) or
+//!   [`KeyRing::from_env_or_file`] load the sealing key ring that `totp-enroll keygen`
+//!   makes, the crate's command line (feature `cli`: `cargo install totp-enroll --features
+//!   cli`).
 //! * Examples: `examples/quickstart.rs` (the whole lifecycle in one process) and
 //!   `examples/portal` (the web portal).
 //!

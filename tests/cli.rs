@@ -1,5 +1,5 @@
-//! The `totp_cli` example, run as a process: RFC 6238 vectors, exit statuses, error lines,
-//! redaction.
+//! The `totp-enroll` command line (feature `cli`), run as a process: RFC 6238 vectors,
+//! exit statuses, error lines, redaction.
 
 #![allow(
     clippy::unwrap_used,
@@ -316,9 +316,9 @@ fn qr_writes_an_svg_and_never_overwrites_a_file() {
     std::fs::remove_file(&path).unwrap();
 }
 
-#[cfg(feature = "png")]
+/// `cli` enables `png`: an installed command always writes PNGs.
 #[test]
-fn qr_writes_a_png_when_built_with_the_png_feature() {
+fn qr_writes_a_png() {
     let path = temp_path("qr.png");
     let path_text = path.to_str().unwrap();
     success(&["qr", "--uri", &sample_uri(), "--png", path_text]);
@@ -327,27 +327,11 @@ fn qr_writes_a_png_when_built_with_the_png_feature() {
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
 }
 
-#[cfg(not(feature = "png"))]
-#[test]
-fn qr_png_without_the_png_feature_is_a_clear_error() {
-    let path = temp_path("qr.png");
-    let output = cli(&[
-        "qr",
-        "--uri",
-        &sample_uri(),
-        "--png",
-        path.to_str().unwrap(),
-    ]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("--features png"));
-    assert!(!path.exists());
-}
-
 #[test]
 fn help_prints_usage_and_exits_0() {
     let out = success(&["--help"]);
     assert!(out.starts_with("usage:"));
     for command in ["new", "code", "verify", "uri", "parse-uri", "qr"] {
-        assert!(out.contains(&format!("totp_cli {command}")), "{command}");
+        assert!(out.contains(&format!("totp-enroll {command}")), "{command}");
     }
 }

@@ -1,6 +1,9 @@
-//! `totp_cli keygen`, run as a process: a key ring that `KeyRing::from_text` loads, the
+//! `totp-enroll keygen` (feature `cli`), run as a process: a key ring that
+//! `KeyRing::from_text` loads, a key file (`--out`) that `KeyRing::from_file` loads, the
 //! secrecy notice, rotation with `--add N --from-file FILE`, refusals that never echo a key.
+//! Unix only: key files are judged by their mode.
 
+#![cfg(unix)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -30,7 +33,7 @@ fn keygen(args: &[&str], stdin: Option<&str>) -> (String, String) {
     let (out, err) = (stdout(&output), stderr(&output));
     assert_eq!(output.status.code(), Some(0), "{args:?}: {err}");
     assert_eq!(err.matches('\n').count(), 1, "{args:?}: one line: {err:?}");
-    assert!(err.starts_with("totp_cli: "), "{err:?}");
+    assert!(err.starts_with("totp-enroll: "), "{err:?}");
     for hint in ["secret", "chmod 600", "never in a log"] {
         assert!(err.contains(hint), "{args:?}: {err:?} lacks {hint:?}");
     }
@@ -91,21 +94,36 @@ fn keygen_key_id_names_the_key() {
     }
 }
 
+/// Writes `text` to a new temporary file of mode `mode`.
+fn key_file(name: &str, text: &str, mode: u32) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = temp_path(name);
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
 #[test]
-fn keygen_out_writes_an_owner_only_file_and_never_overwrites_one() {
+fn keygen_without_out_points_to_out_for_a_key_file() {
+    let (_, err) = keygen(&["keygen"], None);
+    assert!(err.contains("--out FILE"), "{err}");
+}
+
+#[test]
+fn keygen_out_writes_a_key_file_of_mode_0600_that_from_file_loads_and_never_overwrites_one() {
+    use std::os::unix::fs::PermissionsExt as _;
     let path = temp_path("keys");
     let path_text = path.to_str().unwrap();
     let (out, err) = keygen(&["keygen", "--key-id", "3", "--out", path_text], None);
     assert_eq!(out, format!("wrote {path_text}\n"));
     assert!(err.contains(path_text), "{err}");
+    assert!(err.contains("KeyRing::from_file"), "{err}");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the file holds the keys: owner-only");
+    let keys = KeyRing::from_file(&path).unwrap();
+    assert_eq!(keys.current_key_id(), 3);
     let text = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(KeyRing::from_text(&text).unwrap().current_key_id(), 3);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "the file holds the keys: owner-only");
-    }
+    assert_eq!(*keys.export_text(), *text.trim_end());
     let again = cli(&["keygen", "--out", path_text]);
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("already exists"));
@@ -115,9 +133,8 @@ fn keygen_out_writes_an_owner_only_file_and_never_overwrites_one() {
 
 #[test]
 fn keygen_add_makes_a_fresh_key_current_and_keeps_the_old_ones_retired() {
-    let path = temp_path("ring");
     let (first, _) = keygen(&["keygen", "--key-id", "1"], None);
-    std::fs::write(&path, &first).unwrap();
+    let path = key_file("ring", &first, 0o600);
     let old = KeyRing::from_text(&first).unwrap();
     let secret = Secret::generate().unwrap();
     let old_sealed = old.seal(&secret, &account()).unwrap();
@@ -161,6 +178,23 @@ fn keygen_add_makes_a_fresh_key_current_and_keeps_the_old_ones_retired() {
 }
 
 #[test]
+fn keygen_add_reads_a_key_file_as_from_file_does_refusing_one_others_may_access() {
+    let ring = format!("totp-enroll-keys/v1; current=1; 1={K1}\n");
+    for mode in [0o644, 0o640, 0o604] {
+        let path = key_file("readable", &ring, mode);
+        let path_text = path.to_str().unwrap();
+        let output = cli(&["keygen", "--add", "2", "--from-file", path_text]);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{err}");
+        assert_eq!(stdout(&output), "");
+        assert!(err.contains(&format!("{mode:04o}")), "{err}");
+        assert!(err.contains("chmod 600"), "{err}");
+        assert!(!err.contains(&K1[..8]), "{err}");
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
+#[test]
 fn keygen_add_refuses_an_id_already_in_the_ring() {
     let ring = format!("totp-enroll-keys/v1; current=1; 1={K1}");
     let output = cli_with_stdin(&["keygen", "--add", "1", "--from-file", "-"], &ring);
@@ -190,7 +224,7 @@ fn keygen_add_refuses_a_faulty_ring_naming_the_entry_and_never_the_key() {
         assert_eq!(output.status.code(), Some(2), "{err}");
         assert_eq!(stdout(&output), "");
         assert_eq!(err.matches('\n').count(), 1, "one line: {err:?}");
-        assert!(err.starts_with("totp_cli: error: "), "{err:?}");
+        assert!(err.starts_with("totp-enroll: error: "), "{err:?}");
         assert!(err.contains(expected), "{err:?} lacks {expected:?}");
         for fragment in K1.as_bytes().chunks(6) {
             let fragment = std::str::from_utf8(fragment).unwrap();
@@ -248,6 +282,6 @@ fn help_lists_keygen() {
     let output = cli(&["--help"]);
     assert_eq!(output.status.code(), Some(0));
     let out = stdout(&output);
-    assert!(out.contains("totp_cli keygen    [--key-id N]"), "{out}");
+    assert!(out.contains("totp-enroll keygen    [--key-id N]"), "{out}");
     assert!(out.contains("--add N --from-file FILE"), "{out}");
 }

@@ -6,6 +6,11 @@
 //! names the deepest module a file of `src/` defines (`crate::lifecycle::enrollment::Enrollment`
 //! is the file `src/lifecycle/enrollment.rs`). Paths through the crate root's re-exports
 //! (`crate::Engine`) hide an import and are refused outside `lib.rs`.
+//!
+//! `src/bin/` holds the binaries (the `totp-enroll` command line), which are no layer: each
+//! is a crate of its own, a client of the library through its public `totp_enroll::` paths
+//! like any dependent, so it never compiles a file of the library into itself (`#[path]`,
+//! `include!`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -67,10 +72,19 @@ fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-/// Every `.rs` file under `dir`, with its module path (`src/a/mod.rs` is `a`).
+/// The binaries' directory, `src/bin/`: not part of the library.
+fn bin() -> PathBuf {
+    src().join("bin")
+}
+
+/// Every `.rs` file under `dir` (but the binaries'), with its module path (`src/a/mod.rs`
+/// is `a`).
 fn collect_modules(dir: &Path, root: &Path, out: &mut BTreeMap<Module, PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        if path == bin() {
+            continue;
+        }
         if path.is_dir() {
             collect_modules(&path, root, out);
         } else if path.extension().is_some_and(|e| e == "rs") {
@@ -196,7 +210,7 @@ fn every_top_level_module_of_src_is_a_known_layer() {
     for entry in std::fs::read_dir(&root).unwrap() {
         let path = entry.unwrap().path();
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-        if stem != "lib" {
+        if stem != "lib" && path != bin() {
             found.insert(stem);
         }
     }
@@ -275,6 +289,46 @@ fn no_two_files_import_each_other_around_a_loop() {
     assert!(cycles.is_empty(), "import cycles: {cycles:#?}");
 }
 
+/// The lines of `text` (outside comment lines) that compile another file into this one.
+fn files_pulled_in(text: &str) -> Vec<usize> {
+    (1..)
+        .zip(text.lines())
+        .filter(|(_, line)| !line.trim_start().starts_with("//"))
+        .filter(|(_, line)| line.contains("#[path") || line.contains("include!("))
+        .map(|(number, _)| number)
+        .collect()
+}
+
+/// Every `.rs` file of the binaries, below `dir`.
+fn binary_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            binary_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn binaries_use_the_library_only_as_a_dependent_would() {
+    let mut files = Vec::new();
+    binary_files(&bin(), &mut files);
+    assert!(!files.is_empty(), "src/bin/ holds the command line");
+    let mut refused = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        for line in files_pulled_in(&text) {
+            refused.push(format!("{}:{line}", path.display()));
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "binaries compile files into themselves instead of using the library: {refused:#?}"
+    );
+}
+
 /// The checker itself: a made-up file that imports upward and in a loop is caught.
 #[test]
 fn the_checker_reads_paths_as_the_compiler_would() {
@@ -302,4 +356,20 @@ fn the_checker_reads_paths_as_the_compiler_would() {
     );
     assert_eq!(layer_of(&vec!["engine".to_owned()]), Some(9));
     assert_eq!(layer_of(&vec!["nowhere".to_owned()]), None);
+
+    // A binary that compiles a library file into itself is caught; a comment is not.
+    let binary = "// #[path = \"../../keys/ring.rs\"] mod ring;\n\
+                  use totp_enroll::KeyRing;\n\
+                  #[path = \"../../keys/ring.rs\"]\n\
+                  mod ring;\n\
+                  const TEXT: &str = include!(\"../../keys/text.rs\");\n";
+    assert_eq!(files_pulled_in(binary), [3, 5]);
+    // The library's graph never holds a binary's file.
+    let graph = graph();
+    assert!(
+        graph
+            .modules
+            .keys()
+            .all(|m| m.first().is_none_or(|top| top != "bin"))
+    );
 }

@@ -3,7 +3,8 @@
 //! A portal that restarts needs its sealing keys back. This module reads a [`KeyRing`]
 //! from a small, versioned text form ([`KeyRing::from_text`]), writes one
 //! ([`KeyRing::export_text`]) and creates a fresh one ([`KeyRing::generate_text`],
-//! `totp_cli keygen`).
+//! `totp-enroll keygen`, the crate's command line). [`KeyRing::from_env`] and
+//! [`KeyRing::from_file`] read it from where a service keeps it.
 //!
 //! # The text form (version 1)
 //!
@@ -111,7 +112,8 @@ impl KeyRing {
     /// hundred keys with comments).
     pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 
-    /// Loads a key ring from its text form, e.g. an environment variable or a secret file.
+    /// Loads a key ring from its text form, e.g. an environment variable or a secret file
+    /// (which [`KeyRing::from_env`] and [`KeyRing::from_file`] read, with their checks).
     ///
     /// The form (version 1): entries separated by `;` or line breaks; `#` comments to the
     /// end of the line; ASCII whitespace around entries and `=` ignored. The first entry is
@@ -123,7 +125,7 @@ impl KeyRing {
     /// ```
     /// use totp_enroll::{AccountId, KeyRing, error::KeyRingTextError, otp::Secret};
     ///
-    /// // What `totp_cli keygen` prints, e.g. TOTP_ENROLL_KEYS in the portal's environment.
+    /// // What `totp-enroll keygen` prints, e.g. TOTP_ENROLL_KEYS in the environment.
     /// let text = "totp-enroll-keys/v1; current=2; \
     ///             1=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=; \
     ///             2=ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
@@ -253,7 +255,7 @@ impl KeyRing {
     }
 
     /// A fresh ring of one random 256-bit key (from the OS CSPRNG) under `key_id`, in its
-    /// text form, as `totp_cli keygen` prints it. Secret: see [`KeyRing::export_text`].
+    /// text form, as `totp-enroll keygen` prints it. Secret: see [`KeyRing::export_text`].
     ///
     /// ```
     /// use totp_enroll::KeyRing;

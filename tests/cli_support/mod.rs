@@ -1,44 +1,15 @@
-//! Runs the `totp_cli` example as a process, for the CLI suites (tests/cli.rs,
-//! tests/cli_keygen.rs).
+//! Runs the `totp-enroll` binary (feature `cli`) as a process, for the CLI suites
+//! (tests/cli.rs, tests/cli_keygen.rs).
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
-/// The example binary, built once per test run.
-///
-/// It is always (re)built with `cargo build --example totp_cli` and this test's features:
-/// a binary merely found in `target/…/examples` may be stale or built without `png`. When
-/// it is up to date, the build is a no-op.
+/// The binary, built by cargo with these tests: the crate's dev-dependency on itself
+/// enables `cli`, so plain `cargo test` builds it (with these tests' features).
 pub fn binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        // target/<profile>/deps/<test>-<hash>
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args(["build", "-p", "totp-enroll", "--example", "totp_cli"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if cfg!(feature = "png") {
-            build.args(["--features", "png"]);
-        }
-        if profile_dir
-            .file_name()
-            .is_some_and(|name| name == "release")
-        {
-            build.arg("--release");
-        }
-        let status = build.status().expect("cargo runs");
-        assert!(status.success(), "cargo build --example totp_cli failed");
-        let path = profile_dir
-            .join("examples")
-            .join(format!("totp_cli{}", std::env::consts::EXE_SUFFIX));
-        assert!(path.is_file(), "no example binary at {}", path.display());
-        path
-    })
+    Path::new(env!("CARGO_BIN_EXE_totp-enroll"))
 }
 
 pub fn cli(args: &[&str]) -> Output {
@@ -76,16 +47,19 @@ pub fn temp_path(name: &str) -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    std::env::temp_dir().join(format!("totp_cli-{}-{nanos}-{name}", std::process::id()))
+    std::env::temp_dir().join(format!(
+        "totp-enroll-cli-{}-{nanos}-{name}",
+        std::process::id()
+    ))
 }
 
 /// The CLI's rule for a refused command line: exit status 2, nothing on stdout, one line on
-/// stderr starting `totp_cli: error: `.
+/// stderr starting `totp-enroll: error: `.
 pub fn assert_refused_with_one_error_line(args: &[&str]) {
     let output = cli(args);
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
     assert_eq!(stdout(&output), "", "{args:?}");
     assert_eq!(err.matches('\n').count(), 1, "{args:?}: one line: {err:?}");
-    assert!(err.starts_with("totp_cli: error: "), "{args:?}: {err:?}");
+    assert!(err.starts_with("totp-enroll: error: "), "{args:?}: {err:?}");
 }

@@ -16,9 +16,10 @@
 use std::fs;
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
+use totp_enroll::error::{KeyRingLoadError, KeyRingTextError};
 use totp_enroll::{EnginePolicy, KeyRing, SecondDevice};
 
 use crate::session::SessionLifetimes;
@@ -26,6 +27,8 @@ use zeroize::Zeroizing;
 
 /// The file in the data directory that holds the generated key ring.
 pub const KEY_FILE: &str = "sealing-keys.txt";
+/// The environment variable that holds the key ring as text (instead of the key file).
+pub const KEYS_VAR: &str = "TOTP_PORTAL_KEYS";
 /// The SQLite file in the data directory.
 pub const SQLITE_FILE: &str = "portal.db";
 
@@ -38,9 +41,15 @@ pub enum ConfigError {
     /// The data directory or key file could not be read or written.
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
-    /// The key ring text is malformed (the message never contains key material).
+    /// The key ring could not be loaded from `TOTP_PORTAL_KEYS` or the key file: missing
+    /// (on a reload), unreadable, readable by others, too large or malformed (the library's
+    /// `KeyRing::from_env` and `KeyRing::from_file`; the message names the variable or
+    /// the file, never key material).
+    #[error("the sealing key ring: {0}")]
+    KeyRing(#[from] KeyRingLoadError),
+    /// A key ring text is malformed (the message never contains key material).
     #[error("the sealing key ring is malformed: {0}")]
-    KeyRing(#[from] totp_enroll::error::KeyRingTextError),
+    KeyRingText(#[from] KeyRingTextError),
     /// No key ring could be generated (the OS random generator failed).
     #[error("generating a sealing key ring: {0}")]
     Generate(#[from] totp_enroll::error::SealError),
@@ -245,23 +254,32 @@ pub enum KeyOrigin {
 }
 
 /// THE one place that reads sealing keys at start (and [`read_key_file`] on a reload):
-/// from `TOTP_PORTAL_KEYS` if set, else from the key file in `data_dir`, generating it
-/// (mode 0600, never overwritten) on first start.
+/// from the environment variable `keys_var` if it is given and set (`TOTP_PORTAL_KEYS`,
+/// [`KEYS_VAR`]; `None` in tests: the key file only), else from the key file in
+/// `data_dir`, generating it (mode 0600, never overwritten) on first start.
 ///
+/// The reading is the library's: [`KeyRing::from_env`] and [`KeyRing::from_file`] (a key
+/// file is refused unless only its owner may access it, and judged on the file opened).
 /// Both hold the library's text form ([`KeyRing::from_text`], e.g. from
-/// `cargo run --example totp_cli -- keygen`):
+/// `totp-enroll keygen --out FILE`):
 /// `totp-enroll-keys/v1; current=1; 1=<32 bytes in base64>`, one entry per line or `;`
 /// separated, retired keys as further `ID=KEY` entries, `#` comments.
 pub fn load_key_ring(
-    env_text: Option<&str>,
+    keys_var: Option<&str>,
     data_dir: &Path,
 ) -> Result<(KeyRing, KeyOrigin), ConfigError> {
-    if let Some(text) = env_text {
-        return Ok((key_ring_from_text(text)?, KeyOrigin::Environment));
+    if let Some(var) = keys_var {
+        match KeyRing::from_env(var) {
+            Ok(ring) => return Ok((ring, KeyOrigin::Environment)),
+            Err(KeyRingLoadError::NotSet { .. }) => {}
+            Err(error) => return Err(error.into()),
+        }
     }
     let path = data_dir.join(KEY_FILE);
-    if let Some(ring) = read_existing_key_file(&path)? {
-        return Ok((ring, KeyOrigin::File(path)));
+    match KeyRing::from_file(&path) {
+        Ok(ring) => return Ok((ring, KeyOrigin::File(path))),
+        Err(KeyRingLoadError::NotFound { .. }) => {}
+        Err(error) => return Err(error.into()),
     }
     let text = generate_key_ring_text()?;
     let mut file = fs::OpenOptions::new()
@@ -277,39 +295,10 @@ pub fn load_key_ring(
 }
 
 /// Reads the existing key file at `path` again (the reload on SIGHUP): as
-/// [`load_key_ring`] reads it, but a missing file is an error, never a new ring.
+/// [`load_key_ring`] reads it ([`KeyRing::from_file`]), but a missing file is an error,
+/// never a new ring.
 pub fn read_key_file(path: &Path) -> Result<KeyRing, ConfigError> {
-    read_existing_key_file(path)?.ok_or_else(|| {
-        ConfigError::Io(
-            format!("reading {}", path.display()),
-            std::io::ErrorKind::NotFound.into(),
-        )
-    })
-}
-
-/// The ring in the key file at `path`, `None` if there is no such file; refused when
-/// group or others may read it.
-fn read_existing_key_file(path: &Path) -> Result<Option<KeyRing>, ConfigError> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => Zeroizing::new(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(ConfigError::Io(format!("reading {}", path.display()), e)),
-    };
-    let mode = fs::metadata(path)
-        .map_err(|e| ConfigError::Io(format!("reading {}", path.display()), e))?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
-        return Err(ConfigError::Invalid(
-            "the key file",
-            format!(
-                "{} is readable by others (mode {:o}); chmod 600 it",
-                path.display(),
-                mode & 0o777
-            ),
-        ));
-    }
-    Ok(Some(key_ring_from_text(&text)?))
+    Ok(KeyRing::from_file(path)?)
 }
 
 /// A new key ring in the text form of [`load_key_ring`] (key id 1, 32 random bytes),
@@ -336,6 +325,7 @@ pub fn key_ring_from_text(text: &str) -> Result<KeyRing, ConfigError> {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
 
     #[test]
     fn generated_text_parses_and_holds_a_random_key() {
@@ -373,10 +363,15 @@ mod tests {
         let (_, origin) = load_key_ring(None, &dir).unwrap();
         assert_eq!(origin, KeyOrigin::File(path.clone()));
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = load_key_ring(None, &dir).unwrap_err();
         assert!(
-            load_key_ring(None, &dir).is_err(),
-            "a world-readable key file is refused"
+            matches!(
+                refused,
+                ConfigError::KeyRing(KeyRingLoadError::Permissions { mode: 0o644, .. })
+            ),
+            "a world-readable key file is refused, never replaced: {refused}"
         );
+        assert!(refused.to_string().contains("chmod 600"), "{refused}");
         let _ = fs::remove_dir_all(&dir);
     }
 

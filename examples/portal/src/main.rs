@@ -35,12 +35,7 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     config.ensure_data_dir()?;
-    let env_keys = std::env::var("TOTP_PORTAL_KEYS")
-        .ok()
-        .map(zeroize::Zeroizing::new);
-    let (keys, origin) =
-        config::load_key_ring(env_keys.as_deref().map(String::as_str), &config.data_dir)?;
-    drop(env_keys);
+    let (keys, origin) = config::load_key_ring(Some(config::KEYS_VAR), &config.data_dir)?;
     let mut options = PortalOptions::production(config.secure_cookies)?;
     options.second_device = config.second_device;
     options.sessions.lifetimes = config.session_lifetimes;
